@@ -1,0 +1,108 @@
+/**
+ * `deno task replay <trace.json> [--strategy NAME] [--json]`: replay a trace under the
+ * oracle and print, per event, the work the strategy spent and any stale shadow entry.
+ * Exit status: 0 when the oracle found nothing, 1 when it found violations, 2 for bad
+ * input (one line naming the field).
+ *
+ * @module
+ */
+
+import { parseArgs } from "parse-args";
+import { replay } from "../lib/replay.ts";
+import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { parseTrace, TraceError } from "../lib/trace.ts";
+import { fail, textTable } from "./cli.ts";
+
+const USAGE = `usage: deno task replay <trace.json> [--strategy NAME] [--json]
+  --strategy NAME   one of: ${STRATEGY_NAMES.join(", ")} (default full-walk)
+  --json            print one JSON report on stdout instead of the table`;
+
+const hex = (n: number | null) => (n === null ? "-" : "0x" + n.toString(16));
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs({
+      args: Deno.args,
+      allowPositionals: true,
+      options: {
+        strategy: { type: "string", default: "full-walk" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (args.values.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (args.positionals.length !== 1) fail("expected one trace file (see --help)");
+  const path = args.positionals[0];
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    fail(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    fail(`${path}: not JSON: ${(e as Error).message}`);
+  }
+  let report;
+  try {
+    const trace = parseTrace(json);
+    report = replay(trace, makeStrategy(args.values.strategy!));
+  } catch (e) {
+    if (e instanceof TraceError || e instanceof RangeError) fail(`${path}: ${e.message}`);
+    throw e;
+  }
+  if (args.values.json) {
+    console.log(JSON.stringify(report, null, 1));
+  } else {
+    const rows: (string | number)[][] = [[
+      "#",
+      "op",
+      "iterations",
+      "descriptors",
+      "steps",
+      "removed needed",
+      "collateral",
+      "other",
+      "faults",
+      "memory B",
+      "violations",
+    ]];
+    for (const e of report.events) {
+      rows.push([
+        String(e.index),
+        e.op + (e.result ? ` (${e.result})` : ""),
+        e.iterations,
+        e.descriptors,
+        e.steps,
+        e.removedNeeded,
+        e.removedCollateral,
+        e.removedOther,
+        e.faults,
+        e.memoryBytes,
+        e.violations.length,
+      ]);
+    }
+    console.log(`trace ${report.trace}, strategy ${report.strategy}`);
+    console.log(textTable(rows));
+    for (const v of report.firstSeen) {
+      console.log(
+        `VIOLATION event ${v.event} (${v.op}): ${v.kind} in shadow MMU ${v.mmu} (context ${v.context}): ` +
+          `shadow IPA ${hex(v.shadowIpa)} +${v.size} -> host PA ${hex(v.pa)} (canonical ${hex(v.canonicalIpa)}); ` +
+          `expected ${v.expected}`,
+      );
+    }
+    console.log(`${report.violations} violation(s)`);
+  }
+  Deno.exit(report.violations > 0 ? 1 : 0);
+}
+
+await main();

@@ -1,0 +1,262 @@
+/**
+ * Trace replay: apply a trace's events to a {@linkcode NestedKvm} with one strategy and
+ * run the oracle after each event, collecting per-event work and violations.
+ *
+ * The oracle checks every live shadow leaf after every event, except after an L2
+ * access, where it checks the one leaf the access installed: an access only adds that
+ * leaf and removes others (the map walker, an MMU reset), and removing a leaf never
+ * makes another leaf wrong.
+ *
+ * @example
+ * ```ts
+ * import { parseTrace } from "./trace.ts";
+ * import { replay } from "./replay.ts";
+ * import { makeStrategy } from "./strategies/mod.ts";
+ * const trace = parseTrace({
+ *   name: "alias", config: { hostGranule: "4K", paBits: 40, vcpus: 1,
+ *     memslots: [{ id: 0, base: "1G", size: "1G", backing: "page" }],
+ *     contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }] },
+ *   events: [{ op: "l1-map", ctx: 1, l2ipa: "4G", l1ipa: "1G", size: "4K" },
+ *            { op: "access", vcpu: 0, ctx: 1, l2ipa: "4G" },
+ *            { op: "migrate", l1ipa: "1G", size: "4K" }] });
+ * const r = replay(trace, makeStrategy("full-walk"));
+ * console.log(r.violations, r.events[2].iterations); // 0 1024
+ * ```
+ * @module
+ */
+
+import { type AccessResult, NestedKvm } from "./kvm.ts";
+import { checkShadows, type Violation } from "./oracle.ts";
+import type { ReverseMapStrategy } from "./strategy.ts";
+import { type Trace, TraceError, type TraceEvent } from "./trace.ts";
+
+/** Work and findings of one event. */
+export interface EventReport {
+  /** Event index. */
+  index: number;
+  /** Operation. */
+  op: string;
+  /** What an access came to (accesses only). */
+  result?: AccessResult;
+  /** Strategy work: stage2_apply_range() iterations plus index steps. */
+  iterations: number;
+  /** stage2_apply_range() iterations the strategy's shadow operations spent. */
+  chunks: number;
+  /** Index steps the strategy spent. */
+  steps: number;
+  /** Shadow descriptors the strategy's walks visited. */
+  descriptors: number;
+  /** Shadow iterations the kernel spends whatever the strategy (TLBI, MMU reset). */
+  engineIterations: number;
+  /** Canonical stage-2 iterations (the same for every strategy). */
+  canonicalIterations: number;
+  /** Shadow leaves removed that the host operation required. */
+  removedNeeded: number;
+  /** Shadow leaves a host operation removed without need. */
+  removedCollateral: number;
+  /** Shadow leaves removed for other reasons. */
+  removedOther: number;
+  /** Shadow faults handled. */
+  faults: number;
+  /** Faults on shadow IPAs a host operation had removed as collateral. */
+  refaults: number;
+  /** Strategy memory after the event, modeled kernel bytes. */
+  memoryBytes: number;
+  /** Live shadow leaves after the event. */
+  shadowLeaves: number;
+  /** Violations found after the event (stale entries still live). */
+  violations: Violation[];
+  /** Violations first seen at this event. */
+  newViolations: number;
+}
+
+/** The whole replay. */
+export interface ReplayReport {
+  /** Trace name. */
+  trace: string;
+  /** Strategy name. */
+  strategy: string;
+  /** Per-event reports. */
+  events: EventReport[];
+  /** Distinct violations over the replay (a stale entry counts once). */
+  violations: number;
+  /** Each distinct violation at the event it was first seen. */
+  firstSeen: Violation[];
+  /** Fallbacks to the full walk (budgeted strategies). */
+  fallbacks: number;
+  /** Peak strategy memory, modeled kernel bytes. */
+  peakMemoryBytes: number;
+  /** Peak live shadow leaves. */
+  peakShadowLeaves: number;
+}
+
+/** Options of {@linkcode replay}. */
+export interface ReplayOptions {
+  /** Run the oracle (default true). */
+  oracle?: boolean;
+  /** Called after each event (for streaming output). */
+  onEvent?: (r: EventReport) => void;
+  /** Keep per-event reports in the result (default true; sweeps turn it off). */
+  keepEvents?: boolean;
+}
+
+/** Build the VM of a trace with a strategy (memslots and contexts of its configuration). */
+export function buildKvm(trace: Trace, strategy: ReverseMapStrategy): NestedKvm {
+  const c = trace.config;
+  let kvm: NestedKvm;
+  try {
+    kvm = new NestedKvm(c, strategy);
+  } catch (e) {
+    throw new TraceError("config", (e as Error).message);
+  }
+  c.contexts.forEach((ctx, i) => {
+    try {
+      kvm.l1.createContext(ctx);
+    } catch (e) {
+      throw new TraceError(`config.contexts[${i}]`, (e as Error).message);
+    }
+  });
+  return kvm;
+}
+
+/** Apply one event; returns host-invalidated canonical ranges and the access result. */
+export function applyEvent(
+  kvm: NestedKvm,
+  e: TraceEvent,
+): { invalidated?: [number, number][]; result?: AccessResult } {
+  switch (e.op) {
+    case "l1-map":
+      kvm.l1.map(e.ctx, e.l2ipa, e.size, e.l1ipa, e.writable);
+      return {};
+    case "l1-unmap":
+      kvm.l1.unmap(e.ctx, e.l2ipa, e.size);
+      return {};
+    case "access":
+      return { result: kvm.access(e.vcpu, e.ctx, e.l2ipa, e.write) };
+    case "l1-access":
+      return { result: kvm.l1Access(e.l1ipa, e.write) };
+    case "tlbi-ipa":
+      kvm.tlbiIpa(e.vmid, e.l2ipa, e.ttl);
+      return {};
+    case "tlbi-range":
+      kvm.tlbiRange(e.vmid, e.l2ipa, e.l2ipa + e.size);
+      return {};
+    case "tlbi-vmid":
+      kvm.tlbiVmid(e.vmid);
+      return {};
+    case "tlbi-all":
+      kvm.tlbiAll();
+      return {};
+    case "ctx-create":
+      kvm.l1.createContext(e.context);
+      return {};
+    case "ctx-destroy":
+      kvm.l1.destroyContext(e.ctx);
+      return {};
+    case "migrate":
+      return { invalidated: [kvm.migrate(e.l1ipa, e.l1ipa + e.size)] };
+    case "swap-out":
+      return { invalidated: [kvm.swapOut(e.l1ipa, e.l1ipa + e.size)] };
+    case "numa-scan":
+      return { invalidated: [kvm.numaScan(e.l1ipa, e.l1ipa + e.size)] };
+    case "thp-split":
+      return { invalidated: [kvm.thpSplit(e.l1ipa, e.l1ipa + e.size)] };
+    case "memslot-delete":
+      return { invalidated: [kvm.deleteMemslot(e.slot)] };
+    case "memslot-add":
+      kvm.addMemslot(e.memslot);
+      return {};
+    case "wp":
+      kvm.wpMemslot(e.slot);
+      return {};
+    case "flush":
+      kvm.flushVm();
+      return {};
+    case "l1-reboot":
+      kvm.l1Reboot();
+      return {};
+  }
+}
+
+const violationKey = (v: Violation) => `${v.mmu}:${v.shadowIpa}:${v.pa}:${v.kind}`;
+
+/**
+ * Replay `trace` with `strategy` under the oracle. Inconsistent events (a context or
+ * memslot that does not exist, a misaligned mapping) throw a {@linkcode TraceError}
+ * naming the event.
+ */
+export function replay(trace: Trace, strategy: ReverseMapStrategy, opts: ReplayOptions = {}): ReplayReport {
+  const kvm = buildKvm(trace, strategy);
+  const oracle = opts.oracle ?? true;
+  const keep = opts.keepEvents ?? true;
+  const seen = new Set<string>();
+  const report: ReplayReport = {
+    trace: trace.name,
+    strategy: strategy.name,
+    events: [],
+    violations: 0,
+    firstSeen: [],
+    fallbacks: 0,
+    peakMemoryBytes: 0,
+    peakShadowLeaves: 0,
+  };
+  trace.events.forEach((e, index) => {
+    kvm.resetCost();
+    let applied: ReturnType<typeof applyEvent>;
+    try {
+      applied = applyEvent(kvm, e);
+    } catch (err) {
+      if (err instanceof RangeError) throw new TraceError(`events[${index}]`, err.message);
+      throw err;
+    }
+    const c = kvm.cost;
+    let violations: Violation[] = [];
+    if (oracle) {
+      const world = { host: kvm.host, l1: kvm.l1, mmus: kvm.mmus };
+      if (e.op === "access") {
+        const vm = kvm.hwMmu(e.vcpu);
+        violations = vm ? checkShadows(world, { event: index, op: e.op, only: { mmu: vm, shadowIpa: e.l2ipa } }) : [];
+      } else {
+        violations = checkShadows(world, { event: index, op: e.op, invalidated: applied.invalidated });
+      }
+    }
+    let fresh = 0;
+    for (const v of violations) {
+      const k = violationKey(v);
+      if (!seen.has(k)) {
+        seen.add(k);
+        report.firstSeen.push(v);
+        fresh++;
+      }
+    }
+    const memoryBytes = strategy.memoryBytes();
+    const shadowLeaves = kvm.shadowLeaves();
+    report.peakMemoryBytes = Math.max(report.peakMemoryBytes, memoryBytes);
+    report.peakShadowLeaves = Math.max(report.peakShadowLeaves, shadowLeaves);
+    const r: EventReport = {
+      index,
+      op: e.op,
+      result: applied.result,
+      iterations: c.strategy.iterations + c.strategySteps,
+      chunks: c.strategy.iterations,
+      steps: c.strategySteps,
+      descriptors: c.strategy.descriptors,
+      engineIterations: c.engine.iterations,
+      canonicalIterations: c.canonical.iterations,
+      removedNeeded: c.removedNeeded,
+      removedCollateral: c.removedCollateral,
+      removedOther: c.removedOther,
+      faults: c.faults,
+      refaults: c.refaults,
+      memoryBytes,
+      shadowLeaves,
+      violations,
+      newViolations: fresh,
+    };
+    if (keep) report.events.push(r);
+    opts.onEvent?.(r);
+  });
+  report.violations = seen.size;
+  report.fallbacks = strategy.fallbacks();
+  return report;
+}

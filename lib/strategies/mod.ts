@@ -1,0 +1,28 @@
+/**
+ * The strategy registry: every reverse-lookup design by the name `--strategy` takes.
+ *
+ * @example
+ * ```ts
+ * import { makeStrategy, STRATEGY_NAMES } from "./mod.ts";
+ * console.log(STRATEGY_NAMES.includes("full-walk"), makeStrategy("full-walk").name); // true full-walk
+ * ```
+ * @module
+ */
+
+import type { ReverseMapStrategy, StrategyFactory } from "../strategy.ts";
+import { FullWalk } from "./full_walk.ts";
+
+/** Factories by name. */
+export const STRATEGIES: Readonly<Record<string, StrategyFactory>> = {
+  "full-walk": () => new FullWalk(),
+};
+
+/** Every strategy name, in the order tables list them. */
+export const STRATEGY_NAMES: readonly string[] = Object.keys(STRATEGIES);
+
+/** A fresh strategy by name; throws a one-line error naming the known ones. */
+export function makeStrategy(name: string, opts: Record<string, number> = {}): ReverseMapStrategy {
+  const f = STRATEGIES[name];
+  if (!f) throw new RangeError(`unknown strategy "${name}" (expected one of ${STRATEGY_NAMES.join(", ")})`);
+  return f(opts);
+}

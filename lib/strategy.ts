@@ -1,0 +1,69 @@
+/**
+ * The reverse-lookup seam: what every shadow-unmap strategy implements, and what the
+ * engine offers it. A strategy sees the kernel's events (a shadow leaf installed, a
+ * shadow leaf gone, an MMU reset) and answers the host's three operations on a
+ * canonical range (unmap, write-protect, flush) by driving shadow stage-2 range
+ * operations, which the engine counts.
+ *
+ * @module
+ */
+
+import type { Granule } from "./granule.ts";
+import type { ShadowMmu } from "./shadow.ts";
+
+/** Why the host unmaps a canonical range. */
+export type HostUnmapKind =
+  /** kvm_unmap_gfn_range(): MMU notifier (migration, NUMA balancing, swap, THP split). */
+  | "notifier"
+  /** kvm_arch_flush_shadow_memslot(): memslot delete or move. */
+  | "memslot";
+
+/** The engine's face towards a strategy: the shadow MMUs and counted range operations. */
+export interface ShadowOps {
+  /** kvm->arch.nested_mmus[]. */
+  readonly mmus: readonly ShadowMmu[];
+  /** The host granule (that of every shadow stage-2). */
+  readonly granule: Granule;
+  /** kvm_stage2_unmap_range() on a shadow MMU; leaves removed reach `shadowRemoved`. */
+  unmapShadowRange(mmu: ShadowMmu, start: number, size: number): void;
+  /** kvm_stage2_wp_range() on a shadow MMU. */
+  wpShadowRange(mmu: ShadowMmu, start: number, size: number): void;
+  /** kvm_stage2_flush_range() on a shadow MMU. */
+  flushShadowRange(mmu: ShadowMmu, start: number, size: number): void;
+  /** Count `n` steps of the strategy's own index (tree nodes, list entries visited). */
+  countSteps(n: number): void;
+}
+
+/** A reverse-lookup design for unmapping shadow stage-2 entries. */
+export interface ReverseMapStrategy {
+  /** The name `--strategy` selects it by. */
+  readonly name: string;
+  /** Called once, before any event, with the engine's operations. */
+  attach(ops: ShadowOps): void;
+  /**
+   * user_mem_abort() installed a shadow leaf: [shadowIpa, +size) in `mmu` maps canonical
+   * [canonicalIpa, +size) at host PA `pa`.
+   */
+  shadowMapped(mmu: ShadowMmu, shadowIpa: number, canonicalIpa: number, size: number, pa: number): void;
+  /**
+   * A shadow leaf left its table, whatever removed it (this strategy's unmap, an L1 TLBI,
+   * an MMU reset, a block replaced by a smaller mapping or the reverse). Only what the
+   * PTE holds is passed: its shadow IPA, size and host PA.
+   */
+  shadowRemoved(mmu: ShadowMmu, shadowIpa: number, size: number, pa: number): void;
+  /** The MMU's whole shadow table is about to be unmapped (recycling, pending_unmap). */
+  mmuReset(mmu: ShadowMmu): void;
+  /** The nested part of a host unmap of canonical [start, end). */
+  unmapCanonical(start: number, end: number, kind: HostUnmapKind): void;
+  /** kvm_nested_s2_wp() for canonical [start, end) (dirty logging). */
+  wpCanonical(start: number, end: number): void;
+  /** kvm_nested_s2_flush() for canonical [start, end). */
+  flushCanonical(start: number, end: number): void;
+  /** Modeled kernel bytes the strategy's index holds now. */
+  memoryBytes(): number;
+  /** Times an MMU fell back to the full walk (strategies with a budget); else 0. */
+  fallbacks(): number;
+}
+
+/** A constructor of a fresh strategy instance with its options. */
+export type StrategyFactory = (opts: Record<string, number>) => ReverseMapStrategy;
