@@ -181,7 +181,8 @@ export class L1Hypervisor {
   /** L1 maps in context `id`; checks the output is in L1's PA range and aligned. */
   map(id: number, l2ipa: number, size: number, l1ipa: number, writable: boolean): void {
     const c = this.context(id);
-    if (levelForSize(c.granule, size) < c.granule.minBlockLevel) {
+    const level = levelForSize(c.granule, size);
+    if (level < c.granule.minBlockLevel || level < c.s2.geom.startLevel) {
       throw new RangeError(`context ${id}: ${size} bytes is not a ${c.granule.name} page or block size`);
     }
     if (l2ipa % size !== 0 || l1ipa % size !== 0) {

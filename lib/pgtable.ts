@@ -328,6 +328,9 @@ export class Stage2Pgtable {
    */
   installLeaf(ipa: number, level: number, oa: number, attr: number, meta: number): void {
     const size = this.sizes[level];
+    if (level < this.geom.startLevel || level > KVM_PGTABLE_LAST_LEVEL) {
+      throw new RangeError(`no level-${level} leaf in a table starting at level ${this.geom.startLevel}`);
+    }
     if (ipa % size !== 0 || oa % size !== 0) {
       throw new RangeError(`leaf at ${ipa} -> ${oa} is not aligned to its size ${size}`);
     }

@@ -29,21 +29,32 @@ import {
   type Visitor,
   type WalkStats,
 } from "./pgtable.ts";
-import { levelForSize } from "./granule.ts";
 
-/** stage2_map_walker (with stage2_map_walk_table_pre / stage2_map_walk_leaf). */
+/**
+ * stage2_map_walker (with stage2_map_walk_table_pre / stage2_map_walk_leaf): map
+ * [ipa, end) -> oa with the largest leaf each descriptor allows.
+ */
 class MapVisitor implements Visitor {
   readonly flags = KVM_PGTABLE_WALK_LEAF | KVM_PGTABLE_WALK_TABLE_PRE;
   readonly visitsInvalid = true;
-  level = 3;
+  ipa = 0;
+  end = 0;
   oa = 0;
   attr = 0;
   meta = 0;
-  ipa = 0;
 
-  /** stage2_map_walk_table_pre(): a leaf at this level replaces the table under it. */
+  /** kvm_block_mapping_supported(): a leaf fits here (level, size, both alignments). */
+  private leafAllowed(ctx: VisitCtx): boolean {
+    const pgt = ctx.pgt;
+    if (ctx.level < pgt.geom.granule.minBlockLevel) return false;
+    const size = pgt.sizes[ctx.level];
+    return ctx.addr >= this.ipa && ctx.addr + size <= this.end &&
+      (this.oa + (ctx.addr - this.ipa)) % size === 0;
+  }
+
+  /** stage2_map_walk_table_pre(): a leaf allowed here replaces the table under it. */
   tablePre(ctx: VisitCtx): void {
-    if (ctx.level !== this.level) return;
+    if (!this.leafAllowed(ctx)) return;
     ctx.pgt.clear(ctx.table, ctx.index); // free_unlinked_table(): its leaves go
     this.install(ctx);
   }
@@ -51,7 +62,7 @@ class MapVisitor implements Visitor {
   /** stage2_map_walk_leaf(): install here, or break a block / fill a hole with a table. */
   leaf(ctx: VisitCtx): void {
     const pgt = ctx.pgt;
-    if (ctx.level === this.level) {
+    if (this.leafAllowed(ctx)) {
       this.install(ctx);
       return;
     }
@@ -66,14 +77,15 @@ class MapVisitor implements Visitor {
     const pgt = ctx.pgt;
     const t = ctx.table, i = ctx.index;
     const old = pgt.attr[t][i];
-    const oa = this.oa + (ctx.addr - this.ipa);
+    const off = ctx.addr - this.ipa;
+    const oa = this.oa + off;
     if (old !== 0 && !(old & PTE_TABLE) && pgt.oa[t][i] === oa) {
       // stage2_pte_needs_update(): only permissions differ -> changed in place.
       pgt.setAttr(t, i, this.attr);
       return;
     }
     if (old !== 0) pgt.clear(t, i);
-    pgt.setLeaf(t, i, oa, this.attr, this.meta);
+    pgt.setLeaf(t, i, oa, this.attr, this.meta + off);
   }
 }
 
@@ -124,8 +136,9 @@ const wpVisitor = new WrprotectVisitor();
 const flushVisitor = new FlushVisitor();
 
 /**
- * kvm_pgtable_stage2_map(): map [ipa, ipa + size) to `oa` with one leaf of that size
- * (a page or a block), replacing what overlaps it. `meta` is simulator-only.
+ * kvm_pgtable_stage2_map(): map [ipa, ipa + size) to `oa` with the largest leaves that
+ * fit (one leaf when `size` is a page or block size the table can hold), replacing what
+ * overlaps it. `meta` is simulator-only (each leaf gets `meta` plus its offset).
  */
 export function kvmPgtableStage2Map(
   pgt: Stage2Pgtable,
@@ -136,13 +149,13 @@ export function kvmPgtableStage2Map(
   meta: number,
   st: WalkStats,
 ): void {
-  const level = levelForSize(pgt.geom.granule, size);
-  if (level < pgt.geom.granule.minBlockLevel || ipa % size !== 0 || oa % size !== 0) {
+  const page = pgt.geom.granule.pageSize;
+  if (size <= 0 || size % page !== 0 || ipa % page !== 0 || oa % page !== 0 || ipa + size > pgt.geom.ipaSize) {
     throw new RangeError(`cannot map ${size} bytes at IPA ${ipa} -> ${oa} with ${pgt.geom.granule.name}`);
   }
-  mapVisitor.level = level;
   mapVisitor.oa = oa;
   mapVisitor.ipa = ipa;
+  mapVisitor.end = ipa + size;
   mapVisitor.attr = attr | PTE_VALID;
   mapVisitor.meta = meta;
   pgt.walk(ipa, ipa + size, mapVisitor, st);

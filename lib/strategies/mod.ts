@@ -11,10 +11,16 @@
 
 import type { ReverseMapStrategy, StrategyFactory } from "../strategy.ts";
 import { FullWalk } from "./full_walk.ts";
+import { MapleV2 } from "./maple_v2.ts";
+import { MergedPivot } from "./merged_pivot.ts";
+import { SpanUnknown } from "./span_unknown.ts";
 
 /** Factories by name. */
 export const STRATEGIES: Readonly<Record<string, StrategyFactory>> = {
   "full-walk": () => new FullWalk(),
+  "maple-v2": (opts) => new MapleV2(opts),
+  "merged-pivot": () => new MergedPivot(),
+  "span-unknown": () => new SpanUnknown(),
 };
 
 /** Every strategy name, in the order tables list them. */
@@ -23,6 +29,10 @@ export const STRATEGY_NAMES: readonly string[] = Object.keys(STRATEGIES);
 /** A fresh strategy by name; throws a one-line error naming the known ones. */
 export function makeStrategy(name: string, opts: Record<string, number> = {}): ReverseMapStrategy {
   const f = STRATEGIES[name];
-  if (!f) throw new RangeError(`unknown strategy "${name}" (expected one of ${STRATEGY_NAMES.join(", ")})`);
+  if (!f) {
+    throw new RangeError(
+      `unknown strategy "${name}" (expected one of ${STRATEGY_NAMES.join(", ")})`,
+    );
+  }
   return f(opts);
 }

@@ -1,0 +1,154 @@
+/**
+ * `deno task merge [--out results/sweep.csv] <file.csv>...`: join the shards of one sweep
+ * (`deno task sweep --shard i/n`) into one file, written atomically. Inputs are told apart
+ * by their header: sweep rows go to `--out`, timing rows (`*.timing.csv`) to `--timing`.
+ * The output files themselves are skipped when a glob names them.
+ *
+ * Checked before anything is written (else one line on stderr, exit 2): every row comes
+ * from the same grid (`grid_id`, `points`), no (point, strategy) appears twice, and every
+ * strategy present has a row for every point of the grid. Rows come out in point order,
+ * strategies in the order the shards list them, so merging the shards of a grid gives
+ * the same bytes as running it unsharded.
+ *
+ * @module
+ */
+
+import { parseArgs } from "parse-args";
+import { formatCsv, headerOf, parseCsv, writeAtomic } from "../lib/sweep/csv.ts";
+import { SWEEP_HEADER, TIMING_HEADER } from "../lib/sweep/schema.ts";
+import { fail } from "./cli.ts";
+
+const USAGE = `usage: deno task merge [--out FILE] [--timing FILE] [--quiet] <shard.csv>...
+  Joins sweep shards (deno task sweep --shard i/n) into one CSV, checked for rows from
+  another grid, duplicate (point, strategy) rows and missing points.
+  --out FILE      merged sweep CSV (default results/sweep.csv)
+  --timing FILE   merged timing CSV, from the *.timing.csv inputs (default <out>.timing.csv)
+  --quiet         no summary line on stderr
+exit status: 0 merged, 2 bad input (nothing written)`;
+
+type Row = Record<string, string>;
+
+function resolve(p: string): string {
+  try {
+    return Deno.realPathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs({
+      args: Deno.args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        out: { type: "string", default: "results/sweep.csv" },
+        timing: { type: "string" },
+        quiet: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (e) {
+    fail(`${(e as Error).message.split("\n")[0]} (see --help)`);
+  }
+  if (args.values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const out = args.values.out!;
+  const timing = args.values.timing ??
+    (out.endsWith(".csv") ? `${out.slice(0, -4)}.timing.csv` : `${out}.timing.csv`);
+  const skip = new Set([resolve(out), resolve(timing)]);
+  const inputs = args.positionals.filter((p) => !skip.has(resolve(p)));
+  if (inputs.length === 0) fail("no input files (the output files are skipped; see --help)");
+
+  const sweepFiles: [string, Row[]][] = [];
+  const timingFiles: [string, Row[]][] = [];
+  for (const path of inputs) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (e) {
+      fail(`cannot read ${path}: ${(e as Error).message}`);
+    }
+    const h = headerOf(text).join(",");
+    let rows: Row[];
+    try {
+      rows = parseCsv(text).rows;
+    } catch (e) {
+      fail(`${path}: ${(e as Error).message}`);
+    }
+    if (h === SWEEP_HEADER.join(",")) sweepFiles.push([path, rows]);
+    else if (h === TIMING_HEADER.join(",")) timingFiles.push([path, rows]);
+    else fail(`${path}: not a sweep or timing CSV of this version (header differs)`);
+  }
+  if (sweepFiles.length === 0) fail("no sweep CSV among the inputs (only timing files)");
+
+  // One grid.
+  const [firstPath, firstRows] = sweepFiles.find(([, r]) => r.length > 0) ?? sweepFiles[0];
+  if (firstRows.length === 0) fail("every input is empty");
+  const grid = firstRows[0].grid_id, points = Number(firstRows[0].points);
+  const order: string[] = [];
+  const byKey = new Map<string, [string, Row]>();
+  for (const [path, rows] of sweepFiles) {
+    for (const r of rows) {
+      if (r.grid_id !== grid || Number(r.points) !== points) {
+        fail(
+          `${path}: point ${r.point} is from grid ${r.grid_id} (${r.points} points), ` +
+            `${firstPath} from grid ${grid} (${points} points)`,
+        );
+      }
+      if (!order.includes(r.strategy)) order.push(r.strategy);
+      const k = `${r.point}\t${r.strategy}`;
+      const prev = byKey.get(k);
+      if (prev) fail(`duplicate row: point ${r.point} ${r.strategy} in ${prev[0]} and ${path}`);
+      byKey.set(k, [path, r]);
+    }
+  }
+  // Strategy order: as the first file lists them within a point.
+  const missing: string[] = [];
+  const rows: Row[] = [];
+  for (let p = 0; p < points; p++) {
+    for (const s of order) {
+      const e = byKey.get(`${p}\t${s}`);
+      if (!e) missing.push(`point ${p} ${s}`);
+      else rows.push(e[1]);
+    }
+  }
+  if (missing.length > 0) {
+    fail(
+      `${missing.length} (point, strategy) row(s) missing for grid ${grid} (${points} points), ` +
+        `e.g. ${missing.slice(0, 3).join(", ")}`,
+    );
+  }
+  const trows: Row[] = [];
+  const tseen = new Set<string>();
+  for (const [path, rs] of timingFiles) {
+    for (const r of rs) {
+      if (r.grid_id !== grid) fail(`${path}: timing rows from grid ${r.grid_id}, not ${grid}`);
+      const k = `${r.point}\t${r.strategy}`;
+      if (tseen.has(k)) fail(`duplicate timing row: point ${r.point} ${r.strategy} in ${path}`);
+      tseen.add(k);
+      trows.push(r);
+    }
+  }
+  const rank = new Map(order.map((s, i) => [s, i]));
+  trows.sort((a, b) => Number(a.point) - Number(b.point) || rank.get(a.strategy)! - rank.get(b.strategy)!);
+
+  try {
+    await writeAtomic(out, formatCsv(SWEEP_HEADER, rows));
+    if (timingFiles.length > 0) await writeAtomic(timing, formatCsv(TIMING_HEADER, trows));
+  } catch (e) {
+    fail(`cannot write: ${(e as Error).message}`, 1);
+  }
+  if (!args.values.quiet) {
+    console.error(
+      `merged ${sweepFiles.length} file(s) into ${out}: ${rows.length} rows (${points} points x ` +
+        `${order.length} strategies)` + (timingFiles.length > 0 ? `; timing into ${timing}` : ""),
+    );
+  }
+}
+
+await main();

@@ -1,0 +1,601 @@
+/**
+ * `deno task sweep [flags]`: parameter sweeps over vCPUs, memory sizes, granules, alias
+ * densities (and the other workload dimensions) into one CSV row per (grid point,
+ * strategy). Every point's trace is generated from the seed and the point's parameters,
+ * replayed under the oracle with each strategy on a pool of Deno workers, and the rows are
+ * written atomically; wall times go to a separate timing file so that the main CSV is
+ * byte-identical for a seed. `--help` lists every flag.
+ *
+ * Exit status: 0 done, 1 a point failed (the partial file is kept for `--resume`),
+ * 2 bad input (one line on stderr, nothing written).
+ *
+ * @module
+ */
+
+import { parseArgs } from "parse-args";
+import { parseSize } from "../lib/granule.ts";
+import {
+  type CostModel,
+  DEFAULT_WATCHDOG_THRESH_S,
+  defaultCostModel,
+} from "../lib/sweep/costmodel.ts";
+import {
+  formatCsv,
+  formatCsvLines,
+  headerOf,
+  parseCsv,
+  partialPath,
+  readIfExists,
+  writeAtomic,
+} from "../lib/sweep/csv.ts";
+import {
+  describePoint,
+  DIMENSIONS,
+  estimatePointBytes,
+  expandGrid,
+  GridError,
+  gridId,
+  parseGridValues,
+  pointWeight,
+} from "../lib/sweep/grid.ts";
+import type { PointSpec, TimingRow } from "../lib/sweep/run.ts";
+import {
+  schemaMarkdown,
+  SWEEP_HEADER,
+  type SweepRow,
+  TIMING_COLUMNS,
+  TIMING_HEADER,
+} from "../lib/sweep/schema.ts";
+import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { generateWorkload } from "../lib/workload.ts";
+import { fail } from "./cli.ts";
+import type { WorkerReply, WorkerTask } from "./sweep_worker.ts";
+
+const DEFAULT_OUT = "results/sweep.csv";
+
+/** Flags that are not grid dimensions: name, value, default, unit/help. */
+const OTHER_FLAGS: [string, string, string][] = [
+  ["strategy", "all registered", `strategies, comma-separated (${STRATEGY_NAMES.join(", ")})`],
+  [
+    "seed",
+    "1",
+    "sweep seed, 0..4294967295; a point's trace depends on it and the point's parameters",
+  ],
+  [
+    "grid",
+    "-",
+    "JSON file {flag: value | [values]} for any dimension, strategy, seed or cost flag; flags override it",
+  ],
+  [
+    "out",
+    DEFAULT_OUT,
+    "CSV to (re)write atomically; with --shard i/n: results/sweep.shard-i-of-n.csv",
+  ],
+  ["timing", "<out>.timing.csv", "wall-time CSV (not deterministic, kept apart)"],
+  ["jobs", "navigator.hardwareConcurrency", "points run in parallel, one Deno worker each"],
+  [
+    "shard",
+    "1/1",
+    "run only points with index % n == i - 1 (1 <= i <= n); join with deno task merge",
+  ],
+  [
+    "resume",
+    "off",
+    "keep rows of this grid already in <out>.partial.tmp (an interrupted run) or <out>",
+  ],
+  ["ns-per-iteration", "20", "cost model: ns per strategy iteration (chunk or index step)"],
+  ["ns-per-descriptor", "2", "cost model: ns per descriptor visited"],
+  [
+    "watchdog-thresh",
+    String(DEFAULT_WATCHDOG_THRESH_S),
+    "seconds; soft lockup when an unmap's estimate exceeds 2 x this",
+  ],
+  [
+    "max-memory",
+    "75% of RAM",
+    "bytes the running points may need together (estimated before running)",
+  ],
+  [
+    "emit-trace",
+    "-",
+    "write the trace JSON of one point (the grid's only point, or --point) and exit",
+  ],
+  ["point", "-", "with --emit-trace: the point index in the grid"],
+  ["dry-run", "off", "print the grid size and memory estimate, run nothing"],
+  [
+    "quiet",
+    "off",
+    "no progress bar or summary on stderr (no bar either when stderr is not a terminal)",
+  ],
+  ["schema", "off", "print the CSV columns (Markdown) and exit"],
+];
+
+function usage(): string {
+  const lines = [
+    "usage: deno task sweep [flags]",
+    "Runs every grid point (cartesian product of the dimension lists) with every strategy,",
+    "one CSV row per (point, strategy). Lists are comma-separated. Sizes take K/M/G/T.",
+    "",
+    "grid dimensions (default; unit):",
+  ];
+  const w = 20;
+  for (const d of DIMENSIONS) {
+    lines.push(`  --${d.flag.padEnd(w)} ${d.help}`);
+    lines.push(
+      `    ${"".padEnd(w)} default ${d.def}; unit ${d.unit}` +
+        (d.range && d.kind !== "size" ? `; ${d.range[0]}..${d.range[1]}` : ""),
+    );
+  }
+  lines.push("", "other flags (default):");
+  for (const [f, def, help] of OTHER_FLAGS) {
+    lines.push(`  --${f.padEnd(w)} ${help}`);
+    lines.push(`    ${"".padEnd(w)} default ${def}`);
+  }
+  lines.push("  --help, -h              this text");
+  lines.push(
+    "",
+    "exit status: 0 done, 1 a point failed (rerun with --resume), 2 bad input (nothing written)",
+  );
+  return lines.join("\n");
+}
+
+const STRING_FLAGS = [
+  ...DIMENSIONS.map((d) => d.flag),
+  ...OTHER_FLAGS.filter(([f]) => !["resume", "dry-run", "quiet", "schema"].includes(f)).map(([f]) =>
+    f
+  ),
+];
+const GRID_FILE_KEYS = new Set([
+  ...DIMENSIONS.map((d) => d.flag),
+  "strategy",
+  "seed",
+  "ns-per-iteration",
+  "ns-per-descriptor",
+  "watchdog-thresh",
+]);
+
+function parseNumber(flag: string, text: string, lo: number, hi: number, integer: boolean): number {
+  const t = text.trim();
+  const ok = integer ? /^\d+$/.test(t) : /^(\d+\.?\d*|\.\d+)$/.test(t);
+  if (!ok) fail(`--${flag}: "${t}" is not a ${integer ? "whole number" : "number"}`);
+  const v = Number(t);
+  if (v < lo || v > hi) fail(`--${flag}: ${t} is out of range (${lo}..${hi})`);
+  return v;
+}
+
+interface Options {
+  values: Record<string, unknown>;
+  strategies: string[];
+  seed: number;
+  cost: CostModel;
+  out: string;
+  timing: string;
+  jobs: number;
+  shard: [number, number];
+  shardGiven: boolean;
+  resume: boolean;
+  quiet: boolean;
+  maxMemory: number;
+}
+
+async function options(): Promise<Options & { args: ReturnType<typeof parse> }> {
+  const args = parse();
+  const v = args.values as Record<string, string | boolean | undefined>;
+  // Grid file first, flags override.
+  const merged: Record<string, unknown> = {};
+  if (typeof v.grid === "string") {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(v.grid);
+    } catch (e) {
+      fail(`--grid: cannot read ${v.grid}: ${(e as Error).message}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      fail(`--grid: ${v.grid} is not JSON: ${(e as Error).message}`);
+    }
+    if (typeof json !== "object" || json === null || Array.isArray(json)) {
+      fail(`--grid: ${v.grid} must hold a JSON object`);
+    }
+    for (const [k, val] of Object.entries(json as Record<string, unknown>)) {
+      if (!GRID_FILE_KEYS.has(k)) fail(`--grid: unknown key "${k}" in ${v.grid}`);
+      merged[k] = Array.isArray(val) ? val.join(",") : val;
+    }
+  }
+  for (const f of GRID_FILE_KEYS) if (typeof v[f] === "string") merged[f] = v[f];
+  const str = (k: string) => (merged[k] === undefined ? undefined : String(merged[k]));
+
+  const strategies = (str("strategy") ?? STRATEGY_NAMES.join(",")).split(",").map((s) => s.trim());
+  for (const s of strategies) {
+    if (!STRATEGY_NAMES.includes(s)) {
+      fail(`--strategy: unknown strategy "${s}" (expected one of ${STRATEGY_NAMES.join(", ")})`);
+    }
+  }
+  if (new Set(strategies).size !== strategies.length) {
+    fail("--strategy: a strategy is listed twice");
+  }
+  const seed = parseNumber("seed", str("seed") ?? "1", 0, 2 ** 32 - 1, true);
+  const thresh = parseNumber(
+    "watchdog-thresh",
+    str("watchdog-thresh") ?? String(DEFAULT_WATCHDOG_THRESH_S),
+    1,
+    3600,
+    false,
+  );
+  const def = defaultCostModel();
+  const cost: CostModel = {
+    nsPerIteration: parseNumber(
+      "ns-per-iteration",
+      str("ns-per-iteration") ?? String(def.nsPerIteration),
+      0,
+      1e6,
+      false,
+    ),
+    nsPerDescriptor: parseNumber(
+      "ns-per-descriptor",
+      str("ns-per-descriptor") ?? String(def.nsPerDescriptor),
+      0,
+      1e6,
+      false,
+    ),
+    softLockupNs: Math.round(2 * thresh * 1e9),
+  };
+  let shard: [number, number] = [1, 1];
+  if (typeof v.shard === "string") {
+    const m = /^(\d+)\/(\d+)$/.exec(v.shard.trim());
+    if (!m) fail(`--shard: "${v.shard}" is not i/n (e.g. 1/4)`);
+    const i = Number(m[1]), n = Number(m[2]);
+    if (n < 1 || i < 1 || i > n) fail(`--shard: ${v.shard} is out of range (1 <= i <= n)`);
+    shard = [i, n];
+  }
+  const hw = navigator.hardwareConcurrency || 1;
+  const jobs = typeof v.jobs === "string" ? parseNumber("jobs", v.jobs, 1, 256, true) : hw;
+  const out = typeof v.out === "string"
+    ? v.out
+    : typeof v.shard === "string"
+    ? `results/sweep.shard-${shard[0]}-of-${shard[1]}.csv`
+    : DEFAULT_OUT;
+  if (out.trim() === "" || out.endsWith("/")) fail(`--out: "${out}" is not a file name`);
+  const timing = typeof v.timing === "string"
+    ? v.timing
+    : out.endsWith(".csv")
+    ? `${out.slice(0, -4)}.timing.csv`
+    : `${out}.timing.csv`;
+  if (timing === out) fail("--timing: must differ from --out");
+  let maxMemory = Math.floor(Deno.systemMemoryInfo().total * 0.75);
+  if (typeof v["max-memory"] === "string") {
+    try {
+      maxMemory = parseSize(v["max-memory"]);
+    } catch (e) {
+      fail(`--max-memory: ${(e as Error).message}`);
+    }
+  }
+  return {
+    args,
+    values: merged,
+    strategies,
+    seed,
+    cost,
+    out,
+    timing,
+    jobs,
+    shard,
+    shardGiven: typeof v.shard === "string",
+    resume: v.resume === true,
+    quiet: v.quiet === true,
+    maxMemory,
+  };
+}
+
+function parse() {
+  const opts: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  for (const f of STRING_FLAGS) opts[f] = { type: "string" };
+  for (const f of ["resume", "dry-run", "quiet", "schema"]) opts[f] = { type: "boolean" };
+  opts.help = { type: "boolean", short: "h" };
+  try {
+    return parseArgs({ args: Deno.args, options: opts, allowPositionals: false, strict: true });
+  } catch (e) {
+    fail(`${(e as Error).message.split("\n")[0]} (see --help)`);
+  }
+}
+
+function fmtDuration(s: number): string {
+  if (!Number.isFinite(s)) return "?";
+  const m = Math.floor(s / 60), sec = Math.round(s % 60);
+  return m > 0 ? `${m}m${String(sec).padStart(2, "0")}s` : `${sec}s`;
+}
+
+/** The progress bar on stderr (only on a terminal, not with --quiet). */
+class Progress {
+  private readonly enc = new TextEncoder();
+  private readonly start = performance.now();
+  private doneWeight = 0;
+  private done = 0;
+  constructor(
+    private readonly on: boolean,
+    private readonly total: number,
+    private readonly totalWeight: number,
+  ) {}
+  update(weight: number, label: string): void {
+    this.done++;
+    this.doneWeight += weight;
+    if (!this.on) return;
+    const el = (performance.now() - this.start) / 1000;
+    const frac = this.totalWeight > 0 ? this.doneWeight / this.totalWeight : 1;
+    const eta = frac > 0 ? el * (1 / frac - 1) : Infinity;
+    const width = 24;
+    const filled = Math.round(frac * width);
+    const bar = "#".repeat(filled) + ".".repeat(width - filled);
+    const cols = Deno.consoleSize?.().columns ?? 100;
+    const line = `[${bar}] ${this.done}/${this.total} points  ${fmtDuration(el)} elapsed  ETA ${
+      fmtDuration(eta)
+    }  ${label}`;
+    Deno.stderr.writeSync(this.enc.encode(`\r\x1b[K${line.slice(0, cols - 1)}`));
+  }
+  end(): void {
+    if (this.on) Deno.stderr.writeSync(this.enc.encode("\r\x1b[K"));
+  }
+}
+
+interface Task {
+  point: PointSpec;
+  strategies: string[];
+  weight: number;
+}
+
+async function main(): Promise<void> {
+  const o = await options();
+  const v = o.args.values as Record<string, string | boolean | undefined>;
+  if (v.help) {
+    console.log(usage());
+    return;
+  }
+  if (v.schema) {
+    console.log(schemaMarkdown());
+    console.log("\nTiming file:\n" + schemaMarkdown(TIMING_COLUMNS));
+    return;
+  }
+  let grid;
+  try {
+    grid = expandGrid(parseGridValues(o.values));
+  } catch (e) {
+    if (e instanceof GridError || e instanceof RangeError) fail(e.message);
+    throw e;
+  }
+  const id = gridId(grid.points, o.seed, o.cost);
+  const n = grid.points.length;
+  const specs: PointSpec[] = grid.points.map((params, index) => ({
+    gridId: id,
+    index,
+    points: n,
+    seed: o.seed,
+    params,
+  }));
+
+  if (typeof v["emit-trace"] === "string") {
+    let idx = 0;
+    if (typeof v.point === "string") idx = parseNumber("point", v.point, 0, n - 1, true);
+    else if (n !== 1) {
+      fail(
+        `--emit-trace: the grid has ${n} points; narrow it to one or give --point (0..${n - 1})`,
+      );
+    }
+    const w = generateWorkload(specs[idx].params, o.seed);
+    await writeAtomic(v["emit-trace"], JSON.stringify(w.trace) + "\n").catch((e) =>
+      fail(`--emit-trace: ${(e as Error).message}`)
+    );
+    if (!o.quiet) {
+      console.error(
+        `wrote ${v["emit-trace"]}: point ${idx} (${
+          describePoint(specs[idx].params)
+        }), ${w.trace.events.length} events`,
+      );
+    }
+    return;
+  }
+
+  // Points of this shard; memory check before anything is written.
+  const mine = specs.filter((s) => s.index % o.shard[1] === o.shard[0] - 1);
+  const est = mine.map((s) => estimatePointBytes(s.params)).sort((a, b) => b - a);
+  const jobs = Math.max(1, Math.min(o.jobs, mine.length));
+  const need = est.slice(0, jobs).reduce((a, b) => a + b, 0);
+  if (est.length > 0 && est[0] > o.maxMemory) {
+    const big = mine.find((s) => estimatePointBytes(s.params) === est[0])!;
+    fail(
+      `grid too large: point ${big.index} (${describePoint(big.params)}) needs ~${
+        gib(est[0])
+      } GiB, more than --max-memory ${gib(o.maxMemory)} GiB`,
+    );
+  }
+  if (need > o.maxMemory) {
+    fail(
+      `grid too large: ${jobs} jobs need ~${gib(need)} GiB together, more than --max-memory ${
+        gib(o.maxMemory)
+      } GiB; use fewer --jobs`,
+    );
+  }
+  if (v["dry-run"]) {
+    console.log(
+      `grid ${id}: ${n} points (${grid.skipped} skipped), this shard ${mine.length}, ${o.strategies.length} strategies, ` +
+        `${jobs} jobs, largest point ~${gib(est[0] ?? 0)} GiB, together ~${gib(need)} GiB`,
+    );
+    return;
+  }
+
+  // Rows already done (--resume): the partial file, then the output itself.
+  const done = new Map<string, SweepRow>();
+  const doneTiming = new Map<string, TimingRow>();
+  const key = (p: number | string, s: string) => `${p}\t${s}`;
+  const wanted = new Set(mine.flatMap((s) => o.strategies.map((st) => key(s.index, st))));
+  const partial = partialPath(o.out);
+  const partialTiming = partialPath(o.timing);
+  if (o.resume) {
+    for (const path of [o.out, partial]) {
+      const text = await readIfExists(path);
+      if (text === null || text.length === 0) continue;
+      // Another version's file (or anything else) holds nothing to resume; it is replaced.
+      if (headerOf(text).join(",") !== SWEEP_HEADER.join(",")) continue;
+      for (const r of parseCsv(text, true).rows) {
+        if (r.grid_id === id && wanted.has(key(r.point, r.strategy))) {
+          done.set(key(r.point, r.strategy), r);
+        }
+      }
+    }
+    for (const path of [o.timing, partialTiming]) {
+      const text = await readIfExists(path);
+      if (text === null || headerOf(text).join(",") !== TIMING_HEADER.join(",")) continue;
+      for (const r of parseCsv(text, true).rows) {
+        if (r.grid_id === id) doneTiming.set(key(r.point, r.strategy), r as unknown as TimingRow);
+      }
+    }
+  }
+
+  const tasks: Task[] = [];
+  for (const s of mine) {
+    const todo = o.strategies.filter((st) => !done.has(key(s.index, st)));
+    if (todo.length > 0) {
+      tasks.push({ point: s, strategies: todo, weight: pointWeight(s.params) * todo.length });
+    }
+  }
+  tasks.sort((a, b) => b.weight - a.weight || a.point.index - b.point.index);
+
+  await mkdirFor(o.out);
+  await mkdirFor(o.timing);
+  // Partial files: keep what is already done (resume), then append as points finish.
+  const doneRows = [...done.values()];
+  await Deno.writeTextFile(partial, formatCsv(SWEEP_HEADER, doneRows.map(unstring)));
+  await Deno.writeTextFile(
+    partialTiming,
+    formatCsv(TIMING_HEADER, [...doneTiming.values()].map(unstring)),
+  );
+
+  const progress = new Progress(
+    Deno.stderr.isTerminal() && !o.quiet,
+    tasks.length,
+    tasks.reduce((a, t) => a + t.weight, 0),
+  );
+  const t0 = performance.now();
+  const results = new Map<string, SweepRow>(done);
+  const timings = new Map<string, TimingRow>(doneTiming);
+  await runPool(tasks, Math.min(jobs, Math.max(1, tasks.length)), o.cost, (t, r) => {
+    for (const row of r.rows) results.set(key(row.point as number, row.strategy as string), row);
+    for (const row of r.timing) timings.set(key(row.point, row.strategy), row);
+    Deno.writeTextFileSync(partial, formatCsvLines(SWEEP_HEADER, r.rows), { append: true });
+    Deno.writeTextFileSync(
+      partialTiming,
+      formatCsvLines(TIMING_HEADER, r.timing as unknown as SweepRow[]),
+      { append: true },
+    );
+    progress.update(t.weight, describePoint(t.point.params));
+  }, (t, message) => {
+    progress.end();
+    fail(
+      `point ${t.point.index} (${
+        describePoint(t.point.params)
+      }) failed: ${message}; rerun with --resume`,
+      1,
+    );
+  });
+  progress.end();
+
+  // Final files, in grid order and strategy order.
+  const rows: SweepRow[] = [];
+  const trows: TimingRow[] = [];
+  for (const s of mine) {
+    for (const st of o.strategies) {
+      rows.push(unstring(results.get(key(s.index, st))!));
+      const tr = timings.get(key(s.index, st));
+      if (tr) trows.push(tr);
+    }
+  }
+  await writeAtomic(o.out, formatCsv(SWEEP_HEADER, rows));
+  await writeAtomic(o.timing, formatCsv(TIMING_HEADER, trows.map(unstring)));
+  await Deno.remove(partial).catch(() => {});
+  await Deno.remove(partialTiming).catch(() => {});
+  const viol = rows.reduce((a, r) => a + Number(r.violations), 0);
+  if (!o.quiet) {
+    console.error(
+      `wrote ${o.out}: ${rows.length} rows (${mine.length} points x ${o.strategies.length} strategies, ` +
+        `${done.size} resumed) in ${
+          fmtDuration((performance.now() - t0) / 1000)
+        }; timing in ${o.timing}` +
+        (viol > 0 ? `; ${viol} ORACLE VIOLATIONS` : ""),
+    );
+  }
+}
+
+/** Rows read back from CSV keep their text; numbers written by us are re-emitted as is. */
+function unstring<T extends object>(r: T): SweepRow {
+  return r as unknown as SweepRow;
+}
+
+function gib(b: number): string {
+  return (b / 2 ** 30).toFixed(1);
+}
+
+async function mkdirFor(path: string): Promise<void> {
+  const i = path.lastIndexOf("/");
+  if (i > 0) {
+    try {
+      await Deno.mkdir(path.slice(0, i), { recursive: true });
+    } catch (e) {
+      fail(`cannot create the directory of ${path}: ${(e as Error).message}`, 1);
+    }
+  }
+}
+
+function runPool(
+  tasks: Task[],
+  jobs: number,
+  cost: CostModel,
+  onDone: (t: Task, r: Extract<WorkerReply, { type: "done" }>) => void,
+  onError: (t: Task, message: string) => void,
+): Promise<void> {
+  if (tasks.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    let next = 0, finished = 0;
+    const url = new URL("./sweep_worker.ts", import.meta.url).href;
+    const workers: Worker[] = [];
+    const feed = (w: Worker, slot: { task?: Task }) => {
+      if (next >= tasks.length) {
+        w.terminate();
+        return;
+      }
+      const t = tasks[next++];
+      slot.task = t;
+      const msg: WorkerTask = { point: t.point, strategies: t.strategies, cost };
+      w.postMessage(msg);
+    };
+    for (let j = 0; j < jobs; j++) {
+      const w = new Worker(url, { type: "module" });
+      const slot: { task?: Task } = {};
+      w.onmessage = (e: MessageEvent<WorkerReply>) => {
+        const t = slot.task!;
+        if (e.data.type === "error") {
+          for (const x of workers) x.terminate();
+          onError(t, e.data.message);
+          return;
+        }
+        onDone(t, e.data);
+        finished++;
+        if (finished === tasks.length) {
+          for (const x of workers) x.terminate();
+          resolve();
+          return;
+        }
+        feed(w, slot);
+      };
+      w.onerror = (e: ErrorEvent) => {
+        e.preventDefault();
+        for (const x of workers) x.terminate();
+        onError(slot.task ?? tasks[0], e.message);
+      };
+      workers.push(w);
+      feed(w, slot);
+    }
+  });
+}
+
+await main();

@@ -1,0 +1,322 @@
+/**
+ * `maple-v2`: the posted patch "[PATCH v2] KVM: arm64: nv: Optimize unmapping of shadow
+ * S2-MMU tables" (Ganapatrao Kulkarni, 13 Oct 2025, rebased on 6.18-rc1), reproduced
+ * as posted, bugs included. Read in the stored copy of the thread (the v2 diff quoted
+ * in the 23 Oct 2025 ping and in the reply of 28 Oct 2025).
+ *
+ * What the patch does:
+ * - `struct kvm_s2_mmu` gets `struct maple_tree nested_mmu_mt`, initialised with
+ *   MM_MT_FLAGS (so an allocation-range tree: maple_arange_64 internal nodes).
+ * - user_mem_abort(), after kvm_pgtable_stage2_map() of a nested fault, calls
+ *   add_to_shadow_ipa_lookup(pgt, fault_ipa, ipa, vma_pagesize): it kzalloc()s a
+ *   `struct shadow_ipa_map { u64 shadow_ipa; u64 ipa; u64 size; }` and
+ *   mtree_store_range()s it over the canonical range `[ALIGN_DOWN(ipa, size), +size)`.
+ *   The store overwrites whatever overlaps: an older entry fully covered is lost (never
+ *   freed: a leak); one partly covered keeps its remaining piece(s), still pointing at
+ *   it. It is not called on the kvm_pgtable_stage2_relax_perms() path (a permission
+ *   fault on a leaf of the same size).
+ * - kvm_unmap_gfn_range() and kvm_arch_flush_shadow_memslot() call
+ *   kvm_nested_s2_unmap_range(kvm, ipa, size): for each valid MMU, mt_find() the first
+ *   entry in range, kvm_stage2_unmap_range() its shadow range, continue from
+ *   `entry->ipa + entry->size`, and nested_mtree_erase(mt, entry->ipa, entry->size),
+ *   which is mas_erase() with the state at `entry->ipa`: it erases the whole stored piece
+ *   containing that index (which may be another entry's piece, or a piece of this entry
+ *   while its other pieces stay behind) and kfree()s whatever that returns.
+ * - kvm_nested_s2_unmap() (TLBI ALLE1IS, stage2_unmap_vm()) becomes
+ *   nested_mtree_erase_and_unmap_all(): mt_for_each() entry, unmap its shadow range and
+ *   kfree() it, then mtree_destroy(). mt_for_each() visits every piece, so an entry split
+ *   in two pieces is unmapped twice and kfree()d twice.
+ * - kvm_nested_s2_flush() walks the tree: kvm_stage2_flush_range() per piece.
+ * - kvm_nested_s2_wp() is NOT changed by the patch: it still write-protects the whole
+ *   IPA space of every valid MMU.
+ * - Nothing is done when a shadow leaf goes away for another reason (L1 TLBI, MMU
+ *   recycling, a leaf replaced by the map walker): the patch has no such hook.
+ *
+ * The bug this reproduces (Marc Zyngier's objection: "multiple mappings to the same IPA
+ * in the shadow S2"): two shadow IPAs aliasing one canonical page in one MMU store the
+ * same canonical range; the second store overwrites the first, so an unmap of that page
+ * unmaps only the second shadow IPA and the first stays, mapping the old host page after
+ * a migration. Partly overlapping entries also make the erase and for-each loops skip
+ * entries, free an entry that other pieces still point at (counted in `useAfterFree`
+ * when such a piece is used later) and free one twice (`doubleFrees`).
+ *
+ * Choices the brief asked for, and options to get the patch's own behaviour:
+ * - `mmuReset` destroys that MMU's tree, freeing its entries the way the patch's
+ *   kvm_arch_flush_shadow_all() does (mt_for_each + kfree, then mtree_destroy). **The
+ *   patch did not do this**: it has no hook in check_nested_vcpu_requests() or
+ *   get_s2_mmu_nested(), so a recycled MMU kept the old context's entries (later unmaps
+ *   then unmap those shadow IPAs in the new context, and stores leak them). Option
+ *   `keepOnReset: 1` keeps the tree as the patch did.
+ * - A "memslot" unmap uses kvm_nested_s2_unmap_range() over the slot, as the patch's
+ *   kvm_arch_flush_shadow_memslot() does. Option `memslotAll: 1` uses
+ *   nested_mtree_erase_and_unmap_all() on every valid MMU instead (kvm_nested_s2_unmap()).
+ * - wp is the unchanged full walk. Option `treeWp: 1` write-protects the shadow range of
+ *   every tree piece intersecting the canonical range instead.
+ *
+ * ## Memory model (modeled kernel bytes)
+ * - One `struct shadow_ipa_map` (24 bytes) per add_to_shadow_ipa_lookup(), kzalloc'd
+ *   from kmalloc-32 (arm64 with small kmalloc caches, v6.5+): 32 bytes, counted from
+ *   allocation to its first kfree(). Entries lost by an overwrite are never freed: they
+ *   stay counted (and are reported in `leakedBytes`).
+ * - The tree's nodes: 256 bytes each (struct maple_node), leaves maple_range_64 with
+ *   16 slots, internal nodes maple_arange_64 (MM_MT_FLAGS) with 10; ~70% full; NULL gaps
+ *   between non-adjacent canonical ranges take slots (see range_map.ts).
+ * - The maple_tree root is embedded in struct kvm_s2_mmu: not counted.
+ *
+ * Steps: every tree operation, as range_map.ts models it (height + entries touched;
+ * mt_for_each() re-walks from the root per entry).
+ *
+ * @module
+ */
+
+import { RangeMap } from "../range_map.ts";
+import type { ShadowMmu } from "../shadow.ts";
+import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../strategy.ts";
+
+/** kmalloc-32: the slab object a 24-byte struct shadow_ipa_map comes from. */
+export const SHADOW_IPA_MAP_BYTES = 32;
+
+/** struct shadow_ipa_map, plus the simulator's bookkeeping of its fate. */
+export interface ShadowIpaMap {
+  /** ALIGN_DOWN(fault_ipa, size): the shadow (L2) IPA. */
+  shadowIpa: number;
+  /** ALIGN_DOWN(ipa, size): the canonical IPA. */
+  ipa: number;
+  /** vma_pagesize. */
+  size: number;
+  /** Simulator: tree pieces still pointing at it. */
+  pieces: number;
+  /** Simulator: kfree() has been called on it. */
+  freed: boolean;
+}
+
+/** The v2 patch's per-MMU maple tree of canonical range -> shadow_ipa_map. */
+export class MapleV2 implements ReverseMapStrategy {
+  /** `maple-v2`. */
+  readonly name = "maple-v2";
+  private ops!: ShadowOps;
+  private readonly trees: (RangeMap<ShadowIpaMap> | undefined)[] = [];
+  /** Simulator only: live shadow leaves per MMU (shadow IPA -> "size:pa"), to tell a
+   * permission relaxation (no add_to_shadow_ipa_lookup()) from a map. */
+  private readonly leaves: Map<number, string>[] = [];
+  private readonly keepOnReset: boolean;
+  private readonly memslotAll: boolean;
+  private readonly treeWp: boolean;
+  private live = 0;
+  private leaked = 0;
+  private uaf = 0;
+  private doubleFree = 0;
+
+  /**
+   * Options, 0 or 1, default 0: `keepOnReset` keeps the tree over an MMU recycle (as the
+   * patch did); `memslotAll` unmaps a memslot with kvm_nested_s2_unmap() (the patch uses
+   * kvm_nested_s2_unmap_range()); `treeWp` write-protects through the tree (the patch
+   * keeps the full walk).
+   */
+  constructor(opts: Record<string, number> = {}) {
+    this.keepOnReset = (opts.keepOnReset ?? 0) !== 0;
+    this.memslotAll = (opts.memslotAll ?? 0) !== 0;
+    this.treeWp = (opts.treeWp ?? 0) !== 0;
+  }
+
+  /** Entries allocated and not yet freed (reachable or leaked). */
+  get liveEntries(): number {
+    return this.live;
+  }
+  /** Entries lost by an overwrite: allocated, never freed, unreachable. */
+  get leakedEntries(): number {
+    return this.leaked;
+  }
+  /** Modeled kernel bytes leaked by overwritten entries. */
+  get leakedBytes(): number {
+    return this.leaked * SHADOW_IPA_MAP_BYTES;
+  }
+  /** Times a tree piece pointing at an already freed entry was read (use after free). */
+  get useAfterFree(): number {
+    return this.uaf;
+  }
+  /** Times kfree() was called on an already freed entry. */
+  get doubleFrees(): number {
+    return this.doubleFree;
+  }
+  /** Stored pieces in `mmu`'s tree (for tests and reports). */
+  treeSize(mmu: ShadowMmu): number {
+    return this.trees[mmu.id]?.size ?? 0;
+  }
+
+  /** Keep the engine's operations. */
+  attach(ops: ShadowOps): void {
+    this.ops = ops;
+  }
+
+  /** kvm_init_nested_s2_mmu(): mt_init_flags(&mmu->nested_mmu_mt, MM_MT_FLAGS), lazily. */
+  private tree(mmu: ShadowMmu): RangeMap<ShadowIpaMap> {
+    let t = this.trees[mmu.id];
+    if (!t) {
+      t = new RangeMap<ShadowIpaMap>({ allocRange: true, onSteps: (n) => this.ops.countSteps(n) });
+      this.trees[mmu.id] = t;
+    }
+    return t;
+  }
+
+  /** The simulator's live-leaf record of `mmu`. */
+  private leafSet(mmu: ShadowMmu): Map<number, string> {
+    return this.leaves[mmu.id] ??= new Map();
+  }
+
+  /** kfree(entry), with double frees counted. */
+  private kfree(e: ShadowIpaMap): void {
+    if (e.freed) {
+      this.doubleFree++;
+      return;
+    }
+    e.freed = true;
+    this.live--;
+  }
+
+  /** A piece of the tree was dropped (after any kfree() of it): the last one of an
+   * entry never freed makes it a leak. */
+  private dropPiece(e: ShadowIpaMap): void {
+    e.pieces--;
+    if (e.pieces === 0 && !e.freed) this.leaked++;
+  }
+
+  /** An entry read through a tree piece: a use after free when it was freed. */
+  private use(e: ShadowIpaMap): ShadowIpaMap {
+    if (e.freed) this.uaf++;
+    return e;
+  }
+
+  /** user_mem_abort() -> add_to_shadow_ipa_lookup() after kvm_pgtable_stage2_map(). */
+  shadowMapped(
+    mmu: ShadowMmu,
+    shadowIpa: number,
+    canonicalIpa: number,
+    size: number,
+    pa: number,
+  ): void {
+    const leaves = this.leafSet(mmu);
+    const key = `${size}:${pa}`;
+    const same = leaves.get(shadowIpa) === key;
+    leaves.set(shadowIpa, key);
+    // fault_is_perm && vma_pagesize == fault_granule: kvm_pgtable_stage2_relax_perms(), no lookup.
+    if (same) return;
+    const start = Math.floor(canonicalIpa / size) * size;
+    const entry: ShadowIpaMap = {
+      shadowIpa: Math.floor(shadowIpa / size) * size,
+      ipa: start,
+      size,
+      pieces: 1,
+      freed: false,
+    };
+    this.live++; // kzalloc(sizeof(struct shadow_ipa_map), GFP_KERNEL_ACCOUNT)
+    const d = this.tree(mmu).store(start, start + size, entry); // mtree_store_range()
+    for (const v of d.removed) this.dropPiece(v);
+    if (d.split) d.split.pieces++;
+  }
+
+  /** The patch has no hook here; only the simulator's leaf bookkeeping changes. */
+  shadowRemoved(mmu: ShadowMmu, shadowIpa: number): void {
+    this.leaves[mmu.id]?.delete(shadowIpa);
+  }
+
+  /**
+   * Not in the patch (see the module doc): free the tree as kvm_arch_flush_shadow_all()
+   * does, mt_for_each() + kfree() then mtree_destroy(). `keepOnReset` keeps it.
+   */
+  mmuReset(mmu: ShadowMmu): void {
+    this.leaves[mmu.id]?.clear();
+    if (this.keepOnReset) return;
+    const t = this.trees[mmu.id];
+    if (!t) return;
+    t.forEach(0, mmu.pgt.geom.ipaSize, (p) => {
+      this.kfree(p.value);
+      this.dropPiece(p.value);
+    });
+    t.destroy();
+  }
+
+  /** kvm_nested_s2_unmap_range(): the mt_find() / unmap / nested_mtree_erase() loop. */
+  private unmapRange(mmu: ShadowMmu, start: number, end: number): void {
+    const t = this.tree(mmu);
+    let s = start;
+    do {
+      const p = t.find(s, end); // mt_find(&mmu->nested_mmu_mt, &start, end - 1)
+      if (!p) break;
+      const entry = this.use(p.value);
+      this.ops.unmapShadowRange(mmu, entry.shadowIpa, entry.size);
+      s = entry.ipa + entry.size;
+      // nested_mtree_erase(): mas_erase() at entry->ipa, kfree() of what it returns.
+      const r = t.eraseAt(entry.ipa);
+      if (r) {
+        this.kfree(r.value);
+        this.dropPiece(r.value);
+      }
+    } while (s < end);
+  }
+
+  /** nested_mtree_erase_and_unmap_all(): mt_for_each() unmap + kfree, then mtree_destroy(). */
+  private eraseAndUnmapAll(mmu: ShadowMmu): void {
+    const t = this.tree(mmu);
+    t.forEach(0, mmu.pgt.geom.ipaSize, (p) => {
+      const entry = this.use(p.value);
+      this.ops.unmapShadowRange(mmu, entry.shadowIpa, entry.size);
+      this.kfree(entry);
+      this.dropPiece(entry);
+    });
+    t.destroy();
+  }
+
+  /**
+   * kvm_unmap_gfn_range() / kvm_arch_flush_shadow_memslot() -> kvm_nested_s2_unmap_range()
+   * on every valid MMU (`memslotAll`: kvm_nested_s2_unmap() for memslots).
+   */
+  unmapCanonical(start: number, end: number, kind: HostUnmapKind): void {
+    for (const mmu of this.ops.mmus) {
+      if (!mmu.valid) continue;
+      if (kind === "memslot" && this.memslotAll) this.eraseAndUnmapAll(mmu);
+      else this.unmapRange(mmu, start, end);
+    }
+  }
+
+  /**
+   * kvm_nested_s2_wp(), unchanged by the patch: kvm_stage2_wp_range(mmu, 0,
+   * kvm_phys_size(mmu)) per valid MMU (`treeWp`: the shadow range of each tree piece).
+   */
+  wpCanonical(start: number, end: number): void {
+    for (const mmu of this.ops.mmus) {
+      if (!mmu.valid) continue;
+      if (!this.treeWp) {
+        this.ops.wpShadowRange(mmu, 0, mmu.pgt.geom.ipaSize);
+        continue;
+      }
+      this.tree(mmu).forEach(start, end, (p) => {
+        const entry = this.use(p.value);
+        this.ops.wpShadowRange(mmu, entry.shadowIpa, entry.size);
+      });
+    }
+  }
+
+  /** kvm_nested_s2_flush(): mt_for_each() piece, kvm_stage2_flush_range() its shadow range. */
+  flushCanonical(): void {
+    for (const mmu of this.ops.mmus) {
+      if (!mmu.valid) continue;
+      this.tree(mmu).forEach(0, mmu.pgt.geom.ipaSize, (p) => {
+        const entry = this.use(p.value);
+        this.ops.flushShadowRange(mmu, entry.shadowIpa, entry.size);
+      });
+    }
+  }
+
+  /** Tree nodes plus every entry allocated and not freed (leaked ones included). */
+  memoryBytes(): number {
+    let b = this.live * SHADOW_IPA_MAP_BYTES;
+    for (const t of this.trees) if (t) b += t.memoryBytes;
+    return b;
+  }
+
+  /** The patch never falls back to the full walk. */
+  fallbacks(): number {
+    return 0;
+  }
+}

@@ -1,0 +1,415 @@
+/**
+ * The sweep's grid: its dimensions (each a comma-separated list on the command line or a
+ * list in a JSON grid file), their defaults and units, validation to one-line errors, the
+ * expansion into points in a fixed order, the grid id, and a memory estimate per point.
+ *
+ * @example
+ * ```ts
+ * import { expandGrid, parseGridValues } from "./grid.ts";
+ * const g = parseGridValues({ vcpus: "1,8", "l1-mem": "4G", granule: "4K", alias: "0,0.5" });
+ * console.log(expandGrid(g).points.length); // 4
+ * ```
+ * @module
+ */
+
+import { GRANULE_NAMES, type GranuleName, parseSize } from "../granule.ts";
+import {
+  autoPaBits,
+  checkWorkload,
+  contextCount,
+  defaultWorkload,
+  normalizeBacking,
+  shareBytes,
+  WORKLOAD_VERSION,
+  workloadKey,
+  type WorkloadParams,
+} from "../workload.ts";
+import { granule, levelSize } from "../granule.ts";
+import { parseBacking } from "../host.ts";
+import type { CostModel } from "./costmodel.ts";
+import { fnv1a32 } from "./prng.ts";
+
+/** A bad grid value: one line naming the flag. */
+export class GridError extends Error {
+  /** `--flag: problem`. */
+  constructor(message: string) {
+    super(message);
+    this.name = "GridError";
+  }
+}
+
+type Kind = "int" | "size" | "fraction" | "real" | "granule" | "l1granule" | "pabits" | "backing";
+
+/** One grid dimension. */
+export interface DimensionSpec {
+  /** Flag name (without `--`) and grid-file key. */
+  readonly flag: string;
+  /** The parameter it sets. */
+  readonly key: keyof WorkloadParams;
+  /** How values parse. */
+  readonly kind: Kind;
+  /** Default list, as typed on the command line. */
+  readonly def: string;
+  /** Unit, for --help. */
+  readonly unit: string;
+  /** Inclusive range of numbers. */
+  readonly range?: [number, number];
+  /** What it is, for --help. */
+  readonly help: string;
+}
+
+/** The grid dimensions, outermost first (the last one varies fastest in point order). */
+export const DIMENSIONS: readonly DimensionSpec[] = [
+  {
+    flag: "granule",
+    key: "granule",
+    kind: "granule",
+    def: "4K,16K,64K",
+    unit: "4K|16K|64K",
+    help: "host granule (PAGE_SIZE) = granule of every shadow stage-2",
+  },
+  {
+    flag: "l1-granule",
+    key: "l1Granule",
+    kind: "l1granule",
+    def: "same",
+    unit: "same|4K|16K|64K",
+    help:
+      "granule of L1's stage-2 tables; `same` = the host's; points where it is smaller than the host's are skipped",
+  },
+  {
+    flag: "pa-bits",
+    key: "paBits",
+    kind: "pabits",
+    def: "auto",
+    unit: "bits|auto",
+    range: [32, 52],
+    help: "kvm_get_pa_bits(): IPA size of every shadow MMU; auto = 48 (4K, 16K) or 52 (64K)",
+  },
+  {
+    flag: "l2-ipa-bits",
+    key: "l2IpaBits",
+    kind: "int",
+    def: "44",
+    unit: "bits",
+    range: [32, 48],
+    help: "input size of L1's stage-2 tables (L2 IPA space)",
+  },
+  {
+    flag: "backing",
+    key: "backing",
+    kind: "backing",
+    def: "thp",
+    unit: "page|thp|hugetlb[:size]",
+    help: "host backing of the memslots",
+  },
+  {
+    flag: "memslots",
+    key: "memslots",
+    kind: "int",
+    def: "4",
+    unit: "count",
+    range: [1, 512],
+    help: "memslots the L1 memory is split into (equal sizes)",
+  },
+  {
+    flag: "l1-mem",
+    key: "l1Mem",
+    kind: "size",
+    def: "4G,64G,256G",
+    unit: "bytes (K/M/G/T)",
+    range: [2 ** 21, 2 ** 44],
+    help: "L1 memory",
+  },
+  {
+    flag: "vcpus",
+    key: "vcpus",
+    kind: "int",
+    def: "1,8,64,192",
+    unit: "count",
+    range: [1, 4096],
+    help: "L1 vCPUs (2 shadow MMUs each)",
+  },
+  {
+    flag: "contexts-per-vcpu",
+    key: "contextsPerVcpu",
+    kind: "real",
+    def: "1",
+    unit: "ratio",
+    range: [0.001, 64],
+    help: "L2 contexts per vCPU (contexts = max(1, round(vcpus x this)))",
+  },
+  {
+    flag: "pages-per-context",
+    key: "pagesPerContext",
+    kind: "int",
+    def: "128",
+    unit: "mappings",
+    range: [1, 1 << 20],
+    help: "touched working set: L1 mappings per context before aliases",
+  },
+  {
+    flag: "l1-blocks",
+    key: "l1BlockFraction",
+    kind: "fraction",
+    def: "0.25",
+    unit: "fraction",
+    range: [0, 1],
+    help:
+      "fraction of mappings L1 makes with its smallest block (2M/32M/512M), as the share allows",
+  },
+  {
+    flag: "alias",
+    key: "alias",
+    kind: "fraction",
+    def: "0,0.01,0.1,0.5",
+    unit: "fraction",
+    range: [0, 1],
+    help: "alias density: fraction of L2 pages whose canonical page another L2 IPA also maps",
+  },
+  {
+    flag: "numa-fraction",
+    key: "numaFraction",
+    kind: "fraction",
+    def: "0.02",
+    unit: "fraction",
+    range: [0, 1],
+    help: "fraction of L1 memory the NUMA-balancing scans cover",
+  },
+  {
+    flag: "numa-window",
+    key: "numaWindow",
+    kind: "size",
+    def: "256M",
+    unit: "bytes",
+    range: [4096, 2 ** 44],
+    help: "bytes per NUMA scan window (numa_balancing_scan_size_mb); one notifier unmap each",
+  },
+  {
+    flag: "migrations",
+    key: "migrationsPerWindow",
+    kind: "int",
+    def: "1",
+    unit: "count",
+    range: [0, 4096],
+    help: "touched host pages migrated after each scan window (at most)",
+  },
+];
+
+/** Values of each dimension as parsed (strings `same` / `auto` kept for per-point resolution). */
+export type GridValues = Record<string, (number | string)[]>;
+
+function parseOne(d: DimensionSpec, text: string): number | string {
+  const t = text.trim();
+  const bad = (why: string): never => {
+    throw new GridError(`--${d.flag}: ${why}`);
+  };
+  const inRange = (v: number, shown: string) => {
+    if (d.range && (v < d.range[0] || v > d.range[1])) {
+      const fmt = d.kind === "size" ? (n: number) => formatBytes(n) : String;
+      bad(`${shown} is out of range (${fmt(d.range[0])}..${fmt(d.range[1])})`);
+    }
+    return v;
+  };
+  switch (d.kind) {
+    case "int":
+      if (!/^\d+$/.test(t)) bad(`"${t}" is not a whole number`);
+      return inRange(Number(t), t);
+    case "pabits":
+      if (t === "auto") return t;
+      if (!/^\d+$/.test(t)) bad(`"${t}" is not a whole number or auto`);
+      return inRange(Number(t), t);
+    case "fraction":
+    case "real": {
+      if (!/^(\d+\.?\d*|\.\d+)(e-?\d+)?$/i.test(t)) bad(`"${t}" is not a number`);
+      return inRange(Number(t), t);
+    }
+    case "size": {
+      let v = 0;
+      try {
+        v = parseSize(t);
+      } catch (e) {
+        bad((e as Error).message);
+      }
+      return inRange(v, t);
+    }
+    case "granule":
+      if (!(GRANULE_NAMES as readonly string[]).includes(t)) {
+        bad(`unknown granule "${t}" (expected one of ${GRANULE_NAMES.join(", ")})`);
+      }
+      return t;
+    case "l1granule":
+      if (t !== "same" && !(GRANULE_NAMES as readonly string[]).includes(t)) {
+        bad(`unknown granule "${t}" (expected same or one of ${GRANULE_NAMES.join(", ")})`);
+      }
+      return t;
+    case "backing":
+      if (!/^(page|thp|hugetlb(:.+)?)$/.test(t)) {
+        bad(`unknown backing "${t}" (expected page, thp, hugetlb or hugetlb:<size>)`);
+      }
+      if (t.startsWith("hugetlb:")) {
+        try {
+          parseSize(t.slice(8));
+        } catch (e) {
+          bad((e as Error).message);
+        }
+      }
+      return t;
+  }
+}
+
+/** Human size for messages: `4G`, `512M`, or bytes. */
+export function formatBytes(n: number): string {
+  for (const [s, u] of [["T", 2 ** 40], ["G", 2 ** 30], ["M", 2 ** 20], ["K", 2 ** 10]] as const) {
+    if (n >= u && n % u === 0) return `${n / u}${s}`;
+  }
+  return String(n);
+}
+
+/**
+ * Parse dimension values given as flag text (`"1,8,64"`) or grid-file values (a list, a
+ * number or a string); absent dimensions take their defaults. Throws {@linkcode GridError}.
+ */
+export function parseGridValues(given: Record<string, unknown>): GridValues {
+  const out: GridValues = {};
+  for (const d of DIMENSIONS) {
+    const raw = given[d.flag];
+    let items: string[];
+    if (raw === undefined) items = d.def.split(",");
+    else if (Array.isArray(raw)) items = raw.map((x) => String(x));
+    else if (typeof raw === "number") items = [String(raw)];
+    else if (typeof raw === "string") items = raw.split(",");
+    else throw new GridError(`--${d.flag}: expected a list, got ${JSON.stringify(raw)}`);
+    if (items.length === 0 || items.some((s) => s.trim() === "")) {
+      throw new GridError(
+        `--${d.flag}: empty value in "${Array.isArray(raw) ? raw.join(",") : raw}"`,
+      );
+    }
+    const vals = items.map((s) => parseOne(d, s));
+    out[d.flag] = vals.filter((v, i) => vals.indexOf(v) === i);
+  }
+  return out;
+}
+
+/** The expanded grid. */
+export interface Grid {
+  /** Points in grid order. */
+  points: WorkloadParams[];
+  /** Combinations skipped because the L1 granule is smaller than the host's. */
+  skipped: number;
+}
+
+/**
+ * Expand the values into points (cartesian product, the last dimension varying fastest),
+ * resolving `same` and `auto`, dropping duplicates and combinations with an L1 granule
+ * smaller than the host's. Throws {@linkcode GridError} naming the first point that cannot
+ * be generated, or when nothing is left.
+ */
+export function expandGrid(values: GridValues): Grid {
+  const points: WorkloadParams[] = [];
+  const keys = new Set<string>();
+  let skipped = 0;
+  const cur: Record<string, number | string> = {};
+  const rec = (di: number) => {
+    if (di === DIMENSIONS.length) {
+      const p = defaultWorkload();
+      for (const d of DIMENSIONS) {
+        (p as unknown as Record<string, number | string>)[d.key] = cur[d.flag];
+      }
+      if (p.l1Granule as string === "same") p.l1Granule = p.granule;
+      if ((p.paBits as unknown) === "auto") p.paBits = autoPaBits(p.granule);
+      if (granule(p.l1Granule).pageSize < granule(p.granule).pageSize) {
+        skipped++;
+        return;
+      }
+      p.backing = normalizeBacking(p.granule, p.backing);
+      const key = workloadKey(p);
+      if (keys.has(key)) return;
+      const problem = checkWorkload(p);
+      if (problem) throw new GridError(`grid point ${describePoint(p)}: ${problem}`);
+      keys.add(key);
+      points.push(p);
+      return;
+    }
+    const d = DIMENSIONS[di];
+    for (const v of values[d.flag]) {
+      cur[d.flag] = v;
+      rec(di + 1);
+    }
+  };
+  rec(0);
+  if (points.length === 0) {
+    throw new GridError("the grid is empty: every L1 granule is smaller than its host granule");
+  }
+  return { points, skipped };
+}
+
+/** A short description of a point for messages and progress. */
+export function describePoint(p: WorkloadParams): string {
+  return `vcpus=${p.vcpus} l1-mem=${formatBytes(p.l1Mem)} granule=${p.granule}/${p.l1Granule} ` +
+    `alias=${p.alias}`;
+}
+
+/** The grid id: 8 hex digits over the generator version, seed, cost model and points. */
+export function gridId(points: readonly WorkloadParams[], seed: number, cost: CostModel): string {
+  const text = JSON.stringify([
+    WORKLOAD_VERSION,
+    seed,
+    cost.nsPerIteration,
+    cost.nsPerDescriptor,
+    cost.softLockupNs,
+    points.map(workloadKey),
+  ]);
+  return fnv1a32(text).toString(16).padStart(8, "0");
+}
+
+/** Bytes one typed-array table page of a granule costs the simulator (with or without meta). */
+function tableBytes(g: GranuleName, withMeta: boolean): number {
+  const n = granule(g).ptrsPerTable;
+  return n * (withMeta ? 17 : 9) + n / 8 + 600;
+}
+
+/**
+ * Estimated peak bytes one worker needs for a point: its trace, the shadow, L1, host
+ * and canonical tables (every touched leaf in its own last-level table, capped by the
+ * address span a table covers), a margin per mapping for a strategy's index, and the
+ * runtime. Deliberately an over-estimate.
+ */
+export function estimatePointBytes(p: WorkloadParams): number {
+  const C = contextCount(p);
+  const hg = granule(p.granule);
+  const g1 = granule(p.l1Granule);
+  const share = shareBytes(p);
+  const perCtx = p.pagesPerContext * (1 + p.alias);
+  const mappings = C * perCtx;
+  const cover = (g: GranuleName) => levelSize(granule(g), 2);
+  const tablesFor = (entries: number, span: number, g: GranuleName) =>
+    Math.min(entries, Math.ceil(span / cover(g)) + 1) + 3;
+  // Shadow tables: one MMU per context (at most 2 x vcpus at a time; recycled ones reset).
+  const live = Math.min(C, 2 * p.vcpus);
+  const aliasSpan = p.pagesPerContext * p.alias * 5 * levelSize(g1, 2);
+  const shadowTables = live *
+    (tablesFor(p.pagesPerContext, share, p.granule) +
+      tablesFor(p.pagesPerContext * p.alias, aliasSpan, p.granule));
+  const l1Tables = C *
+    (tablesFor(p.pagesPerContext, share, p.l1Granule) +
+      tablesFor(p.pagesPerContext * p.alias, aliasSpan, p.l1Granule));
+  const unit = parseBacking(hg, normalizeBacking(p.granule, p.backing)).size;
+  const hostTables = tablesFor(C * p.pagesPerContext, p.l1Mem, p.granule) +
+    Math.ceil(unit / cover(p.granule));
+  const events = mappings * 3.5 + 1000;
+  return Math.ceil(
+    shadowTables * tableBytes(p.granule, true) +
+      (l1Tables + hostTables) * tableBytes(p.l1Granule, false) +
+      events * 400 +
+      mappings * 2 * 256 +
+      150 * 2 ** 20,
+  );
+}
+
+/** Relative cost of a point, for scheduling (largest first) and the ETA. */
+export function pointWeight(p: WorkloadParams): number {
+  const C = contextCount(p);
+  return 1 +
+    C * p.pagesPerContext * (1 + p.alias) * (1 + 0.02 * p.numaFraction * p.l1Mem / p.numaWindow);
+}

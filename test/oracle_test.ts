@@ -1,0 +1,101 @@
+import assert from "assert";
+import { NestedKvm } from "../lib/kvm.ts";
+import { checkShadows, type Violation } from "../lib/oracle.ts";
+import { PTE_R, PTE_W } from "../lib/pgtable.ts";
+import { FullWalk } from "../lib/strategies/full_walk.ts";
+
+const G = 2 ** 30, M = 2 ** 20, K = 2 ** 10;
+
+/** A correct state: two contexts, aliases within and across MMUs, a block and pages. */
+function world() {
+  const kvm = new NestedKvm(
+    { hostGranule: "4K", paBits: 40, vcpus: 2, memslots: [{ id: 0, base: 4 * G, size: 4 * G, backing: "thp" }] },
+    new FullWalk(),
+  );
+  kvm.l1.createContext({ id: 1, vmid: 1, granule: "4K", ipaBits: 40 });
+  kvm.l1.createContext({ id: 2, vmid: 2, granule: "4K", ipaBits: 40 });
+  kvm.l1.map(1, 8 * G, 4 * K, 4 * G, true); // alias A
+  kvm.l1.map(1, 9 * G, 4 * K, 4 * G, true); // alias B, same MMU
+  kvm.l1.map(2, 8 * G, 4 * K, 4 * G, false); // alias C, other MMU, read-only
+  kvm.l1.map(1, 10 * G, 2 * M, 4 * G + 2 * M, true); // a 2M block
+  kvm.access(0, 1, 8 * G, true);
+  kvm.access(0, 1, 9 * G, true);
+  kvm.access(0, 1, 10 * G + 4 * K, true);
+  kvm.access(1, 2, 8 * G, false);
+  kvm.l1Access(4 * G, true);
+  return kvm;
+}
+const check = (kvm: NestedKvm, invalidated?: [number, number][]) =>
+  checkShadows({ host: kvm.host, l1: kvm.l1, mmus: kvm.mmus }, { event: 5, op: "x", invalidated });
+const brief = (v: Violation) => [v.kind, v.mmu, v.shadowIpa, v.canonicalIpa];
+
+Deno.test("oracle: a correct state with aliases and blocks has no violation", () => {
+  const kvm = world();
+  assert.equal(kvm.shadowLeaves(), 4);
+  assert.deepEqual(check(kvm), []);
+});
+
+Deno.test("oracle: host page migrated behind KVM's back -> stale-pa on every alias and the canonical S2", () => {
+  const kvm = world();
+  const old = kvm.host.hostPaOf(4 * G);
+  kvm.host.migrateHostRange(4 * G, 4 * G + 2 * M);
+  const v = check(kvm);
+  assert.deepEqual(v.map(brief), [
+    ["stale-pa", 0, 8 * G, 4 * G],
+    ["stale-pa", 0, 9 * G, 4 * G],
+    ["stale-pa", 1, 8 * G, 4 * G],
+    ["canonical-stale", -1, 4 * G, 4 * G],
+  ]);
+  assert.equal(v[0].pa, old);
+  assert.equal(v[0].expected, `host PA 0x${kvm.host.hostPaOf(4 * G).toString(16)}`);
+  assert.equal(v[0].event, 5);
+});
+
+Deno.test("oracle: host page freed -> not-present", () => {
+  const kvm = world();
+  kvm.host.dropHostRange(4 * G + 2 * M, 4 * G + 4 * M);
+  assert.deepEqual(check(kvm).map(brief), [["not-present", 0, 10 * G, 4 * G + 2 * M]]);
+});
+
+Deno.test("oracle: L1 unmapped and invalidated, shadow left -> l1-unmapped; before the TLBI it is allowed", () => {
+  const kvm = world();
+  kvm.l1.unmap(1, 9 * G, 4 * K);
+  assert.deepEqual(check(kvm), []);
+  kvm.l1.tlbiRange(1, 9 * G, 9 * G + 4 * K);
+  assert.deepEqual(check(kvm).map(brief), [["l1-unmapped", 0, 9 * G, null]]);
+});
+
+Deno.test("oracle: writable where L1 maps read-only, and under dirty logging", () => {
+  const kvm = world();
+  const mmu1 = kvm.hwMmu(1)!;
+  mmu1.pgt.installLeaf(8 * G, 3, kvm.host.hostPaOf(4 * G), PTE_R | PTE_W, 4 * G);
+  assert.deepEqual(check(kvm).map(brief), [["writable", 1, 8 * G, 4 * G]]);
+  const kvm2 = world();
+  kvm2.host.memslot(0).logging = true; // dirty logging armed, but nothing write-protected
+  const kinds = check(kvm2).map((v) => v.kind);
+  assert.deepEqual(kinds, ["writable", "writable", "writable", "canonical-stale"]);
+});
+
+Deno.test("oracle: a shadow leaf larger than L1's mapping -> too-large", () => {
+  const kvm = world();
+  const mmu0 = kvm.hwMmu(0)!;
+  // L1 maps 8G as a 4K page; a 2M shadow block there is wrong.
+  mmu0.pgt.installLeaf(8 * G, 2, kvm.host.hostPaOf(4 * G), PTE_R, 4 * G);
+  const v = check(kvm).filter((x) => x.mmu === 0);
+  assert.deepEqual(v.map(brief), [["too-large", 0, 8 * G, null]]);
+});
+
+Deno.test("oracle: an entry that maps into a range the host invalidated at this event", () => {
+  const kvm = world();
+  assert.deepEqual(check(kvm, [[4 * G + 2 * M, 4 * G + 4 * M]]).map(brief), [
+    ["not-invalidated", 0, 10 * G, 4 * G + 2 * M],
+  ]);
+});
+
+Deno.test("oracle: L1 destroyed a context and invalidated its VMID -> no-context", () => {
+  const kvm = world();
+  kvm.l1.destroyContext(2);
+  assert.deepEqual(check(kvm), [], "until the TLBI the old context's entries are allowed");
+  kvm.l1.tlbiVmid(2);
+  assert.deepEqual(check(kvm).map(brief), [["no-context", 1, 8 * G, null]]);
+});

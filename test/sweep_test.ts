@@ -1,0 +1,285 @@
+import assert from "assert";
+import { defaultCostModel } from "../lib/sweep/costmodel.ts";
+import { formatCsv, formatValue, parseCsv } from "../lib/sweep/csv.ts";
+import { estimatePointBytes, expandGrid, GridError, parseGridValues } from "../lib/sweep/grid.ts";
+import { percentile, runPoint, UNMAP_OPS } from "../lib/sweep/run.ts";
+import { SWEEP_COLUMNS, SWEEP_HEADER, TIMING_HEADER } from "../lib/sweep/schema.ts";
+import { defaultWorkload, generateWorkload, type WorkloadParams } from "../lib/workload.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const G = 2 ** 30;
+
+/** Run a script of experiments/ with the sweep task's permissions. */
+async function run(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-sys=systemMemoryInfo", `experiments/${script}`, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+const SMALL = [
+  "--vcpus",
+  "1,2",
+  "--l1-mem",
+  "2G",
+  "--memslots",
+  "2",
+  "--granule",
+  "4K,64K",
+  "--alias",
+  "0,0.5",
+  "--pages-per-context",
+  "16",
+  "--seed",
+  "3",
+  "--jobs",
+  "2",
+  "--quiet",
+];
+
+const point = (over: Partial<WorkloadParams>): WorkloadParams => ({
+  ...defaultWorkload(),
+  l1Mem: 2 * G,
+  memslots: 2,
+  pagesPerContext: 16,
+  ...over,
+});
+
+Deno.test("schema: unique column names, units as suffixes", () => {
+  assert.equal(new Set(SWEEP_HEADER).size, SWEEP_HEADER.length);
+  for (const c of SWEEP_COLUMNS) assert.match(c.name, /^[a-z0-9_]+$/);
+  assert.ok(SWEEP_HEADER.includes("l1_mem_bytes") && SWEEP_HEADER.includes("unmap_est_ns_max"));
+  assert.ok(!SWEEP_HEADER.some((h) => /wall|_ms$/.test(h)), "wall time belongs in the timing file");
+});
+
+Deno.test("csv: deterministic numbers, quoting, tolerant read of a cut line", () => {
+  assert.equal(formatValue(2 ** 52), "4503599627370496");
+  assert.equal(formatValue(0.1 + 0.2), "0.3");
+  assert.equal(formatValue(2 / 3), "0.667");
+  assert.equal(formatValue(true), "1");
+  const text = formatCsv(["a", "b"], [{ a: 1, b: "x,y" }, { a: 2, b: "z" }]);
+  assert.equal(text, 'a,b\n1,"x,y"\n2,z\n');
+  assert.deepEqual(parseCsv(text + "3,").rows.length, 3);
+  assert.deepEqual(parseCsv(text + "3,w", true).rows.length, 2);
+  assert.equal(percentile([1, 2, 3, 4], 0.99), 4);
+  assert.equal(percentile(Array.from({ length: 200 }, (_, i) => i + 1), 0.99), 198);
+});
+
+Deno.test("full-walk row: iterations per unmap = valid MMUs x 2^paBits / chunk, exactly", () => {
+  const cost = defaultCostModel();
+  const cases: [Partial<WorkloadParams>, number][] = [
+    // 4K host, 48-bit: chunks of 1G; 2 vCPUs, 1 context each -> 2 valid MMUs of 4.
+    [{ vcpus: 2, granule: "4K", l1Granule: "4K", paBits: 48 }, 2 * 2 ** 48 / 2 ** 30],
+    // Two contexts per vCPU: all 4 shadow MMUs valid.
+    [{ vcpus: 2, contextsPerVcpu: 2, granule: "4K", l1Granule: "4K", paBits: 48 }, 4 * 2 ** 18],
+    // 64K host, 52-bit: chunks of 512M -> 8,388,608 per MMU (the seed's "about 8M").
+    [{ vcpus: 1, granule: "64K", l1Granule: "64K", paBits: 52, alias: 0.5 }, 2 ** 23],
+    // 16K host, 48-bit: chunks of 32M.
+    [{ vcpus: 1, granule: "16K", l1Granule: "16K", paBits: 48 }, 2 ** 23],
+  ];
+  for (const [over, perUnmap] of cases) {
+    const params = point(over);
+    const w = generateWorkload(params, 9);
+    const unmaps = w.trace.events.filter((e) => UNMAP_OPS.has(e.op)).length;
+    const maps = w.trace.events.filter((e) => e.op === "l1-map").length;
+    const { rows } = runPoint({ gridId: "t", index: 0, points: 1, seed: 9, params }, ["full-walk"], cost);
+    const r = rows[0];
+    assert.equal(r.events, w.trace.events.length);
+    assert.equal(r.unmap_events, unmaps);
+    assert.equal(r.l1_mappings, maps);
+    assert.equal(r.shadow_mmus, 2 * params.vcpus);
+    assert.equal(r.unmap_iterations_mean, perUnmap);
+    assert.equal(r.unmap_iterations_p99, perUnmap);
+    assert.equal(r.unmap_iterations_max, perUnmap);
+    // One wp (whole space of each valid MMU), no index: every iteration is a chunk.
+    assert.equal(r.wp_iterations_total, perUnmap);
+    assert.equal(r.iterations_total, (unmaps + 1) * perUnmap);
+    assert.equal(r.chunks_total, r.iterations_total);
+    assert.equal(r.steps_total, 0);
+    // L1 reboot: TLBI ALLE1IS walks every valid MMU's whole space, counted to the engine.
+    assert.equal(r.engine_iterations_total, perUnmap);
+    assert.equal(r.peak_memory_bytes, 0);
+    assert.equal(r.violations, 0);
+    assert.equal(r.fallbacks, 0);
+    // Every descriptor an empty chunk visits is at least one: the estimate is above 20 ns x iterations.
+    assert.ok((r.unmap_est_ns_max as number) >= perUnmap * 22);
+    assert.equal(r.soft_lockup, (r.unmap_est_ns_max as number) > 20e9 ? 1 : 0);
+  }
+});
+
+Deno.test("192 vCPUs, 64K / 52-bit: a full walk per unmap estimates past the soft-lockup threshold", () => {
+  // The generator's valid-MMU count and the arithmetic: 192 x 2^52 / 2^29 iterations x 20 ns = 32 s.
+  const params = point({ vcpus: 192, granule: "64K", l1Granule: "64K", paBits: 52, l1Mem: 192 * G, memslots: 4, pagesPerContext: 2 });
+  const { rows } = runPoint({ gridId: "t", index: 0, points: 1, seed: 1, params }, ["full-walk"], defaultCostModel());
+  assert.equal(rows[0].unmap_iterations_max, 192 * 2 ** 23);
+  assert.equal(rows[0].soft_lockup, 1);
+});
+
+Deno.test("grid: expansion order, same/auto resolution, skipped and refused combinations", () => {
+  const g = expandGrid(parseGridValues({ vcpus: "1,2", granule: "4K,64K", "l1-granule": "same,16K", "l1-mem": "4G", alias: "0" }));
+  // 16K over a 64K host is skipped; 4K host: same(4K) and 16K; 64K host: same(64K).
+  assert.equal(g.skipped, 2);
+  assert.deepEqual(g.points.map((p) => `${p.granule}/${p.l1Granule}/${p.paBits}/${p.vcpus}`), [
+    "4K/4K/48/1",
+    "4K/4K/48/2",
+    "4K/16K/48/1",
+    "4K/16K/48/2",
+    "64K/64K/52/1",
+    "64K/64K/52/2",
+  ]);
+  assert.throws(() => parseGridValues({ "l1-mem": "64X" }), GridError);
+  assert.throws(() => parseGridValues({ vcpus: "0" }), /--vcpus: 0 is out of range/);
+  assert.throws(() => parseGridValues({ granule: "8K" }), /unknown granule "8K"/);
+  assert.throws(() => expandGrid(parseGridValues({ granule: "64K", "l1-mem": "1G" })), /does not split/);
+  // The default grid holds the published scale and fits this machine's memory.
+  const d = expandGrid(parseGridValues({}));
+  assert.ok(d.points.some((p) => p.vcpus === 192 && p.l1Mem >= 256 * G));
+  assert.ok(Math.max(...d.points.map(estimatePointBytes)) < 8 * G);
+});
+
+Deno.test({
+  name: "cli: the same seed gives a byte-identical CSV; wall time goes to the timing file",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const a = await run("sweep.ts", [...SMALL, "--strategy", "full-walk", "--out", `${dir}/a.csv`]);
+    assert.equal(a.code, 0, a.stderr);
+    const b = await run("sweep.ts", [...SMALL, "--strategy", "full-walk", "--jobs", "1", "--out", `${dir}/b.csv`]);
+    assert.equal(b.code, 0, b.stderr);
+    const ta = await Deno.readTextFile(`${dir}/a.csv`);
+    assert.equal(await Deno.readTextFile(`${dir}/b.csv`), ta);
+    const parsed = parseCsv(ta);
+    assert.deepEqual(parsed.header, SWEEP_HEADER);
+    assert.equal(parsed.rows.length, 8);
+    assert.deepEqual(parsed.rows.map((r) => Number(r.point)), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.ok(parsed.rows.every((r) => r.violations === "0"));
+    const timing = parseCsv(await Deno.readTextFile(`${dir}/a.timing.csv`));
+    assert.deepEqual(timing.header, TIMING_HEADER);
+    assert.equal(timing.rows.length, 8);
+    // No temporary or partial file is left behind.
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(names, ["a.csv", "a.timing.csv", "b.csv", "b.timing.csv"]);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "cli: shards merge into the unsharded file; duplicates and missing points are refused",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const base = [...SMALL, "--strategy", "full-walk"];
+    assert.equal((await run("sweep.ts", [...base, "--out", `${dir}/all.csv`])).code, 0);
+    for (const s of ["1/3", "2/3", "3/3"]) {
+      const r = await run("sweep.ts", [...base, "--shard", s, "--out", `${dir}/s${s[0]}.csv`]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const m = await run("merge.ts", ["--quiet", "--out", `${dir}/merged.csv`, `${dir}/s1.csv`, `${dir}/s2.csv`, `${dir}/s3.csv`, `${dir}/s1.timing.csv`]);
+    assert.equal(m.code, 0, m.stderr);
+    assert.equal(await Deno.readTextFile(`${dir}/merged.csv`), await Deno.readTextFile(`${dir}/all.csv`));
+    const dup = await run("merge.ts", ["--out", `${dir}/dup.csv`, `${dir}/s1.csv`, `${dir}/s1.csv`, `${dir}/s2.csv`, `${dir}/s3.csv`]);
+    assert.equal(dup.code, 2);
+    assert.match(dup.stderr, /^error: duplicate row: point 0 full-walk/);
+    const miss = await run("merge.ts", ["--out", `${dir}/miss.csv`, `${dir}/s1.csv`, `${dir}/s3.csv`]);
+    assert.equal(miss.code, 2);
+    assert.match(miss.stderr, /^error: 3 \(point, strategy\) row\(s\) missing/);
+    for (const f of ["dup.csv", "miss.csv"]) await assert.rejects(() => Deno.stat(`${dir}/${f}`), Deno.errors.NotFound);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "cli: a killed sweep leaves the previous file intact; --resume finishes it identically",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const out = `${dir}/r.csv`;
+    const grid = ["--vcpus", "4,8", "--l1-mem", "2G,4G", "--memslots", "2", "--granule", "4K", "--alias", "0,0.1,0.5", "--pages-per-context", "64", "--strategy", "full-walk", "--seed", "5", "--quiet"];
+    assert.equal((await run("sweep.ts", [...grid, "--out", `${dir}/fresh.csv`])).code, 0);
+    const fresh = await Deno.readTextFile(`${dir}/fresh.csv`);
+    await Deno.writeTextFile(out, "previous contents\n");
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-write", "--allow-sys=systemMemoryInfo", "experiments/sweep.ts", ...grid, "--jobs", "1", "--out", out],
+      cwd: ROOT,
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    // Wait until two points are in the partial file, then kill the sweep.
+    const partial = `${out}.partial.tmp`;
+    for (let i = 0; i < 600; i++) {
+      const t = await Deno.readTextFile(partial).catch(() => "");
+      if (t.split("\n").length >= 4) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    assert.equal(await Deno.readTextFile(out), "previous contents\n");
+    const kept = (await Deno.readTextFile(partial)).split("\n").length - 2;
+    assert.ok(kept >= 2 && kept < 12, `${kept} rows in the partial file`);
+    // A line cut short by the kill is dropped, not trusted.
+    await Deno.writeTextFile(partial, "deadbeef,3,12", { append: true });
+    const r = await run("sweep.ts", [...grid, "--resume", "--out", out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await Deno.readTextFile(out), fresh);
+    await assert.rejects(() => Deno.stat(partial), Deno.errors.NotFound);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "cli: bad input exits 2 with one line and writes nothing",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const out = `${dir}/sub/x.csv`;
+    const cases: [string[], RegExp][] = [
+      [["--strategy", "nope"], /unknown strategy "nope"/],
+      [["--granule", "8K"], /--granule: unknown granule "8K"/],
+      [["--l1-mem", "64X"], /--l1-mem: malformed size "64X"/],
+      [["--vcpus", "0"], /--vcpus: 0 is out of range/],
+      [["--alias", "1.5"], /--alias: 1.5 is out of range/],
+      [["--alias", "abc"], /--alias: "abc" is not a number/],
+      [["--seed", "-1"], /--seed/],
+      [["--shard", "3/2"], /--shard: 3\/2 is out of range/],
+      [["--jobs", "0"], /--jobs: 0 is out of range/],
+      [["--granule", "64K", "--l1-mem", "1G"], /does not split into 4 memslots/],
+      [["--vcpus", "4096", "--pages-per-context", "100000", "--max-memory", "16G"], /grid too large/],
+      [["--bogus"], /Unknown option '--bogus'/],
+      [["--grid", `${dir}/missing.json`], /--grid: cannot read/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await run("sweep.ts", [...args, "--out", out]);
+      assert.equal(r.code, 2, `${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+      const lines = r.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(lines[0], /^error: /);
+      assert.match(lines[0], re);
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "cli: --emit-trace writes one point's trace, which deno task replay runs clean",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const t = `${dir}/point.json`;
+    const many = await run("sweep.ts", [...SMALL, "--emit-trace", t]);
+    assert.equal(many.code, 2);
+    assert.match(many.stderr, /narrow it to one or give --point/);
+    const r = await run("sweep.ts", [...SMALL, "--emit-trace", t, "--point", "5"]);
+    assert.equal(r.code, 0, r.stderr);
+    const trace = JSON.parse(await Deno.readTextFile(t));
+    assert.equal(trace.config.hostGranule, "64K");
+    const rep = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "experiments/replay.ts", t, "--strategy", "full-walk", "--json"],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(rep.code, 0, new TextDecoder().decode(rep.stderr));
+    assert.equal(JSON.parse(new TextDecoder().decode(rep.stdout)).violations, 0);
+    await Deno.remove(dir, { recursive: true });
+  },
+});

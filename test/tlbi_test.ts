@@ -1,0 +1,92 @@
+import assert from "assert";
+import { NestedKvm } from "../lib/kvm.ts";
+import { checkShadows } from "../lib/oracle.ts";
+import { FullWalk } from "../lib/strategies/full_walk.ts";
+
+const G = 2 ** 30, M = 2 ** 20, K = 2 ** 10;
+
+function vm() {
+  const kvm = new NestedKvm(
+    { hostGranule: "4K", paBits: 40, vcpus: 2, memslots: [{ id: 0, base: 4 * G, size: 4 * G, backing: "thp" }] },
+    new FullWalk(),
+  );
+  kvm.l1.createContext({ id: 1, vmid: 7, granule: "4K", ipaBits: 40 });
+  kvm.l1.createContext({ id: 2, vmid: 7, granule: "4K", ipaBits: 40 }); // same VMID, other BADDR
+  kvm.l1.createContext({ id: 3, vmid: 8, granule: "4K", ipaBits: 40 });
+  return kvm;
+}
+const world = (kvm: NestedKvm) => ({ host: kvm.host, l1: kvm.l1, mmus: kvm.mmus });
+
+Deno.test("compute_tlb_inval_range: TTL hint, else the L1 level in the SW bits, else 1G", () => {
+  const kvm = vm();
+  kvm.l1.map(1, 8 * G + 2 * M, 2 * M, 4 * G, true);
+  kvm.l1.map(1, 8 * G + 4 * M + 8 * K, 4 * K, 4 * G + 8 * M, true);
+  kvm.access(0, 1, 8 * G + 2 * M, false);
+  kvm.access(0, 1, 8 * G + 4 * M + 8 * K, false);
+  const mmu = kvm.hwMmu(0)!;
+  assert.equal(kvm.tlbInvalRange(mmu, 8 * G + 2 * M + 5 * K, 0), 2 * M);
+  assert.equal(kvm.tlbInvalRange(mmu, 8 * G + 4 * M + 8 * K, 0), 4 * K);
+  assert.equal(kvm.tlbInvalRange(mmu, 8 * G + 4 * M + 8 * K, 2), 2 * M, "TTL level 2");
+  assert.equal(kvm.tlbInvalRange(mmu, 9 * G, 0), G, "nothing mapped: L1's largest block");
+});
+
+Deno.test("TLBI IPAS2E1IS reaches every MMU of the VMID, not others; unmaps the aligned range", () => {
+  const kvm = vm();
+  for (const ctx of [1, 2, 3]) {
+    kvm.l1.map(ctx, 8 * G, 4 * K, 4 * G + ctx * 4 * K, true);
+    kvm.l1.map(ctx, 8 * G + 4 * K, 4 * K, 4 * G + 64 * K + ctx * 4 * K, true);
+    kvm.access(0, ctx, 8 * G, false);
+    kvm.access(0, ctx, 8 * G + 4 * K, false);
+  }
+  const leaves = () => kvm.mmus.filter((m) => m.valid).map((m) => [m.contextId, m.pgt.leaves]);
+  assert.deepEqual(leaves(), [[1, 2], [2, 2], [3, 2]]);
+  kvm.l1.unmap(1, 8 * G, 4 * K);
+  kvm.tlbiIpa(7, 8 * G, 3);
+  assert.deepEqual(leaves(), [[1, 1], [2, 1], [3, 2]]);
+  // Without a TTL hint and no leaf at the address: L1's largest block, 1G, goes.
+  kvm.tlbiIpa(7, 8 * G + 12 * K, 0);
+  assert.deepEqual(leaves(), [[1, 0], [2, 0], [3, 2]]);
+  assert.deepEqual(checkShadows(world(kvm), { event: 0, op: "t" }), []);
+});
+
+Deno.test("L1 changes a mapping: the old shadow entry is allowed until L1's TLBI, stale after", () => {
+  const kvm = vm();
+  kvm.l1.map(1, 8 * G, 4 * K, 4 * G, true);
+  kvm.access(0, 1, 8 * G, true);
+  kvm.l1.unmap(1, 8 * G, 4 * K);
+  kvm.l1.map(1, 8 * G, 4 * K, 5 * G, true);
+  assert.deepEqual(checkShadows(world(kvm), { event: 0, op: "l1-map" }), [], "not invalidated yet: allowed");
+  // An L1 TLBI whose handler did nothing would leave the old entry: simulate by
+  // invalidating only L1's view.
+  kvm.l1.tlbiRange(7, 8 * G, 8 * G + 4 * K);
+  assert.equal(checkShadows(world(kvm), { event: 1, op: "tlbi" })[0].kind, "not-present");
+  kvm.l1Access(5 * G, false); // the new canonical page is now present on the host
+  const v = checkShadows(world(kvm), { event: 1, op: "tlbi" });
+  assert.equal(v.length, 1);
+  assert.equal(v[0].kind, "stale-pa");
+  assert.equal(v[0].shadowIpa, 8 * G);
+  assert.equal(v[0].canonicalIpa, 5 * G);
+  // The real handler removes it.
+  kvm.tlbiRange(7, 8 * G, 8 * G + 4 * K);
+  assert.deepEqual(checkShadows(world(kvm), { event: 2, op: "tlbi" }), []);
+  assert.equal(kvm.access(0, 1, 8 * G, false), "mapped");
+  const pgt = kvm.hwMmu(0)!.pgt;
+  assert.equal(pgt.getLeaf(8 * G), 3);
+  assert.equal(pgt.leafOa, kvm.host.hostPaOf(5 * G));
+});
+
+Deno.test("TLBI VMALLS12E1IS and ALLE1IS: full walks of the matching MMUs", () => {
+  const kvm = vm();
+  for (const ctx of [1, 3]) {
+    kvm.l1.map(ctx, 8 * G, 4 * K, 4 * G, true);
+    kvm.access(ctx === 1 ? 0 : 1, ctx, 8 * G, false);
+  }
+  kvm.resetCost();
+  kvm.tlbiVmid(8);
+  assert.equal(kvm.cost.engine.iterations, 1024);
+  assert.equal(kvm.cost.removedOther, 1);
+  kvm.resetCost();
+  kvm.tlbiAll();
+  assert.equal(kvm.cost.engine.iterations, 2 * 1024, "both valid MMUs walked");
+  assert.equal(kvm.shadowLeaves(), 0);
+});
