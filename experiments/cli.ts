@@ -24,6 +24,8 @@ export function textTable(rows: (string | number)[][]): string {
   const cells = rows.map((r) => r.map((c) => (typeof c === "number" ? fmtCount(c) : c)));
   const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => r[i].length)));
   return cells
-    .map((r) => r.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  "))
+    .map((r) =>
+      r.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")
+    )
     .join("\n");
 }

@@ -96,7 +96,9 @@ async function main(): Promise<void> {
     for (const v of report.firstSeen) {
       console.log(
         `VIOLATION event ${v.event} (${v.op}): ${v.kind} in shadow MMU ${v.mmu} (context ${v.context}): ` +
-          `shadow IPA ${hex(v.shadowIpa)} +${v.size} -> host PA ${hex(v.pa)} (canonical ${hex(v.canonicalIpa)}); ` +
+          `shadow IPA ${hex(v.shadowIpa)} +${v.size} -> host PA ${hex(v.pa)} (canonical ${
+            hex(v.canonicalIpa)
+          }); ` +
           `expected ${v.expected}`,
       );
     }

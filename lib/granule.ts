@@ -193,7 +193,9 @@ export function stage2Geometry(
   const pgdPages = Math.ceil(rootEntries / g.ptrsPerTable);
   if (pgdPages > 16) {
     // The architecture concatenates at most 16 tables at the start level.
-    throw new RangeError(`IPA size ${ipaBits} bits needs ${pgdPages} concatenated ${g.name} tables`);
+    throw new RangeError(
+      `IPA size ${ipaBits} bits needs ${pgdPages} concatenated ${g.name} tables`,
+    );
   }
   return { granule: g, ipaBits, ipaSize: 2 ** ipaBits, levels, startLevel, rootEntries, pgdPages };
 }

@@ -16,7 +16,14 @@
  * @module
  */
 
-import { formatSize, type Granule, levelForSize, levelSize, parseSize, stage2Geometry } from "./granule.ts";
+import {
+  formatSize,
+  type Granule,
+  levelForSize,
+  levelSize,
+  parseSize,
+  stage2Geometry,
+} from "./granule.ts";
 import { PTE_R, PTE_W, Stage2Pgtable } from "./pgtable.ts";
 
 /** How a memslot is backed on the host. */
@@ -114,7 +121,9 @@ export class HostMemory {
       throw new RangeError(`memslot ${spec.id}: base and size must be multiples of ${g.name}`);
     }
     if (spec.base + spec.size > this.mm.geom.ipaSize) {
-      throw new RangeError(`memslot ${spec.id} ends beyond the ${this.mm.geom.ipaBits}-bit IPA space`);
+      throw new RangeError(
+        `memslot ${spec.id} ends beyond the ${this.mm.geom.ipaBits}-bit IPA space`,
+      );
     }
     for (const s of this.memslots) {
       if (s.id === spec.id) throw new RangeError(`memslot ${spec.id} already exists`);
@@ -187,7 +196,8 @@ export class HostMemory {
     // A huge page only where the whole of it lies in the slot and nothing of it is present.
     if (
       size > this.granule.pageSize &&
-      (base < slot.base || base + size > slot.base + slot.size || this.anyPresent(base, base + size))
+      (base < slot.base || base + size > slot.base + slot.size ||
+        this.anyPresent(base, base + size))
     ) {
       size = this.granule.pageSize;
       base = Math.floor(ipa / size) * size;
@@ -210,10 +220,14 @@ export class HostMemory {
    */
   notifierRange(start: number, end: number): [number, number] {
     let s = start, e = end;
-    this.mm.forEachLeaf((addr, size) => {
-      if (addr < s) s = addr;
-      if (addr + size > e) e = addr + size;
-    }, start, end);
+    this.mm.forEachLeaf(
+      (addr, size) => {
+        if (addr < s) s = addr;
+        if (addr + size > e) e = addr + size;
+      },
+      start,
+      end,
+    );
     return [s, e];
   }
 
@@ -243,9 +257,13 @@ export class HostMemory {
   /** split_huge_pmd(): huge pages in [start, end) become base pages at the same PAs. */
   splitHostRange(start: number, end: number): number {
     const leaves: number[] = [];
-    this.mm.forEachLeaf((addr, size, oa) => {
-      if (size > this.granule.pageSize) leaves.push(addr, size, oa);
-    }, start, end);
+    this.mm.forEachLeaf(
+      (addr, size, oa) => {
+        if (size > this.granule.pageSize) leaves.push(addr, size, oa);
+      },
+      start,
+      end,
+    );
     const page = this.granule.pageSize;
     for (let i = 0; i < leaves.length; i += 3) {
       for (let off = 0; off < leaves[i + 1]; off += page) {

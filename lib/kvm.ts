@@ -22,9 +22,9 @@
  * @module
  */
 
-import { granule, type Granule, levelSize } from "./granule.ts";
+import { type Granule, granule, levelSize } from "./granule.ts";
 import { HostMemory, type MemslotSpec } from "./host.ts";
-import { L1Hypervisor, type L1Context } from "./l1.ts";
+import { type L1Context, L1Hypervisor } from "./l1.ts";
 import { newWalkStats, PTE_NV_MAP_SHIFT, PTE_R, PTE_W, type WalkStats } from "./pgtable.ts";
 import { NestedMmus, type ShadowMmu } from "./shadow.ts";
 import {
@@ -33,7 +33,7 @@ import {
   kvmStage2UnmapRange,
   kvmStage2WpRange,
 } from "./stage2.ts";
-import type { ReverseMapStrategy, ShadowOps } from "./strategy.ts";
+import type { RemovalCause, ReverseMapStrategy, ShadowOps } from "./strategy.ts";
 
 /** The VM as a trace configures it. */
 export interface KvmConfig {
@@ -129,6 +129,7 @@ export class NestedKvm implements ShadowOps {
   private readonly vcpus: Vcpu[];
   private classify: [number, number] | null = null;
   private inStrategy = false;
+  private cause: RemovalCause = "replaced";
   private readonly collateral: Set<number>[];
 
   /** A VM with the configuration's memslots, no L1 contexts yet. */
@@ -175,7 +176,7 @@ export class NestedKvm implements ShadowOps {
     } else {
       c.removedOther++;
     }
-    this.strategy.shadowRemoved(mmu, addr, size, pa);
+    this.strategy.shadowRemoved(mmu, addr, size, pa, this.inStrategy ? "host" : this.cause);
   }
 
   // --- ShadowOps: what strategies call -------------------------------------------------
@@ -224,7 +225,10 @@ export class NestedKvm implements ShadowOps {
   /** check_nested_vcpu_requests(): KVM_REQ_NESTED_S2_UNMAP, the whole shadow unmapped. */
   private resetMmu(mmu: ShadowMmu): void {
     this.strategy.mmuReset(mmu);
-    kvmStage2UnmapRange(mmu.pgt, 0, mmu.pgt.geom.ipaSize, this.cost.engine);
+    this.withCause(
+      "reset",
+      () => kvmStage2UnmapRange(mmu.pgt, 0, mmu.pgt.geom.ipaSize, this.cost.engine),
+    );
     this.collateral[mmu.id].clear();
     mmu.pendingUnmap = false;
   }
@@ -268,7 +272,15 @@ export class NestedKvm implements ShadowOps {
     this.cost.l1Descriptors += l1.outDescriptors;
     // kvm_s2_handle_perm_fault() forwards a write to what L1 maps read-only.
     if (!ok || (write && !l1.outWritable)) return "l1-fault";
-    return this.userMemAbortNested(mmu, l2ipa, l1.outIpa, l1.outSize, l1.outWritable, l1.outLevel, write);
+    return this.userMemAbortNested(
+      mmu,
+      l2ipa,
+      l1.outIpa,
+      l1.outSize,
+      l1.outWritable,
+      l1.outLevel,
+      write,
+    );
   }
 
   /** user_mem_abort() with a nested translation: size, align, map the shadow leaf. */
@@ -309,7 +321,15 @@ export class NestedKvm implements ShadowOps {
     if (transLevel > 0) attr |= transLevel << PTE_NV_MAP_SHIFT;
     const col = this.collateral[mmu.id];
     if (col.size !== 0 && col.delete(shadowBase)) this.cost.refaults++;
-    kvmPgtableStage2Map(mmu.pgt, shadowBase, vmaPagesize, paBase, attr, canonicalBase, this.cost.engine);
+    kvmPgtableStage2Map(
+      mmu.pgt,
+      shadowBase,
+      vmaPagesize,
+      paBase,
+      attr,
+      canonicalBase,
+      this.cost.engine,
+    );
     if (writable) host.markDirty(ipa);
     this.cost.faults++;
     this.strategy.shadowMapped(mmu, shadowBase, canonicalBase, vmaPagesize, paBase);
@@ -327,7 +347,15 @@ export class NestedKvm implements ShadowOps {
     const size = slot.logging ? this.granule.pageSize : host.hostMapSize;
     const base = Math.floor(ipa / size) * size;
     const writable = !slot.logging || write;
-    kvmPgtableStage2Map(pgt, base, size, pa - (ipa - base), PTE_R | (writable ? PTE_W : 0), 0, this.cost.canonical);
+    kvmPgtableStage2Map(
+      pgt,
+      base,
+      size,
+      pa - (ipa - base),
+      PTE_R | (writable ? PTE_W : 0),
+      0,
+      this.cost.canonical,
+    );
     if (writable) host.markDirty(ipa);
     return "mapped";
   }
@@ -341,6 +369,15 @@ export class NestedKvm implements ShadowOps {
   unmapGfnRange(start: number, end: number): void {
     kvmStage2UnmapRange(this.host.canonical, start, end - start, this.cost.canonical);
     this.inStrategyOp(start, end, () => this.strategy.unmapCanonical(start, end, "notifier"));
+  }
+
+  private withCause(cause: RemovalCause, fn: () => void): void {
+    this.cause = cause;
+    try {
+      fn();
+    } finally {
+      this.cause = "replaced";
+    }
   }
 
   private inStrategyOp(start: number, end: number, fn: () => void): void {
@@ -453,37 +490,51 @@ export class NestedKvm implements ShadowOps {
 
   /** TLBI IPAS2E1IS (s2_mmu_unmap_ipa): `ttlLevel` 0 means no TTL hint. */
   tlbiIpa(vmid: number, ipa: number, ttlLevel = 0): void {
-    for (const mmu of this.mmusByVmid(vmid)) {
-      const size = this.tlbInvalRange(mmu, ipa, ttlLevel);
-      const base = Math.floor(ipa / size) * size;
-      if (base >= mmu.pgt.geom.ipaSize) continue;
-      kvmStage2UnmapRange(mmu.pgt, base, Math.min(size, mmu.pgt.geom.ipaSize - base), this.cost.engine);
-    }
+    this.withCause("tlbi", () => {
+      for (const mmu of this.mmusByVmid(vmid)) {
+        const size = this.tlbInvalRange(mmu, ipa, ttlLevel);
+        const base = Math.floor(ipa / size) * size;
+        if (base >= mmu.pgt.geom.ipaSize) continue;
+        kvmStage2UnmapRange(
+          mmu.pgt,
+          base,
+          Math.min(size, mmu.pgt.geom.ipaSize - base),
+          this.cost.engine,
+        );
+      }
+    });
     this.l1.tlbiRange(vmid, ipa, ipa + 1);
   }
 
   /** TLBI RIPAS2E1IS (s2_mmu_unmap_range): exactly [start, end). */
   tlbiRange(vmid: number, start: number, end: number): void {
-    for (const mmu of this.mmusByVmid(vmid)) {
-      const e = Math.min(end, mmu.pgt.geom.ipaSize);
-      if (start < e) kvmStage2UnmapRange(mmu.pgt, start, e - start, this.cost.engine);
-    }
+    this.withCause("tlbi", () => {
+      for (const mmu of this.mmusByVmid(vmid)) {
+        const e = Math.min(end, mmu.pgt.geom.ipaSize);
+        if (start < e) kvmStage2UnmapRange(mmu.pgt, start, e - start, this.cost.engine);
+      }
+    });
     this.l1.tlbiRange(vmid, start, end);
   }
 
   /** TLBI VMALLS12E1IS: [0, BIT(kvm_get_pa_bits())) of every MMU of the VMID. */
   tlbiVmid(vmid: number): void {
-    for (const mmu of this.mmusByVmid(vmid)) {
-      kvmStage2UnmapRange(mmu.pgt, 0, mmu.pgt.geom.ipaSize, this.cost.engine);
-    }
+    this.withCause("tlbi", () => {
+      for (const mmu of this.mmusByVmid(vmid)) {
+        kvmStage2UnmapRange(mmu.pgt, 0, mmu.pgt.geom.ipaSize, this.cost.engine);
+      }
+    });
     this.l1.tlbiVmid(vmid);
   }
 
-  /** TLBI ALLE1IS (handle_alle1is): kvm_nested_s2_unmap() of every valid MMU. */
+  /**
+   * TLBI ALLE1IS (handle_alle1is): kvm_nested_s2_unmap(), which is the strategy's own
+   * code (a design that replaces kvm_nested_s2_unmap() answers this too), over all of
+   * the canonical space.
+   */
   tlbiAll(): void {
-    for (const mmu of this.nested.mmus) {
-      if (mmu.valid) kvmStage2UnmapRange(mmu.pgt, 0, mmu.pgt.geom.ipaSize, this.cost.engine);
-    }
+    const end = this.host.mm.geom.ipaSize;
+    this.inStrategyOp(0, end, () => this.strategy.unmapCanonical(0, end, "all"));
     this.l1.tlbiAll();
   }
 

@@ -20,12 +20,7 @@
  * @module
  */
 
-import {
-  type Granule,
-  granule as granuleByName,
-  levelForSize,
-  stage2Geometry,
-} from "./granule.ts";
+import { type Granule, granule as granuleByName, levelForSize, stage2Geometry } from "./granule.ts";
 import { newWalkStats, PTE_R, PTE_W, Stage2Pgtable } from "./pgtable.ts";
 import { kvmPgtableStage2Map, kvmStage2UnmapRange } from "./stage2.ts";
 
@@ -94,15 +89,27 @@ export class L1Context {
   }
 
   private recordOld(start: number, end: number): void {
-    this.s2.forEachLeaf((base, size, l1ipa, attr) => {
-      this.pending.push({ base, size, l1ipa, attr: attr & (PTE_R | PTE_W) });
-    }, start, end);
+    this.s2.forEachLeaf(
+      (base, size, l1ipa, attr) => {
+        this.pending.push({ base, size, l1ipa, attr: attr & (PTE_R | PTE_W) });
+      },
+      start,
+      end,
+    );
   }
 
   /** L1 writes its stage-2: map [l2ipa, +size) -> l1ipa (one page or block). */
   map(l2ipa: number, size: number, l1ipa: number, writable: boolean): void {
     this.recordOld(l2ipa, l2ipa + size);
-    kvmPgtableStage2Map(this.s2, l2ipa, size, l1ipa, PTE_R | (writable ? PTE_W : 0), 0, newWalkStats());
+    kvmPgtableStage2Map(
+      this.s2,
+      l2ipa,
+      size,
+      l1ipa,
+      PTE_R | (writable ? PTE_W : 0),
+      0,
+      newWalkStats(),
+    );
   }
 
   /** L1 clears its stage-2 over [l2ipa, +size) (leaves overlapping it go whole). */
@@ -183,16 +190,22 @@ export class L1Hypervisor {
     const c = this.context(id);
     const level = levelForSize(c.granule, size);
     if (level < c.granule.minBlockLevel || level < c.s2.geom.startLevel) {
-      throw new RangeError(`context ${id}: ${size} bytes is not a ${c.granule.name} page or block size`);
+      throw new RangeError(
+        `context ${id}: ${size} bytes is not a ${c.granule.name} page or block size`,
+      );
     }
     if (l2ipa % size !== 0 || l1ipa % size !== 0) {
       throw new RangeError(`context ${id}: mapping ${l2ipa} -> ${l1ipa} is not aligned to ${size}`);
     }
     if (l1ipa + size > 2 ** this.paBits) {
-      throw new RangeError(`context ${id}: L1 IPA ${l1ipa} is beyond L1's ${this.paBits}-bit PA range`);
+      throw new RangeError(
+        `context ${id}: L1 IPA ${l1ipa} is beyond L1's ${this.paBits}-bit PA range`,
+      );
     }
     if (l2ipa + size > c.s2.geom.ipaSize) {
-      throw new RangeError(`context ${id}: L2 IPA ${l2ipa} is beyond its ${c.s2.geom.ipaBits}-bit IPA space`);
+      throw new RangeError(
+        `context ${id}: L2 IPA ${l2ipa} is beyond its ${c.s2.geom.ipaBits}-bit IPA space`,
+      );
     }
     c.map(l2ipa, size, l1ipa, writable);
   }

@@ -158,7 +158,10 @@ function hostProblem(
   }
   const mm = host.mm;
   if (!host.findMemslot(canonical) || mm.getLeaf(canonical) < 0) {
-    return { kind: "not-present", expected: `nothing: canonical ${hex(canonical)} is not present on the host` };
+    return {
+      kind: "not-present",
+      expected: `nothing: canonical ${hex(canonical)} is not present on the host`,
+    };
   }
   if (mm.leafBase > canonical || canonical + size > mm.leafBase + mm.leafSize) {
     return {
@@ -196,7 +199,12 @@ function checkLeaf(
     pa,
   };
   if (ctxs.length === 0) {
-    out.push({ ...base, kind: "no-context", canonicalIpa: null, expected: "nothing: L1 invalidated this context" });
+    out.push({
+      ...base,
+      kind: "no-context",
+      canonicalIpa: null,
+      expected: "nothing: L1 invalidated this context",
+    });
     return;
   }
   const { list, tooLarge } = candidates(w.l1, ctxs, s, size);
@@ -219,7 +227,12 @@ function checkLeaf(
     if (!p) return;
     first ??= { ...p, canonical: c.canonical };
   }
-  out.push({ ...base, kind: first!.kind, canonicalIpa: first!.canonical, expected: first!.expected });
+  out.push({
+    ...base,
+    kind: first!.kind,
+    canonicalIpa: first!.canonical,
+    expected: first!.expected,
+  });
 }
 
 /**
@@ -232,7 +245,17 @@ export function checkShadows(w: OracleWorld, cx: CheckContext): Violation[] {
     const { mmu, shadowIpa } = cx.only;
     if (mmu.pgt.getLeaf(shadowIpa) >= 0) {
       const p = mmu.pgt;
-      checkLeaf(w, cx, mmu, contextsOf(w.l1, mmu), p.leafBase, p.leafSize, p.leafOa, p.leafAttr, out);
+      checkLeaf(
+        w,
+        cx,
+        mmu,
+        contextsOf(w.l1, mmu),
+        p.leafBase,
+        p.leafSize,
+        p.leafOa,
+        p.leafAttr,
+        out,
+      );
     }
     return out;
   }

@@ -22,8 +22,8 @@
 import {
   KVM_PGTABLE_LAST_LEVEL,
   levelSize,
-  type Stage2Geometry,
   stage2ChunkCount,
+  type Stage2Geometry,
   stage2RangeAddrEnd,
 } from "./granule.ts";
 
@@ -206,7 +206,11 @@ export class Stage2Pgtable {
   /** kvm_pgtable_mm_ops.zalloc_page + kvm_init_table_pte: a new child table at (t, i). */
   installTable(t: number, i: number): number {
     const lvl = this.level[t] + 1;
-    const id = this.newTable(lvl, this.base[t] + i * this.sizes[lvl - 1], this.geom.granule.ptrsPerTable);
+    const id = this.newTable(
+      lvl,
+      this.base[t] + i * this.sizes[lvl - 1],
+      this.geom.granule.ptrsPerTable,
+    );
     this.tablePages++;
     this.setValid(t, i);
     this.oa[t][i] = id;
@@ -263,7 +267,11 @@ export class Stage2Pgtable {
   /** kvm_pgtable_stage2_free_unlinked(): free a table and all below it, leaves reported. */
   private freeTable(id: number): void {
     const attr = this.attr[id];
-    for (let i = this.nextValid(id, 0, attr.length); i < attr.length; i = this.nextValid(id, i + 1, attr.length)) {
+    for (
+      let i = this.nextValid(id, 0, attr.length);
+      i < attr.length;
+      i = this.nextValid(id, i + 1, attr.length)
+    ) {
       this.clear(id, i);
     }
     this.tablePages--;
@@ -329,7 +337,9 @@ export class Stage2Pgtable {
   installLeaf(ipa: number, level: number, oa: number, attr: number, meta: number): void {
     const size = this.sizes[level];
     if (level < this.geom.startLevel || level > KVM_PGTABLE_LAST_LEVEL) {
-      throw new RangeError(`no level-${level} leaf in a table starting at level ${this.geom.startLevel}`);
+      throw new RangeError(
+        `no level-${level} leaf in a table starting at level ${this.geom.startLevel}`,
+      );
     }
     if (ipa % size !== 0 || oa % size !== 0) {
       throw new RangeError(`leaf at ${ipa} -> ${oa} is not aligned to its size ${size}`);
@@ -516,7 +526,11 @@ export class Stage2Pgtable {
     const n = this.attr[t].length;
     let iEnd = Math.ceil((end - base) / size);
     if (iEnd > n) iEnd = n;
-    for (let i = this.nextValid(t, Math.max(0, Math.floor((start - base) / size)), iEnd); i < iEnd; i = this.nextValid(t, i + 1, iEnd)) {
+    for (
+      let i = this.nextValid(t, Math.max(0, Math.floor((start - base) / size)), iEnd);
+      i < iEnd;
+      i = this.nextValid(t, i + 1, iEnd)
+    ) {
       const a = this.attr[t][i];
       if (a & PTE_TABLE) this.eachLeaf(this.oa[t][i], start, end, fn);
       else fn(base + i * size, size, this.oa[t][i], a, this.withMeta ? this.meta[t][i] : 0);

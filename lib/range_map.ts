@@ -57,6 +57,22 @@
  * @module
  */
 
+/**
+ * Modeled bytes of a maple tree holding `slots` slots (ranges and NULL gaps), with
+ * nodes `occupancy` full (16-slot maple_range_64 leaves and internal nodes).
+ */
+export function mapleTreeBytes(slots: number, occupancy = 0.7): number {
+  if (slots <= 0) return 0;
+  const fill = Math.max(2, Math.round(MAPLE_RANGE64_SLOTS * occupancy));
+  let c = Math.ceil(slots / fill);
+  let nodes = c;
+  while (c > 1) {
+    c = Math.ceil(c / fill);
+    nodes += c;
+  }
+  return nodes * MAPLE_NODE_BYTES;
+}
+
 /** Largest key: every range lies in `[0, MAX_RANGE_KEY]` (2^52, exact in a JS number). */
 export const MAX_RANGE_KEY = 2 ** 52;
 

@@ -185,7 +185,11 @@ const violationKey = (v: Violation) => `${v.mmu}:${v.shadowIpa}:${v.pa}:${v.kind
  * memslot that does not exist, a misaligned mapping) throw a {@linkcode TraceError}
  * naming the event.
  */
-export function replay(trace: Trace, strategy: ReverseMapStrategy, opts: ReplayOptions = {}): ReplayReport {
+export function replay(
+  trace: Trace,
+  strategy: ReverseMapStrategy,
+  opts: ReplayOptions = {},
+): ReplayReport {
   const kvm = buildKvm(trace, strategy);
   const oracle = opts.oracle ?? true;
   const keep = opts.keepEvents ?? true;
@@ -215,9 +219,15 @@ export function replay(trace: Trace, strategy: ReverseMapStrategy, opts: ReplayO
       const world = { host: kvm.host, l1: kvm.l1, mmus: kvm.mmus };
       if (e.op === "access") {
         const vm = kvm.hwMmu(e.vcpu);
-        violations = vm ? checkShadows(world, { event: index, op: e.op, only: { mmu: vm, shadowIpa: e.l2ipa } }) : [];
+        violations = vm
+          ? checkShadows(world, { event: index, op: e.op, only: { mmu: vm, shadowIpa: e.l2ipa } })
+          : [];
       } else {
-        violations = checkShadows(world, { event: index, op: e.op, invalidated: applied.invalidated });
+        violations = checkShadows(world, {
+          event: index,
+          op: e.op,
+          invalidated: applied.invalidated,
+        });
       }
     }
     let fresh = 0;

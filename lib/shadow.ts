@@ -80,7 +80,9 @@ export class NestedMmus {
   lookup(c: S2Context): ShadowMmu | undefined {
     for (const m of this.mmus) {
       if (!m.valid) continue;
-      if (c.s2Enabled && m.s2Enabled && m.vmid === c.vmid && m.baddr === c.baddr && m.vtcr === c.vtcr) {
+      if (
+        c.s2Enabled && m.s2Enabled && m.vmid === c.vmid && m.baddr === c.baddr && m.vtcr === c.vtcr
+      ) {
         return m;
       }
       if (!c.s2Enabled && !m.s2Enabled && m.vmid === c.vmid) return m;

@@ -150,8 +150,13 @@ export function kvmPgtableStage2Map(
   st: WalkStats,
 ): void {
   const page = pgt.geom.granule.pageSize;
-  if (size <= 0 || size % page !== 0 || ipa % page !== 0 || oa % page !== 0 || ipa + size > pgt.geom.ipaSize) {
-    throw new RangeError(`cannot map ${size} bytes at IPA ${ipa} -> ${oa} with ${pgt.geom.granule.name}`);
+  if (
+    size <= 0 || size % page !== 0 || ipa % page !== 0 || oa % page !== 0 ||
+    ipa + size > pgt.geom.ipaSize
+  ) {
+    throw new RangeError(
+      `cannot map ${size} bytes at IPA ${ipa} -> ${oa} with ${pgt.geom.granule.name}`,
+    );
   }
   mapVisitor.oa = oa;
   mapVisitor.ipa = ipa;

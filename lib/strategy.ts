@@ -16,7 +16,20 @@ export type HostUnmapKind =
   /** kvm_unmap_gfn_range(): MMU notifier (migration, NUMA balancing, swap, THP split). */
   | "notifier"
   /** kvm_arch_flush_shadow_memslot(): memslot delete or move. */
-  | "memslot";
+  | "memslot"
+  /** kvm_nested_s2_unmap() of everything: TLBI ALLE1IS from L1 (handle_alle1is()). */
+  | "all";
+
+/** Why a shadow leaf left its table. */
+export type RemovalCause =
+  /** The strategy's own unmap for a host operation. */
+  | "host"
+  /** An L1 TLBI (kvm_s2_mmu_iterate_by_vmid() callbacks). */
+  | "tlbi"
+  /** The MMU was recycled (KVM_REQ_NESTED_S2_UNMAP). */
+  | "reset"
+  /** The map walker replaced it (a block broken for a page, a table under a block). */
+  | "replaced";
 
 /** The engine's face towards a strategy: the shadow MMUs and counted range operations. */
 export interface ShadowOps {
@@ -44,13 +57,25 @@ export interface ReverseMapStrategy {
    * user_mem_abort() installed a shadow leaf: [shadowIpa, +size) in `mmu` maps canonical
    * [canonicalIpa, +size) at host PA `pa`.
    */
-  shadowMapped(mmu: ShadowMmu, shadowIpa: number, canonicalIpa: number, size: number, pa: number): void;
+  shadowMapped(
+    mmu: ShadowMmu,
+    shadowIpa: number,
+    canonicalIpa: number,
+    size: number,
+    pa: number,
+  ): void;
   /**
    * A shadow leaf left its table, whatever removed it (this strategy's unmap, an L1 TLBI,
    * an MMU reset, a block replaced by a smaller mapping or the reverse). Only what the
-   * PTE holds is passed: its shadow IPA, size and host PA.
+   * PTE holds is passed: its shadow IPA, size and host PA, and why it went.
    */
-  shadowRemoved(mmu: ShadowMmu, shadowIpa: number, size: number, pa: number): void;
+  shadowRemoved(
+    mmu: ShadowMmu,
+    shadowIpa: number,
+    size: number,
+    pa: number,
+    cause: RemovalCause,
+  ): void;
   /** The MMU's whole shadow table is about to be unmapped (recycling, pending_unmap). */
   mmuReset(mmu: ShadowMmu): void;
   /** The nested part of a host unmap of canonical [start, end). */

@@ -111,7 +111,9 @@ export interface Trace {
 type Json = Record<string, unknown>;
 
 function obj(v: unknown, path: string): Json {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new TraceError(path, "expected an object");
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new TraceError(path, "expected an object");
+  }
   return v as Json;
 }
 
@@ -119,32 +121,45 @@ function int(o: Json, key: string, path: string, min: number, max: number, def?:
   const v = o[key];
   if (v === undefined && def !== undefined) return def;
   if (typeof v !== "number" || !Number.isInteger(v)) {
-    throw new TraceError(`${path}.${key}`, v === undefined ? "missing" : `expected an integer, got ${JSON.stringify(v)}`);
+    throw new TraceError(
+      `${path}.${key}`,
+      v === undefined ? "missing" : `expected an integer, got ${JSON.stringify(v)}`,
+    );
   }
-  if (v < min || v > max) throw new TraceError(`${path}.${key}`, `${v} is out of range (${min}..${max})`);
+  if (v < min || v > max) {
+    throw new TraceError(`${path}.${key}`, `${v} is out of range (${min}..${max})`);
+  }
   return v;
 }
 
 function bool(o: Json, key: string, path: string, def: boolean): boolean {
   const v = o[key];
   if (v === undefined) return def;
-  if (typeof v !== "boolean") throw new TraceError(`${path}.${key}`, `expected true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== "boolean") {
+    throw new TraceError(`${path}.${key}`, `expected true or false, got ${JSON.stringify(v)}`);
+  }
   return v;
 }
 
 function str(o: Json, key: string, path: string): string {
   const v = o[key];
-  if (typeof v !== "string") throw new TraceError(`${path}.${key}`, v === undefined ? "missing" : "expected a string");
+  if (typeof v !== "string") {
+    throw new TraceError(`${path}.${key}`, v === undefined ? "missing" : "expected a string");
+  }
   return v;
 }
 
 /** Parse an address or size: a number, "0x…" hex, or a size such as "4G". */
 export function parseAddr(v: unknown): number {
   if (typeof v === "number") {
-    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${v} is not a whole non-negative number`);
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new RangeError(`${v} is not a whole non-negative number`);
+    }
     return v;
   }
-  if (typeof v !== "string") throw new RangeError(`expected a number or a string, got ${JSON.stringify(v)}`);
+  if (typeof v !== "string") {
+    throw new RangeError(`expected a number or a string, got ${JSON.stringify(v)}`);
+  }
   if (/^0x[0-9a-f]+$/i.test(v.trim())) {
     const n = Number(v.trim());
     if (!Number.isSafeInteger(n)) throw new RangeError(`"${v}" is too large`);
@@ -207,7 +222,10 @@ function event(v: unknown, path: string, cfg: TraceConfig): TraceEvent {
   const o = obj(v, path);
   const op = o.op;
   if (typeof op !== "string" || !(TRACE_OPS as readonly string[]).includes(op)) {
-    throw new TraceError(`${path}.op`, `unknown operation ${JSON.stringify(op)} (expected one of ${TRACE_OPS.join(", ")})`);
+    throw new TraceError(
+      `${path}.op`,
+      `unknown operation ${JSON.stringify(op)} (expected one of ${TRACE_OPS.join(", ")})`,
+    );
   }
   const ctx = () => int(o, "ctx", path, 0, 2 ** 31);
   const vmid = () => int(o, "vmid", path, 0, 65535);
@@ -277,8 +295,12 @@ export function parseTrace(json: unknown): Trace {
   };
   if (!Array.isArray(c.memslots)) throw new TraceError("config.memslots", "expected an array");
   cfg.memslots = c.memslots.map((m, i) => memslot(m, `config.memslots[${i}]`, hostGranule));
-  if (c.contexts !== undefined && !Array.isArray(c.contexts)) throw new TraceError("config.contexts", "expected an array");
-  cfg.contexts = ((c.contexts as unknown[]) ?? []).map((x, i) => context(x, `config.contexts[${i}]`));
+  if (c.contexts !== undefined && !Array.isArray(c.contexts)) {
+    throw new TraceError("config.contexts", "expected an array");
+  }
+  cfg.contexts = ((c.contexts as unknown[]) ?? []).map((x, i) =>
+    context(x, `config.contexts[${i}]`)
+  );
   if (!Array.isArray(o.events)) throw new TraceError("events", "expected an array");
   const events = o.events.map((e, i) => event(e, `events[${i}]`, cfg));
   return {

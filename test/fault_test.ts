@@ -8,7 +8,12 @@ const G = 2 ** 30, M = 2 ** 20, K = 2 ** 10;
 
 function vm(hostGranule: string, backing: string, slotSize = 4 * G) {
   return new NestedKvm(
-    { hostGranule, paBits: 40, vcpus: 2, memslots: [{ id: 0, base: 4 * G, size: slotSize, backing }] },
+    {
+      hostGranule,
+      paBits: 40,
+      vcpus: 2,
+      memslots: [{ id: 0, base: 4 * G, size: slotSize, backing }],
+    },
     new FullWalk(),
   );
 }
@@ -18,11 +23,19 @@ function shadowLeaf(kvm: NestedKvm, vcpu: number, l2ipa: number) {
   const mmu = kvm.hwMmu(vcpu)!;
   const level = mmu.pgt.getLeaf(l2ipa);
   assert.ok(level >= 0, "a shadow leaf is installed");
-  return { size: mmu.pgt.leafSize, base: mmu.pgt.leafBase, pa: mmu.pgt.leafOa, attr: mmu.pgt.leafAttr };
+  return {
+    size: mmu.pgt.leafSize,
+    base: mmu.pgt.leafBase,
+    pa: mmu.pgt.leafOa,
+    attr: mmu.pgt.leafAttr,
+  };
 }
 
 function noViolations(kvm: NestedKvm) {
-  assert.deepEqual(checkShadows({ host: kvm.host, l1: kvm.l1, mmus: kvm.mmus }, { event: 0, op: "t" }), []);
+  assert.deepEqual(
+    checkShadows({ host: kvm.host, l1: kvm.l1, mmus: kvm.mmus }, { event: 0, op: "t" }),
+    [],
+  );
 }
 
 Deno.test("L1 64K granule over a host 4K granule: 4K shadow entries, 16 per L1 page", () => {
@@ -62,7 +75,11 @@ Deno.test("L1 2M block over THP: one 2M shadow block, aligned on both sides", ()
   const leaf = shadowLeaf(kvm, 0, 8 * G + 3 * M);
   assert.deepEqual([leaf.size, leaf.base], [2 * M, 8 * G + 2 * M]);
   assert.equal(leaf.pa, kvm.host.hostPaOf(4 * G + 6 * M));
-  assert.equal(leaf.attr & PTE_W, PTE_W, "a read fault maps writable when the host page and L1 allow it");
+  assert.equal(
+    leaf.attr & PTE_W,
+    PTE_W,
+    "a read fault maps writable when the host page and L1 allow it",
+  );
   noViolations(kvm);
 });
 
@@ -116,7 +133,11 @@ Deno.test("dirty logging: page-sized, read-only on a read fault, writable after 
   kvm.access(0, 1, 8 * G, true);
   assert.equal(shadowLeaf(kvm, 0, 8 * G).size, 2 * M);
   kvm.wpMemslot(0);
-  assert.equal(shadowLeaf(kvm, 0, 8 * G).attr & PTE_W, 0, "kvm_nested_s2_wp write-protected the block");
+  assert.equal(
+    shadowLeaf(kvm, 0, 8 * G).attr & PTE_W,
+    0,
+    "kvm_nested_s2_wp write-protected the block",
+  );
   noViolations(kvm);
   kvm.tlbiAll();
   kvm.access(0, 1, 8 * G + 8 * K, false);

@@ -50,7 +50,11 @@ Deno.test("stage-2 geometry: levels, start level, concatenated pgd pages", () =>
   ];
   for (const [g, bits, levels, start, pages] of cases) {
     const geo = stage2Geometry(granule(g), bits);
-    assert.deepEqual([geo.levels, geo.startLevel, geo.pgdPages], [levels, start, pages], `${g} ${bits}`);
+    assert.deepEqual(
+      [geo.levels, geo.startLevel, geo.pgdPages],
+      [levels, start, pages],
+      `${g} ${bits}`,
+    );
   }
 });
 

@@ -9,7 +9,12 @@ const G = 2 ** 30, M = 2 ** 20, K = 2 ** 10;
 /** A correct state: two contexts, aliases within and across MMUs, a block and pages. */
 function world() {
   const kvm = new NestedKvm(
-    { hostGranule: "4K", paBits: 40, vcpus: 2, memslots: [{ id: 0, base: 4 * G, size: 4 * G, backing: "thp" }] },
+    {
+      hostGranule: "4K",
+      paBits: 40,
+      vcpus: 2,
+      memslots: [{ id: 0, base: 4 * G, size: 4 * G, backing: "thp" }],
+    },
     new FullWalk(),
   );
   kvm.l1.createContext({ id: 1, vmid: 1, granule: "4K", ipaBits: 40 });

@@ -1,7 +1,15 @@
 import assert from "assert";
 import fc from "fast-check";
 import { granule, levelSize, stage2Geometry, stage2RangeAddrEnd } from "../lib/granule.ts";
-import { newWalkStats, PTE_R, PTE_TABLE, PTE_W, ROOT_TABLE, Stage2Pgtable, type WalkStats } from "../lib/pgtable.ts";
+import {
+  newWalkStats,
+  PTE_R,
+  PTE_TABLE,
+  PTE_W,
+  ROOT_TABLE,
+  Stage2Pgtable,
+  type WalkStats,
+} from "../lib/pgtable.ts";
 import { kvmPgtableStage2Map, kvmStage2UnmapRange, kvmStage2WpRange } from "../lib/stage2.ts";
 
 const G = 2 ** 30, M = 2 ** 20, K = 2 ** 10;
@@ -103,7 +111,10 @@ function naiveUnmap(pgt: Stage2Pgtable, start: number, end: number, st: WalkStat
 }
 
 Deno.test("chunked unmap counts equal a naive descriptor-by-descriptor walk (property)", () => {
-  const configs: [string, number][] = [["4K", 32], ["4K", 36], ["4K", 40], ["16K", 40], ["64K", 42]];
+  const configs: [string, number][] = [["4K", 32], ["4K", 36], ["4K", 40], ["16K", 40], [
+    "64K",
+    42,
+  ]];
   fc.assert(
     fc.property(
       fc.constantFrom(...configs),
@@ -120,13 +131,17 @@ Deno.test("chunked unmap counts equal a naive descriptor-by-descriptor walk (pro
           const size = levelSize(g, level);
           // Cluster the mappings in a few 1/16ths of the space so tables share entries.
           const region = geo.ipaSize / 16;
-          const ipa = Math.floor(((slot % 3) * 5 * region + (slot * 7919 * size) % region) / size) * size;
+          const ipa = Math.floor(((slot % 3) * 5 * region + (slot * 7919 * size) % region) / size) *
+            size;
           const attr = PTE_R | (writable ? PTE_W : 0);
           kvmPgtableStage2Map(x, ipa, size, 2 ** 40 + ipa, attr, 0, st0);
           kvmPgtableStage2Map(y, ipa, size, 2 ** 40 + ipa, attr, 0, st0);
         }
         const start = Math.floor((a % geo.ipaSize) / 4096) * 4096;
-        const end = Math.min(geo.ipaSize, start + 4096 + Math.floor((b % geo.ipaSize) / 4096) * 4096);
+        const end = Math.min(
+          geo.ipaSize,
+          start + 4096 + Math.floor((b % geo.ipaSize) / 4096) * 4096,
+        );
         const fast = newWalkStats(), slow = newWalkStats();
         kvmStage2UnmapRange(x, start, end - start, fast);
         naiveUnmap(y, start, end, slow);
@@ -158,7 +173,9 @@ Deno.test("a million leaves live in typed arrays, not one object per leaf", () =
   const pgt = new Stage2Pgtable(stage2Geometry(granule("4K"), 40));
   const st = newWalkStats();
   const n = 1 << 20;
-  for (let i = 0; i < n; i++) kvmPgtableStage2Map(pgt, i * 4096, 4096, 2 ** 40 + i * 4096, PTE_R, 0, st);
+  for (let i = 0; i < n; i++) {
+    kvmPgtableStage2Map(pgt, i * 4096, 4096, 2 ** 40 + i * 4096, PTE_R, 0, st);
+  }
   assert.equal(pgt.leaves, n);
   // 2048 L3 tables + 4 L2 tables + the 2-page pgd.
   assert.equal(pgt.tablePages, n / 512 + 4 + 2);

@@ -22,33 +22,69 @@ Deno.test("trace errors name the field", async () => {
   const bad = (mutate: (t: Record<string, unknown>) => void, re: RegExp) => {
     return load().then((t) => {
       mutate(t);
-      assert.throws(() => parseTrace(t), (e: unknown) => e instanceof TraceError && re.test(e.message));
+      assert.throws(
+        () => parseTrace(t),
+        (e: unknown) => e instanceof TraceError && re.test(e.message),
+      );
     });
   };
-  await bad((t) => ((t.config as Record<string, unknown>).hostGranule = "8K"), /^config.hostGranule: unknown granule "8K"/);
-  await bad((t) => ((t.config as Record<string, unknown>).paBits = 60), /^config.paBits: 60 is out of range \(32..52\)/);
-  await bad((t) => ((t.events as Record<string, unknown>[])[0].size = "64X"), /^events\[0\].size: malformed size "64X"/);
-  await bad((t) => ((t.events as Record<string, unknown>[])[2].op = "jump"), /^events\[2\].op: unknown operation "jump"/);
-  await bad((t) => ((t.events as Record<string, unknown>[])[2].vcpu = 9), /^events\[2\].vcpu: 9 is out of range \(0..1\)/);
-  await bad((t) => delete (t.events as Record<string, unknown>[])[0].l1ipa, /^events\[0\].l1ipa: missing/);
+  await bad(
+    (t) => ((t.config as Record<string, unknown>).hostGranule = "8K"),
+    /^config.hostGranule: unknown granule "8K"/,
+  );
+  await bad(
+    (t) => ((t.config as Record<string, unknown>).paBits = 60),
+    /^config.paBits: 60 is out of range \(32..52\)/,
+  );
+  await bad(
+    (t) => ((t.events as Record<string, unknown>[])[0].size = "64X"),
+    /^events\[0\].size: malformed size "64X"/,
+  );
+  await bad(
+    (t) => ((t.events as Record<string, unknown>[])[2].op = "jump"),
+    /^events\[2\].op: unknown operation "jump"/,
+  );
+  await bad(
+    (t) => ((t.events as Record<string, unknown>[])[2].vcpu = 9),
+    /^events\[2\].vcpu: 9 is out of range \(0..1\)/,
+  );
+  await bad(
+    (t) => delete (t.events as Record<string, unknown>[])[0].l1ipa,
+    /^events\[0\].l1ipa: missing/,
+  );
 });
 
 Deno.test("inconsistent events are reported with their index", async () => {
   const t = await load();
   t.events[0].ctx = 3;
-  assert.throws(() => replay(parseTrace(t), makeStrategy("full-walk")), /TraceError: events\[0\]: no L1 context 3$/);
+  assert.throws(
+    () => replay(parseTrace(t), makeStrategy("full-walk")),
+    /TraceError: events\[0\]: no L1 context 3$/,
+  );
   const u = await load();
   u.events[0].l2ipa = "0x1000800";
-  assert.throws(() => replay(parseTrace(u), makeStrategy("full-walk")), /TraceError: events\[0\]: .*not aligned/);
+  assert.throws(
+    () => replay(parseTrace(u), makeStrategy("full-walk")),
+    /TraceError: events\[0\]: .*not aligned/,
+  );
 });
 
 async function cli(...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", new URL("../experiments/replay.ts", import.meta.url).pathname, ...args],
+    args: [
+      "run",
+      "--allow-read",
+      new URL("../experiments/replay.ts", import.meta.url).pathname,
+      ...args,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
 }
 
 Deno.test("replay CLI: exit 0 and a per-event table; --json; exit 2 on bad input", async () => {

@@ -7,7 +7,12 @@ const G = 2 ** 30, K = 2 ** 10;
 
 function vm(vcpus: number) {
   const kvm = new NestedKvm(
-    { hostGranule: "4K", paBits: 40, vcpus, memslots: [{ id: 0, base: 4 * G, size: G, backing: "page" }] },
+    {
+      hostGranule: "4K",
+      paBits: 40,
+      vcpus,
+      memslots: [{ id: 0, base: 4 * G, size: G, backing: "page" }],
+    },
     new FullWalk(),
   );
   for (let id = 1; id <= 5; id++) {
@@ -36,7 +41,11 @@ Deno.test("recycling: more contexts than MMUs, round robin over refcnt 0, the wh
   const kvm = vm(1); // 2 shadow MMUs
   kvm.access(0, 1, 8 * G, false); // MMU 0 <- ctx 1
   kvm.access(0, 2, 8 * G, false); // MMU 1 <- ctx 2 (MMU 0 released)
-  assert.deepEqual(kvm.mmus.map((m) => [m.contextId, m.pgt.leaves, m.refcnt]), [[1, 1, 0], [2, 1, 1]]);
+  assert.deepEqual(kvm.mmus.map((m) => [m.contextId, m.pgt.leaves, m.refcnt]), [[1, 1, 0], [
+    2,
+    1,
+    1,
+  ]]);
   kvm.resetCost();
   kvm.access(0, 3, 8 * G, false); // next = 0: MMU 0 is recycled for ctx 3
   assert.equal(kvm.cost.recycles, 1);

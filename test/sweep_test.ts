@@ -10,9 +10,19 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const G = 2 ** 30;
 
 /** Run a script of experiments/ with the sweep task's permissions. */
-async function run(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(
+  script: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-sys=systemMemoryInfo", `experiments/${script}`, ...args],
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-sys=systemMemoryInfo",
+      `experiments/${script}`,
+      ...args,
+    ],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -86,7 +96,11 @@ Deno.test("full-walk row: iterations per unmap = valid MMUs x 2^paBits / chunk, 
     const w = generateWorkload(params, 9);
     const unmaps = w.trace.events.filter((e) => UNMAP_OPS.has(e.op)).length;
     const maps = w.trace.events.filter((e) => e.op === "l1-map").length;
-    const { rows } = runPoint({ gridId: "t", index: 0, points: 1, seed: 9, params }, ["full-walk"], cost);
+    const { rows } = runPoint(
+      { gridId: "t", index: 0, points: 1, seed: 9, params },
+      ["full-walk"],
+      cost,
+    );
     const r = rows[0];
     assert.equal(r.events, w.trace.events.length);
     assert.equal(r.unmap_events, unmaps);
@@ -113,14 +127,34 @@ Deno.test("full-walk row: iterations per unmap = valid MMUs x 2^paBits / chunk, 
 
 Deno.test("192 vCPUs, 64K / 52-bit: a full walk per unmap estimates past the soft-lockup threshold", () => {
   // The generator's valid-MMU count and the arithmetic: 192 x 2^52 / 2^29 iterations x 20 ns = 32 s.
-  const params = point({ vcpus: 192, granule: "64K", l1Granule: "64K", paBits: 52, l1Mem: 192 * G, memslots: 4, pagesPerContext: 2 });
-  const { rows } = runPoint({ gridId: "t", index: 0, points: 1, seed: 1, params }, ["full-walk"], defaultCostModel());
+  const params = point({
+    vcpus: 192,
+    granule: "64K",
+    l1Granule: "64K",
+    paBits: 52,
+    l1Mem: 192 * G,
+    memslots: 4,
+    pagesPerContext: 2,
+  });
+  const { rows } = runPoint(
+    { gridId: "t", index: 0, points: 1, seed: 1, params },
+    ["full-walk"],
+    defaultCostModel(),
+  );
   assert.equal(rows[0].unmap_iterations_max, 192 * 2 ** 23);
   assert.equal(rows[0].soft_lockup, 1);
 });
 
 Deno.test("grid: expansion order, same/auto resolution, skipped and refused combinations", () => {
-  const g = expandGrid(parseGridValues({ vcpus: "1,2", granule: "4K,64K", "l1-granule": "same,16K", "l1-mem": "4G", alias: "0" }));
+  const g = expandGrid(
+    parseGridValues({
+      vcpus: "1,2",
+      granule: "4K,64K",
+      "l1-granule": "same,16K",
+      "l1-mem": "4G",
+      alias: "0",
+    }),
+  );
   // 16K over a 64K host is skipped; 4K host: same(4K) and 16K; 64K host: same(64K).
   assert.equal(g.skipped, 2);
   assert.deepEqual(g.points.map((p) => `${p.granule}/${p.l1Granule}/${p.paBits}/${p.vcpus}`), [
@@ -134,7 +168,10 @@ Deno.test("grid: expansion order, same/auto resolution, skipped and refused comb
   assert.throws(() => parseGridValues({ "l1-mem": "64X" }), GridError);
   assert.throws(() => parseGridValues({ vcpus: "0" }), /--vcpus: 0 is out of range/);
   assert.throws(() => parseGridValues({ granule: "8K" }), /unknown granule "8K"/);
-  assert.throws(() => expandGrid(parseGridValues({ granule: "64K", "l1-mem": "1G" })), /does not split/);
+  assert.throws(
+    () => expandGrid(parseGridValues({ granule: "64K", "l1-mem": "1G" })),
+    /does not split/,
+  );
   // The default grid holds the published scale and fits this machine's memory.
   const d = expandGrid(parseGridValues({}));
   assert.ok(d.points.some((p) => p.vcpus === 192 && p.l1Mem >= 256 * G));
@@ -147,7 +184,15 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     const a = await run("sweep.ts", [...SMALL, "--strategy", "full-walk", "--out", `${dir}/a.csv`]);
     assert.equal(a.code, 0, a.stderr);
-    const b = await run("sweep.ts", [...SMALL, "--strategy", "full-walk", "--jobs", "1", "--out", `${dir}/b.csv`]);
+    const b = await run("sweep.ts", [
+      ...SMALL,
+      "--strategy",
+      "full-walk",
+      "--jobs",
+      "1",
+      "--out",
+      `${dir}/b.csv`,
+    ]);
     assert.equal(b.code, 0, b.stderr);
     const ta = await Deno.readTextFile(`${dir}/a.csv`);
     assert.equal(await Deno.readTextFile(`${dir}/b.csv`), ta);
@@ -176,16 +221,41 @@ Deno.test({
       const r = await run("sweep.ts", [...base, "--shard", s, "--out", `${dir}/s${s[0]}.csv`]);
       assert.equal(r.code, 0, r.stderr);
     }
-    const m = await run("merge.ts", ["--quiet", "--out", `${dir}/merged.csv`, `${dir}/s1.csv`, `${dir}/s2.csv`, `${dir}/s3.csv`, `${dir}/s1.timing.csv`]);
+    const m = await run("merge.ts", [
+      "--quiet",
+      "--out",
+      `${dir}/merged.csv`,
+      `${dir}/s1.csv`,
+      `${dir}/s2.csv`,
+      `${dir}/s3.csv`,
+      `${dir}/s1.timing.csv`,
+    ]);
     assert.equal(m.code, 0, m.stderr);
-    assert.equal(await Deno.readTextFile(`${dir}/merged.csv`), await Deno.readTextFile(`${dir}/all.csv`));
-    const dup = await run("merge.ts", ["--out", `${dir}/dup.csv`, `${dir}/s1.csv`, `${dir}/s1.csv`, `${dir}/s2.csv`, `${dir}/s3.csv`]);
+    assert.equal(
+      await Deno.readTextFile(`${dir}/merged.csv`),
+      await Deno.readTextFile(`${dir}/all.csv`),
+    );
+    const dup = await run("merge.ts", [
+      "--out",
+      `${dir}/dup.csv`,
+      `${dir}/s1.csv`,
+      `${dir}/s1.csv`,
+      `${dir}/s2.csv`,
+      `${dir}/s3.csv`,
+    ]);
     assert.equal(dup.code, 2);
     assert.match(dup.stderr, /^error: duplicate row: point 0 full-walk/);
-    const miss = await run("merge.ts", ["--out", `${dir}/miss.csv`, `${dir}/s1.csv`, `${dir}/s3.csv`]);
+    const miss = await run("merge.ts", [
+      "--out",
+      `${dir}/miss.csv`,
+      `${dir}/s1.csv`,
+      `${dir}/s3.csv`,
+    ]);
     assert.equal(miss.code, 2);
     assert.match(miss.stderr, /^error: 3 \(point, strategy\) row\(s\) missing/);
-    for (const f of ["dup.csv", "miss.csv"]) await assert.rejects(() => Deno.stat(`${dir}/${f}`), Deno.errors.NotFound);
+    for (const f of ["dup.csv", "miss.csv"]) {
+      await assert.rejects(() => Deno.stat(`${dir}/${f}`), Deno.errors.NotFound);
+    }
     await Deno.remove(dir, { recursive: true });
   },
 });
@@ -195,12 +265,41 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir();
     const out = `${dir}/r.csv`;
-    const grid = ["--vcpus", "4,8", "--l1-mem", "2G,4G", "--memslots", "2", "--granule", "4K", "--alias", "0,0.1,0.5", "--pages-per-context", "64", "--strategy", "full-walk", "--seed", "5", "--quiet"];
+    const grid = [
+      "--vcpus",
+      "4,8",
+      "--l1-mem",
+      "2G,4G",
+      "--memslots",
+      "2",
+      "--granule",
+      "4K",
+      "--alias",
+      "0,0.1,0.5",
+      "--pages-per-context",
+      "64",
+      "--strategy",
+      "full-walk",
+      "--seed",
+      "5",
+      "--quiet",
+    ];
     assert.equal((await run("sweep.ts", [...grid, "--out", `${dir}/fresh.csv`])).code, 0);
     const fresh = await Deno.readTextFile(`${dir}/fresh.csv`);
     await Deno.writeTextFile(out, "previous contents\n");
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", "--allow-write", "--allow-sys=systemMemoryInfo", "experiments/sweep.ts", ...grid, "--jobs", "1", "--out", out],
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-sys=systemMemoryInfo",
+        "experiments/sweep.ts",
+        ...grid,
+        "--jobs",
+        "1",
+        "--out",
+        out,
+      ],
       cwd: ROOT,
       stdout: "null",
       stderr: "null",
@@ -243,7 +342,10 @@ Deno.test({
       [["--shard", "3/2"], /--shard: 3\/2 is out of range/],
       [["--jobs", "0"], /--jobs: 0 is out of range/],
       [["--granule", "64K", "--l1-mem", "1G"], /does not split into 4 memslots/],
-      [["--vcpus", "4096", "--pages-per-context", "100000", "--max-memory", "16G"], /grid too large/],
+      [
+        ["--vcpus", "4096", "--pages-per-context", "100000", "--max-memory", "16G"],
+        /grid too large/,
+      ],
       [["--bogus"], /Unknown option '--bogus'/],
       [["--grid", `${dir}/missing.json`], /--grid: cannot read/],
     ];
@@ -273,7 +375,15 @@ Deno.test({
     const trace = JSON.parse(await Deno.readTextFile(t));
     assert.equal(trace.config.hostGranule, "64K");
     const rep = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", "experiments/replay.ts", t, "--strategy", "full-walk", "--json"],
+      args: [
+        "run",
+        "--allow-read",
+        "experiments/replay.ts",
+        t,
+        "--strategy",
+        "full-walk",
+        "--json",
+      ],
       cwd: ROOT,
       stdout: "piped",
       stderr: "piped",

@@ -61,7 +61,8 @@ Deno.test("workload: the trace parses, its counts match the stats, and replays c
   assert.equal(maps(t.events).length, w.stats.l1Mappings);
   // round(0.5 x 32) aliases per context
   assert.equal(w.stats.aliasMappings, 3 * 16);
-  const unmaps = t.events.filter((e) => ["numa-scan", "migrate", "memslot-delete"].includes(e.op)).length;
+  const unmaps =
+    t.events.filter((e) => ["numa-scan", "migrate", "memslot-delete"].includes(e.op)).length;
   assert.equal(unmaps, w.stats.unmapEvents);
   assert.equal(t.events.at(-1)!.op, "l1-reboot");
   const r = replay(t, makeStrategy("full-walk"), { keepEvents: false });
@@ -74,7 +75,10 @@ Deno.test("workload: without aliases no two mappings share canonical memory; L2 
   const byCanon = ms.slice().sort((a, b) => a.l1ipa - b.l1ipa);
   for (let i = 1; i < byCanon.length; i++) {
     const a = byCanon[i - 1], b = byCanon[i];
-    assert.ok(!overlap(a.l1ipa, a.size, b.l1ipa, b.size), `canonical overlap ${a.l1ipa} ${b.l1ipa}`);
+    assert.ok(
+      !overlap(a.l1ipa, a.size, b.l1ipa, b.size),
+      `canonical overlap ${a.l1ipa} ${b.l1ipa}`,
+    );
   }
   for (let c = 1; c <= 4; c++) {
     const l2 = ms.filter((m) => m.ctx === c).sort((a, b) => a.l2ipa - b.l2ipa);
@@ -103,7 +107,10 @@ Deno.test("workload: with aliases every alias maps canonical memory a primary ma
     if (hit.every((p) => p.size !== a.size)) otherSize++;
     if (hit.every((p) => p.ctx !== a.ctx)) otherCtx++;
   }
-  assert.ok(otherSize > 0 && otherCtx > 0, `${otherSize} at another size, ${otherCtx} in another context`);
+  assert.ok(
+    otherSize > 0 && otherCtx > 0,
+    `${otherSize} at another size, ${otherCtx} in another context`,
+  );
 });
 
 Deno.test("workload: 256 GiB and 192 vCPUs: addresses above 4 GiB, aligned, within the PA range", () => {
@@ -124,10 +131,19 @@ Deno.test("workload: 256 GiB and 192 vCPUs: addresses above 4 GiB, aligned, with
 
 Deno.test("workload: checkWorkload refuses what KVM or the layout cannot do", () => {
   assert.equal(checkWorkload(small()), null);
-  assert.match(checkWorkload(small({ granule: "64K", l1Granule: "4K" }))!, /smaller than the host granule/);
+  assert.match(
+    checkWorkload(small({ granule: "64K", l1Granule: "4K" }))!,
+    /smaller than the host granule/,
+  );
   assert.match(checkWorkload(small({ alias: 1.5 }))!, /alias 1.5 is out of range/);
   assert.match(checkWorkload(small({ vcpus: 0 }))!, /vcpus 0/);
-  assert.match(checkWorkload(small({ granule: "64K", l1Granule: "64K", l1Mem: G }))!, /does not split/);
+  assert.match(
+    checkWorkload(small({ granule: "64K", l1Granule: "64K", l1Mem: G }))!,
+    /does not split/,
+  );
   assert.match(checkWorkload(small({ l1Mem: 2 ** 46, paBits: 44 }))!, /PA range/);
-  assert.throws(() => generateWorkload(small({ backing: "hugetlb:3M" }), 1), /not a 4K hugetlb size/);
+  assert.throws(
+    () => generateWorkload(small({ backing: "hugetlb:3M" }), 1),
+    /not a 4K hugetlb size/,
+  );
 });

@@ -269,12 +269,13 @@ export class MapleV2 implements ReverseMapStrategy {
 
   /**
    * kvm_unmap_gfn_range() / kvm_arch_flush_shadow_memslot() -> kvm_nested_s2_unmap_range()
-   * on every valid MMU (`memslotAll`: kvm_nested_s2_unmap() for memslots).
+   * on every valid MMU (`memslotAll`: kvm_nested_s2_unmap() for memslots); TLBI ALLE1IS
+   * -> kvm_nested_s2_unmap(), which the patch turned into the tree walk and destroy.
    */
   unmapCanonical(start: number, end: number, kind: HostUnmapKind): void {
     for (const mmu of this.ops.mmus) {
       if (!mmu.valid) continue;
-      if (kind === "memslot" && this.memslotAll) this.eraseAndUnmapAll(mmu);
+      if (kind === "all" || (kind === "memslot" && this.memslotAll)) this.eraseAndUnmapAll(mmu);
       else this.unmapRange(mmu, start, end);
     }
   }

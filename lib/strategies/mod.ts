@@ -14,6 +14,10 @@ import { FullWalk } from "./full_walk.ts";
 import { MapleV2 } from "./maple_v2.ts";
 import { MergedPivot } from "./merged_pivot.ts";
 import { SpanUnknown } from "./span_unknown.ts";
+import { Rmap } from "./rmap.ts";
+
+/** Default per-MMU budget of `rmap-bounded`: 256 KiB. */
+export const RMAP_BOUNDED_DEFAULT_BUDGET = 256 * 1024;
 
 /** Factories by name. */
 export const STRATEGIES: Readonly<Record<string, StrategyFactory>> = {
@@ -21,6 +25,8 @@ export const STRATEGIES: Readonly<Record<string, StrategyFactory>> = {
   "maple-v2": (opts) => new MapleV2(opts),
   "merged-pivot": () => new MergedPivot(),
   "span-unknown": () => new SpanUnknown(),
+  "rmap": () => new Rmap(),
+  "rmap-bounded": (opts) => new Rmap({ budget: opts.budget ?? RMAP_BOUNDED_DEFAULT_BUDGET }),
 };
 
 /** Every strategy name, in the order tables list them. */

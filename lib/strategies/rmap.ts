@@ -1,0 +1,384 @@
+/**
+ * `rmap` — ours: a per-VM reverse map from canonical IPA to every shadow leaf derived
+ * from it, one index per shadow leaf size (host PAGE_SIZE, PMD, PUD), in the manner of
+ * x86 KVM's per-level rmaps (`kvm_rmap_head` / `pte_list_desc`) but sparse and ordered,
+ * so that a range query costs one search plus the entries it finds. `rmap-bounded` is the
+ * same under a per-MMU memory budget, falling back to the full walk for an MMU that
+ * exceeds it until its table is empty again.
+ *
+ * ## What it stores
+ * - For each leaf size Z (one "level"), an ordered set of canonical keys (Z-aligned
+ *   canonical IPAs), each with an rmap head: the list of descriptors (shadow MMU, shadow
+ *   IPA) of the live shadow leaves of size Z that translate [key, key + Z).
+ * - Per shadow MMU, a "shadowed translation" side table: shadow IPA -> descriptor, so
+ *   that a leaf leaving its table for any reason finds and drops its descriptor (x86
+ *   keeps the gfn of every SPTE in `sp->shadowed_translation` for the same purpose).
+ *
+ * ## Invariant (correct by construction)
+ * A descriptor (m, s) sits under key c of level Z if and only if shadow MMU m has a live
+ * leaf of size Z at shadow IPA s installed for canonical range [c, c + Z). Every leaf is
+ * installed by user_mem_abort() (`shadowMapped`) and every leaf leaves through the
+ * stage-2 walkers, which report it (`shadowRemoved`), whatever the cause: this
+ * strategy's unmap, an L1 TLBI, an MMU recycle, the map walker breaking a block or
+ * freeing a table under a new block, ALLE1IS. Hence on a host unmap of [s, e), the
+ * leaves derived from it are exactly the descriptors under keys in
+ * [ALIGN_DOWN(s, Z), e) of each level (keys are Z-aligned, so each such key's range
+ * meets [s, e), and no key outside meets it): aliases in one or many MMUs, any mix of
+ * sizes and partial overlaps are all distinct descriptors; nothing is overwritten.
+ *
+ * ## Cost of an unmap (index steps, counted)
+ * A step is a key or a descriptor visited, its removal included (unlinking a descriptor,
+ * erasing a key at the cursor, as mas_erase() on the walk's ma_state does). Per level
+ * that holds keys: one search (⌈log2(blocks+1)⌉ + ⌈log2(block+1)⌉ compares, about
+ * log2 n + 1) and one step per key visited plus one for the key that ends the range;
+ * one step per descriptor visited. Every key visited has at least one
+ * descriptor and every descriptor visited is removed, so with k leaves removed:
+ * steps <= 2k + sum over populated levels of (log2 n_level + 2). Each removal is then a
+ * kvm_stage2_unmap_range() of exactly that leaf: one stage2_apply_range() iteration.
+ * Nothing depends on the IPA space or on the number of shadow MMUs.
+ *
+ * ## Memory model (modeled kernel bytes)
+ * - A descriptor packs the MMU index (12 bits) and the shadow IPA frame (40 bits) in one
+ *   u64: 8 bytes. A head with one descriptor holds it inline (x86's `rmap_head->val`);
+ *   more descriptors go to 128-byte `pte_list_desc` chunks of 14 (PTE_LIST_EXT).
+ * - The keys of each level sit in a maple tree whose slot is the head word:
+ *   `mapleTreeBytes(2 × keys + 1)` (sparse keys, a NULL gap between each).
+ * - The side table: one u64 per slot of each shadow table page (a page per page, as
+ *   x86 allocates `shadowed_translation`), counted from the shadow tables' page count.
+ *
+ * ## Kernel port sketch
+ * Under `kvm->mmu_lock` (write for insert/unmap, as the shadow tables themselves): insert
+ * at the end of user_mem_abort() after kvm_pgtable_stage2_map() for a nested MMU, with
+ * descriptors and chunks taken from the vCPU's memcache (topped up before taking the
+ * lock, like page-table pages); removal from a nested-MMU hook in stage2_unmap_walker,
+ * stage2_map_walk_leaf (break) and free_unlinked_table; the side table allocated with
+ * each shadow table page.
+ *
+ * @module
+ */
+
+import { mapleTreeBytes } from "../range_map.ts";
+import type { ShadowMmu } from "../shadow.ts";
+import { SortedKeys } from "../sorted_keys.ts";
+import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../strategy.ts";
+
+/** Descriptors per `pte_list_desc` chunk (PTE_LIST_EXT). */
+export const PTE_LIST_EXT = 14;
+/** Bytes of a `pte_list_desc` chunk: next, count and 14 entries. */
+export const PTE_LIST_DESC_BYTES = 128;
+/** Bytes of one packed descriptor. */
+export const RMAP_DESC_BYTES = 8;
+
+/** Options: `budget` (bytes of index per shadow MMU; `rmap-bounded` only). */
+export interface RmapOptions {
+  /** Per-MMU budget in modeled bytes (descriptors, their share of heads and side pages). */
+  budget?: number;
+}
+
+/** pte_list_desc bytes of a head with `n` descriptors (one is held inline). */
+function chunkBytes(n: number): number {
+  return n > 1 ? Math.ceil(n / PTE_LIST_EXT) * PTE_LIST_DESC_BYTES : 0;
+}
+
+interface Level {
+  size: number;
+  /** canonical key -> first descriptor */
+  heads: Map<number, number>;
+  /** descriptors per key (for pte_list_desc accounting) */
+  counts: Map<number, number>;
+  keys: SortedKeys;
+}
+
+/** The reverse map. */
+export class Rmap implements ReverseMapStrategy {
+  /** `rmap`, or `rmap-bounded` with a budget. */
+  readonly name: string;
+  /** Per-MMU budget in bytes (Infinity for `rmap`). */
+  readonly budget: number;
+  private ops!: ShadowOps;
+  private levels: Level[] = [];
+  // Descriptor pool, struct of arrays.
+  private dMmu = new Int32Array(1024);
+  private dIpa = new Float64Array(1024);
+  private dKey = new Float64Array(1024);
+  private dLevel = new Int8Array(1024);
+  private dNext = new Int32Array(1024);
+  private dPrev = new Int32Array(1024);
+  private freeList: number[] = [];
+  private used = 0;
+  /** Per MMU: shadow IPA -> descriptor (the side table). */
+  private side: Map<number, number>[] = [];
+  /** Per MMU: in full-walk fallback. */
+  private fallback: boolean[] = [];
+  private fallbackList: ShadowMmu[] = [];
+  private fallbackCount = 0;
+  /** Bytes of pte_list_desc chunks over all heads. */
+  private chunkBytes = 0;
+  /** Inside unmapCanonical(): the descriptors being removed were just visited. */
+  private ownUnmap = false;
+
+  /** `rmap` without a budget, `rmap-bounded` with one. */
+  constructor(opts: RmapOptions = {}) {
+    this.budget = opts.budget ?? Infinity;
+    if (!(this.budget > 0)) throw new RangeError(`rmap budget ${opts.budget} must be positive`);
+    this.name = opts.budget === undefined ? "rmap" : "rmap-bounded";
+  }
+
+  /** Build one level per leaf size the host granule allows. */
+  attach(ops: ShadowOps): void {
+    this.ops = ops;
+    const g = ops.granule;
+    for (let l = 0; l <= 3; l++) {
+      this.levels.push({
+        size: 2 ** (g.pageShift + (3 - l) * g.bitsPerLevel),
+        heads: new Map(),
+        counts: new Map(),
+        keys: new SortedKeys(),
+      });
+    }
+    this.side = ops.mmus.map(() => new Map());
+    this.fallback = ops.mmus.map(() => false);
+  }
+
+  private levelOf(size: number): number {
+    for (let l = 0; l < this.levels.length; l++) if (this.levels[l].size === size) return l;
+    throw new RangeError(`rmap: no level maps ${size} bytes`);
+  }
+
+  private alloc(): number {
+    const f = this.freeList.pop();
+    if (f !== undefined) return f;
+    if (this.used === this.dMmu.length) {
+      const n = this.used * 2;
+      const grow = <T extends Int32Array | Float64Array | Int8Array>(
+        a: T,
+        make: (n: number) => T,
+      ) => {
+        const b = make(n);
+        b.set(a);
+        return b;
+      };
+      this.dMmu = grow(this.dMmu, (n) => new Int32Array(n));
+      this.dIpa = grow(this.dIpa, (n) => new Float64Array(n));
+      this.dKey = grow(this.dKey, (n) => new Float64Array(n));
+      this.dLevel = grow(this.dLevel, (n) => new Int8Array(n));
+      this.dNext = grow(this.dNext, (n) => new Int32Array(n));
+      this.dPrev = grow(this.dPrev, (n) => new Int32Array(n));
+    }
+    return this.used++;
+  }
+
+  /** Bytes of index one MMU would hold with `entries` descriptors. */
+  private mmuBytes(mmu: ShadowMmu, entries: number): number {
+    const sidePages = mmu.pgt.tablePages - mmu.pgt.geom.pgdPages;
+    // A descriptor, its share of a head word and of the key tree (two slots of 256/11).
+    return entries * (RMAP_DESC_BYTES + 8 + 2 * 256 / 11) +
+      sidePages * mmu.pgt.geom.granule.pageSize;
+  }
+
+  /** rmap_add(): after kvm_pgtable_stage2_map() installed the leaf(s) of a nested fault. */
+  shadowMapped(mmu: ShadowMmu, shadowIpa: number, canonicalIpa: number, size: number): void {
+    if (this.fallback[mmu.id]) return;
+    // A table whose start level maps less than `size` holds several leaves.
+    const rootSize = mmu.pgt.sizes[mmu.pgt.geom.startLevel];
+    const z = size < rootSize ? size : rootSize;
+    for (let off = 0; off < size; off += z) this.add(mmu, shadowIpa + off, canonicalIpa + off, z);
+  }
+
+  private add(mmu: ShadowMmu, s: number, c: number, z: number): void {
+    const side = this.side[mmu.id];
+    const lvl = this.levelOf(z);
+    const old = side.get(s);
+    if (old !== undefined) {
+      // A re-fault or a permission relax of the same leaf: already there.
+      if (this.dKey[old] === c && this.dLevel[old] === lvl) return;
+      this.drop(old);
+      side.delete(s);
+    }
+    if (this.budget !== Infinity && this.mmuBytes(mmu, side.size + 1) > this.budget) {
+      this.enterFallback(mmu);
+      return;
+    }
+    const L = this.levels[lvl];
+    const d = this.alloc();
+    this.dMmu[d] = mmu.id;
+    this.dIpa[d] = s;
+    this.dKey[d] = c;
+    this.dLevel[d] = lvl;
+    const head = L.heads.get(c);
+    this.dPrev[d] = -1;
+    this.dNext[d] = head ?? -1;
+    if (head !== undefined) this.dPrev[head] = d;
+    else this.ops.countSteps(L.keys.insert(c));
+    L.heads.set(c, d);
+    const n = (L.counts.get(c) ?? 0) + 1;
+    L.counts.set(c, n);
+    this.chunkBytes += chunkBytes(n) - chunkBytes(n - 1);
+    side.set(s, d);
+    this.ops.countSteps(1);
+  }
+
+  /** Unlink descriptor `d` from its head (rmap_remove() / pte_list_remove()). */
+  private drop(d: number): void {
+    const L = this.levels[this.dLevel[d]];
+    const c = this.dKey[d];
+    const prev = this.dPrev[d], next = this.dNext[d];
+    if (prev >= 0) this.dNext[prev] = next;
+    else if (next >= 0) L.heads.set(c, next);
+    else {
+      L.heads.delete(c);
+      const steps = L.keys.remove(c);
+      // During its own unmap the key was just visited: erased at the cursor, no search.
+      if (!this.ownUnmap) this.ops.countSteps(steps);
+    }
+    if (next >= 0) this.dPrev[next] = prev;
+    const n = (L.counts.get(c) ?? 1) - 1;
+    this.chunkBytes += chunkBytes(n) - chunkBytes(n + 1);
+    if (n === 0) L.counts.delete(c);
+    else L.counts.set(c, n);
+    this.freeList.push(d);
+    // During its own unmap, unlinking is part of the descriptor's visit.
+    if (!this.ownUnmap) this.ops.countSteps(1);
+  }
+
+  /** A shadow leaf left its table: drop its descriptor through the side table. */
+  shadowRemoved(mmu: ShadowMmu, shadowIpa: number): void {
+    const side = this.side[mmu.id];
+    const d = side.get(shadowIpa);
+    if (d === undefined) return;
+    side.delete(shadowIpa);
+    this.drop(d);
+  }
+
+  private dropAll(mmu: ShadowMmu): void {
+    const side = this.side[mmu.id];
+    for (const d of side.values()) this.drop(d);
+    side.clear();
+  }
+
+  private enterFallback(mmu: ShadowMmu): void {
+    this.dropAll(mmu);
+    this.fallback[mmu.id] = true;
+    this.fallbackList.push(mmu);
+    this.fallbackCount++;
+  }
+
+  private leaveFallback(mmu: ShadowMmu): void {
+    this.fallback[mmu.id] = false;
+    this.fallbackList.splice(this.fallbackList.indexOf(mmu), 1);
+  }
+
+  /** The MMU is recycled: its descriptors go, and it is indexed again from empty. */
+  mmuReset(mmu: ShadowMmu): void {
+    this.dropAll(mmu);
+    if (this.fallback[mmu.id]) this.leaveFallback(mmu);
+  }
+
+  /**
+   * Every (MMU, shadow IPA, size) whose canonical range meets [start, end), over all
+   * levels: one search per populated level, one step per key and per descriptor.
+   */
+  private collect(start: number, end: number): number[] {
+    const out: number[] = [];
+    for (const L of this.levels) {
+      if (L.keys.size === 0) continue;
+      const from = Math.floor(start / L.size) * L.size;
+      const steps = L.keys.forRange(from, end, (c) => {
+        for (let d = L.heads.get(c)!; d >= 0; d = this.dNext[d]) {
+          out.push(this.dMmu[d], this.dIpa[d], L.size);
+          this.ops.countSteps(1);
+        }
+      });
+      this.ops.countSteps(steps);
+    }
+    return out;
+  }
+
+  /** kvm_nested_s2_unmap() replaced: unmap exactly the leaves derived from [start, end). */
+  unmapCanonical(start: number, end: number, _kind: HostUnmapKind): void {
+    const found = this.collect(start, end);
+    const mmus = this.ops.mmus;
+    this.ownUnmap = true;
+    try {
+      for (let i = 0; i < found.length; i += 3) {
+        this.ops.unmapShadowRange(mmus[found[i]], found[i + 1], found[i + 2]);
+      }
+    } finally {
+      this.ownUnmap = false;
+    }
+    for (const mmu of [...this.fallbackList]) {
+      if (!mmu.valid) continue;
+      this.ops.unmapShadowRange(mmu, 0, mmu.pgt.geom.ipaSize);
+      // Its table is empty now, so an empty index is exact for it again.
+      if (mmu.pgt.leaves === 0) this.leaveFallback(mmu);
+    }
+  }
+
+  /** kvm_nested_s2_wp() replaced: write-protect exactly the leaves derived from [start, end). */
+  wpCanonical(start: number, end: number): void {
+    const found = this.collect(start, end);
+    for (let i = 0; i < found.length; i += 3) {
+      this.ops.wpShadowRange(this.ops.mmus[found[i]], found[i + 1], found[i + 2]);
+    }
+    for (const mmu of this.fallbackList) {
+      if (mmu.valid) this.ops.wpShadowRange(mmu, 0, mmu.pgt.geom.ipaSize);
+    }
+  }
+
+  /** kvm_nested_s2_flush() replaced: flush exactly the leaves derived from [start, end). */
+  flushCanonical(start: number, end: number): void {
+    const found = this.collect(start, end);
+    for (let i = 0; i < found.length; i += 3) {
+      this.ops.flushShadowRange(this.ops.mmus[found[i]], found[i + 1], found[i + 2]);
+    }
+    for (const mmu of this.fallbackList) {
+      if (mmu.valid) this.ops.flushShadowRange(mmu, 0, mmu.pgt.geom.ipaSize);
+    }
+  }
+
+  /** Descriptors indexed now. */
+  get entries(): number {
+    let n = 0;
+    for (const s of this.side) n += s.size;
+    return n;
+  }
+
+  /** Modeled kernel bytes: descriptors, pte_list_desc chunks, key trees, side pages. */
+  memoryBytes(): number {
+    let bytes = this.chunkBytes;
+    for (const L of this.levels) {
+      bytes += mapleTreeBytes(L.keys.size === 0 ? 0 : 2 * L.keys.size + 1);
+    }
+    for (const mmu of this.ops.mmus) {
+      if (!this.fallback[mmu.id] && this.side[mmu.id].size > 0) {
+        bytes += (mmu.pgt.tablePages - mmu.pgt.geom.pgdPages) * mmu.pgt.geom.granule.pageSize;
+      }
+    }
+    return bytes;
+  }
+
+  /** Times an MMU went over its budget and fell back to the full walk. */
+  fallbacks(): number {
+    return this.fallbackCount;
+  }
+
+  /** Check the invariant against the shadow tables (tests): every leaf indexed once, no more. */
+  verify(): string[] {
+    const problems: string[] = [];
+    let leaves = 0;
+    for (const mmu of this.ops.mmus) {
+      if (this.fallback[mmu.id]) continue;
+      const side = this.side[mmu.id];
+      mmu.pgt.forEachLeaf((s, size, _oa, _attr, canonical) => {
+        leaves++;
+        const d = side.get(s);
+        if (d === undefined) problems.push(`MMU ${mmu.id}: leaf at ${s} has no descriptor`);
+        else if (this.levels[this.dLevel[d]].size !== size || this.dKey[d] !== canonical) {
+          problems.push(`MMU ${mmu.id}: leaf at ${s} indexed under the wrong key`);
+        }
+      });
+    }
+    if (leaves !== this.entries) problems.push(`${this.entries} descriptors for ${leaves} leaves`);
+    return problems;
+  }
+}
