@@ -46,7 +46,8 @@ Deno.bench({
 
 for (const s of STRATEGY_NAMES) {
   Deno.bench({
-    name: `point replay under the oracle: ${s} (16 vCPUs, 64G, 4K, alias 0.1; ${midWorkload.trace.events.length} events)`,
+    name:
+      `point replay under the oracle: ${s} (16 vCPUs, 64G, 4K, alias 0.1; ${midWorkload.trace.events.length} events)`,
     group: "replay",
     baseline: s === "full-walk",
     n: 5,

@@ -68,16 +68,18 @@ export const METRICS = [
 /** One of {@linkcode METRICS}. */
 export type Metric = typeof METRICS[number];
 
-const VIOLATION_KINDS: readonly ViolationKind[] = [
-  "l1-unmapped",
-  "too-large",
-  "not-present",
-  "stale-pa",
-  "writable",
-  "not-invalidated",
-  "no-context",
-  "canonical-stale",
-];
+/** Every oracle violation kind (a Record, so that the compiler notices a new kind). */
+const KIND_SET: Record<ViolationKind, true> = {
+  "l1-unmapped": true,
+  "too-large": true,
+  "not-present": true,
+  "stale-pa": true,
+  "writable": true,
+  "not-invalidated": true,
+  "no-context": true,
+  "canonical-stale": true,
+};
+const VIOLATION_KINDS = Object.keys(KIND_SET) as ViolationKind[];
 
 /** A comparison: `op` applied to (result, value). */
 export interface Comparison {
@@ -389,6 +391,26 @@ export function runCase(s: Scenario, strategy: string): CaseResult {
   return r;
 }
 
+/** The result of a replay that threw (a strategy bug): a failure whatever the expectation. */
+export function crashed(s: Scenario, strategy: string, e: unknown): CaseResult {
+  const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return {
+    strategy,
+    case: s.name,
+    violations: NaN,
+    iterations: null,
+    unmapEvents: 0,
+    removedNeeded: NaN,
+    removedCollateral: NaN,
+    memoryBytes: NaN,
+    kinds: [],
+    firstViolation: null,
+    expectation: expectationFor(s, strategy)?.key ?? null,
+    ok: false,
+    failures: [`the replay threw ${msg.split("\n")[0]}`],
+  };
+}
+
 /** Split a comma list, dropping empty items. */
 function list(v: string | undefined): string[] | null {
   if (v === undefined) return null;
@@ -467,7 +489,8 @@ function main(): void {
         results.push(runCase(s, st));
       } catch (e) {
         if (e instanceof TraceError || e instanceof RangeError) fail(`${s.path}: ${e.message}`);
-        throw e;
+        // A strategy that crashes fails its case; the others still run.
+        results.push(crashed(s, st, e));
       }
     }
   }
@@ -496,15 +519,18 @@ function main(): void {
       "expect",
     ]];
     for (const r of results) {
+      const threw = Number.isNaN(r.violations);
       rows.push([
         r.case,
         r.strategy,
-        r.violations,
+        threw ? "threw" : r.violations,
         fmtIterations(r.iterations),
-        `${r.removedNeeded.toLocaleString("en-US")} / ${
-          r.removedCollateral.toLocaleString("en-US")
-        }`,
-        r.memoryBytes,
+        threw
+          ? "-"
+          : `${r.removedNeeded.toLocaleString("en-US")} / ${
+            r.removedCollateral.toLocaleString("en-US")
+          }`,
+        threw ? "-" : r.memoryBytes,
         r.ok === null ? "-" : r.ok ? "ok" : "FAIL",
       ]);
     }

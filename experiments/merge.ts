@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const timing = args.values.timing ??
     (out.endsWith(".csv") ? `${out.slice(0, -4)}.timing.csv` : `${out}.timing.csv`);
   const skip = new Set([resolve(out), resolve(timing)]);
-  const inputs = args.positionals.filter((p) => !skip.has(resolve(p)));
+  const inputs = args.positionals.filter((p: string) => !skip.has(resolve(p)));
   if (inputs.length === 0) fail("no input files (the output files are skipped; see --help)");
 
   const sweepFiles: [string, Row[]][] = [];
@@ -135,7 +135,9 @@ async function main(): Promise<void> {
     }
   }
   const rank = new Map(order.map((s, i) => [s, i]));
-  trows.sort((a, b) => Number(a.point) - Number(b.point) || rank.get(a.strategy)! - rank.get(b.strategy)!);
+  trows.sort((a, b) =>
+    Number(a.point) - Number(b.point) || rank.get(a.strategy)! - rank.get(b.strategy)!
+  );
 
   try {
     await writeAtomic(out, formatCsv(SWEEP_HEADER, rows));

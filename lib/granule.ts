@@ -99,6 +99,15 @@ export function parseSize(text: string | number): number {
   return v;
 }
 
+/**
+ * Whether `x` is a multiple of the power of two `size` (for addresses: no fmod, no
+ * 32-bit bitwise operation).
+ */
+export function isAligned(x: number, size: number): boolean {
+  const q = x / size;
+  return q === Math.floor(q);
+}
+
 /** Format a byte count with the largest binary suffix that divides it exactly. */
 export function formatSize(bytes: number): string {
   for (const s of ["P", "T", "G", "M", "K"]) {

@@ -92,6 +92,7 @@ export class HostMemory {
   /** Result of {@linkcode faultinPfn}: the host mapping size (vma_pagesize). */
   hostMapSize = 0;
   private nextPa: number;
+  private lastSlot: Memslot | undefined;
 
   /** A host with no memslots; `paBits` is the PA range exposed to L1. */
   constructor(g: Granule, paBits: number) {
@@ -146,7 +147,13 @@ export class HostMemory {
 
   /** gfn_to_memslot(): the memslot holding canonical IPA `ipa`, or undefined. */
   findMemslot(ipa: number): Memslot | undefined {
-    for (const s of this.memslots) if (ipa >= s.base && ipa < s.base + s.size) return s;
+    const last = this.lastSlot;
+    if (last && ipa >= last.base && ipa < last.base + last.size && this.memslots.includes(last)) {
+      return last;
+    }
+    for (const s of this.memslots) {
+      if (ipa >= s.base && ipa < s.base + s.size) return (this.lastSlot = s);
+    }
     return undefined;
   }
 

@@ -20,7 +20,13 @@
  * @module
  */
 
-import { type Granule, granule as granuleByName, levelForSize, stage2Geometry } from "./granule.ts";
+import {
+  type Granule,
+  granule as granuleByName,
+  isAligned,
+  levelForSize,
+  stage2Geometry,
+} from "./granule.ts";
 import { newWalkStats, PTE_R, PTE_W, Stage2Pgtable } from "./pgtable.ts";
 import { kvmPgtableStage2Map, kvmStage2UnmapRange } from "./stage2.ts";
 
@@ -132,6 +138,7 @@ export class L1Hypervisor {
   readonly paBits: number;
   /** Live contexts, and destroyed ones not yet invalidated. */
   readonly contexts: L1Context[] = [];
+  private lastLive: L1Context | undefined;
   /** Result of {@linkcode walk}: the L1 IPA (canonical IPA) for the walked L2 IPA. */
   outIpa = 0;
   /** Result of {@linkcode walk}: L1's mapping size (kvm_s2_trans_size()); Infinity with S2 off. */
@@ -170,7 +177,11 @@ export class L1Hypervisor {
 
   /** The live context `id`, or undefined. */
   live(id: number): L1Context | undefined {
-    return this.contexts.find((c) => c.id === id && !c.destroyed);
+    const hit = this.lastLive;
+    if (hit && hit.id === id && !hit.destroyed) return hit;
+    const c = this.contexts.find((c) => c.id === id && !c.destroyed);
+    if (c) this.lastLive = c;
+    return c;
   }
 
   /** The live context `id`, or a one-line error. */
@@ -194,7 +205,7 @@ export class L1Hypervisor {
         `context ${id}: ${size} bytes is not a ${c.granule.name} page or block size`,
       );
     }
-    if (l2ipa % size !== 0 || l1ipa % size !== 0) {
+    if (!isAligned(l2ipa, size) || !isAligned(l1ipa, size)) {
       throw new RangeError(`context ${id}: mapping ${l2ipa} -> ${l1ipa} is not aligned to ${size}`);
     }
     if (l1ipa + size > 2 ** this.paBits) {

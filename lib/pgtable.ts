@@ -20,6 +20,7 @@
  */
 
 import {
+  isAligned,
   KVM_PGTABLE_LAST_LEVEL,
   levelSize,
   stage2ChunkCount,
@@ -341,7 +342,7 @@ export class Stage2Pgtable {
         `no level-${level} leaf in a table starting at level ${this.geom.startLevel}`,
       );
     }
-    if (ipa % size !== 0 || oa % size !== 0) {
+    if (!isAligned(ipa, size) || !isAligned(oa, size)) {
       throw new RangeError(`leaf at ${ipa} -> ${oa} is not aligned to its size ${size}`);
     }
     let t = ROOT_TABLE;

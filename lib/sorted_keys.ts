@@ -115,6 +115,34 @@ export class SortedKeys {
     return (this.lastSteps = steps);
   }
 
+  /**
+   * The keys just below and just above `k` (excluding `k` itself), NaN where there is
+   * none; left in `pred` and `succ`.
+   */
+  neighbors(k: number): void {
+    this.pred = NaN;
+    this.succ = NaN;
+    if (this.blocks.length === 0) return;
+    let bi = this.blockFor(k);
+    let a = this.blocks[bi];
+    let i = SortedKeys.lowerBound(a, k);
+    // predecessor: the key before position i (possibly in the previous block)
+    if (i > 0) this.pred = a[i - 1];
+    else if (bi > 0) this.pred = this.blocks[bi - 1][this.blocks[bi - 1].length - 1];
+    if (i < a.length && a[i] === k) i++;
+    if (i >= a.length) {
+      if (++bi >= this.blocks.length) return;
+      a = this.blocks[bi];
+      i = 0;
+    }
+    this.succ = a[i];
+  }
+
+  /** Result of {@linkcode neighbors}: the key below. */
+  pred = NaN;
+  /** Result of {@linkcode neighbors}: the key above. */
+  succ = NaN;
+
   /** Every key in order. */
   keys(): number[] {
     return this.blocks.flat();

@@ -7,6 +7,7 @@
  * ```ts
  * import { granule, stage2Geometry } from "./granule.ts";
  * import { newWalkStats, PTE_R, Stage2Pgtable } from "./pgtable.ts";
+import { isAligned } from "./granule.ts";
  * import { kvmPgtableStage2Map, kvmStage2UnmapRange } from "./stage2.ts";
  * const pgt = new Stage2Pgtable(stage2Geometry(granule("4K"), 48));
  * const st = newWalkStats();
@@ -17,6 +18,7 @@
  * @module
  */
 
+import { isAligned } from "./granule.ts";
 import {
   KVM_PGTABLE_WALK_LEAF,
   KVM_PGTABLE_WALK_TABLE_POST,
@@ -49,7 +51,7 @@ class MapVisitor implements Visitor {
     if (ctx.level < pgt.geom.granule.minBlockLevel) return false;
     const size = pgt.sizes[ctx.level];
     return ctx.addr >= this.ipa && ctx.addr + size <= this.end &&
-      (this.oa + (ctx.addr - this.ipa)) % size === 0;
+      isAligned(this.oa + (ctx.addr - this.ipa), size);
   }
 
   /** stage2_map_walk_table_pre(): a leaf allowed here replaces the table under it. */
@@ -151,7 +153,7 @@ export function kvmPgtableStage2Map(
 ): void {
   const page = pgt.geom.granule.pageSize;
   if (
-    size <= 0 || size % page !== 0 || ipa % page !== 0 || oa % page !== 0 ||
+    size <= 0 || !isAligned(size, page) || !isAligned(ipa, page) || !isAligned(oa, page) ||
     ipa + size > pgt.geom.ipaSize
   ) {
     throw new RangeError(

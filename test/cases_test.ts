@@ -7,6 +7,7 @@ import assert from "assert";
 import {
   checkExpectation,
   compare,
+  crashed,
   expectationFor,
   parseComparison,
   parseExpectation,
@@ -181,6 +182,16 @@ Deno.test("cases: runCase judges a replay against the file's expectation", () =>
   const none = runCase(parseScenario(aliasTrace(undefined), "alias"), "full-walk");
   assert.equal(none.ok, null);
   assert.equal(none.expectation, null);
+});
+
+Deno.test("cases: a replay that throws is a failed result, whatever the expectation", () => {
+  const s = parseScenario(aliasTrace({ "*": { violations: 0 } }), "alias");
+  const r = crashed(s, "full-walk", new TypeError("x is not a function\n  at y"));
+  assert.equal(r.ok, false);
+  assert.equal(r.expectation, "*");
+  assert.deepEqual(r.failures, ["the replay threw TypeError: x is not a function"]);
+  assert.ok(Number.isNaN(r.violations));
+  assert.equal(JSON.parse(JSON.stringify(r)).violations, null);
 });
 
 Deno.test("cases: bad strategy or case names are one line and exit 2", async () => {

@@ -41,10 +41,12 @@
  * - A descriptor packs the MMU index (12 bits) and the shadow IPA frame (40 bits) in one
  *   u64: 8 bytes. A head with one descriptor holds it inline (x86's `rmap_head->val`);
  *   more descriptors go to 128-byte `pte_list_desc` chunks of 14 (PTE_LIST_EXT).
- * - The keys of each level sit in a maple tree whose slot is the head word:
- *   `mapleTreeBytes(2 × keys + 1)` (sparse keys, a NULL gap between each).
- * - The side table: one u64 per slot of each shadow table page (a page per page, as
- *   x86 allocates `shadowed_translation`), counted from the shadow tables' page count.
+ * - The keys of each level sit in a maple tree whose slot is the head word: one slot per
+ *   key plus a NULL gap between keys that do not touch (`mapleTreeBytes(2n + 1 - adjacent)`).
+ * - The side table: per shadow MMU, a maple tree keyed by shadow IPA range whose slot is
+ *   the packed canonical key and level (xa_mk_value(), no allocation), counted the same
+ *   way. (x86 spends a page per shadow page on `shadowed_translation`; a sparse tree
+ *   costs less when shadow leaves are scattered, about the same when they are dense.)
  *
  * ## Kernel port sketch
  * Under `kvm->mmu_lock` (write for insert/unmap, as the shadow tables themselves): insert
@@ -57,7 +59,7 @@
  * @module
  */
 
-import { mapleTreeBytes } from "../range_map.ts";
+import { MAPLE_NODE_BYTES, mapleTreeBytes } from "../range_map.ts";
 import type { ShadowMmu } from "../shadow.ts";
 import { SortedKeys } from "../sorted_keys.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../strategy.ts";
@@ -82,6 +84,8 @@ function chunkBytes(n: number): number {
 
 interface Level {
   size: number;
+  /** pairs of neighbouring keys that touch (no NULL gap between them in the tree) */
+  adjacent: number;
   /** canonical key -> first descriptor */
   heads: Map<number, number>;
   /** descriptors per key (for pte_list_desc accounting) */
@@ -108,6 +112,9 @@ export class Rmap implements ReverseMapStrategy {
   private used = 0;
   /** Per MMU: shadow IPA -> descriptor (the side table). */
   private side: Map<number, number>[] = [];
+  /** Per MMU: the side table's keys in order, and how many neighbours touch. */
+  private sideKeys: SortedKeys[] = [];
+  private sideAdjacent: number[] = [];
   /** Per MMU: in full-walk fallback. */
   private fallback: boolean[] = [];
   private fallbackList: ShadowMmu[] = [];
@@ -131,12 +138,15 @@ export class Rmap implements ReverseMapStrategy {
     for (let l = 0; l <= 3; l++) {
       this.levels.push({
         size: 2 ** (g.pageShift + (3 - l) * g.bitsPerLevel),
+        adjacent: 0,
         heads: new Map(),
         counts: new Map(),
         keys: new SortedKeys(),
       });
     }
     this.side = ops.mmus.map(() => new Map());
+    this.sideKeys = ops.mmus.map(() => new SortedKeys());
+    this.sideAdjacent = ops.mmus.map(() => 0);
     this.fallback = ops.mmus.map(() => false);
   }
 
@@ -168,12 +178,12 @@ export class Rmap implements ReverseMapStrategy {
     return this.used++;
   }
 
-  /** Bytes of index one MMU would hold with `entries` descriptors. */
-  private mmuBytes(mmu: ShadowMmu, entries: number): number {
-    const sidePages = mmu.pgt.tablePages - mmu.pgt.geom.pgdPages;
-    // A descriptor, its share of a head word and of the key tree (two slots of 256/11).
-    return entries * (RMAP_DESC_BYTES + 8 + 2 * 256 / 11) +
-      sidePages * mmu.pgt.geom.granule.pageSize;
+  /**
+   * Budget accounting: bytes charged to one MMU per descriptor, worst case (scattered
+   * keys): the descriptor, two slots of a key tree and two of the side tree.
+   */
+  static entryBytes(): number {
+    return RMAP_DESC_BYTES + 4 * (MAPLE_NODE_BYTES / 11);
   }
 
   /** rmap_add(): after kvm_pgtable_stage2_map() installed the leaf(s) of a nested fault. */
@@ -192,10 +202,10 @@ export class Rmap implements ReverseMapStrategy {
     if (old !== undefined) {
       // A re-fault or a permission relax of the same leaf: already there.
       if (this.dKey[old] === c && this.dLevel[old] === lvl) return;
+      this.sideForget(mmu.id, s);
       this.drop(old);
-      side.delete(s);
     }
-    if (this.budget !== Infinity && this.mmuBytes(mmu, side.size + 1) > this.budget) {
+    if (this.budget !== Infinity && (side.size + 1) * Rmap.entryBytes() > this.budget) {
       this.enterFallback(mmu);
       return;
     }
@@ -209,13 +219,39 @@ export class Rmap implements ReverseMapStrategy {
     this.dPrev[d] = -1;
     this.dNext[d] = head ?? -1;
     if (head !== undefined) this.dPrev[head] = d;
-    else this.ops.countSteps(L.keys.insert(c));
+    else {
+      L.keys.neighbors(c);
+      L.adjacent += (L.keys.pred + L.size === c ? 1 : 0) + (c + L.size === L.keys.succ ? 1 : 0);
+      this.ops.countSteps(L.keys.insert(c));
+    }
     L.heads.set(c, d);
     const n = (L.counts.get(c) ?? 0) + 1;
     L.counts.set(c, n);
     this.chunkBytes += chunkBytes(n) - chunkBytes(n - 1);
     side.set(s, d);
-    this.ops.countSteps(1);
+    const sk = this.sideKeys[mmu.id];
+    sk.neighbors(s);
+    this.sideAdjacent[mmu.id] += (sk.succ === s + z ? 1 : 0) +
+      (this.sideEnd(mmu.id, sk.pred) === s ? 1 : 0);
+    this.ops.countSteps(1 + sk.insert(s));
+  }
+
+  /** End of the side-table range that starts at `s` (NaN for NaN). */
+  private sideEnd(m: number, s: number): number {
+    if (Number.isNaN(s)) return NaN;
+    const d = this.side[m].get(s)!;
+    return s + this.levels[this.dLevel[d]].size;
+  }
+
+  /** Forget `s` in MMU `m`'s side table (its descriptor is dropped by the caller). */
+  private sideForget(m: number, s: number): void {
+    const sk = this.sideKeys[m];
+    const end = this.sideEnd(m, s);
+    sk.neighbors(s);
+    this.sideAdjacent[m] -= (sk.succ === end ? 1 : 0) + (this.sideEnd(m, sk.pred) === s ? 1 : 0);
+    const steps = sk.remove(s);
+    this.side[m].delete(s);
+    if (!this.ownUnmap) this.ops.countSteps(steps);
   }
 
   /** Unlink descriptor `d` from its head (rmap_remove() / pte_list_remove()). */
@@ -227,6 +263,8 @@ export class Rmap implements ReverseMapStrategy {
     else if (next >= 0) L.heads.set(c, next);
     else {
       L.heads.delete(c);
+      L.keys.neighbors(c);
+      L.adjacent -= (L.keys.pred + L.size === c ? 1 : 0) + (c + L.size === L.keys.succ ? 1 : 0);
       const steps = L.keys.remove(c);
       // During its own unmap the key was just visited: erased at the cursor, no search.
       if (!this.ownUnmap) this.ops.countSteps(steps);
@@ -246,7 +284,7 @@ export class Rmap implements ReverseMapStrategy {
     const side = this.side[mmu.id];
     const d = side.get(shadowIpa);
     if (d === undefined) return;
-    side.delete(shadowIpa);
+    this.sideForget(mmu.id, shadowIpa);
     this.drop(d);
   }
 
@@ -254,6 +292,8 @@ export class Rmap implements ReverseMapStrategy {
     const side = this.side[mmu.id];
     for (const d of side.values()) this.drop(d);
     side.clear();
+    this.sideKeys[mmu.id].clear();
+    this.sideAdjacent[mmu.id] = 0;
   }
 
   private enterFallback(mmu: ShadowMmu): void {
@@ -343,16 +383,13 @@ export class Rmap implements ReverseMapStrategy {
     return n;
   }
 
-  /** Modeled kernel bytes: descriptors, pte_list_desc chunks, key trees, side pages. */
+  /** Modeled kernel bytes: pte_list_desc chunks, the key trees and the side trees. */
   memoryBytes(): number {
+    const slots = (n: number, adjacent: number) => (n === 0 ? 0 : 2 * n + 1 - adjacent);
     let bytes = this.chunkBytes;
-    for (const L of this.levels) {
-      bytes += mapleTreeBytes(L.keys.size === 0 ? 0 : 2 * L.keys.size + 1);
-    }
-    for (const mmu of this.ops.mmus) {
-      if (!this.fallback[mmu.id] && this.side[mmu.id].size > 0) {
-        bytes += (mmu.pgt.tablePages - mmu.pgt.geom.pgdPages) * mmu.pgt.geom.granule.pageSize;
-      }
+    for (const L of this.levels) bytes += mapleTreeBytes(slots(L.keys.size, L.adjacent));
+    for (let m = 0; m < this.side.length; m++) {
+      bytes += mapleTreeBytes(slots(this.side[m].size, this.sideAdjacent[m]));
     }
     return bytes;
   }

@@ -97,15 +97,17 @@ export class EventAggregate {
   descriptors = 0;
   /** Strategy iterations in wp events. */
   wpIterations = 0;
+  /** Strategy iterations in l1-reboot events. */
+  rebootIterations = 0;
   /** Engine iterations. */
   engineIterations = 0;
   /** Canonical stage-2 iterations. */
   canonicalIterations = 0;
-  /** Removed, needed. */
+  /** Removed by host unmap events, needed. */
   removedNeeded = 0;
-  /** Removed, collateral. */
+  /** Removed by host unmap events, collateral. */
   removedCollateral = 0;
-  /** Removed, other. */
+  /** Removed otherwise (reboot, TLBI, reset, remap). */
   removedOther = 0;
   /** Faults. */
   faults = 0;
@@ -127,17 +129,23 @@ export class EventAggregate {
     this.descriptors += r.descriptors;
     this.engineIterations += r.engineIterations;
     this.canonicalIterations += r.canonicalIterations;
-    this.removedNeeded += r.removedNeeded;
-    this.removedCollateral += r.removedCollateral;
     this.removedOther += r.removedOther;
     this.faults += r.faults;
     this.refaults += r.refaults;
     if (UNMAP_OPS.has(r.op)) {
       this.unmapIterations.push(r.iterations);
       this.unmapDescriptors.push(r.descriptors);
-    } else if (r.op === "wp") {
-      this.wpEvents++;
-      this.wpIterations += r.iterations;
+      this.removedNeeded += r.removedNeeded;
+      this.removedCollateral += r.removedCollateral;
+    } else {
+      // The L1 reboot's ALLE1IS also runs through the strategy's unmap: not a host unmap.
+      this.removedOther += r.removedNeeded + r.removedCollateral;
+      if (r.op === "wp") {
+        this.wpEvents++;
+        this.wpIterations += r.iterations;
+      } else if (r.op === "l1-reboot") {
+        this.rebootIterations += r.iterations;
+      }
     }
   }
 }
@@ -206,6 +214,7 @@ export function replayRow(pt: PointSpec, w: Workload, strategy: string, cost: Co
     unmap_descriptors_mean: mean(de),
     unmap_descriptors_max: max(de),
     wp_iterations_total: agg.wpIterations,
+    reboot_iterations_total: agg.rebootIterations,
     engine_iterations_total: agg.engineIterations,
     canonical_iterations_total: agg.canonicalIterations,
     removed_needed: agg.removedNeeded,

@@ -5,7 +5,7 @@
  * given seed). Units are in the column names: `_bytes`, `_ns`, `_ms`; a column without a
  * unit suffix is a count, a fraction (0..1) or a name.
  *
- * Notebooks read columns by these names; new columns are only ever appended.
+ * Notebooks read columns by these names (not by position).
  *
  * @example
  * ```ts
@@ -195,9 +195,15 @@ export const SWEEP_COLUMNS: readonly ColumnSpec[] = [
     description: "strategy iterations spent in write-protect events",
   },
   {
+    name: "reboot_iterations_total",
+    type: "int",
+    description:
+      "strategy iterations of the L1 reboot (TLBI ALLE1IS -> kvm_nested_s2_unmap() of everything)",
+  },
+  {
     name: "engine_iterations_total",
     type: "int",
-    description: "shadow iterations common to all strategies (L1 TLBIs, MMU resets, L1 reboot)",
+    description: "shadow iterations common to all strategies (L1 TLBIs by IPA/VMID, MMU resets)",
   },
   {
     name: "canonical_iterations_total",
@@ -207,17 +213,17 @@ export const SWEEP_COLUMNS: readonly ColumnSpec[] = [
   {
     name: "removed_needed",
     type: "int",
-    description: "shadow entries removed that a host operation required",
+    description: "shadow entries the host unmap events removed that their range required",
   },
   {
     name: "removed_collateral",
     type: "int",
-    description: "shadow entries a host operation removed without need",
+    description: "shadow entries the host unmap events removed without need",
   },
   {
     name: "removed_other",
     type: "int",
-    description: "shadow entries removed for other reasons (TLBI, MMU reset, remap)",
+    description: "shadow entries removed otherwise: L1 reboot and TLBIs, MMU resets, remaps",
   },
   {
     name: "faults",

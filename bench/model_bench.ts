@@ -1,0 +1,65 @@
+/**
+ * `deno bench bench/model_bench.ts`: the simulator's own speed on the model's hot paths.
+ * Read faults per second as (faults per iteration) / (time per iteration); read the
+ * full-walk unmap as a ratio to the same unmap on an empty VM, to see that the time
+ * grows with the populated tables and not with the IPA space the walk counts.
+ *
+ * @module
+ */
+
+import { faultAll, faultVm } from "./fixtures.ts";
+
+const FAULTS = 100_000;
+
+Deno.bench({
+  name: `shadow faults: ${FAULTS} 4K faults, full-walk (engine only)`,
+  group: "faults",
+  baseline: true,
+  fn(b) {
+    const kvm = faultVm("full-walk", 1, 1, FAULTS);
+    b.start();
+    faultAll(kvm, 1, FAULTS, 1);
+    b.end();
+  },
+});
+
+for (const s of ["rmap", "span-unknown", "maple-v2"]) {
+  Deno.bench({
+    name: `shadow faults: ${FAULTS} 4K faults, ${s}`,
+    group: "faults",
+    fn(b) {
+      const kvm = faultVm(s, 1, 1, FAULTS);
+      b.start();
+      faultAll(kvm, 1, FAULTS, 1);
+      b.end();
+    },
+  });
+}
+
+/** 192 vCPUs: 384 shadow MMUs, each with `pages` 4K leaves, then one host unmap. */
+function unmapAt384(strategy: string, pages: number) {
+  return (b: Deno.BenchContext) => {
+    const kvm = faultVm(strategy, 192, 384, pages);
+    faultAll(kvm, 384, pages, 192);
+    b.start();
+    kvm.unmapGfnRange(2 ** 30, 2 ** 30 + 4096);
+    b.end();
+  };
+}
+
+Deno.bench({
+  name: "full-walk unmap, 384 MMUs, 48-bit IPA, empty tables",
+  group: "unmap384",
+  baseline: true,
+  fn: unmapAt384("full-walk", 0),
+});
+Deno.bench({
+  name: "full-walk unmap, 384 MMUs, 48-bit IPA, 1024 leaves each",
+  group: "unmap384",
+  fn: unmapAt384("full-walk", 1024),
+});
+Deno.bench({
+  name: "rmap unmap, 384 MMUs, 1024 leaves each",
+  group: "unmap384",
+  fn: unmapAt384("rmap", 1024),
+});
