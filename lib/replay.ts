@@ -2,10 +2,14 @@
  * Trace replay: apply a trace's events to a {@linkcode NestedKvm} with one strategy and
  * run the oracle after each event, collecting per-event work and violations.
  *
- * The oracle checks every live shadow leaf after every event, except after an L2
- * access, where it checks the one leaf the access installed: an access only adds that
- * leaf and removes others (the map walker, an MMU reset), and removing a leaf never
- * makes another leaf wrong.
+ * The oracle checks every live shadow leaf after every event, except:
+ * - after an L2 access, it checks the one leaf the access installed: an access only adds
+ *   that leaf and removes others (the map walker, an MMU reset), and removing a leaf
+ *   never makes another leaf wrong;
+ * - after an event that only changes L1's own tables or contexts (`l1-map`, `l1-unmap`,
+ *   `ctx-create`, `ctx-destroy`) or L1's canonical faults (`l1-access`), the previous
+ *   findings stand: no shadow leaf and no host page changed, and what L1 changed stays
+ *   allowed (as an old leaf not yet invalidated) until its TLBI, which is checked.
  *
  * @example
  * ```ts
@@ -178,6 +182,15 @@ export function applyEvent(
   }
 }
 
+/** Events after which the previous findings stand (see the module doc). */
+const SHADOW_NEUTRAL: ReadonlySet<string> = new Set([
+  "l1-map",
+  "l1-unmap",
+  "ctx-create",
+  "ctx-destroy",
+  "l1-access",
+]);
+
 const violationKey = (v: Violation) => `${v.mmu}:${v.shadowIpa}:${v.pa}:${v.kind}`;
 
 /**
@@ -194,6 +207,7 @@ export function replay(
   const oracle = opts.oracle ?? true;
   const keep = opts.keepEvents ?? true;
   const seen = new Set<string>();
+  let standing: Violation[] = [];
   const report: ReplayReport = {
     trace: trace.name,
     strategy: strategy.name,
@@ -215,13 +229,26 @@ export function replay(
     }
     const c = kvm.cost;
     let violations: Violation[] = [];
-    if (oracle) {
+    if (oracle && SHADOW_NEUTRAL.has(e.op)) {
+      violations = standing.map((v) => ({ ...v, event: index, op: e.op }));
+    } else if (oracle) {
       const world = { host: kvm.host, l1: kvm.l1, mmus: kvm.mmus };
       if (e.op === "access") {
+        // Standing findings whose leaf is still there, and the leaf the access installed.
+        const mmus = kvm.mmus;
+        const still = standing.filter((v) => {
+          if (v.mmu < 0) return true;
+          const p = mmus[v.mmu].pgt;
+          return p.getLeaf(v.shadowIpa) >= 0 && p.leafBase === v.shadowIpa && p.leafOa === v.pa;
+        });
         const vm = kvm.hwMmu(e.vcpu);
-        violations = vm
+        const fresh = vm
           ? checkShadows(world, { event: index, op: e.op, only: { mmu: vm, shadowIpa: e.l2ipa } })
           : [];
+        const key = (v: Violation) => `${v.mmu}:${v.shadowIpa}`;
+        const freshKeys = new Set(fresh.map(key));
+        standing = [...still.filter((v) => !freshKeys.has(key(v))), ...fresh];
+        violations = standing.map((v) => ({ ...v, event: index, op: e.op }));
       } else {
         violations = checkShadows(world, {
           event: index,
