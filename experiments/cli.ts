@@ -25,7 +25,13 @@ export function textTable(rows: (string | number)[][]): string {
   const widths = cells[0].map((_, i) => Math.max(...cells.map((r) => r[i].length)));
   return cells
     .map((r) =>
-      r.map((c, i) => (i === 0 || i === 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")
+      r.map((
+        c,
+        i,
+      ) => (i <= 2 && typeof rows[1]?.[i] === "string"
+        ? c.padEnd(widths[i])
+        : c.padStart(widths[i]))
+      ).join("  ")
     )
     .join("\n");
 }

@@ -10,12 +10,15 @@
 import { parseArgs } from "parse-args";
 import { replay } from "../lib/replay.ts";
 import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
-import { parseTrace, TraceError } from "../lib/trace.ts";
+import { minimizeTrace } from "../lib/minimize.ts";
+import { parseTrace, type Trace, TraceError, traceToJson } from "../lib/trace.ts";
 import { fail, textTable } from "./cli.ts";
 
-const USAGE = `usage: deno task replay <trace.json> [--strategy NAME] [--json]
+const USAGE = `usage: deno task replay <trace.json> [--strategy NAME] [--json] [--minimize OUT.json]
   --strategy NAME   one of: ${STRATEGY_NAMES.join(", ")} (default full-walk)
-  --json            print one JSON report on stdout instead of the table`;
+  --json            print one JSON report on stdout instead of the table
+  --minimize OUT    when the strategy leaves a violation, shrink the trace to a smallest
+                    one that still does (ddmin over the events) and write it to OUT`;
 
 const hex = (n: number | null) => (n === null ? "-" : "0x" + n.toString(16));
 
@@ -28,6 +31,7 @@ async function main(): Promise<void> {
       options: {
         strategy: { type: "string", default: "full-walk" },
         json: { type: "boolean", default: false },
+        minimize: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -53,12 +57,26 @@ async function main(): Promise<void> {
     fail(`${path}: not JSON: ${(e as Error).message}`);
   }
   let report;
+  let trace: Trace;
+  const strategy = args.values.strategy!;
   try {
-    const trace = parseTrace(json);
-    report = replay(trace, makeStrategy(args.values.strategy!));
+    trace = parseTrace(json);
+    report = replay(trace, makeStrategy(strategy));
   } catch (e) {
     if (e instanceof TraceError || e instanceof RangeError) fail(`${path}: ${e.message}`);
     throw e;
+  }
+  const out = args.values.minimize;
+  if (out !== undefined && report.violations > 0) {
+    const small = minimizeTrace(trace, () => makeStrategy(strategy));
+    const tmp = `${out}.tmp`;
+    await Deno.writeTextFile(tmp, traceToJson(small));
+    await Deno.rename(tmp, out);
+    console.error(
+      `minimized: ${trace.events.length} -> ${small.events.length} events, written to ${out}`,
+    );
+    trace = small;
+    report = replay(small, makeStrategy(strategy));
   }
   if (args.values.json) {
     console.log(JSON.stringify(report, null, 1));
@@ -66,6 +84,7 @@ async function main(): Promise<void> {
     const rows: (string | number)[][] = [[
       "#",
       "op",
+      "operands",
       "iterations",
       "descriptors",
       "steps",
@@ -80,6 +99,7 @@ async function main(): Promise<void> {
       rows.push([
         String(e.index),
         e.op + (e.result ? ` (${e.result})` : ""),
+        e.detail,
         e.iterations,
         e.descriptors,
         e.steps,

@@ -40,6 +40,8 @@ export interface EventReport {
   index: number;
   /** Operation. */
   op: string;
+  /** The event's operands in one line (addresses in hex). */
+  detail: string;
   /** What an access came to (accesses only). */
   result?: AccessResult;
   /** Strategy work: stage2_apply_range() iterations plus index steps. */
@@ -191,6 +193,48 @@ const SHADOW_NEUTRAL: ReadonlySet<string> = new Set([
   "l1-access",
 ]);
 
+const hex = (n: number) => "0x" + n.toString(16);
+
+/** One line of an event's operands, addresses in hex. */
+export function describeEvent(e: TraceEvent): string {
+  switch (e.op) {
+    case "l1-map":
+      return `ctx ${e.ctx} L2 ${hex(e.l2ipa)} -> L1 ${hex(e.l1ipa)} +${hex(e.size)}${
+        e.writable ? "" : " ro"
+      }`;
+    case "l1-unmap":
+      return `ctx ${e.ctx} L2 ${hex(e.l2ipa)} +${hex(e.size)}`;
+    case "access":
+      return `vcpu ${e.vcpu} ctx ${e.ctx} L2 ${hex(e.l2ipa)}${e.write ? " write" : ""}`;
+    case "l1-access":
+      return `L1 ${hex(e.l1ipa)}${e.write ? " write" : ""}`;
+    case "tlbi-ipa":
+      return `vmid ${e.vmid} L2 ${hex(e.l2ipa)}${e.ttl ? ` ttl ${e.ttl}` : ""}`;
+    case "tlbi-range":
+      return `vmid ${e.vmid} L2 ${hex(e.l2ipa)} +${hex(e.size)}`;
+    case "tlbi-vmid":
+      return `vmid ${e.vmid}`;
+    case "ctx-create":
+      return `ctx ${e.context.id} vmid ${e.context.vmid} ${e.context.granule}/${e.context.ipaBits}`;
+    case "ctx-destroy":
+      return `ctx ${e.ctx}`;
+    case "migrate":
+    case "swap-out":
+    case "numa-scan":
+    case "thp-split":
+      return `L1 ${hex(e.l1ipa)} +${hex(e.size)}`;
+    case "memslot-delete":
+    case "wp":
+      return `slot ${e.slot}`;
+    case "memslot-add":
+      return `slot ${e.memslot.id} ${hex(e.memslot.base)} +${
+        hex(e.memslot.size)
+      } ${e.memslot.backing}`;
+    default:
+      return "";
+  }
+}
+
 const violationKey = (v: Violation) => `${v.mmu}:${v.shadowIpa}:${v.pa}:${v.kind}`;
 
 /**
@@ -273,6 +317,7 @@ export function replay(
     const r: EventReport = {
       index,
       op: e.op,
+      detail: keep || opts.onEvent ? describeEvent(e) : "",
       result: applied.result,
       iterations: c.strategy.iterations + c.strategySteps,
       chunks: c.strategy.iterations,

@@ -276,6 +276,33 @@ function event(v: unknown, path: string, cfg: TraceConfig): TraceEvent {
   }
 }
 
+const ADDRESS_KEYS: ReadonlySet<string> = new Set(["l2ipa", "l1ipa", "size", "base", "baddr"]);
+
+/**
+ * A trace as JSON text that {@linkcode parseTrace} reads back, addresses and sizes as
+ * hex strings, one event per line.
+ */
+export function traceToJson(t: Trace): string {
+  const hexify = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(hexify);
+    if (v && typeof v === "object") {
+      return Object.fromEntries(
+        Object.entries(v).map((
+          [k, x],
+        ) => [k, ADDRESS_KEYS.has(k) && typeof x === "number" ? "0x" + x.toString(16) : hexify(x)]),
+      );
+    }
+    return v;
+  };
+  const head = JSON.stringify(
+    { name: t.name, description: t.description, config: hexify(t.config) },
+    null,
+    2,
+  );
+  const events = t.events.map((e) => "    " + JSON.stringify(hexify(e))).join(",\n");
+  return `${head.slice(0, -2)},\n  "events": [\n${events}\n  ]\n}\n`;
+}
+
 /** Validate a parsed JSON value as a trace; throws {@linkcode TraceError}. */
 export function parseTrace(json: unknown): Trace {
   const o = obj(json, "trace");

@@ -1,0 +1,201 @@
+/**
+ * One look for every figure: each strategy's colour, dash, symbol and label (the same in
+ * every chart, so a reader learns them once), the figure sizes and fonts, and the tick
+ * formats of the log axes (powers of ten, binary sizes).
+ *
+ * @example
+ * ```ts
+ * import { formatBytes, formatPow10, strategyStyle } from "./style.ts";
+ * console.log(strategyStyle("maple-v2").label, formatPow10(1e9), formatBytes(2 ** 38)); // maple-v2 (rejected) 10⁹ 256 GiB
+ * ```
+ * @module
+ */
+
+/** How one strategy is drawn. */
+export interface StrategyStyle {
+  /** Registry name (lib/strategies/mod.ts). */
+  readonly name: string;
+  /** Legend label: the name and whose design it is. */
+  readonly label: string;
+  /** Line and dot colour. */
+  readonly color: string;
+  /** SVG stroke-dasharray of its lines ("" = solid). */
+  readonly dash: string;
+  /** Observable Plot symbol of its dots. */
+  readonly symbol: string;
+  /** Dots drawn hollow (so that a strategy on top of another still shows). */
+  readonly hollow: boolean;
+}
+
+/** Strategies in the order every legend lists them: upstream, the others, ours. */
+export const STRATEGY_STYLES: readonly StrategyStyle[] = [
+  {
+    name: "full-walk",
+    label: "full-walk (upstream)",
+    color: "#4d4d4d",
+    dash: "",
+    symbol: "square",
+    hollow: false,
+  },
+  {
+    name: "maple-v2",
+    label: "maple-v2 (rejected)",
+    color: "#d62728",
+    dash: "",
+    symbol: "triangle",
+    hollow: false,
+  },
+  {
+    name: "merged-pivot",
+    label: "merged-pivot",
+    color: "#ff7f0e",
+    dash: "6,3",
+    symbol: "diamond",
+    hollow: false,
+  },
+  {
+    name: "span-unknown",
+    label: "span-unknown (2026 series)",
+    color: "#9467bd",
+    dash: "2,3",
+    symbol: "star",
+    hollow: false,
+  },
+  { name: "rmap", label: "rmap (ours)", color: "#1f77b4", dash: "", symbol: "circle", hollow: false },
+  {
+    name: "rmap-bounded",
+    label: "rmap-bounded (ours)",
+    color: "#17becf",
+    dash: "8,4",
+    symbol: "circle",
+    hollow: true,
+  },
+];
+
+const FALLBACK_COLORS = ["#8c564b", "#e377c2", "#bcbd22", "#7f7f7f"];
+
+/** The style of a strategy; strategies added later get a neutral style of their own. */
+export function strategyStyle(name: string): StrategyStyle {
+  const s = STRATEGY_STYLES.find((x) => x.name === name);
+  if (s) return s;
+  let h = 0;
+  for (const c of name) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return {
+    name,
+    label: name,
+    color: FALLBACK_COLORS[h % FALLBACK_COLORS.length],
+    dash: "3,2",
+    symbol: "cross",
+    hollow: false,
+  };
+}
+
+/** Strategy names in legend order: known ones first, then the rest alphabetically. */
+export function strategyOrder(names: Iterable<string>): string[] {
+  const set = new Set(names);
+  const known = STRATEGY_STYLES.map((s) => s.name).filter((n) => set.has(n));
+  const rest = [...set].filter((n) => !known.includes(n)).sort();
+  return [...known, ...rest];
+}
+
+/** Granules in size order. */
+export function granuleOrder(names: Iterable<string>): string[] {
+  const size = (g: string) => parseInt(g, 10) || 0;
+  return [...new Set(names)].sort((a, b) => size(a) - size(b));
+}
+
+/** Colours of the granules when they are the series (4K, 16K, 64K). */
+export const GRANULE_COLORS: Readonly<Record<string, string>> = {
+  "4K": "#2ca02c",
+  "16K": "#1f77b4",
+  "64K": "#d62728",
+};
+
+/** Colour of the soft-lockup threshold and of the points past it. */
+export const LOCKUP_COLOR = "#c0392b";
+
+/** Font sizes and the figure frame. */
+export const FONT = {
+  family: "DejaVu Sans, Verdana, Arial, sans-serif",
+  title: 18,
+  subtitle: 13,
+  body: 13,
+  note: 12,
+} as const;
+
+const SUP: Record<string, string> = {
+  "-": "⁻",
+  "0": "⁰",
+  "1": "¹",
+  "2": "²",
+  "3": "³",
+  "4": "⁴",
+  "5": "⁵",
+  "6": "⁶",
+  "7": "⁷",
+  "8": "⁸",
+  "9": "⁹",
+};
+
+/** 10ⁿ for an exact power of ten (1 and 10 as digits), else a compact number. */
+export function formatPow10(v: number): string {
+  if (v === 0) return "0";
+  const e = Math.round(Math.log10(Math.abs(v)));
+  if (Math.abs(v - 10 ** e) < 1e-9 * 10 ** e) {
+    if (e === 0) return v < 0 ? "-1" : "1";
+    if (e === 1) return v < 0 ? "-10" : "10";
+    return (v < 0 ? "-" : "") + "10" + String(e).split("").map((c) => SUP[c]).join("");
+  }
+  return formatCount(v);
+}
+
+/** A count with thousands separators, or 1.2×10⁹ past a million. */
+export function formatCount(v: number): string {
+  if (Math.abs(v) >= 1e6) {
+    const e = Math.floor(Math.log10(Math.abs(v)));
+    const m = v / 10 ** e;
+    return `${m.toFixed(1)}×${formatPow10(10 ** e)}`;
+  }
+  return Math.round(v * 1000) / 1000 === Math.round(v)
+    ? Math.round(v).toLocaleString("en-US")
+    : v.toLocaleString("en-US", { maximumFractionDigits: 3 });
+}
+
+/** Bytes as KiB / MiB / GiB / TiB (whole units when exact). */
+export function formatBytes(n: number): string {
+  const units: [string, number][] = [["TiB", 2 ** 40], ["GiB", 2 ** 30], ["MiB", 2 ** 20], [
+    "KiB",
+    2 ** 10,
+  ]];
+  for (const [u, size] of units) {
+    if (n >= size) {
+      const v = n / size;
+      return `${Number.isInteger(v) ? v : v.toFixed(1)} ${u}`;
+    }
+  }
+  return `${n} B`;
+}
+
+/** Powers of ten covering [lo, hi] (for log axes). */
+export function pow10Ticks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  const a = Math.floor(Math.log10(Math.max(lo, 1e-12)));
+  const b = Math.ceil(Math.log10(Math.max(hi, lo, 1e-12)));
+  for (let e = a; e <= b; e++) out.push(10 ** e);
+  return out;
+}
+
+/** 0 and powers of ten up to `hi` (for symlog axes of counts that may be 0). */
+export function symlogTicks(hi: number): number[] {
+  const out = [0];
+  for (let v = 1; v <= Math.max(hi, 1) * 1.0001; v *= 10) out.push(v);
+  return out;
+}
+
+/** Escape text for SVG/HTML. */
+export function escapeXml(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
+    /"/g,
+    "&quot;",
+  );
+}

@@ -1,0 +1,282 @@
+/**
+ * Figures as standalone SVG: Observable Plot renders into a linkedom document (no
+ * browser), and {@linkcode composeFigure} wraps the chart in one `<svg>` with its title,
+ * subtitle, legend and notes (Plot's own legends and captions are HTML, which an `.svg`
+ * file cannot hold). A {@linkcode Figure} displays itself in Deno's Jupyter kernel as
+ * `image/svg+xml`, and {@linkcode countMarks} reads an SVG back for tests.
+ *
+ * @example
+ * ```ts
+ * import { composeFigure, countMarks, plotDocument } from "./svg.ts";
+ * import * as Plot from "@observablehq/plot";
+ * const chart = Plot.plot({ document: plotDocument(), width: 300, height: 200,
+ *   marks: [Plot.dot([1, 2, 3], { x: (d: number) => d, y: (d: number) => d })] });
+ * const fig = composeFigure({ name: "demo", title: "Demo", chart, legend: [] });
+ * console.log(countMarks(fig.svg).dot); // 3
+ * ```
+ * @module
+ */
+
+import { DOMParser, parseHTML } from "linkedom";
+import { escapeXml, FONT } from "./style.ts";
+
+/** The document Plot renders into (one per process is enough). */
+let doc: Document | null = null;
+
+/** A linkedom document for `Plot.plot({ document })`. */
+export function plotDocument(): Document {
+  if (!doc) {
+    doc = parseHTML("<!DOCTYPE html><html><head></head><body></body></html>")
+      .document as unknown as Document;
+  }
+  return doc;
+}
+
+/** One legend entry. */
+export interface LegendItem {
+  /** Text. */
+  label: string;
+  /** Colour. */
+  color: string;
+  /** `line` (a stroke with an optional dash), `dot` (a symbol), `rule` (a dashed line) or `ring`. */
+  kind: "line" | "dot" | "rule" | "ring";
+  /** stroke-dasharray for `line` and `rule`. */
+  dash?: string;
+  /** Dot drawn hollow. */
+  hollow?: boolean;
+  /** Dot shape: `circle` (default), `square`, `triangle`, `diamond`, `star`, `cross`. */
+  symbol?: string;
+}
+
+/** What a figure is made of. */
+export interface FigureParts {
+  /** File stem (`01-cost-vcpus`); the SVG goes to `<out>/<name>.svg`. */
+  name: string;
+  /** Title line. */
+  title: string;
+  /** Line under the title: what is selected and how. */
+  subtitle?: string;
+  /** The Plot chart (an SVG element). */
+  chart: Element;
+  /** Legend entries, drawn above the chart. */
+  legend: LegendItem[];
+  /** Lines drawn under the chart (assumptions, units, caveats). */
+  notes?: string[];
+}
+
+/** A finished figure: standalone SVG text that shows itself in Jupyter. */
+export class Figure {
+  /** File stem. */
+  readonly name: string;
+  /** Title. */
+  readonly title: string;
+  /** The whole SVG document text. */
+  readonly svg: string;
+
+  /** A figure from its SVG text. */
+  constructor(name: string, title: string, svg: string) {
+    this.name = name;
+    this.title = title;
+    this.svg = svg;
+  }
+
+  /** Deno's Jupyter kernel calls this (Deno.jupyter.$display) to show the value. */
+  [Symbol.for("Jupyter.display")](): Record<string, string> {
+    return { "image/svg+xml": this.svg, "text/plain": `[figure ${this.name}: ${this.title}]` };
+  }
+}
+
+const SYMBOL_PATHS: Record<string, (r: number) => string> = {
+  square: (r) => `M${-r},${-r}h${2 * r}v${2 * r}h${-2 * r}z`,
+  triangle: (r) => `M0,${-r * 1.2}L${r * 1.1},${r * 0.8}L${-r * 1.1},${r * 0.8}z`,
+  diamond: (r) => `M0,${-r * 1.3}L${r},0L0,${r * 1.3}L${-r},0z`,
+  star: (r) => {
+    let d = "";
+    for (let i = 0; i < 10; i++) {
+      const a = (Math.PI / 5) * i - Math.PI / 2;
+      const rr = i % 2 === 0 ? r * 1.3 : r * 0.55;
+      d += `${i === 0 ? "M" : "L"}${(rr * Math.cos(a)).toFixed(2)},${(rr * Math.sin(a)).toFixed(2)}`;
+    }
+    return d + "z";
+  },
+  cross: (r) => `M${-r},0H${r}M0,${-r}V${r}`,
+};
+
+function legendSwatch(it: LegendItem, x: number, y: number): string {
+  const c = escapeXml(it.color);
+  switch (it.kind) {
+    case "line":
+      return `<line x1="${x}" y1="${y}" x2="${x + 28}" y2="${y}" stroke="${c}" stroke-width="2.5"` +
+        (it.dash ? ` stroke-dasharray="${it.dash}"` : "") + "/>";
+    case "rule":
+      return `<line x1="${x}" y1="${y}" x2="${x + 28}" y2="${y}" stroke="${c}" stroke-width="2"` +
+        ` stroke-dasharray="${it.dash ?? "6,4"}"/>`;
+    case "ring":
+      return `<circle cx="${x + 14}" cy="${y}" r="7" fill="none" stroke="${c}" stroke-width="2"/>`;
+    case "dot": {
+      const sym = it.symbol ?? "circle";
+      const paint = it.hollow
+        ? `fill="white" stroke="${c}" stroke-width="1.8"`
+        : `fill="${c}" stroke="${c}"`;
+      if (sym === "circle" || !SYMBOL_PATHS[sym]) {
+        return `<circle cx="${x + 14}" cy="${y}" r="5" ${paint}/>`;
+      }
+      return `<path transform="translate(${x + 14},${y})" d="${SYMBOL_PATHS[sym](5)}" ${paint}/>`;
+    }
+  }
+}
+
+/** Rough text width in px (DejaVu Sans is about 0.6 em per character). */
+function textWidth(s: string, size: number): number {
+  return s.length * size * 0.6;
+}
+
+/**
+ * One SVG: white background, title, subtitle, legend rows (wrapped to the chart width),
+ * the chart as a nested `<svg>`, then the notes. Legend and notes carry
+ * `aria-label="legend"` / `"notes"` so that mark counts skip them.
+ */
+export function composeFigure(parts: FigureParts): Figure {
+  const chart = parts.chart;
+  if (chart.tagName.toLowerCase() !== "svg") {
+    throw new Error(
+      `figure ${parts.name}: the chart must be an <svg> (no Plot title/legend/caption options)`,
+    );
+  }
+  const cw = Number(chart.getAttribute("width"));
+  const ch = Number(chart.getAttribute("height"));
+  const pad = 16;
+  const width = Math.max(cw + 2 * pad, 480);
+  const out: string[] = [];
+  let y = pad;
+  y += FONT.title;
+  out.push(
+    `<text x="${pad}" y="${y}" font-size="${FONT.title}" font-weight="bold">${
+      escapeXml(parts.title)
+    }</text>`,
+  );
+  if (parts.subtitle) {
+    for (const line of wrap(parts.subtitle, width - 2 * pad, FONT.subtitle)) {
+      y += FONT.subtitle + 6;
+      out.push(
+        `<text x="${pad}" y="${y}" font-size="${FONT.subtitle}" fill="#444">${
+          escapeXml(line)
+        }</text>`,
+      );
+    }
+  }
+  if (parts.legend.length > 0) {
+    y += 14;
+    const legend: string[] = [];
+    let x = pad;
+    let ly = y + 8;
+    for (const it of parts.legend) {
+      const w = 36 + textWidth(it.label, FONT.body) + 18;
+      if (x + w > width - pad && x > pad) {
+        x = pad;
+        ly += FONT.body + 10;
+      }
+      legend.push(legendSwatch(it, x, ly));
+      legend.push(
+        `<text x="${x + 34}" y="${ly + FONT.body * 0.35}" font-size="${FONT.body}">${
+          escapeXml(it.label)
+        }</text>`,
+      );
+      x += w;
+    }
+    out.push(`<g aria-label="legend">${legend.join("")}</g>`);
+    y = ly + 12;
+  }
+  y += 6;
+  chart.setAttribute("x", String(pad));
+  chart.setAttribute("y", String(y));
+  out.push(chart.outerHTML);
+  y += ch;
+  if (parts.notes && parts.notes.length > 0) {
+    const notes: string[] = [];
+    y += 6;
+    for (const note of parts.notes) {
+      for (const line of wrap(note, width - 2 * pad, FONT.note)) {
+        y += FONT.note + 5;
+        notes.push(
+          `<text x="${pad}" y="${y}" font-size="${FONT.note}" fill="#333">${
+            escapeXml(line)
+          }</text>`,
+        );
+      }
+    }
+    out.push(`<g aria-label="notes">${notes.join("")}</g>`);
+  }
+  const height = Math.ceil(y + pad);
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
+    `viewBox="0 0 ${width} ${height}" font-family="${FONT.family}" font-size="${FONT.body}">` +
+    `<title>${escapeXml(parts.title)}</title>` +
+    `<rect width="100%" height="100%" fill="white"/>${out.join("")}</svg>`;
+  return new Figure(parts.name, parts.title, svg);
+}
+
+function wrap(text: string, width: number, size: number): string[] {
+  const max = Math.max(20, Math.floor(width / (size * 0.58)));
+  const lines: string[] = [];
+  let cur = "";
+  for (const word of text.split(/\s+/)) {
+    if (cur && (cur + " " + word).length > max) {
+      lines.push(cur);
+      cur = word;
+    } else cur = cur ? cur + " " + word : word;
+  }
+  if (cur) lines.push(cur);
+  return lines;
+}
+
+/** Marks of a chart as Plot draws them, counted per kind. */
+export interface MarkCounts {
+  /** Paths in `line` marks (one per series and facet). */
+  line: number;
+  /** Circles or symbol paths in `dot` marks. */
+  dot: number;
+  /** Lines in `rule` marks. */
+  rule: number;
+  /** Text elements in `text` marks. */
+  text: number;
+  /** Rects in `rect`/`bar`/`cell` marks. */
+  rect: number;
+  /** Lines or paths in `tick` marks. */
+  tick: number;
+}
+
+/**
+ * Parse SVG text (throws when it is not a well-formed `<svg>`) and count the marks Plot
+ * drew, by the `aria-label` of their groups (legend and notes are not marks).
+ */
+export function countMarks(svgText: string): MarkCounts {
+  const parsed = parseSvg(svgText);
+  const count = (label: string, sel: string) => {
+    let n = 0;
+    for (const g of parsed.querySelectorAll(`g[aria-label="${label}"]`)) {
+      n += g.querySelectorAll(sel).length;
+    }
+    return n;
+  };
+  return {
+    line: count("line", "path"),
+    dot: count("dot", "circle, path"),
+    rule: count("rule", "line"),
+    text: count("text", "text"),
+    rect: count("rect", "rect") + count("bar", "rect") + count("cell", "rect"),
+    tick: count("tick", "line, path"),
+  };
+}
+
+/** Parse SVG text as XML; throws an Error naming the problem when it is not an `<svg>`. */
+export function parseSvg(svgText: string): Element {
+  const d = new DOMParser().parseFromString(svgText, "image/svg+xml") as unknown as Document;
+  const root = d.documentElement;
+  if (!root || root.tagName.toLowerCase() !== "svg") {
+    throw new Error(`not an SVG document (root is ${root ? root.tagName : "missing"})`);
+  }
+  if (root.getAttribute("xmlns") !== "http://www.w3.org/2000/svg") {
+    throw new Error("the <svg> root has no SVG namespace");
+  }
+  return root;
+}
