@@ -17,6 +17,7 @@
  * @module
  */
 
+import { XMLValidator } from "fast-xml-parser";
 import { DOMParser, parseHTML } from "linkedom";
 import { escapeXml, FONT } from "./style.ts";
 
@@ -268,8 +269,16 @@ export function countMarks(svgText: string): MarkCounts {
   };
 }
 
-/** Parse SVG text as XML; throws an Error naming the problem when it is not an `<svg>`. */
+/**
+ * Parse SVG text as XML; throws an Error naming the problem (line and column) when it is
+ * not well-formed XML or its root is not an `<svg>` in the SVG namespace.
+ */
 export function parseSvg(svgText: string): Element {
+  const ok = XMLValidator.validate(svgText);
+  if (ok !== true) {
+    const e = ok.err;
+    throw new Error(`not well-formed SVG: ${e.msg} (line ${e.line}, column ${e.col})`);
+  }
   const d = new DOMParser().parseFromString(svgText, "image/svg+xml") as unknown as Document;
   const root = d.documentElement;
   if (!root || root.tagName.toLowerCase() !== "svg") {

@@ -354,26 +354,27 @@ export class Rmap implements ReverseMapStrategy {
     }
   }
 
-  /** kvm_nested_s2_wp() replaced: write-protect exactly the leaves derived from [start, end). */
-  wpCanonical(start: number, end: number): void {
+  /** Apply a shadow range operation to every leaf derived from [start, end), whole MMUs in fallback. */
+  private eachDerived(
+    start: number,
+    end: number,
+    op: (mmu: ShadowMmu, start: number, size: number) => void,
+  ): void {
     const found = this.collect(start, end);
     for (let i = 0; i < found.length; i += 3) {
-      this.ops.wpShadowRange(this.ops.mmus[found[i]], found[i + 1], found[i + 2]);
+      op(this.ops.mmus[found[i]], found[i + 1], found[i + 2]);
     }
-    for (const mmu of this.fallbackList) {
-      if (mmu.valid) this.ops.wpShadowRange(mmu, 0, mmu.pgt.geom.ipaSize);
-    }
+    for (const mmu of this.fallbackList) if (mmu.valid) op(mmu, 0, mmu.pgt.geom.ipaSize);
+  }
+
+  /** kvm_nested_s2_wp() replaced: write-protect exactly the leaves derived from [start, end). */
+  wpCanonical(start: number, end: number): void {
+    this.eachDerived(start, end, (m, s, z) => this.ops.wpShadowRange(m, s, z));
   }
 
   /** kvm_nested_s2_flush() replaced: flush exactly the leaves derived from [start, end). */
   flushCanonical(start: number, end: number): void {
-    const found = this.collect(start, end);
-    for (let i = 0; i < found.length; i += 3) {
-      this.ops.flushShadowRange(this.ops.mmus[found[i]], found[i + 1], found[i + 2]);
-    }
-    for (const mmu of this.fallbackList) {
-      if (mmu.valid) this.ops.flushShadowRange(mmu, 0, mmu.pgt.geom.ipaSize);
-    }
+    this.eachDerived(start, end, (m, s, z) => this.ops.flushShadowRange(m, s, z));
   }
 
   /** Descriptors indexed now. */
