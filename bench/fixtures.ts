@@ -15,11 +15,12 @@ export function faultVm(
   vcpus: number,
   contexts: number,
   pages: number,
+  paBits = 48,
 ): NestedKvm {
   const kvm = new NestedKvm(
     {
       hostGranule: "4K",
-      paBits: 48,
+      paBits,
       vcpus,
       memslots: [{ id: 0, base: G, size: 64 * G, backing: "page" }],
     },
