@@ -90,7 +90,7 @@ async function cli(...args: string[]) {
 Deno.test("replay CLI: exit 0 and a per-event table; --json; exit 2 on bad input", async () => {
   const ok = await cli(fixture.pathname);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /migrate\s+524,288/);
+  assert.match(ok.stdout, /migrate\s+L1 0x40000000 \+0x1000\s+524,288/);
   assert.match(ok.stdout, /0 violation\(s\)/);
   const js = await cli(fixture.pathname, "--json");
   assert.equal(JSON.parse(js.stdout).events[4].iterations, 524_288);

@@ -198,6 +198,29 @@ Deno.test({
     assert.equal(b.code, 0, b.stderr);
     const ta = await Deno.readTextFile(`${dir}/a.csv`);
     assert.equal(await Deno.readTextFile(`${dir}/b.csv`), ta);
+    // The same grid from a grid file (flags not given there keep their values).
+    const gdir = await Deno.makeTempDir();
+    await Deno.writeTextFile(
+      `${gdir}/grid.json`,
+      JSON.stringify({
+        vcpus: [1, 2],
+        "l1-mem": "2G",
+        granule: ["4K", "64K"],
+        alias: [0, 0.5],
+        strategy: "full-walk",
+      }),
+    );
+    const rest = ["--memslots", "2", "--pages-per-context", "16", "--seed", "3", "--quiet"];
+    const c = await run("sweep.ts", [
+      "--grid",
+      `${gdir}/grid.json`,
+      ...rest,
+      "--out",
+      `${gdir}/c.csv`,
+    ]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(await Deno.readTextFile(`${gdir}/c.csv`), ta);
+    await Deno.remove(gdir, { recursive: true });
     const parsed = parseCsv(ta);
     assert.deepEqual(parsed.header, SWEEP_HEADER);
     assert.equal(parsed.rows.length, 8);
@@ -269,7 +292,7 @@ Deno.test({
     const out = `${dir}/r.csv`;
     const grid = [
       "--vcpus",
-      "4,8",
+      "4,8,16",
       "--l1-mem",
       "2G,4G",
       "--memslots",
@@ -317,7 +340,7 @@ Deno.test({
     await child.status;
     assert.equal(await Deno.readTextFile(out), "previous contents\n");
     const kept = (await Deno.readTextFile(partial)).split("\n").length - 2;
-    assert.ok(kept >= 2 && kept < 12, `${kept} rows in the partial file`);
+    assert.ok(kept >= 2 && kept < 18, `${kept} rows in the partial file`);
     // A line cut short by the kill is dropped, not trusted.
     await Deno.writeTextFile(partial, "deadbeef,3,12", { append: true });
     const r = await run("sweep.ts", [...grid, "--resume", "--out", out]);
@@ -333,6 +356,8 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir();
     const out = `${dir}/sub/x.csv`;
+    const gdir = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${gdir}/bad.json`, JSON.stringify({ cpus: [1] }));
     const cases: [string[], RegExp][] = [
       [["--strategy", "nope"], /unknown strategy "nope"/],
       [["--granule", "8K"], /--granule: unknown granule "8K"/],
@@ -350,6 +375,7 @@ Deno.test({
       ],
       [["--bogus"], /Unknown option '--bogus'/],
       [["--grid", `${dir}/missing.json`], /--grid: cannot read/],
+      [["--grid", `${gdir}/bad.json`], /--grid: unknown key "cpus"/],
     ];
     for (const [args, re] of cases) {
       const r = await run("sweep.ts", [...args, "--out", out]);
@@ -360,6 +386,7 @@ Deno.test({
       assert.match(lines[0], re);
     }
     assert.deepEqual([...Deno.readDirSync(dir)], []);
+    await Deno.remove(gdir, { recursive: true });
     await Deno.remove(dir, { recursive: true });
   },
 });

@@ -61,7 +61,14 @@ export const STRATEGY_STYLES: readonly StrategyStyle[] = [
     symbol: "star",
     hollow: false,
   },
-  { name: "rmap", label: "rmap (ours)", color: "#1f77b4", dash: "", symbol: "circle", hollow: false },
+  {
+    name: "rmap",
+    label: "rmap (ours)",
+    color: "#1f77b4",
+    dash: "",
+    symbol: "circle",
+    hollow: false,
+  },
   {
     name: "rmap-bounded",
     label: "rmap-bounded (ours)",

@@ -21,14 +21,35 @@ import { XMLValidator } from "fast-xml-parser";
 import { DOMParser, parseHTML } from "linkedom";
 import { escapeXml, FONT } from "./style.ts";
 
+/**
+ * The part of a DOM element the figures use (lib/ is checked without the DOM library;
+ * linkedom provides these at run time).
+ */
+export interface DomElement {
+  /** Tag name. */
+  readonly tagName: string;
+  /** The element as markup. */
+  readonly outerHTML: string;
+  /** An attribute, or null. */
+  getAttribute(name: string): string | null;
+  /** Set an attribute. */
+  setAttribute(name: string, value: string): void;
+  /** Descendants matching a CSS selector. */
+  querySelectorAll(selector: string): Iterable<DomElement> & { readonly length: number };
+}
+
 /** The document Plot renders into (one per process is enough). */
-let doc: Document | null = null;
+let doc: object | null = null;
 
 /** A linkedom document for `Plot.plot({ document })`. */
-export function plotDocument(): Document {
-  if (!doc) {
-    doc = parseHTML("<!DOCTYPE html><html><head></head><body></body></html>")
-      .document as unknown as Document;
+export function plotDocument(): object {
+  if (doc === null) {
+    const window = parseHTML(
+      "<!DOCTYPE html><html><head></head><body></body></html>",
+    ) as unknown as {
+      document: object;
+    };
+    doc = window.document;
   }
   return doc;
 }
@@ -57,13 +78,16 @@ export interface FigureParts {
   title: string;
   /** Line under the title: what is selected and how. */
   subtitle?: string;
-  /** The Plot chart (an SVG element). */
-  chart: Element;
+  /** The Plot chart (an SVG element), or several stacked top to bottom. */
+  chart: DomElement | DomElement[];
   /** Legend entries, drawn above the chart. */
   legend: LegendItem[];
   /** Lines drawn under the chart (assumptions, units, caveats). */
   notes?: string[];
 }
+
+/** The key Deno's Jupyter kernel looks up to display a value (`Deno.jupyter.$display`). */
+export const JUPYTER_DISPLAY: unique symbol = Symbol.for("Jupyter.display");
 
 /** A finished figure: standalone SVG text that shows itself in Jupyter. */
 export class Figure {
@@ -82,7 +106,7 @@ export class Figure {
   }
 
   /** Deno's Jupyter kernel calls this (Deno.jupyter.$display) to show the value. */
-  [Symbol.for("Jupyter.display")](): Record<string, string> {
+  [JUPYTER_DISPLAY](): Record<string, string> {
     return { "image/svg+xml": this.svg, "text/plain": `[figure ${this.name}: ${this.title}]` };
   }
 }
@@ -96,7 +120,9 @@ const SYMBOL_PATHS: Record<string, (r: number) => string> = {
     for (let i = 0; i < 10; i++) {
       const a = (Math.PI / 5) * i - Math.PI / 2;
       const rr = i % 2 === 0 ? r * 1.3 : r * 0.55;
-      d += `${i === 0 ? "M" : "L"}${(rr * Math.cos(a)).toFixed(2)},${(rr * Math.sin(a)).toFixed(2)}`;
+      d += `${i === 0 ? "M" : "L"}${(rr * Math.cos(a)).toFixed(2)},${
+        (rr * Math.sin(a)).toFixed(2)
+      }`;
     }
     return d + "z";
   },
@@ -138,14 +164,15 @@ function textWidth(s: string, size: number): number {
  * `aria-label="legend"` / `"notes"` so that mark counts skip them.
  */
 export function composeFigure(parts: FigureParts): Figure {
-  const chart = parts.chart;
-  if (chart.tagName.toLowerCase() !== "svg") {
-    throw new Error(
-      `figure ${parts.name}: the chart must be an <svg> (no Plot title/legend/caption options)`,
-    );
+  const charts = Array.isArray(parts.chart) ? parts.chart : [parts.chart];
+  for (const chart of charts) {
+    if (chart.tagName.toLowerCase() !== "svg") {
+      throw new Error(
+        `figure ${parts.name}: a chart must be an <svg> (no Plot title/legend/caption options)`,
+      );
+    }
   }
-  const cw = Number(chart.getAttribute("width"));
-  const ch = Number(chart.getAttribute("height"));
+  const cw = Math.max(...charts.map((c) => Number(c.getAttribute("width"))));
   const pad = 16;
   const width = Math.max(cw + 2 * pad, 480);
   const out: string[] = [];
@@ -189,10 +216,13 @@ export function composeFigure(parts: FigureParts): Figure {
     y = ly + 12;
   }
   y += 6;
-  chart.setAttribute("x", String(pad));
-  chart.setAttribute("y", String(y));
-  out.push(chart.outerHTML);
-  y += ch;
+  charts.forEach((chart, i) => {
+    if (i > 0) y += 12;
+    chart.setAttribute("x", String(pad));
+    chart.setAttribute("y", String(y));
+    out.push(chart.outerHTML);
+    y += Number(chart.getAttribute("height"));
+  });
   if (parts.notes && parts.notes.length > 0) {
     const notes: string[] = [];
     y += 6;
@@ -273,13 +303,15 @@ export function countMarks(svgText: string): MarkCounts {
  * Parse SVG text as XML; throws an Error naming the problem (line and column) when it is
  * not well-formed XML or its root is not an `<svg>` in the SVG namespace.
  */
-export function parseSvg(svgText: string): Element {
+export function parseSvg(svgText: string): DomElement {
   const ok = XMLValidator.validate(svgText);
   if (ok !== true) {
     const e = ok.err;
     throw new Error(`not well-formed SVG: ${e.msg} (line ${e.line}, column ${e.col})`);
   }
-  const d = new DOMParser().parseFromString(svgText, "image/svg+xml") as unknown as Document;
+  const d = new DOMParser().parseFromString(svgText, "image/svg+xml") as unknown as {
+    documentElement: DomElement | null;
+  };
   const root = d.documentElement;
   if (!root || root.tagName.toLowerCase() !== "svg") {
     throw new Error(`not an SVG document (root is ${root ? root.tagName : "missing"})`);

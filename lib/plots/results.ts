@@ -1,0 +1,233 @@
+/**
+ * The one loader of sweep results, shared by the notebooks and `deno task plots`: it
+ * finds the CSV (an explicit path, `$S2LAB_SWEEP_CSV`, or the committed
+ * `results/sweep.csv`), fails with one message naming the missing file, checks that the
+ * columns the figures read are there (by name, as lib/sweep/schema.ts says), and turns
+ * the numeric columns into numbers by their schema type.
+ *
+ * @example
+ * ```ts
+ * import { num, parseSweep } from "./results.ts";
+ * const rows = parseSweep("strategy,vcpus,alias,violations\nrmap,8,0.5,0\n", "inline", ["strategy", "vcpus"]);
+ * console.log(num(rows[0], "vcpus") + 1, rows[0].strategy); // 9 rmap
+ * ```
+ * @module
+ */
+
+import { parseCsv } from "../sweep/csv.ts";
+import { SWEEP_COLUMNS } from "../sweep/schema.ts";
+
+/** A sweep row: numeric columns as numbers, text columns as strings. */
+export type SweepRecord = Record<string, string | number> & {
+  /** Strategy name. */
+  strategy: string;
+  /** Host granule (4K, 16K, 64K). */
+  granule: string;
+};
+
+/** The committed results, `results/sweep.csv` at the repository root. */
+export const COMMITTED_SWEEP_CSV: string = decodeURIComponent(
+  new URL("../../results/sweep.csv", import.meta.url).pathname,
+);
+
+/** The repository root (ends with a slash). */
+export const REPO_ROOT: string = decodeURIComponent(new URL("../../", import.meta.url).pathname);
+
+/** A path relative to the repository root when it is inside it (for printed output). */
+export function displayPath(path: string): string {
+  return path.startsWith(REPO_ROOT) ? path.slice(REPO_ROOT.length) : path;
+}
+
+/** Environment variable that points the notebooks at another CSV. */
+export const SWEEP_CSV_ENV = "S2LAB_SWEEP_CSV";
+
+/** The CSV to read by default: `$S2LAB_SWEEP_CSV` when set, else the committed one. */
+export function defaultSweepPath(): string {
+  let env: string | undefined;
+  try {
+    env = Deno.env.get(SWEEP_CSV_ENV);
+  } catch {
+    env = undefined; // no --allow-env: the committed file
+  }
+  return env && env.length > 0 ? env : COMMITTED_SWEEP_CSV;
+}
+
+/** The results file is not there (or unreadable): the message names it and how to make it. */
+export class ResultsMissingError extends Error {
+  /** The path that was looked for. */
+  readonly path: string;
+  /** Message naming `path`. */
+  constructor(path: string, why: string) {
+    super(
+      `sweep results not found: ${path} (${why}). Run \`deno task sweep\` to write ` +
+        `results/sweep.csv, or pass the path of your own CSV (or set ${SWEEP_CSV_ENV}).`,
+    );
+    this.name = "ResultsMissingError";
+    this.path = path;
+  }
+}
+
+/** The results file exists but is not a sweep CSV the figures can read. */
+export class ResultsFormatError extends Error {
+  /** Message naming the file and the problem. */
+  constructor(message: string) {
+    super(message);
+    this.name = "ResultsFormatError";
+  }
+}
+
+/** Columns every figure reads (a CSV without them is not a sweep CSV). */
+export const REQUIRED_COLUMNS: readonly string[] = [
+  "strategy",
+  "granule",
+  "vcpus",
+  "shadow_mmus",
+  "l1_mem_bytes",
+  "alias",
+  "unmap_events",
+  "unmap_iterations_max",
+  "unmap_descriptors_max",
+  "violations",
+  "fallbacks",
+  "removed_needed",
+  "removed_collateral",
+  "memory_bytes_per_shadow_entry",
+  "valid_mmus",
+  "ns_per_iteration",
+  "ns_per_descriptor",
+  "soft_lockup_threshold_ns",
+  "unmap_est_ns_max",
+  "soft_lockup",
+];
+
+const NUMERIC = new Set(
+  SWEEP_COLUMNS.filter((c) => c.type !== "text").map((c) => c.name),
+);
+
+/**
+ * Parse sweep CSV text (`source` names it in errors). Columns are read by name; numeric
+ * schema columns become numbers (a non-number is an error naming row and column);
+ * columns not in the schema are kept as text.
+ */
+export function parseSweep(
+  text: string,
+  source: string,
+  required: readonly string[] = REQUIRED_COLUMNS,
+): SweepRecord[] {
+  let parsed;
+  try {
+    parsed = parseCsv(text);
+  } catch (e) {
+    throw new ResultsFormatError(`${source}: not a CSV: ${(e as Error).message}`);
+  }
+  const missing = required.filter((c) => !parsed.header.includes(c));
+  if (missing.length > 0) {
+    throw new ResultsFormatError(
+      `${source}: not a sweep CSV: missing column(s) ${missing.join(", ")} ` +
+        `(see lib/sweep/schema.ts)`,
+    );
+  }
+  if (parsed.rows.length === 0) {
+    throw new ResultsFormatError(`${source}: has a header but no rows`);
+  }
+  return parsed.rows.map((r, i) => {
+    const out: Record<string, string | number> = {};
+    for (const [k, v] of Object.entries(r)) {
+      if (NUMERIC.has(k)) {
+        const n = Number(v);
+        if (v.trim() === "" || !Number.isFinite(n)) {
+          throw new ResultsFormatError(
+            `${source}: row ${i + 2}, column ${k}: "${v}" is not a number`,
+          );
+        }
+        out[k] = n;
+      } else out[k] = v;
+    }
+    return out as SweepRecord;
+  });
+}
+
+/**
+ * Read the sweep CSV at `path` (default {@linkcode defaultSweepPath}). Throws
+ * {@linkcode ResultsMissingError} naming the file when it is absent, and
+ * {@linkcode ResultsFormatError} when it is not a sweep CSV.
+ */
+export async function loadSweep(path: string = defaultSweepPath()): Promise<SweepRecord[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new ResultsMissingError(path, "no such file");
+    if (e instanceof Deno.errors.IsADirectory) {
+      throw new ResultsMissingError(path, "a directory, not a CSV file");
+    }
+    throw new ResultsMissingError(path, (e as Error).message);
+  }
+  return parseSweep(text, path);
+}
+
+/** Number-valued column of a row (0 when absent). */
+export function num(r: SweepRecord, col: string): number {
+  const v = r[col];
+  return typeof v === "number" ? v : Number(v ?? 0);
+}
+
+/** Distinct values of a column, ascending (numbers) or in first-seen order (text). */
+export function distinct(rows: readonly SweepRecord[], col: string): (string | number)[] {
+  const seen: (string | number)[] = [];
+  const set = new Set<string | number>();
+  for (const r of rows) {
+    const v = r[col];
+    if (!set.has(v)) {
+      set.add(v);
+      seen.push(v);
+    }
+  }
+  return seen.every((v) => typeof v === "number") ? (seen as number[]).sort((a, b) => a - b) : seen;
+}
+
+/** The largest scale in the results: most vCPUs and most L1 memory (the published one). */
+export interface Scale {
+  /** vCPUs. */
+  vcpus: number;
+  /** Shadow MMUs at that many vCPUs. */
+  shadowMmus: number;
+  /** L1 memory, bytes. */
+  l1MemBytes: number;
+}
+
+/** The largest vCPU count and L1 memory present (192 vCPUs / 384 MMUs, 256 GiB by default). */
+export function largestScale(rows: readonly SweepRecord[]): Scale {
+  const vcpus = Math.max(...rows.map((r) => num(r, "vcpus")));
+  const l1MemBytes = Math.max(...rows.map((r) => num(r, "l1_mem_bytes")));
+  const mmus = rows.find((r) => num(r, "vcpus") === vcpus);
+  return { vcpus, shadowMmus: mmus ? num(mmus, "shadow_mmus") : 2 * vcpus, l1MemBytes };
+}
+
+/**
+ * Group rows by key columns and reduce a value column with `max` (the worst case over
+ * every dimension not in the key: a user's grid may vary more than the default one).
+ */
+export function maxBy(
+  rows: readonly SweepRecord[],
+  keys: readonly string[],
+  value: string,
+): Record<string, string | number>[] {
+  const groups = new Map<string, Record<string, string | number>>();
+  for (const r of rows) {
+    const k = JSON.stringify(keys.map((c) => r[c]));
+    const v = num(r, value);
+    const g = groups.get(k);
+    if (!g) {
+      const o: Record<string, string | number> = {};
+      for (const c of keys) o[c] = r[c];
+      o[value] = v;
+      o.n = 1;
+      groups.set(k, o);
+    } else {
+      g[value] = Math.max(g[value] as number, v);
+      g.n = (g.n as number) + 1;
+    }
+  }
+  return [...groups.values()];
+}
