@@ -70,7 +70,10 @@ export interface EventReport {
   memoryBytes: number;
   /** Live shadow leaves after the event. */
   shadowLeaves: number;
-  /** Violations found after the event (stale entries still live). */
+  /**
+   * Violations live after the event (stale entries still there), each as first found;
+   * empty when the replay keeps no per-event reports and has no `onEvent`.
+   */
   violations: Violation[];
   /** Violations first seen at this event. */
   newViolations: number;
@@ -251,7 +254,20 @@ export function replay(
   const oracle = opts.oracle ?? true;
   const keep = opts.keepEvents ?? true;
   const seen = new Set<string>();
-  let standing: Violation[] = [];
+  // Live findings by shadow MMU (-1: the canonical stage-2) as of the last check.
+  let standing = new Map<number, Violation[]>();
+  const record = (found: Violation[]): number => {
+    let fresh = 0;
+    for (const v of found) {
+      const k = violationKey(v);
+      if (!seen.has(k)) {
+        seen.add(k);
+        report.firstSeen.push(v);
+        fresh++;
+      }
+    }
+    return fresh;
+  };
   const report: ReplayReport = {
     trace: trace.name,
     strategy: strategy.name,
@@ -272,44 +288,42 @@ export function replay(
       throw err;
     }
     const c = kvm.cost;
-    let violations: Violation[] = [];
-    if (oracle && SHADOW_NEUTRAL.has(e.op)) {
-      violations = standing.map((v) => ({ ...v, event: index, op: e.op }));
-    } else if (oracle) {
+    let fresh = 0;
+    if (oracle && !SHADOW_NEUTRAL.has(e.op)) {
       const world = { host: kvm.host, l1: kvm.l1, mmus: kvm.mmus };
-      if (e.op === "access") {
-        // Standing findings whose leaf is still there, and the leaf the access installed.
-        const mmus = kvm.mmus;
-        const still = standing.filter((v) => {
-          if (v.mmu < 0) return true;
-          const p = mmus[v.mmu].pgt;
-          return p.getLeaf(v.shadowIpa) >= 0 && p.leafBase === v.shadowIpa && p.leafOa === v.pa;
+      const vm = e.op === "access" ? kvm.hwMmu(e.vcpu) : null;
+      if (vm && e.op === "access") {
+        // Only the accessed MMU changed: its standing findings whose leaf is still there,
+        // and the leaf the access installed.
+        const found = checkShadows(world, {
+          event: index,
+          op: e.op,
+          only: { mmu: vm, shadowIpa: e.l2ipa },
         });
-        const vm = kvm.hwMmu(e.vcpu);
-        const fresh = vm
-          ? checkShadows(world, { event: index, op: e.op, only: { mmu: vm, shadowIpa: e.l2ipa } })
-          : [];
-        const key = (v: Violation) => `${v.mmu}:${v.shadowIpa}`;
-        const freshKeys = new Set(fresh.map(key));
-        standing = [...still.filter((v) => !freshKeys.has(key(v))), ...fresh];
-        violations = standing.map((v) => ({ ...v, event: index, op: e.op }));
-      } else {
-        violations = checkShadows(world, {
+        fresh = record(found);
+        const p = vm.pgt;
+        const newBase = p.getLeaf(e.l2ipa) >= 0 ? p.leafBase : -1;
+        const still = (standing.get(vm.id) ?? []).filter((v) =>
+          v.shadowIpa !== newBase && p.getLeaf(v.shadowIpa) >= 0 &&
+          p.leafBase === v.shadowIpa && p.leafOa === v.pa
+        );
+        standing.set(vm.id, found.length ? [...still, ...found] : still);
+      } else if (e.op !== "access") {
+        const found = checkShadows(world, {
           event: index,
           op: e.op,
           invalidated: applied.invalidated,
         });
+        fresh = record(found);
+        standing = new Map();
+        for (const v of found) {
+          const l = standing.get(v.mmu);
+          if (l) l.push(v);
+          else standing.set(v.mmu, [v]);
+        }
       }
     }
-    let fresh = 0;
-    for (const v of violations) {
-      const k = violationKey(v);
-      if (!seen.has(k)) {
-        seen.add(k);
-        report.firstSeen.push(v);
-        fresh++;
-      }
-    }
+    const violations: Violation[] = keep || opts.onEvent ? [...standing.values()].flat() : [];
     const memoryBytes = strategy.memoryBytes();
     const shadowLeaves = kvm.shadowLeaves();
     report.peakMemoryBytes = Math.max(report.peakMemoryBytes, memoryBytes);

@@ -253,7 +253,7 @@ export const SWEEP_COLUMNS: readonly ColumnSpec[] = [
   {
     name: "violations",
     type: "int",
-    description: "distinct oracle violations (stale shadow entries); must be 0",
+    description: "distinct oracle violations (stale shadow entries); 0 for a correct strategy",
   },
   {
     name: "fallbacks",
