@@ -55,8 +55,13 @@ export class SortedKeys {
     return lo;
   }
 
-  /** Add `k` (no-op if present). Returns the steps the search took. */
+  /**
+   * Add `k` (no-op if present). Returns the steps the search took; the keys just below
+   * and above it are left in `pred` and `succ` (NaN where there is none).
+   */
   insert(k: number): number {
+    this.pred = NaN;
+    this.succ = NaN;
     if (this.blocks.length === 0) {
       this.blocks.push([k]);
       this.size = 1;
@@ -66,6 +71,7 @@ export class SortedKeys {
     const a = this.blocks[bi];
     const i = SortedKeys.lowerBound(a, k);
     const steps = ceilLog2(this.blocks.length + 1) + ceilLog2(a.length + 1);
+    this.setNeighbors(bi, i, i < a.length && a[i] === k ? i + 1 : i);
     if (a[i] === k) return steps;
     a.splice(i, 0, k);
     this.size++;
@@ -75,13 +81,28 @@ export class SortedKeys {
     return steps;
   }
 
-  /** Remove `k` (no-op if absent). Returns the steps the search took. */
+  /** Neighbours of position i in block bi: pred before i, succ at or after j. */
+  private setNeighbors(bi: number, i: number, j: number): void {
+    const a = this.blocks[bi];
+    if (i > 0) this.pred = a[i - 1];
+    else if (bi > 0) this.pred = this.blocks[bi - 1][this.blocks[bi - 1].length - 1];
+    if (j < a.length) this.succ = a[j];
+    else if (bi + 1 < this.blocks.length) this.succ = this.blocks[bi + 1][0];
+  }
+
+  /**
+   * Remove `k` (no-op if absent). Returns the steps the search took; its neighbours are
+   * left in `pred` and `succ`.
+   */
   remove(k: number): number {
+    this.pred = NaN;
+    this.succ = NaN;
     if (this.blocks.length === 0) return 0;
     const bi = this.blockFor(k);
     const a = this.blocks[bi];
     const i = SortedKeys.lowerBound(a, k);
     const steps = ceilLog2(this.blocks.length + 1) + ceilLog2(a.length + 1);
+    this.setNeighbors(bi, i, i < a.length && a[i] === k ? i + 1 : i);
     if (a[i] !== k) return steps;
     a.splice(i, 1);
     this.size--;

@@ -220,9 +220,8 @@ export class Rmap implements ReverseMapStrategy {
     this.dNext[d] = head ?? -1;
     if (head !== undefined) this.dPrev[head] = d;
     else {
-      L.keys.neighbors(c);
-      L.adjacent += (L.keys.pred + L.size === c ? 1 : 0) + (c + L.size === L.keys.succ ? 1 : 0);
       this.ops.countSteps(L.keys.insert(c));
+      L.adjacent += (L.keys.pred + L.size === c ? 1 : 0) + (c + L.size === L.keys.succ ? 1 : 0);
     }
     L.heads.set(c, d);
     const n = (L.counts.get(c) ?? 0) + 1;
@@ -230,10 +229,9 @@ export class Rmap implements ReverseMapStrategy {
     this.chunkBytes += chunkBytes(n) - chunkBytes(n - 1);
     side.set(s, d);
     const sk = this.sideKeys[mmu.id];
-    sk.neighbors(s);
+    this.ops.countSteps(1 + sk.insert(s));
     this.sideAdjacent[mmu.id] += (sk.succ === s + z ? 1 : 0) +
       (this.sideEnd(mmu.id, sk.pred) === s ? 1 : 0);
-    this.ops.countSteps(1 + sk.insert(s));
   }
 
   /** End of the side-table range that starts at `s` (NaN for NaN). */
@@ -247,9 +245,8 @@ export class Rmap implements ReverseMapStrategy {
   private sideForget(m: number, s: number): void {
     const sk = this.sideKeys[m];
     const end = this.sideEnd(m, s);
-    sk.neighbors(s);
-    this.sideAdjacent[m] -= (sk.succ === end ? 1 : 0) + (this.sideEnd(m, sk.pred) === s ? 1 : 0);
     const steps = sk.remove(s);
+    this.sideAdjacent[m] -= (sk.succ === end ? 1 : 0) + (this.sideEnd(m, sk.pred) === s ? 1 : 0);
     this.side[m].delete(s);
     if (!this.ownUnmap) this.ops.countSteps(steps);
   }
@@ -263,9 +260,8 @@ export class Rmap implements ReverseMapStrategy {
     else if (next >= 0) L.heads.set(c, next);
     else {
       L.heads.delete(c);
-      L.keys.neighbors(c);
-      L.adjacent -= (L.keys.pred + L.size === c ? 1 : 0) + (c + L.size === L.keys.succ ? 1 : 0);
       const steps = L.keys.remove(c);
+      L.adjacent -= (L.keys.pred + L.size === c ? 1 : 0) + (c + L.size === L.keys.succ ? 1 : 0);
       // During its own unmap the key was just visited: erased at the cursor, no search.
       if (!this.ownUnmap) this.ops.countSteps(steps);
     }
@@ -417,6 +413,29 @@ export class Rmap implements ReverseMapStrategy {
       });
     }
     if (leaves !== this.entries) problems.push(`${this.entries} descriptors for ${leaves} leaves`);
+    // The memory model's counts of touching neighbours, recomputed.
+    for (const L of this.levels) {
+      const k = L.keys.keys();
+      let adj = 0;
+      for (let i = 1; i < k.length; i++) if (k[i - 1] + L.size === k[i]) adj++;
+      if (adj !== L.adjacent) {
+        problems.push(`level ${L.size}: ${L.adjacent} adjacent keys, recount ${adj}`);
+      }
+      if (k.length !== L.heads.size) {
+        problems.push(`level ${L.size}: ${k.length} keys, ${L.heads.size} heads`);
+      }
+    }
+    for (let m = 0; m < this.side.length; m++) {
+      const k = this.sideKeys[m].keys();
+      let adj = 0;
+      for (let i = 1; i < k.length; i++) if (this.sideEnd(m, k[i - 1]) === k[i]) adj++;
+      if (adj !== this.sideAdjacent[m]) {
+        problems.push(`MMU ${m}: ${this.sideAdjacent[m]} adjacent side keys, recount ${adj}`);
+      }
+      if (k.length !== this.side[m].size) {
+        problems.push(`MMU ${m}: side keys and side map disagree`);
+      }
+    }
     return problems;
   }
 }
