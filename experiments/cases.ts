@@ -37,12 +37,11 @@
 
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "parse-args";
 import type { ViolationKind } from "../lib/oracle.ts";
 import { replay } from "../lib/replay.ts";
 import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { parseAddr, parseTrace, type Trace, TraceError } from "../lib/trace.ts";
-import { fail, textTable } from "./cli.ts";
+import { fail, parseCli, textTable } from "./cli.ts";
 
 /** Where the scenario files live. */
 export const SCENARIO_DIR: URL = new URL("./scenarios/", import.meta.url);
@@ -432,26 +431,12 @@ function fmtIterations(x: number | null): string {
 }
 
 function main(): void {
-  let args;
-  try {
-    args = parseArgs({
-      args: Deno.args,
-      allowPositionals: false,
-      options: {
-        strategy: { type: "string" },
-        case: { type: "string" },
-        dir: { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    fail((e as Error).message);
-  }
-  if (args.values.help) {
-    console.log(USAGE);
-    return;
-  }
+  const args = parseCli(USAGE, {
+    strategy: { type: "string" },
+    case: { type: "string" },
+    dir: { type: "string" },
+    json: { type: "boolean", default: false },
+  });
   const strategies = list(args.values.strategy) ?? [...STRATEGY_NAMES];
   for (const s of strategies) {
     if (!STRATEGY_NAMES.includes(s)) {

@@ -5,6 +5,39 @@
  * @module
  */
 
+import { parseArgs, type ParseArgsConfig } from "parse-args";
+
+/** The options of a command, `--help` added by {@linkcode parseCli}. */
+export type CliOptions = NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * parseArgs() over Deno.args with `--help`/`-h` added: a bad flag is one line and exit 2,
+ * `--help` prints `usage` and exits 0.
+ */
+export function parseCli<T extends CliOptions>(
+  usage: string,
+  options: T,
+  allowPositionals = false,
+) {
+  let args;
+  try {
+    args = parseArgs({
+      args: Deno.args,
+      allowPositionals,
+      options: { ...options, help: { type: "boolean", short: "h", default: false } } as
+        & T
+        & { help: { type: "boolean"; short: "h"; default: false } },
+    });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (args.values.help) {
+    console.log(usage);
+    Deno.exit(0);
+  }
+  return args;
+}
+
 /** Exit status for bad input (malformed arguments or trace). */
 export const EXIT_BAD_INPUT = 2;
 

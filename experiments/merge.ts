@@ -13,10 +13,9 @@
  * @module
  */
 
-import { parseArgs } from "parse-args";
 import { formatCsv, headerOf, parseCsv, writeAtomic } from "../lib/sweep/csv.ts";
 import { SWEEP_HEADER, TIMING_HEADER } from "../lib/sweep/schema.ts";
-import { fail } from "./cli.ts";
+import { fail, parseCli } from "./cli.ts";
 
 const USAGE = `usage: deno task merge [--out FILE] [--timing FILE] [--quiet] <shard.csv>...
   Joins sweep shards (deno task sweep --shard i/n) into one CSV, checked for rows from
@@ -37,26 +36,11 @@ function resolve(p: string): string {
 }
 
 async function main(): Promise<void> {
-  let args;
-  try {
-    args = parseArgs({
-      args: Deno.args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        out: { type: "string", default: "results/sweep.csv" },
-        timing: { type: "string" },
-        quiet: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    fail(`${(e as Error).message.split("\n")[0]} (see --help)`);
-  }
-  if (args.values.help) {
-    console.log(USAGE);
-    return;
-  }
+  const args = parseCli(USAGE, {
+    out: { type: "string", default: "results/sweep.csv" },
+    timing: { type: "string" },
+    quiet: { type: "boolean", default: false },
+  }, true);
   const out = args.values.out!;
   const timing = args.values.timing ??
     (out.endsWith(".csv") ? `${out.slice(0, -4)}.timing.csv` : `${out}.timing.csv`);

@@ -9,10 +9,9 @@
  * @module
  */
 
-import { parseArgs } from "parse-args";
 import { DEFAULT_PLOTS_DIR, writePlots } from "../lib/plots/mod.ts";
 import { ResultsFormatError, ResultsMissingError } from "../lib/plots/results.ts";
-import { fail } from "./cli.ts";
+import { fail, parseCli } from "./cli.ts";
 
 const USAGE = `usage: deno task plots [--csv FILE] [--out DIR] [--reproducer FILE] [--quiet]
   --csv FILE          sweep CSV (default $S2LAB_SWEEP_CSV or results/sweep.csv)
@@ -21,25 +20,12 @@ const USAGE = `usage: deno task plots [--csv FILE] [--out DIR] [--reproducer FIL
   --quiet             no progress lines`;
 
 async function main(): Promise<void> {
-  let args;
-  try {
-    args = parseArgs({
-      args: Deno.args,
-      options: {
-        csv: { type: "string" },
-        out: { type: "string", default: DEFAULT_PLOTS_DIR },
-        reproducer: { type: "string" },
-        quiet: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    fail((e as Error).message);
-  }
-  if (args.values.help) {
-    console.log(USAGE);
-    return;
-  }
+  const args = parseCli(USAGE, {
+    csv: { type: "string" },
+    out: { type: "string", default: DEFAULT_PLOTS_DIR },
+    reproducer: { type: "string" },
+    quiet: { type: "boolean", default: false },
+  });
   const quiet = args.values.quiet;
   try {
     await writePlots({

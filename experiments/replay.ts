@@ -7,12 +7,11 @@
  * @module
  */
 
-import { parseArgs } from "parse-args";
 import { replay } from "../lib/replay.ts";
 import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { minimizeTrace } from "../lib/minimize.ts";
 import { parseTrace, type Trace, TraceError, traceToJson } from "../lib/trace.ts";
-import { fail, textTable } from "./cli.ts";
+import { fail, parseCli, textTable } from "./cli.ts";
 
 const USAGE = `usage: deno task replay <trace.json> [--strategy NAME] [--json] [--minimize OUT.json]
   --strategy NAME   one of: ${STRATEGY_NAMES.join(", ")} (default full-walk)
@@ -23,25 +22,11 @@ const USAGE = `usage: deno task replay <trace.json> [--strategy NAME] [--json] [
 const hex = (n: number | null) => (n === null ? "-" : "0x" + n.toString(16));
 
 async function main(): Promise<void> {
-  let args;
-  try {
-    args = parseArgs({
-      args: Deno.args,
-      allowPositionals: true,
-      options: {
-        strategy: { type: "string", default: "full-walk" },
-        json: { type: "boolean", default: false },
-        minimize: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (e) {
-    fail((e as Error).message);
-  }
-  if (args.values.help) {
-    console.log(USAGE);
-    return;
-  }
+  const args = parseCli(USAGE, {
+    strategy: { type: "string", default: "full-walk" },
+    json: { type: "boolean", default: false },
+    minimize: { type: "string" },
+  }, true);
   if (args.positionals.length !== 1) fail("expected one trace file (see --help)");
   const path = args.positionals[0];
   let text: string;
