@@ -77,6 +77,7 @@ const KIND_SET: Record<ViolationKind, true> = {
   "not-invalidated": true,
   "no-context": true,
   "canonical-stale": true,
+  unflushed: true,
 };
 const VIOLATION_KINDS = Object.keys(KIND_SET) as ViolationKind[];
 

@@ -96,6 +96,14 @@ export function newEventCost(): EventCost {
   };
 }
 
+/** What a flush covered (see {@linkcode NestedKvm.lastFlush}). */
+export interface FlushRecord {
+  /** Canonical ranges whose data had to be cleaned. */
+  ranges: [number, number][];
+  /** Per shadow MMU id, the base IPAs of the shadow leaves flushed. */
+  leaves: Map<number, Set<number>>;
+}
+
 /** What an L2 access came to. */
 export type AccessResult =
   /** The shadow already translated it with enough permission (no exit). */
@@ -193,7 +201,16 @@ export class NestedKvm implements ShadowOps {
 
   /** kvm_stage2_flush_range() on a shadow MMU, counted to the strategy. */
   flushShadowRange(mmu: ShadowMmu, start: number, size: number): void {
-    this.cost.flushedLeaves += kvmStage2FlushRange(mmu.pgt, start, size, this.cost.strategy);
+    const seen = this.lastFlush?.leaves;
+    let set = seen?.get(mmu.id);
+    if (seen && !set) seen.set(mmu.id, set = new Set());
+    this.cost.flushedLeaves += kvmStage2FlushRange(
+      mmu.pgt,
+      start,
+      size,
+      this.cost.strategy,
+      set ? (addr) => set.add(addr) : undefined,
+    );
   }
 
   /** Count strategy index steps. */
@@ -449,8 +466,18 @@ export class NestedKvm implements ShadowOps {
     this.strategy.wpCanonical(slot.base, slot.base + slot.size);
   }
 
+  /**
+   * What the last flushVm() covered: the canonical ranges flushed and, per shadow MMU,
+   * the base IPA of every shadow leaf the strategy flushed (for the oracle).
+   */
+  lastFlush: FlushRecord | null = null;
+
   /** stage2_flush_vm(): every memslot of the canonical stage-2, then kvm_nested_s2_flush(). */
   flushVm(): void {
+    this.lastFlush = {
+      ranges: this.host.memslots.map((s): [number, number] => [s.base, s.base + s.size]),
+      leaves: new Map(),
+    };
     for (const s of this.host.memslots) {
       kvmStage2FlushRange(this.host.canonical, s.base, s.size, this.cost.canonical);
     }

@@ -39,7 +39,9 @@ export type ViolationKind =
   /** No L1 context holds this MMU's VTTBR any more, and L1 invalidated it. */
   | "no-context"
   /** A canonical stage-2 leaf that disagrees with host memory. */
-  | "canonical-stale";
+  | "canonical-stale"
+  /** A flush of the VM left this leaf's memory uncleaned (kvm_nested_s2_flush() missed it). */
+  | "unflushed";
 
 /** One stale or wrong entry. */
 export interface Violation {
@@ -83,6 +85,14 @@ export interface CheckContext {
   op: string;
   /** Canonical ranges the host invalidated at this event (no leaf may map into them). */
   invalidated?: [number, number][];
+  /**
+   * A flush happened at this event: every leaf translating into `ranges` must be among
+   * the leaves flushed (shadow MMU id -> base IPAs).
+   */
+  flushed?: {
+    ranges: [number, number][];
+    leaves: ReadonlyMap<number, ReadonlySet<number>>;
+  };
   /** Check only these MMUs' leaves at these shadow IPAs (after an access); all when absent. */
   only?: { mmu: ShadowMmu; shadowIpa: number };
 }
@@ -224,7 +234,21 @@ function checkLeaf(
       continue;
     }
     const p = hostProblem(w.host, c.canonical, size, pa, writable, cx.invalidated);
-    if (!p) return;
+    if (!p) {
+      const f = cx.flushed;
+      if (
+        f && !f.leaves.get(mmu.id)?.has(s) &&
+        f.ranges.some(([a, b]) => c.canonical < b && c.canonical + size > a)
+      ) {
+        out.push({
+          ...base,
+          kind: "unflushed",
+          canonicalIpa: c.canonical,
+          expected: "cleaned by kvm_nested_s2_flush(): the VM's caches were flushed",
+        });
+      }
+      return;
+    }
     first ??= { ...p, canonical: c.canonical };
   }
   out.push({

@@ -29,7 +29,7 @@
  * @module
  */
 
-import { type AccessResult, NestedKvm } from "./kvm.ts";
+import { type AccessResult, type FlushRecord, NestedKvm } from "./kvm.ts";
 import { checkShadows, type Violation } from "./oracle.ts";
 import type { ReverseMapStrategy } from "./strategy.ts";
 import { type Trace, TraceError, type TraceEvent } from "./trace.ts";
@@ -132,7 +132,7 @@ export function buildKvm(trace: Trace, strategy: ReverseMapStrategy): NestedKvm 
 export function applyEvent(
   kvm: NestedKvm,
   e: TraceEvent,
-): { invalidated?: [number, number][]; result?: AccessResult } {
+): { invalidated?: [number, number][]; result?: AccessResult; flushed?: FlushRecord } {
   switch (e.op) {
     case "l1-map":
       kvm.l1.map(e.ctx, e.l2ipa, e.size, e.l1ipa, e.writable);
@@ -180,7 +180,7 @@ export function applyEvent(
       return {};
     case "flush":
       kvm.flushVm();
-      return {};
+      return { flushed: kvm.lastFlush ?? undefined };
     case "l1-reboot":
       kvm.l1Reboot();
       return {};
@@ -313,6 +313,7 @@ export function replay(
           event: index,
           op: e.op,
           invalidated: applied.invalidated,
+          flushed: applied.flushed,
         });
         fresh = record(found);
         standing = new Map();

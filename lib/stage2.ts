@@ -126,9 +126,11 @@ class FlushVisitor implements Visitor {
   readonly visitsInvalid = false;
   leavesFlushed = 0;
   bytesFlushed = 0;
+  onLeaf: ((addr: number) => void) | undefined = undefined;
   leaf(ctx: VisitCtx): void {
     this.leavesFlushed++;
     this.bytesFlushed += ctx.pgt.sizes[ctx.level];
+    this.onLeaf?.(ctx.addr);
   }
 }
 
@@ -199,16 +201,23 @@ export function kvmStage2WpRange(
 
 /**
  * stage2_flush_memslot() -> stage2_apply_range_resched(kvm_pgtable_stage2_flush).
- * Returns the number of leaves cleaned to the point of coherency.
+ * Returns the number of leaves cleaned to the point of coherency; `onLeaf` hears the
+ * base IPA of each.
  */
 export function kvmStage2FlushRange(
   pgt: Stage2Pgtable,
   start: number,
   size: number,
   st: WalkStats,
+  onLeaf?: (addr: number) => void,
 ): number {
   flushVisitor.leavesFlushed = 0;
   flushVisitor.bytesFlushed = 0;
-  pgt.applyRange(start, start + size, flushVisitor, st);
+  flushVisitor.onLeaf = onLeaf;
+  try {
+    pgt.applyRange(start, start + size, flushVisitor, st);
+  } finally {
+    flushVisitor.onLeaf = undefined;
+  }
   return flushVisitor.leavesFlushed;
 }

@@ -104,3 +104,32 @@ Deno.test("oracle: L1 destroyed a context and invalidated its VMID -> no-context
   kvm.l1.tlbiVmid(2);
   assert.deepEqual(check(kvm).map(brief), [["no-context", 1, 8 * G, null]]);
 });
+
+Deno.test("oracle: a flush that skipped a leaf over a memslot -> unflushed; a complete one -> none", () => {
+  const kvm = world();
+  const all = new Map<number, Set<number>>();
+  for (const m of kvm.mmus) {
+    const set = new Set<number>();
+    m.pgt.forEachLeaf((s) => set.add(s));
+    all.set(m.id, set);
+  }
+  const ranges: [number, number][] = [[4 * G, 8 * G]];
+  const flushed = (leaves: Map<number, Set<number>>) =>
+    checkShadows({ host: kvm.host, l1: kvm.l1, mmus: kvm.mmus }, {
+      event: 6,
+      op: "flush",
+      flushed: { ranges, leaves },
+    });
+  assert.deepEqual(flushed(all), []);
+  all.get(0)!.delete(9 * G);
+  assert.deepEqual(flushed(all).map(brief), [["unflushed", 0, 9 * G, 4 * G]]);
+  // Outside the flushed ranges nothing is owed.
+  assert.deepEqual(
+    checkShadows({ host: kvm.host, l1: kvm.l1, mmus: kvm.mmus }, {
+      event: 6,
+      op: "flush",
+      flushed: { ranges: [[12 * G, 13 * G]], leaves: new Map() },
+    }),
+    [],
+  );
+});
