@@ -135,8 +135,8 @@ export class NestedKvm implements ShadowOps {
   /** Work of the current event. */
   cost: EventCost = newEventCost();
   private readonly vcpus: Vcpu[];
+  /** The canonical range of the host operation the strategy is answering, else null. */
   private classify: [number, number] | null = null;
-  private inStrategy = false;
   private cause: RemovalCause = "replaced";
   private readonly collateral: Set<number>[];
 
@@ -175,7 +175,7 @@ export class NestedKvm implements ShadowOps {
   private leafRemoved(mmu: ShadowMmu, addr: number, size: number, pa: number, canonical: number) {
     const c = this.cost;
     const r = this.classify;
-    if (r && this.inStrategy) {
+    if (r) {
       if (canonical < r[1] && canonical + size > r[0]) c.removedNeeded++;
       else {
         c.removedCollateral++;
@@ -184,7 +184,7 @@ export class NestedKvm implements ShadowOps {
     } else {
       c.removedOther++;
     }
-    this.strategy.shadowRemoved(mmu, addr, size, pa, this.inStrategy ? "host" : this.cause);
+    this.strategy.shadowRemoved(mmu, addr, size, pa, r ? "host" : this.cause);
   }
 
   // --- ShadowOps: what strategies call -------------------------------------------------
@@ -399,11 +399,9 @@ export class NestedKvm implements ShadowOps {
 
   private inStrategyOp(start: number, end: number, fn: () => void): void {
     this.classify = [start, end];
-    this.inStrategy = true;
     try {
       fn();
     } finally {
-      this.inStrategy = false;
       this.classify = null;
     }
   }
