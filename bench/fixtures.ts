@@ -4,7 +4,9 @@
  * @module
  */
 
-import { NestedKvm } from "../lib/kvm.ts";
+import { l2Access } from "../lib/kvm/arm.ts";
+import type { Kvm } from "../lib/kvm/kvm.ts";
+import { kvmCreateVm } from "../lib/kvm/kvm_main.ts";
 import { makeStrategy } from "../lib/strategies/mod.ts";
 
 const G = 2 ** 30;
@@ -16,8 +18,8 @@ export function faultVm(
   contexts: number,
   pages: number,
   paBits = 48,
-): NestedKvm {
-  const kvm = new NestedKvm(
+): Kvm {
+  const kvm = kvmCreateVm(
     {
       hostGranule: "4K",
       paBits,
@@ -39,12 +41,12 @@ export function faultVm(
 }
 
 /** Fault `pages` pages of each context in, one vCPU per context round robin. */
-export function faultAll(kvm: NestedKvm, contexts: number, pages: number, vcpus: number): number {
+export function faultAll(kvm: Kvm, contexts: number, pages: number, vcpus: number): number {
   let n = 0;
   for (let c = 1; c <= contexts; c++) {
     const v = (c - 1) % vcpus;
     for (let p = 0; p < pages; p++) {
-      if (kvm.access(v, c, 2 ** 40 + p * 4096, true) === "mapped") n++;
+      if (l2Access(kvm, v, c, 2 ** 40 + p * 4096, true) === "mapped") n++;
     }
   }
   return n;

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { kvmUnmapGfnRange } from "../lib/kvm/mmu.ts";
 import { faultAll, faultVm } from "./fixtures.ts";
 
 const FAULTS = 100_000;
@@ -42,7 +43,7 @@ function unmapAt384(strategy: string, pages: number, paBits = 48) {
     const kvm = faultVm(strategy, 192, 384, pages, paBits);
     faultAll(kvm, 384, pages, 192);
     b.start();
-    kvm.unmapGfnRange(2 ** 30, 2 ** 30 + 4096);
+    kvmUnmapGfnRange(kvm, 2 ** 30, 2 ** 30 + 4096);
     b.end();
   };
 }

@@ -7,11 +7,12 @@
  */
 
 import { defaultCostModel } from "../lib/sweep/costmodel.ts";
-import { formatCsv } from "../lib/sweep/csv.ts";
-import { type PointSpec, replayRow } from "../lib/sweep/run.ts";
-import { SWEEP_HEADER, type SweepRow } from "../lib/sweep/schema.ts";
+import { SWEEP_HEADER, type SweepRow } from "../lib/sweep/columns.ts";
+import type { PointSpec } from "../lib/sweep/grid.ts";
+import { replayRow } from "../lib/sweep/run.ts";
 import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
-import { defaultWorkload, generateWorkload, type WorkloadParams } from "../lib/workload.ts";
+import { defaultWorkload, generateWorkload, type WorkloadParams } from "../lib/trace/workload.ts";
+import { formatCsv } from "../lib/util/csv.ts";
 
 const G = 2 ** 30;
 const cost = defaultCostModel();

@@ -1,41 +1,118 @@
 /**
- * Shared command-line plumbing: one-line errors with an exit status, and number
- * formatting for tables.
+ * Shared command-line plumbing: flags parsed with `@std/cli`'s `parseArgs` (a bad or
+ * unknown flag is one line and exit 2, `--help` prints the usage), one-line errors with an
+ * exit status, and number formatting for tables.
  *
  * @module
  */
 
-import { parseArgs, type ParseArgsConfig } from "parse-args";
+import { parseArgs } from "@std/cli/parse-args";
 
-/** The options of a command, `--help` added by {@linkcode parseCli}. */
-export type CliOptions = NonNullable<ParseArgsConfig["options"]>;
+/** One flag: a string or a boolean, with an optional one-letter alias and a default. */
+export interface CliFlag {
+  /** What it takes. */
+  type: "string" | "boolean";
+  /** One-letter alias (`-h`). */
+  short?: string;
+  /** Value when the flag is absent. */
+  default?: string | boolean;
+}
+
+/** The flags of a command, `--help` added by {@linkcode parseCli}. */
+export type CliOptions = Record<string, CliFlag>;
+
+/** The parsed values: booleans, strings (or undefined for a string flag without default). */
+export type CliValues<T extends CliOptions> = {
+  [K in keyof T]: T[K]["type"] extends "boolean" ? boolean
+    : T[K] extends { default: string } ? string
+    : string | undefined;
+};
+
+/** What {@linkcode parseCli} returns. */
+export interface CliArgs<T extends CliOptions> {
+  /** Flag values by name. */
+  values: CliValues<T> & { help: boolean };
+  /** Positional arguments. */
+  positionals: string[];
+}
 
 /**
- * parseArgs() over Deno.args with `--help`/`-h` added: a bad flag is one line and exit 2,
- * `--help` prints `usage` and exits 0.
+ * Parse `args` (default Deno.args) with `@std/cli`'s parseArgs, `--help`/`-h` added: an
+ * unknown flag, a string flag without a value, a value given to a boolean flag, or a
+ * positional argument where none is allowed is one line and exit 2; `--help` prints
+ * `usage` and exits 0.
  */
 export function parseCli<T extends CliOptions>(
   usage: string,
   options: T,
   allowPositionals = false,
-) {
-  let args;
-  try {
-    args = parseArgs({
-      args: Deno.args,
-      allowPositionals,
-      options: { ...options, help: { type: "boolean", short: "h", default: false } } as
-        & T
-        & { help: { type: "boolean"; short: "h"; default: false } },
-    });
-  } catch (e) {
-    fail((e as Error).message);
+  args: string[] = Deno.args,
+): CliArgs<T> {
+  const all: CliOptions = { ...options, help: { type: "boolean", short: "h", default: false } };
+  const names = Object.keys(all);
+  const strings = names.filter((n) => all[n].type === "string");
+  const booleans = names.filter((n) => all[n].type === "boolean");
+  const alias: Record<string, string> = {};
+  for (const n of names) if (all[n].short) alias[all[n].short!] = n;
+  const defaults: Record<string, string | boolean> = {};
+  for (const n of names) if (all[n].default !== undefined) defaults[n] = all[n].default!;
+  for (const n of booleans) defaults[n] ??= false;
+  const known = new Set([...names, ...Object.keys(alias)]);
+  // A string flag takes the next argument as its value even when it starts with "-"
+  // (`--seed -1`, `--l1-mem -4G`), so that the value's own check names what is wrong.
+  const stringFlags = new Set([
+    ...strings.map((n) => `--${n}`),
+    ...strings.filter((n) => all[n].short).map((n) => `-${all[n].short}`),
+  ]);
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--") {
+      joined.push(...args.slice(i));
+      break;
+    }
+    if (stringFlags.has(a) && i + 1 < args.length && args[i + 1].startsWith("-")) {
+      joined.push(`${a}=${args[++i]}`);
+    } else joined.push(a);
   }
-  if (args.values.help) {
+  args = joined;
+  const parsed = parseArgs(args, {
+    string: strings,
+    boolean: booleans,
+    alias,
+    default: defaults,
+    "--": false,
+    unknown: (arg: string, key?: string) => {
+      if (key !== undefined && known.has(key)) return true;
+      if (key === undefined) {
+        if (allowPositionals) return true;
+        fail(`unexpected argument "${arg}" (see --help)`);
+      }
+      fail(`unknown option "${arg.split("=")[0]}" (see --help)`);
+    },
+  });
+  for (const n of strings) {
+    const v = parsed[n];
+    if (Array.isArray(v)) fail(`--${n} is given more than once (see --help)`);
+    if (
+      v === "" && args.some((a) => a === `--${n}` || (all[n].short && a === `-${all[n].short}`))
+    ) {
+      fail(`--${n} needs a value (see --help)`);
+    }
+  }
+  for (const n of booleans) {
+    if (typeof parsed[n] !== "boolean") fail(`--${n} takes no value (see --help)`);
+  }
+  if (parsed.help) {
     console.log(usage);
     Deno.exit(0);
   }
-  return args;
+  const values: Record<string, unknown> = {};
+  for (const n of names) values[n] = parsed[n];
+  return {
+    values: values as CliValues<T> & { help: boolean },
+    positionals: parsed._.map(String),
+  };
 }
 
 /** Exit status for bad input (malformed arguments or trace). */

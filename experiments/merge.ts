@@ -13,8 +13,8 @@
  * @module
  */
 
-import { formatCsv, headerOf, parseCsv, writeAtomic } from "../lib/sweep/csv.ts";
-import { SWEEP_HEADER, TIMING_HEADER } from "../lib/sweep/schema.ts";
+import { SWEEP_HEADER, TIMING_HEADER } from "../lib/sweep/columns.ts";
+import { formatCsv, headerOf, parseCsv, writeAtomic } from "../lib/util/csv.ts";
 import { fail, parseCli } from "./cli.ts";
 
 const USAGE = `usage: deno task merge [--out FILE] [--timing FILE] [--quiet] <shard.csv>...

@@ -7,10 +7,11 @@
  * @module
  */
 
-import { replay } from "../lib/replay.ts";
 import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
-import { minimizeTrace } from "../lib/minimize.ts";
-import { parseTrace, type Trace, TraceError, traceToJson } from "../lib/trace.ts";
+import { TraceError } from "../lib/trace/fields.ts";
+import { minimizeTrace } from "../lib/trace/minimize.ts";
+import { replay } from "../lib/trace/replay.ts";
+import { parseTrace, type Trace, traceToJson } from "../lib/trace/trace.ts";
 import { fail, parseCli, textTable } from "./cli.ts";
 
 const USAGE = `usage: deno task replay <trace.json> [--strategy NAME] [--json] [--minimize OUT.json]
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   }
   let report;
   let trace: Trace;
-  const strategy = args.values.strategy!;
+  const strategy = args.values.strategy;
   try {
     trace = parseTrace(json);
     report = replay(trace, makeStrategy(strategy));

@@ -12,14 +12,14 @@
  * @module
  */
 
-import { parseArgs } from "parse-args";
-import { parseSize } from "../lib/granule.ts";
+import { parseSize } from "../lib/util/size.ts";
 import {
   type CostModel,
   DEFAULT_WATCHDOG_THRESH_S,
   defaultCostModel,
 } from "../lib/sweep/costmodel.ts";
 import {
+  type CsvRecord,
   formatCsv,
   formatCsvLines,
   headerOf,
@@ -27,7 +27,7 @@ import {
   partialPath,
   readIfExists,
   writeAtomic,
-} from "../lib/sweep/csv.ts";
+} from "../lib/util/csv.ts";
 import {
   describePoint,
   DIMENSIONS,
@@ -38,17 +38,16 @@ import {
   parseGridValues,
   pointWeight,
 } from "../lib/sweep/grid.ts";
-import type { PointSpec, TimingRow } from "../lib/sweep/run.ts";
+import type { PointSpec } from "../lib/sweep/grid.ts";
 import {
   schemaMarkdown,
   SWEEP_HEADER,
-  type SweepRow,
   TIMING_COLUMNS,
   TIMING_HEADER,
-} from "../lib/sweep/schema.ts";
+} from "../lib/sweep/columns.ts";
 import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
-import { generateWorkload } from "../lib/workload.ts";
-import { fail } from "./cli.ts";
+import { generateWorkload } from "../lib/trace/workload.ts";
+import { type CliOptions, fail, parseCli } from "./cli.ts";
 import type { WorkerReply, WorkerTask } from "./sweep_worker.ts";
 
 const DEFAULT_OUT = "results/sweep.csv";
@@ -290,15 +289,10 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
 }
 
 function parse() {
-  const opts: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  const opts: CliOptions = {};
   for (const f of STRING_FLAGS) opts[f] = { type: "string" };
   for (const f of ["resume", "dry-run", "quiet", "schema"]) opts[f] = { type: "boolean" };
-  opts.help = { type: "boolean", short: "h" };
-  try {
-    return parseArgs({ args: Deno.args, options: opts, allowPositionals: false, strict: true });
-  } catch (e) {
-    fail(`${(e as Error).message.split("\n")[0]} (see --help)`);
-  }
+  return parseCli(usage(), opts);
 }
 
 function fmtDuration(s: number): string {
@@ -425,8 +419,8 @@ async function main(): Promise<void> {
   }
 
   // Rows already done (--resume): the partial file, then the output itself.
-  const done = new Map<string, SweepRow>();
-  const doneTiming = new Map<string, TimingRow>();
+  const done = new Map<string, CsvRecord>();
+  const doneTiming = new Map<string, CsvRecord>();
   const key = (p: number | string, s: string) => `${p}\t${s}`;
   const wanted = new Set(mine.flatMap((s) => o.strategies.map((st) => key(s.index, st))));
   const partial = partialPath(o.out);
@@ -447,7 +441,7 @@ async function main(): Promise<void> {
       const text = await readIfExists(path);
       if (text === null || headerOf(text).join(",") !== TIMING_HEADER.join(",")) continue;
       for (const r of parseCsv(text, true).rows) {
-        if (r.grid_id === id) doneTiming.set(key(r.point, r.strategy), r as unknown as TimingRow);
+        if (r.grid_id === id) doneTiming.set(key(r.point, r.strategy), r);
       }
     }
   }
@@ -465,10 +459,10 @@ async function main(): Promise<void> {
   await mkdirFor(o.timing);
   // Partial files: keep what is already done (resume), then append as points finish.
   const doneRows = [...done.values()];
-  await Deno.writeTextFile(partial, formatCsv(SWEEP_HEADER, doneRows.map(unstring)));
+  await Deno.writeTextFile(partial, formatCsv(SWEEP_HEADER, doneRows));
   await Deno.writeTextFile(
     partialTiming,
-    formatCsv(TIMING_HEADER, [...doneTiming.values()].map(unstring)),
+    formatCsv(TIMING_HEADER, [...doneTiming.values()]),
   );
 
   const progress = new Progress(
@@ -477,15 +471,15 @@ async function main(): Promise<void> {
     tasks.reduce((a, t) => a + t.weight, 0),
   );
   const t0 = performance.now();
-  const results = new Map<string, SweepRow>(done);
-  const timings = new Map<string, TimingRow>(doneTiming);
+  const results = new Map<string, CsvRecord>(done);
+  const timings = new Map<string, CsvRecord>(doneTiming);
   await runPool(tasks, Math.min(jobs, Math.max(1, tasks.length)), o.cost, (t, r) => {
-    for (const row of r.rows) results.set(key(row.point as number, row.strategy as string), row);
+    for (const row of r.rows) results.set(key(row.point, row.strategy), row);
     for (const row of r.timing) timings.set(key(row.point, row.strategy), row);
     Deno.writeTextFileSync(partial, formatCsvLines(SWEEP_HEADER, r.rows), { append: true });
     Deno.writeTextFileSync(
       partialTiming,
-      formatCsvLines(TIMING_HEADER, r.timing as unknown as SweepRow[]),
+      formatCsvLines(TIMING_HEADER, r.timing),
       { append: true },
     );
     progress.update(t.weight, describePoint(t.point.params));
@@ -501,17 +495,17 @@ async function main(): Promise<void> {
   progress.end();
 
   // Final files, in grid order and strategy order.
-  const rows: SweepRow[] = [];
-  const trows: TimingRow[] = [];
+  const rows: CsvRecord[] = [];
+  const trows: CsvRecord[] = [];
   for (const s of mine) {
     for (const st of o.strategies) {
-      rows.push(unstring(results.get(key(s.index, st))!));
+      rows.push(results.get(key(s.index, st))!);
       const tr = timings.get(key(s.index, st));
       if (tr) trows.push(tr);
     }
   }
   await writeAtomic(o.out, formatCsv(SWEEP_HEADER, rows));
-  await writeAtomic(o.timing, formatCsv(TIMING_HEADER, trows.map(unstring)));
+  await writeAtomic(o.timing, formatCsv(TIMING_HEADER, trows));
   await Deno.remove(partial).catch(() => {});
   await Deno.remove(partialTiming).catch(() => {});
   const viol = rows.reduce((a, r) => a + Number(r.violations), 0);
@@ -524,11 +518,6 @@ async function main(): Promise<void> {
         (viol > 0 ? `; ${viol} ORACLE VIOLATIONS` : ""),
     );
   }
-}
-
-/** Rows read back from CSV keep their text; numbers written by us are re-emitted as is. */
-function unstring<T extends object>(r: T): SweepRow {
-  return r as unknown as SweepRow;
 }
 
 function gib(b: number): string {

@@ -11,7 +11,8 @@
 /// <reference lib="deno.worker" />
 
 import type { CostModel } from "../lib/sweep/costmodel.ts";
-import { type PointResult, type PointSpec, runPoint } from "../lib/sweep/run.ts";
+import type { PointSpec } from "../lib/sweep/grid.ts";
+import { type PointResult, runPoint } from "../lib/sweep/run.ts";
 
 /** One point to run. */
 export interface WorkerTask {

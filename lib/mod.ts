@@ -3,17 +3,27 @@
  * virtualization. It models the canonical stage-2 (L1 IPA -> host PA), L1's stage-2s
  * (L2 IPA -> L1 IPA), the shadow stage-2s KVM builds from them (L2 IPA -> host PA, two
  * shadow MMUs per vCPU), and the host events that must reach the shadows; it replays
- * traces against competing reverse-lookup strategies and checks every step against an
- * independent oracle, counting the loop iterations the kernel would spend.
+ * traces against competing reverse-lookup designs, checks every step against an
+ * independent oracle, and counts the loop iterations the kernel would spend.
  *
- * Modules, one job each: `granule.ts` (geometry), `pgtable.ts` (the table and its one
- * walker), `stage2.ts` (map/unmap/wp/flush visitors), `host.ts` (memslots, host memory,
- * canonical stage-2), `l1.ts` (L1's contexts and TLBIs), `shadow.ts` (shadow MMUs),
- * `kvm.ts` (the engine), `strategy.ts` (the seam), `strategies/` (the designs),
- * `oracle.ts`, `trace.ts`, `replay.ts`.
+ * The code mirrors the kernel's files:
+ * - `kvm/`: `pgtable.ts` (arch/arm64/kvm/hyp/pgtable.c: the table, its one walker and the
+ *   stage-2 visitors), `mmu.ts` (mmu.c: stage2_apply_range(), kvm_stage2_*_range(),
+ *   user_mem_abort(), the notifier operations), `nested.ts` (nested.c: kvm_walk_nested_s2(),
+ *   the shadow MMUs' life cycle, kvm_nested_s2_{unmap,wp,flush}()), `sys_regs.ts` (the
+ *   TLBIs), `arm.ts` (the vCPU run loop's memory accesses), `kvm_main.ts` (VM creation,
+ *   memslots, the MMU notifier), `kvm.ts` (struct kvm), `s2_mmu.ts` (struct kvm_s2_mmu),
+ *   `granule.ts` (geometry), `strategy.ts` (the seam a design implements);
+ * - `host/`: host memory and memslots (`memory.ts`), what the core mm does to it (`mm.ts`);
+ * - `guest/l1.ts`: the L1 guest hypervisor's tables, contexts and TLB view;
+ * - `strategies/`: the designs; `oracle/`: the independent check;
+ * - `trace/`: the trace format and its op table, replay, minimization, the workload
+ *   generator; `sweep/`: grids, CSV columns, budget and timeline runs; `plots/`: figures
+ *   from CSV files; `util/`: sizes, PRNG, CSV I/O, ordered sets, the maple-tree model.
  *
  * @example Replay an alias and a migration under the oracle
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { makeStrategy, parseTrace, replay } from "./mod.ts";
  *
  * const trace = parseTrace({
@@ -34,25 +44,34 @@
  * const upstream = replay(trace, makeStrategy("full-walk"));
  * const v2 = replay(trace, makeStrategy("maple-v2"));
  * const ours = replay(trace, makeStrategy("rmap"));
- * console.log(upstream.violations, upstream.events[4].iterations); // 0 1024
- * console.log(v2.violations, v2.firstSeen[0].kind); // 1 not-invalidated
- * console.log(ours.violations, ours.events[4].chunks); // 0 2
+ * assertEquals([upstream.violations, upstream.events[4].iterations], [0, 1024]);
+ * assertEquals([v2.violations, v2.firstSeen[0].kind], [1, "not-invalidated"]);
+ * assertEquals([ours.violations, ours.events[4].chunks], [0, 2]);
  * ```
  * @module
  */
 
-export * from "./granule.ts";
-export * from "./pgtable.ts";
-export * from "./stage2.ts";
-export * from "./host.ts";
-export * from "./l1.ts";
-export * from "./shadow.ts";
-export * from "./kvm.ts";
-export * from "./strategy.ts";
-export * from "./oracle.ts";
-export * from "./trace.ts";
-export * from "./replay.ts";
+export * from "./kvm/granule.ts";
+export * from "./kvm/pgtable.ts";
+export * from "./kvm/s2_mmu.ts";
+export * from "./kvm/strategy.ts";
+export * from "./kvm/kvm.ts";
+export * from "./kvm/mmu.ts";
+export * from "./kvm/nested.ts";
+export * from "./kvm/sys_regs.ts";
+export * from "./kvm/arm.ts";
+export * from "./kvm/kvm_main.ts";
+export * from "./host/memory.ts";
+export * from "./host/mm.ts";
+export * from "./guest/l1.ts";
+export * from "./oracle/oracle.ts";
+export * from "./trace/fields.ts";
+export * from "./trace/ops.ts";
+export * from "./trace/trace.ts";
+export * from "./trace/replay.ts";
+export * from "./trace/minimize.ts";
 export * from "./strategies/mod.ts";
+export * from "./util/size.ts";
 export { FullWalk } from "./strategies/full_walk.ts";
 export { MapleV2 } from "./strategies/maple_v2.ts";
 export { MergedPivot } from "./strategies/merged_pivot.ts";

@@ -2,8 +2,8 @@
  * experiments/cases.ts: expectation parsing and checking, the verdict of one run, and the
  * command line (filters, bad names, exit status, JSON output).
  */
-
-import assert from "assert";
+import { assert, assertEquals, assertMatch, assertNotMatch, assertThrows } from "@std/assert";
+import { TraceError } from "../lib/trace/fields.ts";
 import {
   checkExpectation,
   compare,
@@ -13,8 +13,7 @@ import {
   parseExpectation,
   parseScenario,
   runCase,
-} from "../experiments/cases.ts";
-import { TraceError } from "../lib/trace.ts";
+} from "../lib/trace/scenario.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -54,20 +53,20 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 Deno.test("cases: comparisons parse and compare", () => {
-  assert.deepEqual(parseComparison(0), { op: "=", value: 0 });
-  assert.deepEqual(parseComparison(">0"), { op: ">", value: 0 });
-  assert.deepEqual(parseComparison(">= 2"), { op: ">=", value: 2 });
-  assert.deepEqual(parseComparison("<=1024"), { op: "<=", value: 1024 });
-  assert.deepEqual(parseComparison("==3"), { op: "=", value: 3 });
-  assert.deepEqual(parseComparison("7"), { op: "=", value: 7 });
+  assertEquals(parseComparison(0), { op: "=", value: 0 });
+  assertEquals(parseComparison(">0"), { op: ">", value: 0 });
+  assertEquals(parseComparison(">= 2"), { op: ">=", value: 2 });
+  assertEquals(parseComparison("<=1024"), { op: "<=", value: 1024 });
+  assertEquals(parseComparison("==3"), { op: "=", value: 3 });
+  assertEquals(parseComparison("7"), { op: "=", value: 7 });
   for (const bad of ["", ">", "many", "!=0", "> -1", null, true, [1]]) {
-    assert.throws(() => parseComparison(bad), RangeError, JSON.stringify(bad));
+    assertThrows(() => parseComparison(bad), RangeError);
   }
-  assert.ok(compare(1, parseComparison(">0")));
-  assert.ok(!compare(0, parseComparison(">0")));
-  assert.ok(compare(0, parseComparison(0)));
-  assert.ok(!compare(3, parseComparison("<3")));
-  assert.ok(compare(3, parseComparison("<=3")));
+  assert(compare(1, parseComparison(">0")));
+  assert(!compare(0, parseComparison(">0")));
+  assert(compare(0, parseComparison(0)));
+  assert(!compare(3, parseComparison("<3")));
+  assert(compare(3, parseComparison("<=3")));
 });
 
 Deno.test("cases: expectations are validated with the field named", () => {
@@ -81,14 +80,11 @@ Deno.test("cases: expectations are validated with the field named", () => {
     },
     "expect.a",
   );
-  assert.deepEqual(e.metrics.violations, { op: ">", value: 0 });
-  assert.equal(e.shadowIpa, 0x1_0000_0000);
-  assert.equal(e.canonicalIpa, 2 ** 30);
+  assertEquals(e.metrics.violations, { op: ">", value: 0 });
+  assertEquals(e.shadowIpa, 0x1_0000_0000);
+  assertEquals(e.canonicalIpa, 2 ** 30);
   const err = (v: unknown, path: string) =>
-    assert.throws(
-      () => parseExpectation(v, "expect.a"),
-      (x: unknown) => x instanceof TraceError && x.path === path,
-    );
+    assertEquals(assertThrows(() => parseExpectation(v, "expect.a"), TraceError).path, path);
   err({ violation: 0 }, "expect.a.violation");
   err({ violations: "lots" }, "expect.a.violations");
   err({ kinds: ["stale"] }, "expect.a.kinds[0]");
@@ -96,10 +92,7 @@ Deno.test("cases: expectations are validated with the field named", () => {
   err({ shadowIpa: "0xZZ" }, "expect.a.shadowIpa");
   err({ why: 3 }, "expect.a.why");
   err([], "expect.a");
-  assert.throws(
-    () => parseScenario(aliasTrace([]), "t"),
-    (x: unknown) => x instanceof TraceError && x.path === "expect",
-  );
+  assertEquals(assertThrows(() => parseScenario(aliasTrace([]), "t"), TraceError).path, "expect");
 });
 
 Deno.test("cases: a strategy without its own expectation falls back to *", () => {
@@ -107,9 +100,9 @@ Deno.test("cases: a strategy without its own expectation falls back to *", () =>
     aliasTrace({ "maple-v2": { violations: ">0" }, "*": { violations: 0 } }),
     "t",
   );
-  assert.equal(expectationFor(s, "maple-v2")?.key, "maple-v2");
-  assert.equal(expectationFor(s, "full-walk")?.key, "*");
-  assert.equal(
+  assertEquals(expectationFor(s, "maple-v2")?.key, "maple-v2");
+  assertEquals(expectationFor(s, "full-walk")?.key, "*");
+  assertEquals(
     expectationFor(parseScenario(aliasTrace({ x: { violations: 0 } }), "t"), "full-walk"),
     null,
   );
@@ -128,29 +121,29 @@ Deno.test("cases: checkExpectation reports what does not hold", () => {
     { kind: "stale-pa", shadowIpa: 0x1000, canonicalIpa: 0x2000 },
   ];
   const e = (o: unknown) => parseExpectation(o, "e");
-  assert.deepEqual(
+  assertEquals(
     checkExpectation(e({ violations: ">0", kinds: ["stale-pa"], shadowIpa: 0x1000 }), r, found),
     [],
   );
-  assert.deepEqual(checkExpectation(e({ violations: 0 }), r, found), ["violations 2, expected =0"]);
-  assert.deepEqual(checkExpectation(e({ iterations: "<1024" }), r, found), [
+  assertEquals(checkExpectation(e({ violations: 0 }), r, found), ["violations 2, expected =0"]);
+  assertEquals(checkExpectation(e({ iterations: "<1024" }), r, found), [
     "iterations 1024, expected <1024",
   ]);
-  assert.deepEqual(checkExpectation(e({ kinds: ["writable"] }), r, found), [
+  assertEquals(checkExpectation(e({ kinds: ["writable"] }), r, found), [
     "no writable violation reported (reported: not-invalidated, stale-pa)",
   ]);
-  assert.deepEqual(checkExpectation(e({ shadowIpa: 0x3000 }), r, found), [
+  assertEquals(checkExpectation(e({ shadowIpa: 0x3000 }), r, found), [
     "no violation at shadow IPA 0x3000",
   ]);
-  assert.deepEqual(checkExpectation(e({ shadowIpa: 0x1000, canonicalIpa: 0x4000 }), r, found), [
+  assertEquals(checkExpectation(e({ shadowIpa: 0x1000, canonicalIpa: 0x4000 }), r, found), [
     "no violation at shadow IPA 0x1000, canonical IPA 0x4000",
   ]);
   // The place must be reported with one of the expected kinds.
-  assert.equal(
+  assertEquals(
     checkExpectation(e({ kinds: ["stale-pa"], shadowIpa: 0x1000 }), r, found.slice(0, 1)).length,
     2,
   );
-  assert.deepEqual(
+  assertEquals(
     checkExpectation(e({ iterations: 0 }), { ...r, iterations: null as unknown as number }, []),
     [
       "iterations n/a, expected =0",
@@ -163,35 +156,35 @@ Deno.test("cases: runCase judges a replay against the file's expectation", () =>
     parseScenario(aliasTrace({ "*": { violations: 0, removedNeeded: 2 } }), "alias"),
     "full-walk",
   );
-  assert.equal(good.strategy, "full-walk");
-  assert.equal(good.case, "alias");
-  assert.equal(good.violations, 0);
-  assert.equal(good.unmapEvents, 1);
-  assert.equal(good.iterations, 1024); // 40-bit shadow, 1G chunks, one valid MMU
-  assert.equal(good.removedNeeded, 2);
-  assert.equal(good.removedCollateral, 0);
-  assert.equal(good.expectation, "*");
-  assert.equal(good.ok, true);
+  assertEquals(good.strategy, "full-walk");
+  assertEquals(good.case, "alias");
+  assertEquals(good.violations, 0);
+  assertEquals(good.unmapEvents, 1);
+  assertEquals(good.iterations, 1024); // 40-bit shadow, 1G chunks, one valid MMU
+  assertEquals(good.removedNeeded, 2);
+  assertEquals(good.removedCollateral, 0);
+  assertEquals(good.expectation, "*");
+  assertEquals(good.ok, true);
   const bad = runCase(
     parseScenario(aliasTrace({ "full-walk": { violations: ">0" } }), "alias"),
     "full-walk",
   );
-  assert.equal(bad.ok, false);
-  assert.equal(bad.expectation, "full-walk");
-  assert.deepEqual(bad.failures, ["violations 0, expected >0"]);
+  assertEquals(bad.ok, false);
+  assertEquals(bad.expectation, "full-walk");
+  assertEquals(bad.failures, ["violations 0, expected >0"]);
   const none = runCase(parseScenario(aliasTrace(undefined), "alias"), "full-walk");
-  assert.equal(none.ok, null);
-  assert.equal(none.expectation, null);
+  assertEquals(none.ok, null);
+  assertEquals(none.expectation, null);
 });
 
 Deno.test("cases: a replay that throws is a failed result, whatever the expectation", () => {
   const s = parseScenario(aliasTrace({ "*": { violations: 0 } }), "alias");
   const r = crashed(s, "full-walk", new TypeError("x is not a function\n  at y"));
-  assert.equal(r.ok, false);
-  assert.equal(r.expectation, "*");
-  assert.deepEqual(r.failures, ["the replay threw TypeError: x is not a function"]);
-  assert.ok(Number.isNaN(r.violations));
-  assert.equal(JSON.parse(JSON.stringify(r)).violations, null);
+  assertEquals(r.ok, false);
+  assertEquals(r.expectation, "*");
+  assertEquals(r.failures, ["the replay threw TypeError: x is not a function"]);
+  assert(Number.isNaN(r.violations));
+  assertEquals(JSON.parse(JSON.stringify(r)).violations, null);
 });
 
 Deno.test("cases: bad strategy or case names are one line and exit 2", async () => {
@@ -205,42 +198,39 @@ Deno.test("cases: bad strategy or case names are one line and exit 2", async () 
     ] as const
   ) {
     const r = await cli(...args);
-    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
-    assert.equal(r.stdout, "");
+    assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assertEquals(r.stdout, "");
     const lines = r.stderr.trimEnd().split("\n");
-    assert.equal(lines.length, 1, r.stderr);
-    assert.ok(lines[0].startsWith("error: ") && lines[0].includes(want), lines[0]);
+    assertEquals(lines.length, 1, r.stderr);
+    assert(lines[0].startsWith("error: ") && lines[0].includes(want), lines[0]);
   }
 });
 
 Deno.test("cases: filters, table, JSON and the exit status of broken expectations", async () => {
   const table = await cli("--case", "alias-within-mmu,flush", "--strategy", "full-walk");
-  assert.equal(table.code, 0, table.stderr);
+  assertEquals(table.code, 0, table.stderr);
   const lines = table.stdout.trimEnd().split("\n");
-  assert.match(
+  assertMatch(
     lines[0],
     /^case\s+strategy\s+violations\s+iterations\/unmap\s+removed needed\/collateral\s+memory B\s+expect$/,
   );
-  assert.equal(lines.filter((l) => /full-walk/.test(l)).length, 2);
-  assert.match(
+  assertEquals(lines.filter((l) => /full-walk/.test(l)).length, 2);
+  assertMatch(
     lines.find((l) => l.startsWith("alias-within-mmu"))!,
     /full-walk\s+0\s+1,024\s+2 \/ 3\s+0\s+ok$/,
   );
 
   const json = await cli("--case", "alias-within-mmu", "--strategy", "full-walk", "--json");
-  assert.equal(json.code, 0, json.stderr);
+  assertEquals(json.code, 0, json.stderr);
   const rows = JSON.parse(json.stdout);
-  assert.equal(rows.length, 1);
-  assert.deepEqual(
-    [
-      rows[0].strategy,
-      rows[0].case,
-      rows[0].violations,
-      rows[0].removedNeeded,
-      rows[0].removedCollateral,
-    ],
-    ["full-walk", "alias-within-mmu", 0, 2, 3],
-  );
+  assertEquals(rows.length, 1);
+  assertEquals([
+    rows[0].strategy,
+    rows[0].case,
+    rows[0].violations,
+    rows[0].removedNeeded,
+    rows[0].removedCollateral,
+  ], ["full-walk", "alias-within-mmu", 0, 2, 3]);
 
   // A directory with a case whose expectation full-walk breaks: exit 1, the failure named.
   const dir = await Deno.makeTempDir();
@@ -254,22 +244,22 @@ Deno.test("cases: filters, table, JSON and the exit status of broken expectation
       JSON.stringify(aliasTrace({ "*": { violations: 0 } })),
     );
     const r = await cli("--dir", dir, "--strategy", "full-walk");
-    assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /FAIL wrong \/ full-walk \(expect "\*"\): violations 0, expected >0/);
-    assert.doesNotMatch(r.stdout, /FAIL right/);
+    assertEquals(r.code, 1, r.stdout + r.stderr);
+    assertMatch(r.stdout, /FAIL wrong \/ full-walk \(expect "\*"\): violations 0, expected >0/);
+    assertNotMatch(r.stdout, /FAIL right/);
     const ok = await cli("--dir", dir, "--strategy", "full-walk", "--case", "right");
-    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assertEquals(ok.code, 0, ok.stdout + ok.stderr);
     const j = await cli("--dir", dir, "--strategy", "full-walk", "--json");
-    assert.equal(j.code, 1);
-    assert.equal(JSON.parse(j.stdout).length, 2);
-    assert.match(j.stderr, /FAIL wrong/);
+    assertEquals(j.code, 1);
+    assertEquals(JSON.parse(j.stdout).length, 2);
+    assertMatch(j.stderr, /FAIL wrong/);
     await Deno.writeTextFile(
       `${dir}/malformed.json`,
       JSON.stringify(aliasTrace({ "*": { violation: 0 } })),
     );
     const m = await cli("--dir", dir, "--strategy", "full-walk");
-    assert.equal(m.code, 2);
-    assert.match(m.stderr, /^error: .*malformed\.json: expect\.\*\.violation: unknown key/);
+    assertEquals(m.code, 2);
+    assertMatch(m.stderr, /^error: .*malformed\.json: expect\.\*\.violation: unknown key/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,7 +1,7 @@
-import assert from "assert";
-import { schemaMarkdown, TIMING_COLUMNS } from "../lib/sweep/schema.ts";
+import { assert, assertEquals } from "@std/assert";
 import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
-import { TRACE_OPS } from "../lib/trace.ts";
+import { schemaMarkdown, TIMING_COLUMNS } from "../lib/sweep/columns.ts";
+import { TRACE_OPS } from "../lib/trace/ops.ts";
 
 const readme = Deno.readTextFileSync(new URL("../README.md", import.meta.url));
 
@@ -9,7 +9,7 @@ function section(tag: string): string {
   const m = new RegExp(`<!-- schema:${tag} -->\\n([\\s\\S]*?)\\n<!-- /schema:${tag} -->`).exec(
     readme,
   );
-  assert.ok(m, `README has a ${tag} schema section`);
+  assert(m, `README has a ${tag} schema section`);
   return m[1].trim();
 }
 
@@ -20,16 +20,16 @@ const cells = (table: string) =>
   );
 
 Deno.test("README's CSV schema is the one lib/sweep/schema.ts writes", () => {
-  assert.deepEqual(cells(section("sweep")), cells(schemaMarkdown()));
-  assert.deepEqual(cells(section("timing")), cells(schemaMarkdown(TIMING_COLUMNS)));
+  assertEquals(cells(section("sweep")), cells(schemaMarkdown()));
+  assertEquals(cells(section("timing")), cells(schemaMarkdown(TIMING_COLUMNS)));
 });
 
 Deno.test("README documents every strategy and every trace operation", () => {
-  for (const s of STRATEGY_NAMES) assert.ok(readme.includes(`| \`${s}\``), s);
-  for (const op of TRACE_OPS) assert.ok(readme.includes(`\`${op}\``), op);
+  for (const s of STRATEGY_NAMES) assert(readme.includes(`| \`${s}\``), s);
+  for (const op of TRACE_OPS) assert(readme.includes(`\`${op}\``), op);
 });
 
 Deno.test("README gives the two set-up commands", () => {
-  assert.ok(readme.includes("npx -y deno@2.9.6 task sweep"));
-  assert.ok(readme.includes("npx -y deno@2.9.6 task test"));
+  assert(readme.includes("npx -y deno@2.9.6 task sweep"));
+  assert(readme.includes("npx -y deno@2.9.6 task test"));
 });

@@ -5,18 +5,32 @@
  * each file's `broken` key leave exactly the stale entries the file says; and
  * `deno task cases --json` prints the results as JSON.
  *
- * The verdicts are checked here with plain asserts, not with experiments/cases.ts's
- * checker, so that a bug in one does not hide in the other.
+ * The verdicts use the comparisons of lib/trace/scenario.ts (tested on their own in
+ * cases_test.ts); the rest of each verdict is asserted here.
  */
-
-import assert from "assert";
-import { listScenarios, loadScenario, parseComparison } from "../experiments/cases.ts";
-import type { Comparison, Expectation, Scenario } from "../experiments/cases.ts";
-import { replay, type ReplayReport } from "../lib/replay.ts";
-import type { ShadowMmu } from "../lib/shadow.ts";
+import {
+  assert,
+  assertEquals,
+  AssertionError,
+  assertNotEquals,
+  assertThrows,
+  fail,
+} from "@std/assert";
+import type { ShadowMmu } from "../lib/kvm/s2_mmu.ts";
+import type { ReverseMapStrategy, ShadowOps } from "../lib/kvm/strategy.ts";
 import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
-import type { ReverseMapStrategy, ShadowOps } from "../lib/strategy.ts";
-import { parseTrace, type TraceEvent } from "../lib/trace.ts";
+import type { TraceEvent } from "../lib/trace/ops.ts";
+import { replay } from "../lib/trace/replay.ts";
+import type { ReplayReport } from "../lib/trace/replay.ts";
+import {
+  compare,
+  type Expectation,
+  listScenarios,
+  loadScenario,
+  parseComparison,
+  type Scenario,
+} from "../lib/trace/scenario.ts";
+import { parseTrace } from "../lib/trace/trace.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const hex = (n: number | null) => (n === null ? "null" : "0x" + n.toString(16));
@@ -45,21 +59,6 @@ function sum(r: ReplayReport, key: "removedNeeded" | "removedCollateral"): numbe
   return r.events.reduce((a, e) => a + e[key], 0);
 }
 
-function holds(x: number, c: Comparison): boolean {
-  switch (c.op) {
-    case "=":
-      return x === c.value;
-    case ">":
-      return x > c.value;
-    case ">=":
-      return x >= c.value;
-    case "<":
-      return x < c.value;
-    case "<=":
-      return x <= c.value;
-  }
-}
-
 /** Assert that `r` is what `e` expects; `label` names the case and design. */
 function assertVerdict(r: ReplayReport, e: Expectation, label: string): void {
   const seen = r.firstSeen;
@@ -71,22 +70,22 @@ function assertVerdict(r: ReplayReport, e: Expectation, label: string): void {
     : "";
   const v = e.metrics.violations;
   if (v) {
-    assert.ok(
-      holds(r.violations, v),
+    assert(
+      compare(r.violations, v),
       `${label}: ${r.violations} violations, expected ${v.op}${v.value}${detail}`,
     );
   }
   const n = e.metrics.removedNeeded;
   if (n) {
-    assert.equal(n.op, ">", `${label}: this test only reads removedNeeded ">N"`);
-    assert.ok(
+    assertEquals(n.op, ">", `${label}: this test only reads removedNeeded ">N"`);
+    assert(
       sum(r, "removedNeeded") > n.value,
       `${label}: removedNeeded ${sum(r, "removedNeeded")}, expected >${n.value}`,
     );
   }
   const kinds = new Set(seen.map((x) => x.kind));
   for (const k of e.kinds ?? []) {
-    assert.ok(
+    assert(
       kinds.has(k),
       `${label}: no ${k} violation; reported ${[...kinds].join(", ") || "none"}${detail}`,
     );
@@ -99,7 +98,7 @@ function assertVerdict(r: ReplayReport, e: Expectation, label: string): void {
     );
     const at = seen.slice(0, 8).map((x) => `${x.kind}@${hex(x.shadowIpa)}/${hex(x.canonicalIpa)}`)
       .join(", ");
-    assert.ok(
+    assert(
       hit,
       `${label}: no violation at shadow ${hex(e.shadowIpa ?? null)} canonical ${
         hex(e.canonicalIpa ?? null)
@@ -238,7 +237,7 @@ const BROKEN: Record<string, () => ReverseMapStrategy> = {
 
 Deno.test("scenarios: every case the issue asks for has a file", () => {
   for (const r of REQUIRED) {
-    assert.ok(NAMES.includes(r), `experiments/scenarios/${r}.json is missing`);
+    assert(NAMES.includes(r), `experiments/scenarios/${r}.json is missing`);
   }
 });
 
@@ -249,19 +248,19 @@ Deno.test("scenarios: every file parses, says what it tests and has a fallback e
         Deno.readTextFileSync(new URL(`experiments/scenarios/${name}.json`, ROOT)),
       );
       const trace = parseTrace(json);
-      assert.notEqual(trace.name, "unnamed", `${name}: no name`);
-      assert.ok(trace.description.length > 80, `${name}: the description must say what it tests`);
-      assert.ok(
+      assertNotEquals(trace.name, "unnamed", `${name}: no name`);
+      assert(trace.description.length > 80, `${name}: the description must say what it tests`);
+      assert(
         /0x[0-9a-f]+/.test(trace.description),
         `${name}: the description must give L2/L1 addresses`,
       );
-      assert.ok(trace.events.length > 0, `${name}: no events`);
+      assert(trace.events.length > 0, `${name}: no events`);
       const s = SCENARIOS.find((x) => x.name === name)!;
-      assert.ok(s.expect["*"], `${name}: no "*" expectation`);
+      assert(s.expect["*"], `${name}: no "*" expectation`);
       for (const [k, e] of Object.entries(s.expect)) {
-        assert.ok(e.metrics.violations, `${name}: expect.${k} must say how many violations`);
+        assert(e.metrics.violations, `${name}: expect.${k} must say how many violations`);
         if (e.metrics.violations.op !== "=" || e.metrics.violations.value !== 0) {
-          assert.ok(
+          assert(
             e.kinds?.length && e.shadowIpa !== undefined && e.canonicalIpa !== undefined,
             `${name}: expect.${k} expects violations, so it must name kinds, shadowIpa and canonicalIpa`,
           );
@@ -292,7 +291,7 @@ Deno.test("scenarios: the broken designs leave the stale entries each case names
   for (const s of SCENARIOS) {
     for (const [design, e] of Object.entries(s.broken)) {
       await t.step(`${s.name} / ${design}`, () => {
-        assert.ok(
+        assert(
           BROKEN[design],
           `${s.name}: unknown broken design "${design}" (known: ${Object.keys(BROKEN).join(", ")})`,
         );
@@ -300,7 +299,7 @@ Deno.test("scenarios: the broken designs leave the stale entries each case names
         assertVerdict(r, e, `${s.name} / ${design}`);
         // Where the design is expected to fail, the case's "*" expectation must reject it.
         if (e.metrics.violations?.op === ">") {
-          assert.throws(() => assertVerdict(r, s.expect["*"], "*"), assert.AssertionError);
+          assertThrows(() => assertVerdict(r, s.expect["*"], "*"), AssertionError);
         }
       });
       checked++;
@@ -308,12 +307,12 @@ Deno.test("scenarios: the broken designs leave the stale entries each case names
   }
   // Every broken design is exercised by at least one case where it fails.
   for (const d of Object.keys(BROKEN)) {
-    assert.ok(
+    assert(
       SCENARIOS.some((s) => s.broken[d]?.metrics.violations?.op === ">"),
       `no case shows that ${d} is broken`,
     );
   }
-  assert.ok(checked >= Object.keys(BROKEN).length);
+  assert(checked >= Object.keys(BROKEN).length);
 });
 
 Deno.test("scenarios: maple-v2 is expected to break on aliases inside one MMU, not across MMUs", () => {
@@ -327,11 +326,11 @@ Deno.test("scenarios: maple-v2 is expected to break on aliases inside one MMU, n
       "alias-l1-64k-over-host-4k",
     ]
   ) {
-    assert.ok(withStale.includes(n), `${n} must expect maple-v2 to leave stale entries`);
+    assert(withStale.includes(n), `${n} must expect maple-v2 to leave stale entries`);
   }
   for (const n of ["alias-across-mmus", "alias-block-and-page-across-mmus"]) {
     const e = SCENARIOS.find((s) => s.name === n)!.expect["maple-v2"];
-    assert.deepEqual(
+    assertEquals(
       e?.metrics.violations,
       { op: "=", value: 0 },
       `${n}: one tree per MMU, no stale entry`,
@@ -342,9 +341,9 @@ Deno.test("scenarios: maple-v2 is expected to break on aliases inside one MMU, n
 Deno.test("scenarios: the reproducer is the published one", () => {
   const s = SCENARIOS.find((x) => x.name === "reproducer")!;
   const c = s.trace.config;
-  assert.equal(c.hostGranule, "4K");
-  assert.ok(c.vcpus >= 2);
-  assert.equal(c.contexts.length, 1, "one L2");
+  assertEquals(c.hostGranule, "4K");
+  assert(c.vcpus >= 2);
+  assertEquals(c.contexts.length, 1, "one L2");
   const G = 2 ** 30, SLOT = 128 * 2 ** 20;
   const maps = s.trace.events.filter((e): e is Extract<TraceEvent, { op: "l1-map" }> =>
     e.op === "l1-map"
@@ -353,10 +352,10 @@ Deno.test("scenarios: the reproducer is the published one", () => {
   for (const m of maps) {
     if (m.l2ipa >= 4 * G && m.l2ipa < 4 * G + SLOT) slot1.set(m.l2ipa - 4 * G, m.l1ipa);
     else if (m.l2ipa >= 6 * G && m.l2ipa < 6 * G + SLOT) slot2.set(m.l2ipa - 6 * G, m.l1ipa);
-    else assert.fail(`L2 ${hex(m.l2ipa)} is in neither memslot`);
+    else fail(`L2 ${hex(m.l2ipa)} is in neither memslot`);
   }
-  assert.ok(slot1.size > 1000, "the guest touches a sample of slot 1");
-  assert.deepEqual(
+  assert(slot1.size > 1000, "the guest touches a sample of slot 1");
+  assertEquals(
     [...slot2].sort((a, b) => a[0] - b[0]),
     [...slot1].sort((a, b) => a[0] - b[0]),
     "4G+x and 6G+x map the same L1 IPA",
@@ -368,12 +367,12 @@ Deno.test("scenarios: the reproducer is the published one", () => {
     size: number;
   }[];
   const covered = migrated.reduce((a, m) => a + m.size, 0);
-  assert.ok(
+  assert(
     migrated.every((m) => m.l1ipa >= lo && m.l1ipa + m.size <= lo + SLOT) && covered >= hi - lo,
     "migratepages covers the memfd",
   );
   const last = s.trace.events.slice(-10);
-  assert.ok(
+  assert(
     last.every((e) => e.op === "access" && e.l2ipa < 4 * G + SLOT && e.write),
     "the guest keeps writing slot 1",
   );
@@ -388,8 +387,8 @@ Deno.test("cases: `deno task cases --json` prints one JSON object per strategy a
   }).output();
   const stderr = new TextDecoder().decode(out.stderr);
   const rows = JSON.parse(new TextDecoder().decode(out.stdout));
-  assert.ok(Array.isArray(rows));
-  assert.equal(rows.length, STRATEGY_NAMES.length * NAMES.length);
+  assert(Array.isArray(rows));
+  assertEquals(rows.length, STRATEGY_NAMES.length * NAMES.length);
   for (const r of rows) {
     for (
       const k of [
@@ -402,23 +401,23 @@ Deno.test("cases: `deno task cases --json` prints one JSON object per strategy a
         "memoryBytes",
       ]
     ) {
-      assert.ok(k in r, `row ${JSON.stringify(r).slice(0, 80)} lacks ${k}`);
+      assert(k in r, `row ${JSON.stringify(r).slice(0, 80)} lacks ${k}`);
     }
-    assert.ok(STRATEGY_NAMES.includes(r.strategy) && NAMES.includes(r.case));
-    assert.equal(typeof r.violations, "number");
-    assert.ok(r.iterations === null || typeof r.iterations === "number");
+    assert(STRATEGY_NAMES.includes(r.strategy) && NAMES.includes(r.case));
+    assertEquals(typeof r.violations, "number");
+    assert(r.iterations === null || typeof r.iterations === "number");
   }
   const failed = rows.filter((r: { ok: boolean | null }) => r.ok === false);
-  assert.equal(out.code, failed.length ? 1 : 0, stderr);
-  assert.equal(failed.length, 0, `expectations broken: ${stderr}`);
+  assertEquals(out.code, failed.length ? 1 : 0, stderr);
+  assertEquals(failed.length, 0, `expectations broken: ${stderr}`);
   // The violations it reports are the replay's.
   const rep = rows.find((r: { case: string; strategy: string }) =>
     r.case === "alias-within-mmu" && r.strategy === "full-walk"
   );
-  assert.equal(
+  assertEquals(
     rep.violations,
     replay(SCENARIOS.find((s) => s.name === "alias-within-mmu")!.trace, makeStrategy("full-walk"))
       .violations,
   );
-  assert.deepEqual(parseComparison(">0"), { op: ">", value: 0 });
+  assertEquals(parseComparison(">0"), { op: ">", value: 0 });
 });

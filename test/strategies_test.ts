@@ -1,13 +1,17 @@
-import assert from "assert";
+import { assert, assertEquals } from "@std/assert";
+import type { Kvm } from "../lib/kvm/kvm.ts";
 import fc from "fast-check";
-import { NestedKvm } from "../lib/kvm.ts";
-import { checkShadows } from "../lib/oracle.ts";
-import { replay } from "../lib/replay.ts";
+import { migratePages } from "../lib/host/mm.ts";
+import { l2Access } from "../lib/kvm/arm.ts";
+import { kvmCreateVm } from "../lib/kvm/kvm_main.ts";
+import { checkShadows, oracleWorld } from "../lib/oracle/oracle.ts";
 import { MapleV2 } from "../lib/strategies/maple_v2.ts";
 import { MergedPivot } from "../lib/strategies/merged_pivot.ts";
 import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { SpanUnknown, UNKNOWN_IPA } from "../lib/strategies/span_unknown.ts";
-import { parseTrace, type Trace } from "../lib/trace.ts";
+import { applyEvent } from "../lib/trace/ops.ts";
+import { replay } from "../lib/trace/replay.ts";
+import { parseTrace, type Trace } from "../lib/trace/trace.ts";
 
 const G = 2 ** 30;
 const M = 2 ** 20;
@@ -44,43 +48,43 @@ const singleEvents = [
 
 Deno.test("registry: the three strategies are registered by name", () => {
   for (const n of ["maple-v2", "merged-pivot", "span-unknown"]) {
-    assert.ok(STRATEGY_NAMES.includes(n));
-    assert.equal(makeStrategy(n).name, n);
+    assert(STRATEGY_NAMES.includes(n));
+    assertEquals(makeStrategy(n).name, n);
   }
 });
 
 Deno.test("maple-v2: two aliases in one MMU leave a stale shadow entry after migrate", () => {
   const s = new MapleV2();
   const r = replay(trace(aliasEvents), s);
-  assert.ok(r.violations >= 1, "the overwritten alias must survive the migrate");
+  assert(r.violations >= 1, "the overwritten alias must survive the migrate");
   const v = r.firstSeen.find((x) => x.op === "migrate");
-  assert.ok(v, "a violation found after the migrate");
-  assert.equal(v.shadowIpa, 4 * G); // the first alias: its tree entry was overwritten
-  assert.equal(v.kind, "not-invalidated");
-  assert.equal(r.firstSeen.filter((x) => x.shadowIpa === 6 * G).length, 0);
+  assert(v, "a violation found after the migrate");
+  assertEquals(v.shadowIpa, 4 * G); // the first alias: its tree entry was overwritten
+  assertEquals(v.kind, "not-invalidated");
+  assertEquals(r.firstSeen.filter((x) => x.shadowIpa === 6 * G).length, 0);
   // The overwritten entry was lost, not freed.
-  assert.equal(s.leakedEntries, 1);
-  assert.equal(s.leakedBytes, 32);
-  assert.equal(r.events[3].memoryBytes, 2 * 32 + 256); // two entries + one maple node
-  assert.equal(r.events[4].memoryBytes, 32); // the leak stays; the tree is empty
+  assertEquals(s.leakedEntries, 1);
+  assertEquals(s.leakedBytes, 32);
+  assertEquals(r.events[3].memoryBytes, 2 * 32 + 256); // two entries + one maple node
+  assertEquals(r.events[4].memoryBytes, 32); // the leak stays; the tree is empty
   // The full walk has no such problem.
-  assert.equal(replay(trace(aliasEvents), makeStrategy("full-walk")).violations, 0);
+  assertEquals(replay(trace(aliasEvents), makeStrategy("full-walk")).violations, 0);
 });
 
 Deno.test("maple-v2: a single mapping is unmapped exactly, with counted steps", () => {
   const s = new MapleV2();
   const r = replay(trace(singleEvents), s);
-  assert.equal(r.violations, 0);
+  assertEquals(r.violations, 0);
   const m = r.events[2];
-  assert.equal(m.chunks, 1); // one stage2_apply_range() chunk for one shadow page
-  assert.ok(m.steps > 0);
-  assert.equal(m.removedNeeded, 1);
-  assert.equal(s.leakedEntries, 0);
-  assert.equal(m.memoryBytes, 0);
+  assertEquals(m.chunks, 1); // one stage2_apply_range() chunk for one shadow page
+  assert(m.steps > 0);
+  assertEquals(m.removedNeeded, 1);
+  assertEquals(s.leakedEntries, 0);
+  assertEquals(m.memoryBytes, 0);
   // The full walk pays 2^40 / 1G chunks and no index steps.
   const f = replay(trace(singleEvents), makeStrategy("full-walk")).events[2];
-  assert.equal(f.chunks, 1024);
-  assert.equal(f.steps, 0);
+  assertEquals(f.chunks, 1024);
+  assertEquals(f.steps, 0);
 });
 
 Deno.test("maple-v2: a permission upgrade does not store a second entry", () => {
@@ -94,11 +98,11 @@ Deno.test("maple-v2: a permission upgrade does not store a second entry", () => 
     ]),
     s,
   );
-  assert.equal(r.events[3].result, "mapped");
-  assert.equal(s.liveEntries, 1);
-  assert.equal(s.leakedEntries, 0);
+  assertEquals(r.events[3].result, "mapped");
+  assertEquals(s.liveEntries, 1);
+  assertEquals(s.leakedEntries, 0);
   // wp is the patch's unchanged full walk.
-  assert.equal(r.events[2].chunks, 1024);
+  assertEquals(r.events[2].chunks, 1024);
 });
 
 Deno.test("maple-v2: a page stored inside a block splits it; the unmap loop then misses entries", () => {
@@ -116,30 +120,30 @@ Deno.test("maple-v2: a page stored inside a block splits it; the unmap loop then
   const r = replay(t, s);
   // mt_find() finds the block's left piece, unmaps the block, jumps to the block's end:
   // the 4K alias in the middle is never unmapped.
-  assert.ok(r.firstSeen.some((v) => v.op === "migrate" && v.shadowIpa === 8 * G));
+  assert(r.firstSeen.some((v) => v.op === "migrate" && v.shadowIpa === 8 * G));
   // mas_erase() at the block's start freed the block while its right piece still
   // points at it. The second migrate unmaps the page, then reads the block's entry
   // through that dangling piece (a use after free), and its mas_erase() at the
   // block's start finds nothing: the dangling piece stays in the tree for good.
-  assert.equal(r.events[4].newViolations, 1);
-  assert.equal(s.useAfterFree, 1);
-  assert.equal(s.liveEntries, 0);
-  assert.equal(s.treeSize({ id: 0 } as never), 1);
+  assertEquals(r.events[4].newViolations, 1);
+  assertEquals(s.useAfterFree, 1);
+  assertEquals(s.liveEntries, 0);
+  assertEquals(s.treeSize({ id: 0 } as never), 1);
   // The fixed designs handle the same trace.
-  assert.equal(replay(t, new MergedPivot()).violations, 0);
-  assert.equal(replay(t, new SpanUnknown()).violations, 0);
+  assertEquals(replay(t, new MergedPivot()).violations, 0);
+  assertEquals(replay(t, new SpanUnknown()).violations, 0);
 });
 
 Deno.test("merged-pivot: aliases are merged and all unmapped; lists and spans are recorded", () => {
   const s = new MergedPivot();
   const r = replay(trace(aliasEvents), s);
-  assert.equal(r.violations, 0);
-  assert.equal(s.maxListLength, 2);
-  assert.equal(s.maxSpanBytes, 4 * K);
-  assert.equal(r.events[4].chunks, 2);
-  assert.ok(r.events[4].steps > 0);
-  assert.equal(r.events[4].memoryBytes, 0);
-  assert.equal(r.events[3].memoryBytes, 3 * 32 + 256); // entry + 2 list elements + a node
+  assertEquals(r.violations, 0);
+  assertEquals(s.maxListLength, 2);
+  assertEquals(s.maxSpanBytes, 4 * K);
+  assertEquals(r.events[4].chunks, 2);
+  assert(r.events[4].steps > 0);
+  assertEquals(r.events[4].memoryBytes, 0);
+  assertEquals(r.events[3].memoryBytes, 3 * 32 + 256); // entry + 2 list elements + a node
   // A block and a page inside it merge into one range over the block.
   const b = new MergedPivot();
   const rb = replay(
@@ -152,33 +156,33 @@ Deno.test("merged-pivot: aliases are merged and all unmapped; lists and spans ar
     ], "thp"),
     b,
   );
-  assert.equal(rb.violations, 0);
-  assert.equal(b.maxSpanBytes, 2 * M);
-  assert.equal(b.maxListLength, 2);
+  assertEquals(rb.violations, 0);
+  assertEquals(b.maxSpanBytes, 2 * M);
+  assertEquals(b.maxListLength, 2);
 });
 
 Deno.test("span-unknown: exact while ranges do not overlap, wholesale when aliases overlap", () => {
   const single = new SpanUnknown();
   const r1 = replay(trace(singleEvents), single);
-  assert.equal(r1.violations, 0);
-  assert.equal(single.wholesaleUnmaps, 0);
-  assert.equal(r1.events[2].chunks, 1);
-  assert.ok(r1.events[2].steps > 0);
+  assertEquals(r1.violations, 0);
+  assertEquals(single.wholesaleUnmaps, 0);
+  assertEquals(r1.events[2].chunks, 1);
+  assert(r1.events[2].steps > 0);
 
   const alias = new SpanUnknown();
   const r2 = replay(trace(aliasEvents), alias);
-  assert.equal(r2.violations, 0);
-  assert.equal(alias.unknownMerges, 1);
-  assert.equal(alias.wholesaleUnmaps, 1);
-  assert.equal(alias.fallbacks(), 1);
-  assert.equal(r2.fallbacks, 1);
-  assert.equal(r2.events[4].chunks, 1024); // the whole 40-bit shadow space
-  assert.equal(r2.events[4].memoryBytes, 0);
+  assertEquals(r2.violations, 0);
+  assertEquals(alias.unknownMerges, 1);
+  assertEquals(alias.wholesaleUnmaps, 1);
+  assertEquals(alias.fallbacks(), 1);
+  assertEquals(r2.fallbacks, 1);
+  assertEquals(r2.events[4].chunks, 1024); // the whole 40-bit shadow space
+  assertEquals(r2.events[4].memoryBytes, 0);
 });
 
 Deno.test("span-unknown: a TLBI removes the reverse and direct entries of the leaf", () => {
   const s = new SpanUnknown();
-  const kvm = new NestedKvm({
+  const kvm = kvmCreateVm({
     hostGranule: "4K",
     paBits: 40,
     vcpus: 1,
@@ -187,31 +191,28 @@ Deno.test("span-unknown: a TLBI removes the reverse and direct entries of the le
   kvm.l1.createContext({ id: 1, vmid: 1, granule: "4K", ipaBits: 40 });
   kvm.l1.map(1, 4 * G, 4 * K, G, true);
   kvm.l1.map(1, 5 * G, 4 * K, G + 4 * K, true);
-  assert.equal(kvm.access(0, 1, 4 * G, false), "mapped");
-  assert.equal(kvm.access(0, 1, 5 * G, false), "mapped");
-  const mmu = kvm.hwMmu(0)!;
-  assert.deepEqual(s.reverseEntries(mmu), [
+  assertEquals(l2Access(kvm, 0, 1, 4 * G, false), "mapped");
+  assertEquals(l2Access(kvm, 0, 1, 5 * G, false), "mapped");
+  const mmu = kvm.vcpu(0).hwMmu!;
+  assertEquals(s.reverseEntries(mmu), [
     { start: G, end: G + 4 * K, value: 4 * G },
     { start: G + 4 * K, end: G + 8 * K, value: 5 * G },
   ]);
-  assert.equal(s.directEntries(mmu).length, 2);
+  assertEquals(s.directEntries(mmu).length, 2);
   kvm.l1.unmap(1, 4 * G, 4 * K);
-  kvm.tlbiRange(1, 4 * G, 4 * G + 4 * K);
-  assert.deepEqual(s.reverseEntries(mmu), [{ start: G + 4 * K, end: G + 8 * K, value: 5 * G }]);
-  assert.deepEqual(s.directEntries(mmu), [{ start: 5 * G, end: 5 * G + 4 * K, value: G + 4 * K }]);
+  applyEvent(kvm, { op: "tlbi-range", vmid: 1, l2ipa: 4 * G, size: (4 * G + 4 * K) - (4 * G) });
+  assertEquals(s.reverseEntries(mmu), [{ start: G + 4 * K, end: G + 8 * K, value: 5 * G }]);
+  assertEquals(s.directEntries(mmu), [{ start: 5 * G, end: 5 * G + 4 * K, value: G + 4 * K }]);
   // An overlapping map makes one UNKNOWN span with no direct entries.
   kvm.l1.map(1, 6 * G, 4 * K, G + 4 * K, true);
-  kvm.access(0, 1, 6 * G, false);
-  assert.deepEqual(s.reverseEntries(mmu), [{
+  l2Access(kvm, 0, 1, 6 * G, false);
+  assertEquals(s.reverseEntries(mmu), [{
     start: G + 4 * K,
     end: G + 8 * K,
     value: UNKNOWN_IPA,
   }]);
-  assert.equal(s.directEntries(mmu).length, 0);
-  assert.equal(
-    checkShadows({ host: kvm.host, l1: kvm.l1, mmus: kvm.mmus }, { event: 0, op: "x" }).length,
-    0,
-  );
+  assertEquals(s.directEntries(mmu).length, 0);
+  assertEquals(checkShadows(oracleWorld(kvm), { event: 0, op: "x" }).length, 0);
 });
 
 Deno.test("every indexed strategy drops a recycled MMU's index", () => {
@@ -227,35 +228,35 @@ Deno.test("every indexed strategy drops a recycled MMU's index", () => {
     { op: "access", vcpu: 0, ctx: 3, l2ipa: "4G" },
   ];
   const t = trace(events);
-  const sizes = (s: { name: string }, kvm: NestedKvm) => {
-    const mmu0 = kvm.mmus[0];
+  const sizes = (s: { name: string }, kvm: Kvm) => {
+    const mmu0 = kvm.nestedMmus[0];
     if (s instanceof MapleV2) return s.treeSize(mmu0);
     if (s instanceof MergedPivot) return s.ranges(mmu0).length;
     return (s as SpanUnknown).reverseEntries(mmu0).length;
   };
   for (const mk of [() => new MapleV2(), () => new MergedPivot(), () => new SpanUnknown()]) {
     const s = mk();
-    const kvm = new NestedKvm(t.config, s);
+    const kvm = kvmCreateVm(t.config, s);
     for (const c of t.config.contexts) kvm.l1.createContext(c);
     for (const [i, e] of t.events.entries()) {
       if (e.op === "ctx-create") kvm.l1.createContext(e.context);
       if (e.op === "l1-map") kvm.l1.map(e.ctx, e.l2ipa, e.size, e.l1ipa, e.writable);
-      if (e.op === "access") kvm.access(e.vcpu, e.ctx, e.l2ipa, e.write);
-      if (i === 5) assert.equal(sizes(s, kvm), 1, `${s.name}: MMU 0 holds context 1's entry`);
+      if (e.op === "access") l2Access(kvm, e.vcpu, e.ctx, e.l2ipa, e.write);
+      if (i === 5) assertEquals(sizes(s, kvm), 1, `${s.name}: MMU 0 holds context 1's entry`);
     }
-    assert.equal(kvm.mmus[0].contextId, 3);
-    assert.equal(kvm.cost.recycles, 1);
+    assertEquals(kvm.nestedMmus[0].contextId, 3);
+    assertEquals(kvm.cost.recycles, 1);
     // Context 3's entry only: context 1's was dropped with the reset.
-    assert.equal(sizes(s, kvm), 1, s.name);
+    assertEquals(sizes(s, kvm), 1, s.name);
     // And migrating context 1's old page costs no shadow unmap in MMU 0.
     kvm.resetCost();
-    kvm.migrate(G, G + 4 * K);
-    assert.equal(kvm.cost.strategy.iterations, 0, s.name);
+    migratePages(kvm, G, G + 4 * K);
+    assertEquals(kvm.cost.strategy.iterations, 0, s.name);
   }
   // The patch itself kept the tree across a recycle.
   const keep = new MapleV2({ keepOnReset: 1 });
   replay(t, keep);
-  assert.equal(keep.treeSize({ id: 0 } as never), 2);
+  assertEquals(keep.treeSize({ id: 0 } as never), 2);
 });
 
 // --- random traces under the oracle -------------------------------------------------------
@@ -367,14 +368,14 @@ Deno.test("merged-pivot and span-unknown: no violation on random aliasing traces
       const su = new SpanUnknown();
       const a = replay(t, mp);
       const b = replay(t, su);
-      assert.equal(a.violations, 0, `merged-pivot: ${JSON.stringify(a.firstSeen[0])}`);
-      assert.equal(b.violations, 0, `span-unknown: ${JSON.stringify(b.firstSeen[0])}`);
+      assertEquals(a.violations, 0, `merged-pivot: ${JSON.stringify(a.firstSeen[0])}`);
+      assertEquals(b.violations, 0, `span-unknown: ${JSON.stringify(b.firstSeen[0])}`);
       if (replay(t, new MapleV2()).violations > 0) mapleStale++;
     }),
     { numRuns: 400, seed: 20251013 },
   );
   // The same traces do catch the patch: the generator makes aliases.
-  assert.ok(mapleStale > 0, "maple-v2 was never caught: the random traces make no aliases");
+  assert(mapleStale > 0, "maple-v2 was never caught: the random traces make no aliases");
 });
 
 Deno.test("maple-v2 options: tree wp misses the overwritten alias; the patch's full-walk wp does not", () => {
@@ -383,16 +384,16 @@ Deno.test("maple-v2 options: tree wp misses the overwritten alias; the patch's f
     { op: "wp", slot: 0 },
   ];
   const patch = replay(trace(events), new MapleV2());
-  assert.equal(patch.violations, 0);
+  assertEquals(patch.violations, 0);
   const tree = replay(trace(events), new MapleV2({ treeWp: 1 }));
-  assert.ok(tree.firstSeen.some((v) => v.kind === "writable" && v.shadowIpa === 4 * G));
-  assert.ok(tree.events[4].chunks < patch.events[4].chunks);
+  assert(tree.firstSeen.some((v) => v.kind === "writable" && v.shadowIpa === 4 * G));
+  assert(tree.events[4].chunks < patch.events[4].chunks);
   // A memslot delete misses the lost alias either way: kvm_nested_s2_unmap()
   // (memslotAll) walks the same tree, then destroys it.
   const del = [...aliasEvents.slice(0, 4), { op: "memslot-delete", slot: 0 }];
   const all = new MapleV2({ memslotAll: 1 });
-  assert.ok(replay(trace(del), new MapleV2()).violations > 0);
-  assert.ok(replay(trace(del), all).violations > 0);
-  assert.equal(all.treeSize({ id: 0 } as never), 0);
-  assert.equal(all.leakedEntries, 1);
+  assert(replay(trace(del), new MapleV2()).violations > 0);
+  assert(replay(trace(del), all).violations > 0);
+  assertEquals(all.treeSize({ id: 0 } as never), 0);
+  assertEquals(all.leakedEntries, 1);
 });

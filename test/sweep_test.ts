@@ -1,10 +1,13 @@
-import assert from "assert";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "@std/assert";
+import { defaultWorkload } from "../lib/trace/workload.ts";
+import { percentile } from "../lib/sweep/aggregate.ts";
+import { SWEEP_COLUMNS, SWEEP_HEADER, TIMING_HEADER } from "../lib/sweep/columns.ts";
 import { defaultCostModel } from "../lib/sweep/costmodel.ts";
-import { formatCsv, formatValue, parseCsv } from "../lib/sweep/csv.ts";
 import { estimatePointBytes, expandGrid, GridError, parseGridValues } from "../lib/sweep/grid.ts";
-import { percentile, runPoint, UNMAP_OPS } from "../lib/sweep/run.ts";
-import { SWEEP_COLUMNS, SWEEP_HEADER, TIMING_HEADER } from "../lib/sweep/schema.ts";
-import { defaultWorkload, generateWorkload, type WorkloadParams } from "../lib/workload.ts";
+import { runPoint } from "../lib/sweep/run.ts";
+import { HOST_UNMAP_OPS } from "../lib/trace/ops.ts";
+import { generateWorkload, type WorkloadParams } from "../lib/trace/workload.ts";
+import { formatCsv, formatValue, parseCsv } from "../lib/util/csv.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const G = 2 ** 30;
@@ -60,23 +63,23 @@ const point = (over: Partial<WorkloadParams>): WorkloadParams => ({
 });
 
 Deno.test("schema: unique column names, units as suffixes", () => {
-  assert.equal(new Set(SWEEP_HEADER).size, SWEEP_HEADER.length);
-  for (const c of SWEEP_COLUMNS) assert.match(c.name, /^[a-z0-9_]+$/);
-  assert.ok(SWEEP_HEADER.includes("l1_mem_bytes") && SWEEP_HEADER.includes("unmap_est_ns_max"));
-  assert.ok(!SWEEP_HEADER.some((h) => /wall|_ms$/.test(h)), "wall time belongs in the timing file");
+  assertEquals(new Set(SWEEP_HEADER).size, SWEEP_HEADER.length);
+  for (const c of SWEEP_COLUMNS) assertMatch(c.name, /^[a-z0-9_]+$/);
+  assert(SWEEP_HEADER.includes("l1_mem_bytes") && SWEEP_HEADER.includes("unmap_est_ns_max"));
+  assert(!SWEEP_HEADER.some((h) => /wall|_ms$/.test(h)), "wall time belongs in the timing file");
 });
 
 Deno.test("csv: deterministic numbers, quoting, tolerant read of a cut line", () => {
-  assert.equal(formatValue(2 ** 52), "4503599627370496");
-  assert.equal(formatValue(0.1 + 0.2), "0.3");
-  assert.equal(formatValue(2 / 3), "0.667");
-  assert.equal(formatValue(true), "1");
+  assertEquals(formatValue(2 ** 52), "4503599627370496");
+  assertEquals(formatValue(0.1 + 0.2), "0.3");
+  assertEquals(formatValue(2 / 3), "0.667");
+  assertEquals(formatValue(true), "1");
   const text = formatCsv(["a", "b"], [{ a: 1, b: "x,y" }, { a: 2, b: "z" }]);
-  assert.equal(text, 'a,b\n1,"x,y"\n2,z\n');
-  assert.deepEqual(parseCsv(text + "3,").rows.length, 3);
-  assert.deepEqual(parseCsv(text + "3,w", true).rows.length, 2);
-  assert.equal(percentile([1, 2, 3, 4], 0.99), 4);
-  assert.equal(percentile(Array.from({ length: 200 }, (_, i) => i + 1), 0.99), 198);
+  assertEquals(text, 'a,b\n1,"x,y"\n2,z\n');
+  assertEquals(parseCsv(text + "3,").rows.length, 3);
+  assertEquals(parseCsv(text + "3,w", true).rows.length, 2);
+  assertEquals(percentile([1, 2, 3, 4], 0.99), 4);
+  assertEquals(percentile(Array.from({ length: 200 }, (_, i) => i + 1), 0.99), 198);
 });
 
 Deno.test("full-walk row: iterations per unmap = valid MMUs x 2^paBits / chunk, exactly", () => {
@@ -94,7 +97,7 @@ Deno.test("full-walk row: iterations per unmap = valid MMUs x 2^paBits / chunk, 
   for (const [over, perUnmap] of cases) {
     const params = point(over);
     const w = generateWorkload(params, 9);
-    const unmaps = w.trace.events.filter((e) => UNMAP_OPS.has(e.op)).length;
+    const unmaps = w.trace.events.filter((e) => HOST_UNMAP_OPS.includes(e.op)).length;
     const maps = w.trace.events.filter((e) => e.op === "l1-map").length;
     const { rows } = runPoint(
       { gridId: "t", index: 0, points: 1, seed: 9, params },
@@ -102,28 +105,28 @@ Deno.test("full-walk row: iterations per unmap = valid MMUs x 2^paBits / chunk, 
       cost,
     );
     const r = rows[0];
-    assert.equal(r.events, w.trace.events.length);
-    assert.equal(r.unmap_events, unmaps);
-    assert.equal(r.l1_mappings, maps);
-    assert.equal(r.shadow_mmus, 2 * params.vcpus);
-    assert.equal(r.unmap_iterations_mean, perUnmap);
-    assert.equal(r.unmap_iterations_p99, perUnmap);
-    assert.equal(r.unmap_iterations_max, perUnmap);
+    assertEquals(r.events, w.trace.events.length);
+    assertEquals(r.unmap_events, unmaps);
+    assertEquals(r.l1_mappings, maps);
+    assertEquals(r.shadow_mmus, 2 * params.vcpus);
+    assertEquals(r.unmap_iterations_mean, perUnmap);
+    assertEquals(r.unmap_iterations_p99, perUnmap);
+    assertEquals(r.unmap_iterations_max, perUnmap);
     // One wp (whole space of each valid MMU), no index: every iteration is a chunk.
-    assert.equal(r.wp_iterations_total, perUnmap);
+    assertEquals(r.wp_iterations_total, perUnmap);
     // The L1 reboot's TLBI ALLE1IS is kvm_nested_s2_unmap() too: the strategy's full walk.
-    assert.equal(r.reboot_iterations_total, perUnmap);
-    assert.equal(r.iterations_total, (unmaps + 2) * perUnmap);
-    assert.equal(r.chunks_total, r.iterations_total);
-    assert.equal(r.steps_total, 0);
+    assertEquals(r.reboot_iterations_total, perUnmap);
+    assertEquals(r.iterations_total, (unmaps + 2) * perUnmap);
+    assertEquals(r.chunks_total, r.iterations_total);
+    assertEquals(r.steps_total, 0);
     // No L1 TLBI by IPA or VMID and no MMU recycled: nothing counted to the engine.
-    assert.equal(r.engine_iterations_total, 0);
-    assert.equal(r.peak_memory_bytes, 0);
-    assert.equal(r.violations, 0);
-    assert.equal(r.fallbacks, 0);
+    assertEquals(r.engine_iterations_total, 0);
+    assertEquals(r.peak_memory_bytes, 0);
+    assertEquals(r.violations, 0);
+    assertEquals(r.fallbacks, 0);
     // Every descriptor an empty chunk visits is at least one: the estimate is above 20 ns x iterations.
-    assert.ok((r.unmap_est_ns_max as number) >= perUnmap * 22);
-    assert.equal(r.soft_lockup, (r.unmap_est_ns_max as number) > 20e9 ? 1 : 0);
+    assert((r.unmap_est_ns_max as number) >= perUnmap * 22);
+    assertEquals(r.soft_lockup, (r.unmap_est_ns_max as number) > 20e9 ? 1 : 0);
   }
 });
 
@@ -143,8 +146,8 @@ Deno.test("192 vCPUs, 64K / 52-bit: a full walk per unmap estimates past the sof
     ["full-walk"],
     defaultCostModel(),
   );
-  assert.equal(rows[0].unmap_iterations_max, 192 * 2 ** 23);
-  assert.equal(rows[0].soft_lockup, 1);
+  assertEquals(rows[0].unmap_iterations_max, 192 * 2 ** 23);
+  assertEquals(rows[0].soft_lockup, 1);
 });
 
 Deno.test("grid: expansion order, same/auto resolution, skipped and refused combinations", () => {
@@ -158,8 +161,8 @@ Deno.test("grid: expansion order, same/auto resolution, skipped and refused comb
     }),
   );
   // 16K over a 64K host is skipped; 4K host: same(4K) and 16K; 64K host: same(64K).
-  assert.equal(g.skipped, 2);
-  assert.deepEqual(g.points.map((p) => `${p.granule}/${p.l1Granule}/${p.paBits}/${p.vcpus}`), [
+  assertEquals(g.skipped, 2);
+  assertEquals(g.points.map((p) => `${p.granule}/${p.l1Granule}/${p.paBits}/${p.vcpus}`), [
     "4K/4K/48/1",
     "4K/4K/48/2",
     "4K/16K/48/1",
@@ -167,17 +170,23 @@ Deno.test("grid: expansion order, same/auto resolution, skipped and refused comb
     "64K/64K/52/1",
     "64K/64K/52/2",
   ]);
-  assert.throws(() => parseGridValues({ "l1-mem": "64X" }), GridError);
-  assert.throws(() => parseGridValues({ vcpus: "0" }), /--vcpus: 0 is out of range/);
-  assert.throws(() => parseGridValues({ granule: "8K" }), /unknown granule "8K"/);
-  assert.throws(
-    () => expandGrid(parseGridValues({ granule: "64K", "l1-mem": "1G" })),
+  assertThrows(() => parseGridValues({ "l1-mem": "64X" }), GridError);
+  assertMatch(
+    String(assertThrows(() => parseGridValues({ vcpus: "0" }))),
+    /--vcpus: 0 is out of range/,
+  );
+  assertMatch(
+    String(assertThrows(() => parseGridValues({ granule: "8K" }))),
+    /unknown granule "8K"/,
+  );
+  assertMatch(
+    String(assertThrows(() => expandGrid(parseGridValues({ granule: "64K", "l1-mem": "1G" })))),
     /does not split/,
   );
   // The default grid holds the published scale and fits this machine's memory.
   const d = expandGrid(parseGridValues({}));
-  assert.ok(d.points.some((p) => p.vcpus === 192 && p.l1Mem >= 256 * G));
-  assert.ok(Math.max(...d.points.map(estimatePointBytes)) < 8 * G);
+  assert(d.points.some((p) => p.vcpus === 192 && p.l1Mem >= 256 * G));
+  assert(Math.max(...d.points.map(estimatePointBytes)) < 8 * G);
 });
 
 Deno.test({
@@ -185,7 +194,7 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir();
     const a = await run("sweep.ts", [...SMALL, "--strategy", "full-walk", "--out", `${dir}/a.csv`]);
-    assert.equal(a.code, 0, a.stderr);
+    assertEquals(a.code, 0, a.stderr);
     const b = await run("sweep.ts", [
       ...SMALL,
       "--strategy",
@@ -195,9 +204,9 @@ Deno.test({
       "--out",
       `${dir}/b.csv`,
     ]);
-    assert.equal(b.code, 0, b.stderr);
+    assertEquals(b.code, 0, b.stderr);
     const ta = await Deno.readTextFile(`${dir}/a.csv`);
-    assert.equal(await Deno.readTextFile(`${dir}/b.csv`), ta);
+    assertEquals(await Deno.readTextFile(`${dir}/b.csv`), ta);
     // The same grid from a grid file (flags not given there keep their values).
     const gdir = await Deno.makeTempDir();
     await Deno.writeTextFile(
@@ -218,20 +227,20 @@ Deno.test({
       "--out",
       `${gdir}/c.csv`,
     ]);
-    assert.equal(c.code, 0, c.stderr);
-    assert.equal(await Deno.readTextFile(`${gdir}/c.csv`), ta);
+    assertEquals(c.code, 0, c.stderr);
+    assertEquals(await Deno.readTextFile(`${gdir}/c.csv`), ta);
     await Deno.remove(gdir, { recursive: true });
     const parsed = parseCsv(ta);
-    assert.deepEqual(parsed.header, SWEEP_HEADER);
-    assert.equal(parsed.rows.length, 8);
-    assert.deepEqual(parsed.rows.map((r) => Number(r.point)), [0, 1, 2, 3, 4, 5, 6, 7]);
-    assert.ok(parsed.rows.every((r) => r.violations === "0"));
+    assertEquals(parsed.header, SWEEP_HEADER);
+    assertEquals(parsed.rows.length, 8);
+    assertEquals(parsed.rows.map((r) => Number(r.point)), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert(parsed.rows.every((r) => r.violations === "0"));
     const timing = parseCsv(await Deno.readTextFile(`${dir}/a.timing.csv`));
-    assert.deepEqual(timing.header, TIMING_HEADER);
-    assert.equal(timing.rows.length, 8);
+    assertEquals(timing.header, TIMING_HEADER);
+    assertEquals(timing.rows.length, 8);
     // No temporary or partial file is left behind.
     const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    assert.deepEqual(names, ["a.csv", "a.timing.csv", "b.csv", "b.timing.csv"]);
+    assertEquals(names, ["a.csv", "a.timing.csv", "b.csv", "b.timing.csv"]);
     await Deno.remove(dir, { recursive: true });
   },
 });
@@ -241,10 +250,10 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir();
     const base = [...SMALL, "--strategy", "full-walk"];
-    assert.equal((await run("sweep.ts", [...base, "--out", `${dir}/all.csv`])).code, 0);
+    assertEquals((await run("sweep.ts", [...base, "--out", `${dir}/all.csv`])).code, 0);
     for (const s of ["1/3", "2/3", "3/3"]) {
       const r = await run("sweep.ts", [...base, "--shard", s, "--out", `${dir}/s${s[0]}.csv`]);
-      assert.equal(r.code, 0, r.stderr);
+      assertEquals(r.code, 0, r.stderr);
     }
     const m = await run("merge.ts", [
       "--quiet",
@@ -255,8 +264,8 @@ Deno.test({
       `${dir}/s3.csv`,
       `${dir}/s1.timing.csv`,
     ]);
-    assert.equal(m.code, 0, m.stderr);
-    assert.equal(
+    assertEquals(m.code, 0, m.stderr);
+    assertEquals(
       await Deno.readTextFile(`${dir}/merged.csv`),
       await Deno.readTextFile(`${dir}/all.csv`),
     );
@@ -268,18 +277,18 @@ Deno.test({
       `${dir}/s2.csv`,
       `${dir}/s3.csv`,
     ]);
-    assert.equal(dup.code, 2);
-    assert.match(dup.stderr, /^error: duplicate row: point 0 full-walk/);
+    assertEquals(dup.code, 2);
+    assertMatch(dup.stderr, /^error: duplicate row: point 0 full-walk/);
     const miss = await run("merge.ts", [
       "--out",
       `${dir}/miss.csv`,
       `${dir}/s1.csv`,
       `${dir}/s3.csv`,
     ]);
-    assert.equal(miss.code, 2);
-    assert.match(miss.stderr, /^error: 3 \(point, strategy\) row\(s\) missing/);
+    assertEquals(miss.code, 2);
+    assertMatch(miss.stderr, /^error: 3 \(point, strategy\) row\(s\) missing/);
     for (const f of ["dup.csv", "miss.csv"]) {
-      await assert.rejects(() => Deno.stat(`${dir}/${f}`), Deno.errors.NotFound);
+      await assertRejects(() => Deno.stat(`${dir}/${f}`), Deno.errors.NotFound);
     }
     await Deno.remove(dir, { recursive: true });
   },
@@ -309,7 +318,7 @@ Deno.test({
       "5",
       "--quiet",
     ];
-    assert.equal((await run("sweep.ts", [...grid, "--out", `${dir}/fresh.csv`])).code, 0);
+    assertEquals((await run("sweep.ts", [...grid, "--out", `${dir}/fresh.csv`])).code, 0);
     const fresh = await Deno.readTextFile(`${dir}/fresh.csv`);
     await Deno.writeTextFile(out, "previous contents\n");
     const child = new Deno.Command(Deno.execPath(), {
@@ -338,15 +347,15 @@ Deno.test({
     }
     child.kill("SIGKILL");
     await child.status;
-    assert.equal(await Deno.readTextFile(out), "previous contents\n");
+    assertEquals(await Deno.readTextFile(out), "previous contents\n");
     const kept = (await Deno.readTextFile(partial)).split("\n").length - 2;
-    assert.ok(kept >= 2 && kept < 18, `${kept} rows in the partial file`);
+    assert(kept >= 2 && kept < 18, `${kept} rows in the partial file`);
     // A line cut short by the kill is dropped, not trusted.
     await Deno.writeTextFile(partial, "deadbeef,3,12", { append: true });
     const r = await run("sweep.ts", [...grid, "--resume", "--out", out]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(await Deno.readTextFile(out), fresh);
-    await assert.rejects(() => Deno.stat(partial), Deno.errors.NotFound);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(await Deno.readTextFile(out), fresh);
+    await assertRejects(() => Deno.stat(partial), Deno.errors.NotFound);
     await Deno.remove(dir, { recursive: true });
   },
 });
@@ -373,19 +382,19 @@ Deno.test({
         ["--vcpus", "4096", "--pages-per-context", "100000", "--max-memory", "16G"],
         /grid too large/,
       ],
-      [["--bogus"], /Unknown option '--bogus'/],
+      [["--bogus"], /unknown option "--bogus"/],
       [["--grid", `${dir}/missing.json`], /--grid: cannot read/],
       [["--grid", `${gdir}/bad.json`], /--grid: unknown key "cpus"/],
     ];
     for (const [args, re] of cases) {
       const r = await run("sweep.ts", [...args, "--out", out]);
-      assert.equal(r.code, 2, `${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+      assertEquals(r.code, 2, `${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
       const lines = r.stderr.trim().split("\n");
-      assert.equal(lines.length, 1, `${args.join(" ")}: ${r.stderr}`);
-      assert.match(lines[0], /^error: /);
-      assert.match(lines[0], re);
+      assertEquals(lines.length, 1, `${args.join(" ")}: ${r.stderr}`);
+      assertMatch(lines[0], /^error: /);
+      assertMatch(lines[0], re);
     }
-    assert.deepEqual([...Deno.readDirSync(dir)], []);
+    assertEquals([...Deno.readDirSync(dir)], []);
     await Deno.remove(gdir, { recursive: true });
     await Deno.remove(dir, { recursive: true });
   },
@@ -397,12 +406,12 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     const t = `${dir}/point.json`;
     const many = await run("sweep.ts", [...SMALL, "--emit-trace", t]);
-    assert.equal(many.code, 2);
-    assert.match(many.stderr, /narrow it to one or give --point/);
+    assertEquals(many.code, 2);
+    assertMatch(many.stderr, /narrow it to one or give --point/);
     const r = await run("sweep.ts", [...SMALL, "--emit-trace", t, "--point", "5"]);
-    assert.equal(r.code, 0, r.stderr);
+    assertEquals(r.code, 0, r.stderr);
     const trace = JSON.parse(await Deno.readTextFile(t));
-    assert.equal(trace.config.hostGranule, "64K");
+    assertEquals(trace.config.hostGranule, "64K");
     const rep = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -417,8 +426,8 @@ Deno.test({
       stdout: "piped",
       stderr: "piped",
     }).output();
-    assert.equal(rep.code, 0, new TextDecoder().decode(rep.stderr));
-    assert.equal(JSON.parse(new TextDecoder().decode(rep.stdout)).violations, 0);
+    assertEquals(rep.code, 0, new TextDecoder().decode(rep.stderr));
+    assertEquals(JSON.parse(new TextDecoder().decode(rep.stdout)).violations, 0);
     await Deno.remove(dir, { recursive: true });
   },
 });

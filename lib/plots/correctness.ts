@@ -6,8 +6,9 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { aliasLabel } from "./correctness.ts";
- * console.log(aliasLabel(0), aliasLabel(0.01)); // 0 0.01
+ * assertEquals([aliasLabel(0), aliasLabel(0.01)], ["0", "0.01"]);
  * ```
  * @module
  */
@@ -15,8 +16,8 @@
 import * as Plot from "@observablehq/plot";
 import { costModelOf, lockupIterations } from "./cost.ts";
 import { distinct, largestScale, maxBy, num, type SweepRecord } from "./results.ts";
+import { formatBytes } from "../util/size.ts";
 import {
-  formatBytes,
   formatCount,
   formatPow10,
   GRANULE_COLORS,

@@ -6,16 +6,18 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { lockupIterations } from "./cost.ts";
- * console.log(Math.round(lockupIterations({ nsPerIteration: 20, nsPerDescriptor: 2, softLockupNs: 2e10, descriptorsPerIteration: 1 }))); // 909090909
+ * const m = { nsPerIteration: 20, nsPerDescriptor: 2, softLockupNs: 2e10, descriptorsPerIteration: 1 };
+ * assertEquals(Math.round(lockupIterations(m)), 909090909);
  * ```
  * @module
  */
 
 import * as Plot from "@observablehq/plot";
 import { distinct, largestScale, maxBy, num, type SweepRecord } from "./results.ts";
+import { formatBytes } from "../util/size.ts";
 import {
-  formatBytes,
   formatCount,
   formatPow10,
   granuleOrder,

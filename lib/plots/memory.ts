@@ -1,28 +1,37 @@
 /**
  * Notebook 03, memory: what each strategy's index costs per shadow entry and how many
  * shadow entries its unmaps remove without need (collateral), against alias density; and
- * how often `rmap-bounded` falls back to the full walk against its per-MMU budget. The
- * sweep has no budget dimension, so {@linkcode budgetSweep} replays generated traces
- * (lib/workload.ts, lib/replay.ts) with `makeStrategy("rmap-bounded", { budget })`.
+ * how often `rmap-bounded` falls back to the full walk against its per-MMU budget, from
+ * the budget sweep's CSV (`deno task budget`, lib/sweep/budget.ts).
  *
  * @example
  * ```ts
- * import { budgetSweep } from "./memory.ts";
- * const r = budgetSweep({ vcpus: 1, pagesPerContext: 16, aliases: [0], budgets: [1024, 1 << 20] });
- * console.log(r.length, r[0].fallbacks > 0, r[1].fallbacks); // 2 true 0
+ * import { assertEquals } from "@std/assert";
+ * import { budgetTable } from "./memory.ts";
+ * const table = budgetTable([{
+ *   budget: 1024, alias: 0, vcpus: 8, granule: "4K", validMmus: 8, fallbacks: 8,
+ *   fallbackRate: 1, unmapEvents: 10, unmapIterationsMax: 2 ** 21, unmapIterationsMean: 9,
+ *   peakMemoryBytes: 8192, violations: 0,
+ * }]);
+ * assertEquals(table.split("\n")[2], "| 0 | 1 KiB | 8 | 1.00 | 2.1×10⁶ | 9 | 8 KiB | 0 |");
  * ```
  * @module
  */
 
 import * as Plot from "@observablehq/plot";
-import { replay } from "../replay.ts";
-import { makeStrategy, RMAP_BOUNDED_DEFAULT_BUDGET } from "../strategies/mod.ts";
-import { UNMAP_OPS } from "../sweep/run.ts";
-import { defaultWorkload, generateWorkload, type WorkloadParams } from "../workload.ts";
+import { RMAP_BOUNDED_DEFAULT_BUDGET } from "../strategies/mod.ts";
+import { BUDGET_COLUMNS, type BudgetRow } from "../sweep/budget.ts";
+import { formatBytes } from "../util/size.ts";
 import { atLargestScale } from "./correctness.ts";
-import { distinct, largestScale, maxBy, type SweepRecord } from "./results.ts";
 import {
-  formatBytes,
+  distinct,
+  largestScale,
+  maxBy,
+  parseTyped,
+  readResults,
+  type SweepRecord,
+} from "./results.ts";
+import {
   formatCount,
   formatPow10,
   granuleOrder,
@@ -201,86 +210,35 @@ export function collateralFigure(rows: readonly SweepRecord[]): Figure {
   });
 }
 
-/** One replay of the budget sweep. */
-export interface BudgetRow {
-  /** Per-MMU budget, bytes. */
-  budget: number;
-  /** Alias density. */
-  alias: number;
-  /** vCPUs of the workload. */
-  vcpus: number;
-  /** Host granule. */
-  granule: string;
-  /** Shadow MMUs valid during the host activity. */
-  validMmus: number;
-  /** Times an MMU fell back to the full walk. */
-  fallbacks: number;
-  /** fallbacks / validMmus. */
-  fallbackRate: number;
-  /** Host unmap events. */
-  unmapEvents: number;
-  /** Iterations of the worst unmap event. */
-  unmapIterationsMax: number;
-  /** Mean iterations per unmap event. */
-  unmapIterationsMean: number;
-  /** Peak index bytes. */
-  peakMemoryBytes: number;
-  /** Oracle violations (must be 0). */
-  violations: number;
-}
-
-/** Options of {@linkcode budgetSweep}. */
-export interface BudgetSweepOptions extends Partial<WorkloadParams> {
-  /** Alias densities (default 0, 0.1, 0.5). */
-  aliases?: number[];
-  /** Budgets in bytes (default 1 KiB .. 256 KiB by powers of 2). */
-  budgets?: number[];
-  /** Trace seed (default 1, as the sweep's). */
-  seed?: number;
-}
-
-/** The default budgets: 1 KiB to 256 KiB (the default) by powers of two. */
-export const DEFAULT_BUDGETS: readonly number[] = Array.from(
-  { length: 9 },
-  (_, i) => 1024 * 2 ** i,
+/** The committed budget sweep, `results/budget.csv` (written by `deno task budget`). */
+export const COMMITTED_BUDGET_CSV: string = decodeURIComponent(
+  new URL("../../results/budget.csv", import.meta.url).pathname,
 );
 
-/**
- * Replay one generated workload per alias density with `rmap-bounded` at each budget
- * (default workload: 8 vCPUs, 4K, 4 GiB, 128 pages per context: about 10 s for 27 replays).
- */
-export function budgetSweep(opts: BudgetSweepOptions = {}): BudgetRow[] {
-  const { aliases = [0, 0.1, 0.5], budgets = [...DEFAULT_BUDGETS], seed = 1, ...rest } = opts;
-  const out: BudgetRow[] = [];
-  for (const alias of aliases) {
-    const params: WorkloadParams = { ...defaultWorkload(), ...rest, alias };
-    const w = generateWorkload(params, seed);
-    for (const budget of budgets) {
-      const it: number[] = [];
-      const r = replay(w.trace, makeStrategy("rmap-bounded", { budget }), {
-        keepEvents: false,
-        onEvent: (e) => {
-          if (UNMAP_OPS.has(e.op)) it.push(e.iterations);
-        },
-      });
-      const fallbacks = r.fallbacks;
-      out.push({
-        budget,
-        alias,
-        vcpus: params.vcpus,
-        granule: params.granule,
-        validMmus: w.stats.validMmus,
-        fallbacks,
-        fallbackRate: w.stats.validMmus === 0 ? 0 : fallbacks / w.stats.validMmus,
-        unmapEvents: it.length,
-        unmapIterationsMax: it.reduce((m, x) => Math.max(m, x), 0),
-        unmapIterationsMean: it.length === 0 ? 0 : it.reduce((s, x) => s + x, 0) / it.length,
-        peakMemoryBytes: r.peakMemoryBytes,
-        violations: r.violations,
-      });
-    }
-  }
-  return out;
+/** Read a budget sweep CSV (`deno task budget`) back into its rows. */
+export async function loadBudget(path: string = COMMITTED_BUDGET_CSV): Promise<BudgetRow[]> {
+  const text = await readResults(
+    path,
+    "budget sweep",
+    "Run `deno task budget` to write results/budget.csv.",
+  );
+  const numeric = new Set(BUDGET_COLUMNS.filter((c) => c.type !== "text").map((c) => c.name));
+  const rows = parseTyped(text, path, numeric, BUDGET_COLUMNS.map((c) => c.name), "budget CSV");
+  const n = (r: Record<string, string | number>, k: string) => r[k] as number;
+  return rows.map((r) => ({
+    budget: n(r, "budget_bytes"),
+    alias: n(r, "alias"),
+    vcpus: n(r, "vcpus"),
+    granule: String(r.granule),
+    validMmus: n(r, "valid_mmus"),
+    fallbacks: n(r, "fallbacks"),
+    fallbackRate: n(r, "fallback_rate"),
+    unmapEvents: n(r, "unmap_events"),
+    unmapIterationsMax: n(r, "unmap_iterations_max"),
+    unmapIterationsMean: n(r, "unmap_iterations_mean"),
+    peakMemoryBytes: n(r, "peak_memory_bytes"),
+    violations: n(r, "violations"),
+  }));
 }
 
 const ALIAS_STYLES = [

@@ -9,37 +9,30 @@
  * | `03-memory.svg`, `03-collateral.svg`, `03-budget.svg` | 03-memory | index bytes per entry, collateral unmaps, rmap-bounded fallbacks against budget |
  * | `04-reproducer-timeline.svg` | 04-reproducer | stale entries of the published reproducer, event by event |
  *
- * plus `03-budget.csv`, `04-reproducer-summary.csv` and `04-reproducer-stale.csv`, the
- * data computed here rather than read from the sweep.
+ * Every figure is built from CSV files alone: `results/sweep.csv` (`deno task sweep`),
+ * `results/budget.csv` (`deno task budget`) and `results/reproducer.*.csv`
+ * (`deno task timeline`).
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { JUPYTER_DISPLAY, markdown } from "./mod.ts";
  * const shown = markdown("**hello**")[JUPYTER_DISPLAY]();
- * console.log(shown["text/markdown"]); // **hello**
+ * assertEquals(shown["text/markdown"], "**hello**");
  * ```
  * @module
  */
 
-import { formatCsv } from "../sweep/csv.ts";
 import { costFigure } from "./cost.ts";
 import { tradeoffFigure, violationsFigure } from "./correctness.ts";
 import {
   budgetFigure,
-  type BudgetRow,
-  budgetSweep,
-  type BudgetSweepOptions,
   collateralFigure,
+  COMMITTED_BUDGET_CSV,
+  loadBudget,
   memoryFigure,
 } from "./memory.ts";
-import {
-  loadTrace,
-  replayReproducer,
-  REPRODUCER_PATH,
-  reproducerTimeline,
-  staleEntries,
-  staleSummary,
-} from "./reproducer.ts";
+import { loadTimeline, REPRODUCER_TIMELINE, reproducerTimeline } from "./reproducer.ts";
 import { loadSweep, type SweepRecord } from "./results.ts";
 import { type Figure, JUPYTER_DISPLAY, parseSvg } from "./svg.ts";
 
@@ -111,10 +104,10 @@ export interface WritePlotsOptions {
   csv?: string;
   /** Output directory (default results/plots). */
   out?: string;
-  /** Reproducer trace (default experiments/scenarios/reproducer.json); false: skip figure 04. */
-  reproducer?: string | false;
-  /** Budget sweep parameters (default {@linkcode budgetSweep}'s); false: skip 03-budget. */
-  budget?: BudgetSweepOptions | false;
+  /** Budget sweep CSV (default results/budget.csv); false: skip 03-budget. */
+  budget?: string | false;
+  /** Timeline CSV prefix (default results/reproducer); false: skip figure 04. */
+  timeline?: string | false;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
 }
@@ -125,8 +118,6 @@ export interface WritePlotsResult {
   files: string[];
   /** The figures, in order. */
   figures: Figure[];
-  /** The budget sweep's rows (empty when skipped). */
-  budget: BudgetRow[];
 }
 
 /** The default output directory, results/plots at the repository root. */
@@ -135,8 +126,8 @@ export const DEFAULT_PLOTS_DIR: string = decodeURIComponent(
 );
 
 /**
- * Build every figure and write it as `<out>/<name>.svg` (each checked to parse as SVG
- * first), with the computed tables as CSV. The function behind `deno task plots`.
+ * Build every figure from the result CSVs and write it as `<out>/<name>.svg` (each
+ * checked to parse as SVG first). The function behind `deno task plots`.
  */
 export async function writePlots(opts: WritePlotsOptions = {}): Promise<WritePlotsResult> {
   const out = opts.out ?? DEFAULT_PLOTS_DIR;
@@ -144,44 +135,15 @@ export async function writePlots(opts: WritePlotsOptions = {}): Promise<WritePlo
   const rows = await loadSweep(opts.csv);
   log(`read ${rows.length} rows from ${opts.csv ?? "the default sweep CSV"}`);
   const figures = sweepFigures(rows);
-  let budget: BudgetRow[] = [];
-  const tables: [string, string][] = [];
   if (opts.budget !== false) {
-    const t0 = performance.now();
-    budget = budgetSweep(opts.budget ?? {});
-    log(`budget sweep: ${budget.length} replays in ${Math.round(performance.now() - t0)} ms`);
+    const budget = await loadBudget(opts.budget ?? COMMITTED_BUDGET_CSV);
+    log(`read ${budget.length} budget sweep rows`);
     figures.push(budgetFigure(budget));
-    tables.push([
-      "03-budget.csv",
-      formatCsv(
-        Object.keys(budget[0]),
-        budget.map((b) => ({ ...b }) as unknown as Record<string, string | number>),
-      ),
-    ]);
   }
-  if (opts.reproducer !== false) {
-    const t0 = performance.now();
-    const trace = await loadTrace(opts.reproducer ?? REPRODUCER_PATH);
-    const run = replayReproducer(trace);
-    log(`reproducer: ${run.runs.length} replays in ${Math.round(performance.now() - t0)} ms`);
+  if (opts.timeline !== false) {
+    const run = await loadTimeline(opts.timeline ?? REPRODUCER_TIMELINE);
+    log(`read the timeline of ${run.trace} (${run.runs.length} strategies)`);
     figures.push(reproducerTimeline(run));
-    const summary = staleSummary(run);
-    tables.push(["04-reproducer-summary.csv", formatCsv(Object.keys(summary[0]), summary)]);
-    const stale = staleEntries(run);
-    const header = [
-      "strategy",
-      "event",
-      "op",
-      "kind",
-      "mmu",
-      "context",
-      "shadow_ipa",
-      "size_bytes",
-      "canonical_ipa",
-      "pa",
-      "expected",
-    ];
-    tables.push(["04-reproducer-stale.csv", formatCsv(header, stale)]);
   }
   await Deno.mkdir(out, { recursive: true });
   const files: string[] = [];
@@ -195,11 +157,6 @@ export async function writePlots(opts: WritePlotsOptions = {}): Promise<WritePlo
     await Deno.writeTextFile(path, f.svg);
     files.push(path);
   }
-  for (const [name, text] of tables) {
-    const path = `${out}/${name}`;
-    await Deno.writeTextFile(path, text);
-    files.push(path);
-  }
   for (const p of files) log(`wrote ${p}`);
-  return { files, figures, budget };
+  return { files, figures };
 }

@@ -1,34 +1,35 @@
 /**
- * Notebook 04, the published reproducer (experiments/scenarios/reproducer.json, two L2
- * memslots on one memfd, then migratepages) replayed step by step with lib/replay.ts for
- * every strategy: which shadow entries each one left stale (`report.firstSeen`), as a
- * table and as a timeline of event index against shadow IPA.
- *
- * The whole trace is replayed (6652 events, about 2 s per strategy): the stale entries
- * only appear at the migrations near its end, so no shorter prefix shows them.
+ * Notebook 04, a trace replayed step by step with every strategy (by default the
+ * published reproducer, experiments/scenarios/reproducer.json: two L2 memslots on one
+ * memfd, then migratepages): which shadow entries each one left stale, as a table and as
+ * a timeline of event index against shadow IPA. It reads the timeline CSVs that
+ * `deno task timeline` writes (lib/sweep/timeline.ts), `results/reproducer.*.csv`.
  *
  * @example
  * ```ts
- * import { hex } from "./reproducer.ts";
- * console.log(hex(2 ** 32)); // 0x100000000
+ * import { assertEquals } from "@std/assert";
+ * import { staleSummaryMarkdown } from "./reproducer.ts";
+ * const t = { trace: "t", traceEvents: 3, unmapEvents: [2], runs: [{
+ *   strategy: "rmap", violations: 0, firstSeen: [], unmapIterationsMax: 2, unmapEvents: 1,
+ *   removedNeeded: 1, peakMemoryBytes: 256 }] };
+ * assertEquals(staleSummaryMarkdown(t).split("\n")[2], "| rmap (ours) | 0 | – | – | 2 |");
  * ```
  * @module
  */
 
 import * as Plot from "@observablehq/plot";
-import type { Violation } from "../oracle.ts";
-import { replay, type ReplayReport } from "../replay.ts";
-import { makeStrategy, STRATEGY_NAMES } from "../strategies/mod.ts";
-import { parseTrace, type Trace } from "../trace.ts";
-import { UNMAP_OPS } from "../sweep/run.ts";
+import type { ViolationKind } from "../oracle/oracle.ts";
 import {
-  formatBytes,
-  formatCount,
-  formatPow10,
-  strategyOrder,
-  strategyStyle,
-  symlogTicks,
-} from "./style.ts";
+  type Finding,
+  type StrategyRun,
+  type Timeline,
+  TIMELINE_FINDING_COLUMNS,
+  TIMELINE_STRATEGY_COLUMNS,
+  TIMELINE_UNMAP_COLUMNS,
+} from "../sweep/timeline.ts";
+import { formatBytes, parseAddr } from "../util/size.ts";
+import { parseTyped, readResults } from "./results.ts";
+import { formatCount, formatPow10, strategyOrder, strategyStyle, symlogTicks } from "./style.ts";
 import {
   composeFigure,
   type DomElement,
@@ -37,107 +38,87 @@ import {
   plotDocument,
 } from "./svg.ts";
 
-/** The published reproducer trace. */
-export const REPRODUCER_PATH: string = decodeURIComponent(
-  new URL("../../experiments/scenarios/reproducer.json", import.meta.url).pathname,
+/** The committed timeline of the published reproducer: `results/reproducer.*.csv`. */
+export const REPRODUCER_TIMELINE: string = decodeURIComponent(
+  new URL("../../results/reproducer", import.meta.url).pathname,
 );
 
-/** Hexadecimal address. */
+/** Hexadecimal address, `-` for none. */
 export function hex(n: number | null): string {
   return n === null ? "-" : "0x" + n.toString(16);
 }
 
-/** Read and parse a trace file; errors name the file. */
-export async function loadTrace(path: string = REPRODUCER_PATH): Promise<Trace> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`trace not found: ${path}`);
-    throw e;
-  }
-  try {
-    return parseTrace(JSON.parse(text));
-  } catch (e) {
-    throw new Error(`${path}: ${(e as Error).message}`);
-  }
+async function readTable<R>(
+  path: string,
+  cols: readonly { name: string; type: string }[],
+): Promise<Record<string, string | number>[]> {
+  const text = await readResults(
+    path,
+    "timeline",
+    "Run `deno task timeline` to write the reproducer's, or `deno task timeline <trace.json> " +
+      "--out <prefix>` for your own trace.",
+  );
+  if (text.trim().split("\n").length === 1) return []; // a header and no rows
+  const numeric = new Set(cols.filter((c) => c.type !== "text").map((c) => c.name));
+  return parseTyped(text, path, numeric, cols.map((c) => c.name), "timeline CSV");
 }
 
-/** One strategy's replay of the reproducer, without the per-event reports. */
-export interface StrategyRun {
-  /** Strategy name. */
-  strategy: string;
-  /** Distinct violations. */
-  violations: number;
-  /** Each distinct violation where it was first seen. */
-  firstSeen: Violation[];
-  /** Worst host unmap event, iterations. */
-  unmapIterationsMax: number;
-  /** Host unmap events. */
-  unmapEvents: number;
-  /** Shadow entries the host unmaps removed that their range required. */
-  removedNeeded: number;
-  /** Peak index bytes. */
-  peakMemoryBytes: number;
-  /** Wall time of the replay, ms. */
-  replayMs: number;
-}
-
-/** All strategies' replays of one trace. */
-export interface ReproducerRun {
-  /** The trace. */
-  trace: Trace;
-  /** Event indexes of the host unmap events (migrations). */
-  unmapEventIndexes: number[];
-  /** One per strategy, in legend order. */
-  runs: StrategyRun[];
-}
-
-/** Replay `trace` under the oracle with each strategy (default: all registered). */
-export function replayReproducer(
-  trace: Trace,
-  strategies: readonly string[] = STRATEGY_NAMES,
-): ReproducerRun {
-  const runs: StrategyRun[] = [];
-  for (const s of strategyOrder(strategies)) {
-    let worst = 0;
-    let unmaps = 0;
-    let needed = 0;
-    const t0 = performance.now();
-    const r: ReplayReport = replay(trace, makeStrategy(s), {
-      keepEvents: false,
-      onEvent: (e) => {
-        if (UNMAP_OPS.has(e.op)) {
-          unmaps++;
-          worst = Math.max(worst, e.iterations);
-          needed += e.removedNeeded;
-        }
-      },
-    });
-    runs.push({
+/**
+ * Read a timeline written by `deno task timeline` (`<prefix>.strategies.csv`,
+ * `<prefix>.findings.csv`, `<prefix>.unmaps.csv`); strategies in legend order.
+ */
+export async function loadTimeline(prefix: string = REPRODUCER_TIMELINE): Promise<Timeline> {
+  const strategies = await readTable(`${prefix}.strategies.csv`, TIMELINE_STRATEGY_COLUMNS);
+  const findings = await readTable(`${prefix}.findings.csv`, TIMELINE_FINDING_COLUMNS);
+  const unmaps = await readTable(`${prefix}.unmaps.csv`, TIMELINE_UNMAP_COLUMNS);
+  const n = (r: Record<string, string | number>, k: string) => r[k] as number;
+  const byStrategy = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const s = String(f.strategy);
+    const list = byStrategy.get(s) ?? [];
+    list.push({
       strategy: s,
-      violations: r.violations,
-      firstSeen: r.firstSeen,
-      unmapIterationsMax: worst,
-      unmapEvents: unmaps,
-      removedNeeded: needed,
-      peakMemoryBytes: r.peakMemoryBytes,
-      replayMs: performance.now() - t0,
+      event: n(f, "event"),
+      op: String(f.op),
+      kind: String(f.kind) as ViolationKind,
+      mmu: n(f, "mmu"),
+      context: n(f, "context"),
+      shadowIpa: parseAddr(String(f.shadow_ipa)),
+      size: n(f, "size_bytes"),
+      canonicalIpa: f.canonical_ipa === "-" ? null : parseAddr(String(f.canonical_ipa)),
+      pa: parseAddr(String(f.pa)),
+      expected: String(f.expected),
     });
+    byStrategy.set(s, list);
   }
-  const unmapEventIndexes = trace.events.flatMap((e, i) => (UNMAP_OPS.has(e.op) ? [i] : []));
-  return { trace, unmapEventIndexes, runs };
+  const runs: StrategyRun[] = strategies.map((r) => ({
+    strategy: String(r.strategy),
+    violations: n(r, "violations"),
+    firstSeen: byStrategy.get(String(r.strategy)) ?? [],
+    unmapIterationsMax: n(r, "unmap_iterations_max"),
+    unmapEvents: n(r, "unmap_events"),
+    removedNeeded: n(r, "removed_needed"),
+    peakMemoryBytes: n(r, "peak_memory_bytes"),
+  }));
+  const order = strategyOrder(runs.map((r) => r.strategy));
+  runs.sort((a, b) => order.indexOf(a.strategy) - order.indexOf(b.strategy));
+  return {
+    trace: String(strategies[0]?.trace ?? ""),
+    traceEvents: strategies.length > 0 ? n(strategies[0], "trace_events") : 0,
+    unmapEvents: unmaps.map((u) => n(u, "event")),
+    runs,
+  };
 }
 
 /** Violation kinds in the order tables list them. */
-function kindsOf(run: ReproducerRun): string[] {
+function kindsOf(run: Timeline): string[] {
   const order = ["not-invalidated", "stale-pa", "writable", "too-large", "not-present"];
   const seen = new Set(run.runs.flatMap((r) => r.firstSeen.map((v) => v.kind as string)));
   return [...order.filter((k) => seen.has(k)), ...[...seen].filter((k) => !order.includes(k))];
 }
 
 /** One row per strategy: what it left stale. */
-export function staleSummary(run: ReproducerRun): Record<string, string | number>[] {
+export function staleSummary(run: Timeline): Record<string, string | number>[] {
   const kinds = kindsOf(run);
   return run.runs.map((r) => {
     const row: Record<string, string | number> = {
@@ -165,7 +146,7 @@ export function staleSummary(run: ReproducerRun): Record<string, string | number
 }
 
 /** Markdown table of {@linkcode staleSummary}. */
-export function staleSummaryMarkdown(run: ReproducerRun): string {
+export function staleSummaryMarkdown(run: Timeline): string {
   const kinds = kindsOf(run);
   const rows = staleSummary(run);
   const head = [
@@ -178,19 +159,21 @@ export function staleSummaryMarkdown(run: ReproducerRun): string {
   ];
   const lines = [`| ${head.join(" | ")} |`, `|---|${head.slice(1).map(() => "---:").join("|")}|`];
   for (const r of rows) {
-    lines.push(
-      `| ${strategyStyle(r.strategy as string).label} | ${formatCount(r.violations as number)} | ${
-        kinds.map((k) => formatCount(r[k] as number)).join(" | ")
-      } | ${r.first_event === "" ? "–" : `${r.first_event} (${r.first_op})`} | ${
-        r.first_stale || "–"
-      } | ${formatCount(r.worst_unmap_iterations as number)} |`,
-    );
+    const cells = [
+      strategyStyle(r.strategy as string).label,
+      formatCount(r.violations as number),
+      ...kinds.map((k) => formatCount(r[k] as number)),
+      r.first_event === "" ? "–" : `${r.first_event} (${r.first_op})`,
+      r.first_stale || "–",
+      formatCount(r.worst_unmap_iterations as number),
+    ];
+    lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines.join("\n");
 }
 
 /** Every stale entry, one row each (for CSV and tables). */
-export function staleEntries(run: ReproducerRun): Record<string, string | number>[] {
+export function staleEntries(run: Timeline): Record<string, string | number>[] {
   return run.runs.flatMap((r) =>
     r.firstSeen.map((v) => ({
       strategy: r.strategy,
@@ -209,7 +192,7 @@ export function staleEntries(run: ReproducerRun): Record<string, string | number
 }
 
 /** Markdown table of the first `limit` stale entries of each strategy that has any. */
-export function staleEntriesMarkdown(run: ReproducerRun, limit = 10): string {
+export function staleEntriesMarkdown(run: Timeline, limit = 10): string {
   const lines = [
     "| strategy | event | op | kind | MMU | shadow IPA | size | canonical IPA | host PA | expected |",
     "|---|---:|---|---|---:|---|---:|---|---|---|",
@@ -278,8 +261,8 @@ export function cumulativeStale(
  *   wrong with it; thin grey lines at the host's unmap events (the migrations);
  * - bottom, every strategy: distinct stale entries so far (a step line each).
  */
-export function reproducerTimeline(run: ReproducerRun): Figure {
-  const n = run.trace.events.length;
+export function reproducerTimeline(run: Timeline): Figure {
+  const n = run.traceEvents;
   const broken = run.runs.filter((r) => r.violations > 0);
   const clean = run.runs.filter((r) => r.violations === 0);
   const dots = broken.flatMap((r) =>
@@ -291,13 +274,13 @@ export function reproducerTimeline(run: ReproducerRun): Figure {
     }))
   );
   const kinds = kindsOf(run);
-  const firstUnmap = run.unmapEventIndexes[0] ?? n;
-  const lastUnmap = run.unmapEventIndexes[run.unmapEventIndexes.length - 1] ?? n;
+  const firstUnmap = run.unmapEvents[0] ?? n;
+  const lastUnmap = run.unmapEvents[run.unmapEvents.length - 1] ?? n;
   const firstStale = dots.reduce((m, d) => Math.min(m, d.event), n);
   const start = Math.min(firstUnmap, firstStale);
   const x0 = Math.max(0, Math.floor(start - 0.15 * (n - start)));
   const x1 = n;
-  const rules = run.unmapEventIndexes.filter((i) => i >= x0);
+  const rules = run.unmapEvents.filter((i) => i >= x0);
   const style = { fontSize: "13px", fontFamily: "DejaVu Sans, Verdana, Arial, sans-serif" };
   const xAxis = {
     domain: [x0, x1],
@@ -425,8 +408,8 @@ export function reproducerTimeline(run: ReproducerRun): Figure {
   return composeFigure({
     name: "04-reproducer-timeline",
     title: "The published reproducer, replayed: which shadow entries each strategy left stale",
-    subtitle: `${run.trace.name} (${formatCount(n)} events; host unmap events ${firstUnmap}..` +
-      `${lastUnmap}, ${run.unmapEventIndexes.length} of them). Top: each stale entry at the ` +
+    subtitle: `${run.trace} (${formatCount(n)} events; host unmap events ${firstUnmap}..` +
+      `${lastUnmap}, ${run.unmapEvents.length} of them). Top: each stale entry at the ` +
       `event where the oracle first saw it. Bottom: stale entries so far, per strategy. ` +
       `No stale entry before event ${formatCount(x0)}.`,
     chart: charts,

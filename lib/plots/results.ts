@@ -1,21 +1,23 @@
 /**
- * The one loader of sweep results, shared by the notebooks and `deno task plots`: it
- * finds the CSV (an explicit path, `$S2LAB_SWEEP_CSV`, or the committed
- * `results/sweep.csv`), fails with one message naming the missing file, checks that the
- * columns the figures read are there (by name, as lib/sweep/schema.ts says), and turns
- * the numeric columns into numbers by their schema type.
+ * The one loader of results, shared by the notebooks and `deno task plots`: the figures
+ * read CSV files and nothing else. It finds the sweep CSV (an explicit path,
+ * `$S2LAB_SWEEP_CSV`, or the committed `results/sweep.csv`), fails with one message naming
+ * a missing file, checks that the columns the figures read are there (by name, as
+ * lib/sweep/columns.ts says), and turns the numeric columns into numbers by their schema
+ * type. The other result files (`results/budget.csv`, the timeline's) load the same way.
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { num, parseSweep } from "./results.ts";
  * const rows = parseSweep("strategy,vcpus,alias,violations\nrmap,8,0.5,0\n", "inline", ["strategy", "vcpus"]);
- * console.log(num(rows[0], "vcpus") + 1, rows[0].strategy); // 9 rmap
+ * assertEquals([num(rows[0], "vcpus") + 1, rows[0].strategy], [9, "rmap"]);
  * ```
  * @module
  */
 
-import { parseCsv } from "../sweep/csv.ts";
-import { SWEEP_COLUMNS } from "../sweep/schema.ts";
+import { SWEEP_COLUMNS } from "../sweep/columns.ts";
+import { parseCsv } from "../util/csv.ts";
 
 /** A sweep row: numeric columns as numbers, text columns as strings. */
 export type SweepRecord = Record<string, string | number> & {
@@ -56,12 +58,15 @@ export function defaultSweepPath(): string {
 export class ResultsMissingError extends Error {
   /** The path that was looked for. */
   readonly path: string;
-  /** Message naming `path`. */
-  constructor(path: string, why: string) {
-    super(
-      `sweep results not found: ${path} (${why}). Run \`deno task sweep\` to write ` +
-        `results/sweep.csv, or pass the path of your own CSV (or set ${SWEEP_CSV_ENV}).`,
-    );
+  /** Message naming `path`, what it is and how to make it. */
+  constructor(
+    path: string,
+    why: string,
+    what = "sweep results",
+    how = "Run `deno task sweep` to write results/sweep.csv, or pass the path of your own " +
+      `CSV (or set ${SWEEP_CSV_ENV}).`,
+  ) {
+    super(`${what} not found: ${path} (${why}). ${how}`);
     this.name = "ResultsMissingError";
     this.path = path;
   }
@@ -105,15 +110,16 @@ const NUMERIC = new Set(
 );
 
 /**
- * Parse sweep CSV text (`source` names it in errors). Columns are read by name; numeric
- * schema columns become numbers (a non-number is an error naming row and column);
- * columns not in the schema are kept as text.
+ * Parse CSV text whose numeric columns are `numeric` (`source` names it in errors): a
+ * non-number there is an error naming row and column; other columns stay text.
  */
-export function parseSweep(
+export function parseTyped(
   text: string,
   source: string,
-  required: readonly string[] = REQUIRED_COLUMNS,
-): SweepRecord[] {
+  numeric: ReadonlySet<string>,
+  required: readonly string[],
+  what = "CSV",
+): Record<string, string | number>[] {
   let parsed;
   try {
     parsed = parseCsv(text);
@@ -123,8 +129,8 @@ export function parseSweep(
   const missing = required.filter((c) => !parsed.header.includes(c));
   if (missing.length > 0) {
     throw new ResultsFormatError(
-      `${source}: not a sweep CSV: missing column(s) ${missing.join(", ")} ` +
-        `(see lib/sweep/schema.ts)`,
+      `${source}: not a ${what}: missing column(s) ${missing.join(", ")} ` +
+        `(see lib/sweep/columns.ts)`,
     );
   }
   if (parsed.rows.length === 0) {
@@ -133,7 +139,7 @@ export function parseSweep(
   return parsed.rows.map((r, i) => {
     const out: Record<string, string | number> = {};
     for (const [k, v] of Object.entries(r)) {
-      if (NUMERIC.has(k)) {
+      if (numeric.has(k)) {
         const n = Number(v);
         if (v.trim() === "" || !Number.isFinite(n)) {
           throw new ResultsFormatError(
@@ -143,8 +149,36 @@ export function parseSweep(
         out[k] = n;
       } else out[k] = v;
     }
-    return out as SweepRecord;
+    return out;
   });
+}
+
+/**
+ * Parse sweep CSV text (`source` names it in errors). Columns are read by name; numeric
+ * schema columns become numbers (a non-number is an error naming row and column);
+ * columns not in the schema are kept as text.
+ */
+export function parseSweep(
+  text: string,
+  source: string,
+  required: readonly string[] = REQUIRED_COLUMNS,
+): SweepRecord[] {
+  return parseTyped(text, source, NUMERIC, required, "sweep CSV") as SweepRecord[];
+}
+
+/**
+ * Read a results file's text; a missing file is a {@linkcode ResultsMissingError} saying
+ * `what` it is and `how` to make it (default: the sweep's).
+ */
+export async function readResults(path: string, what?: string, how?: string): Promise<string> {
+  const missing = (why: string) => new ResultsMissingError(path, why, what, how);
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw missing("no such file");
+    if (e instanceof Deno.errors.IsADirectory) throw missing("a directory, not a CSV file");
+    throw missing((e as Error).message);
+  }
 }
 
 /**
@@ -153,17 +187,7 @@ export function parseSweep(
  * {@linkcode ResultsFormatError} when it is not a sweep CSV.
  */
 export async function loadSweep(path: string = defaultSweepPath()): Promise<SweepRecord[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new ResultsMissingError(path, "no such file");
-    if (e instanceof Deno.errors.IsADirectory) {
-      throw new ResultsMissingError(path, "a directory, not a CSV file");
-    }
-    throw new ResultsMissingError(path, (e as Error).message);
-  }
-  return parseSweep(text, path);
+  return parseSweep(await readResults(path), path);
 }
 
 /** Number-valued column of a row (0 when absent). */

@@ -5,8 +5,9 @@
  *
  * @example
  * ```ts
- * import { formatBytes, formatPow10, strategyStyle } from "./style.ts";
- * console.log(strategyStyle("maple-v2").label, formatPow10(1e9), formatBytes(2 ** 38)); // maple-v2 (rejected) 10⁹ 256 GiB
+ * import { assertEquals } from "@std/assert";
+ * import { formatPow10, strategyStyle } from "./style.ts";
+ * assertEquals([strategyStyle("maple-v2").label, formatPow10(1e9)], ["maple-v2 (rejected)", "10⁹"]);
  * ```
  * @module
  */
@@ -166,21 +167,6 @@ export function formatCount(v: number): string {
   return Math.round(v * 1000) / 1000 === Math.round(v)
     ? Math.round(v).toLocaleString("en-US")
     : v.toLocaleString("en-US", { maximumFractionDigits: 3 });
-}
-
-/** Bytes as KiB / MiB / GiB / TiB (whole units when exact). */
-export function formatBytes(n: number): string {
-  const units: [string, number][] = [["TiB", 2 ** 40], ["GiB", 2 ** 30], ["MiB", 2 ** 20], [
-    "KiB",
-    2 ** 10,
-  ]];
-  for (const [u, size] of units) {
-    if (n >= size) {
-      const v = n / size;
-      return `${Number.isInteger(v) ? v : v.toFixed(1)} ${u}`;
-    }
-  }
-  return `${n} B`;
 }
 
 /** Powers of ten covering [lo, hi] (for log axes). */

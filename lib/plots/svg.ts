@@ -7,12 +7,13 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { composeFigure, countMarks, plotDocument } from "./svg.ts";
  * import * as Plot from "@observablehq/plot";
  * const chart = Plot.plot({ document: plotDocument(), width: 300, height: 200,
  *   marks: [Plot.dot([1, 2, 3], { x: (d: number) => d, y: (d: number) => d })] });
  * const fig = composeFigure({ name: "demo", title: "Demo", chart, legend: [] });
- * console.log(countMarks(fig.svg).dot); // 3
+ * assertEquals(countMarks(fig.svg).dot, 3);
  * ```
  * @module
  */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../strategy.ts";
+import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
 
 /** kvm_nested_s2_unmap() / kvm_nested_s2_wp() / kvm_nested_s2_flush() as upstream has them. */
 export class FullWalk implements ReverseMapStrategy {

@@ -69,9 +69,9 @@
  * @module
  */
 
-import { RangeMap } from "../range_map.ts";
-import type { ShadowMmu } from "../shadow.ts";
-import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../strategy.ts";
+import { RangeMap } from "../util/range_map.ts";
+import type { ShadowMmu } from "../kvm/s2_mmu.ts";
+import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
 
 /** kmalloc-32: the slab object a 24-byte struct shadow_ipa_map comes from. */
 export const SHADOW_IPA_MAP_BYTES = 32;

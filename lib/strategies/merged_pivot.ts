@@ -41,9 +41,9 @@
  * @module
  */
 
-import { RangeMap } from "../range_map.ts";
-import type { ShadowMmu } from "../shadow.ts";
-import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../strategy.ts";
+import { RangeMap } from "../util/range_map.ts";
+import type { ShadowMmu } from "../kvm/s2_mmu.ts";
+import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
 
 /** kmalloc-32: a merged range's entry, and one list element. */
 export const MERGED_OBJECT_BYTES = 32;

@@ -3,13 +3,15 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { makeStrategy, STRATEGY_NAMES } from "./mod.ts";
- * console.log(STRATEGY_NAMES.includes("full-walk"), makeStrategy("full-walk").name); // true full-walk
+ * assertEquals(STRATEGY_NAMES.includes("full-walk"), true);
+ * assertEquals(makeStrategy("full-walk").name, "full-walk");
  * ```
  * @module
  */
 
-import type { ReverseMapStrategy, StrategyFactory } from "../strategy.ts";
+import type { ReverseMapStrategy, StrategyFactory } from "../kvm/strategy.ts";
 import { FullWalk } from "./full_walk.ts";
 import { MapleV2 } from "./maple_v2.ts";
 import { MergedPivot } from "./merged_pivot.ts";

@@ -59,10 +59,10 @@
  * @module
  */
 
-import { MAPLE_NODE_BYTES, mapleTreeBytes } from "../range_map.ts";
-import type { ShadowMmu } from "../shadow.ts";
-import { SortedKeys } from "../sorted_keys.ts";
-import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../strategy.ts";
+import { MAPLE_NODE_BYTES, mapleTreeBytes } from "../util/range_map.ts";
+import type { ShadowMmu } from "../kvm/s2_mmu.ts";
+import { SortedKeys } from "../util/sorted_keys.ts";
+import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
 
 /** Descriptors per `pte_list_desc` chunk (PTE_LIST_EXT). */
 export const PTE_LIST_EXT = 14;

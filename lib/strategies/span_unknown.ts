@@ -47,9 +47,9 @@
  * @module
  */
 
-import { type RangeEntry, RangeMap } from "../range_map.ts";
-import type { ShadowMmu } from "../shadow.ts";
-import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../strategy.ts";
+import { type RangeEntry, RangeMap } from "../util/range_map.ts";
+import type { ShadowMmu } from "../kvm/s2_mmu.ts";
+import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
 
 /** The value of a range that lost track of its shadow IPAs (the UNKNOWN_IPA bit). */
 export const UNKNOWN_IPA: number = -1;

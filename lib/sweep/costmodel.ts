@@ -20,9 +20,11 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { defaultCostModel, estimateNs } from "./costmodel.ts";
  * const m = defaultCostModel();
- * console.log(estimateNs(m, 262144 * 384, 262144 * 384), m.softLockupNs); // 2214592512 20000000000
+ * assertEquals(estimateNs(m, 262144 * 384, 262144 * 384), 2214592512);
+ * assertEquals(m.softLockupNs, 20e9);
  * ```
  * @module
  */

@@ -5,14 +5,16 @@
  *
  * @example
  * ```ts
+ * import { assertEquals } from "@std/assert";
  * import { expandGrid, parseGridValues } from "./grid.ts";
  * const g = parseGridValues({ vcpus: "1,8", "l1-mem": "4G", granule: "4K", alias: "0,0.5" });
- * console.log(expandGrid(g).points.length); // 4
+ * assertEquals(expandGrid(g).points.length, 4);
  * ```
  * @module
  */
 
-import { GRANULE_NAMES, type GranuleName, parseSize } from "../granule.ts";
+import { parseBacking } from "../host/memory.ts";
+import { granule, GRANULE_NAMES, type GranuleName, levelSize } from "../kvm/granule.ts";
 import {
   autoPaBits,
   checkWorkload,
@@ -23,11 +25,24 @@ import {
   WORKLOAD_VERSION,
   workloadKey,
   type WorkloadParams,
-} from "../workload.ts";
-import { granule, levelSize } from "../granule.ts";
-import { parseBacking } from "../host.ts";
+} from "../trace/workload.ts";
+import { fnv1a32 } from "../util/prng.ts";
+import { formatSize, parseSize } from "../util/size.ts";
 import type { CostModel } from "./costmodel.ts";
-import { fnv1a32 } from "./prng.ts";
+
+/** One grid point as the sweep schedules it. */
+export interface PointSpec {
+  /** The grid's id (schema column `grid_id`). */
+  gridId: string;
+  /** Index in the grid. */
+  index: number;
+  /** Points in the grid. */
+  points: number;
+  /** Sweep seed. */
+  seed: number;
+  /** Workload parameters. */
+  params: WorkloadParams;
+}
 
 /** A bad grid value: one line naming the flag. */
 export class GridError extends Error {
@@ -206,7 +221,7 @@ function parseOne(d: DimensionSpec, text: string): number | string {
   };
   const inRange = (v: number, shown: string) => {
     if (d.range && (v < d.range[0] || v > d.range[1])) {
-      const fmt = d.kind === "size" ? (n: number) => formatBytes(n) : String;
+      const fmt = d.kind === "size" ? (n: number) => formatSize(n) : String;
       bad(`${shown} is out of range (${fmt(d.range[0])}..${fmt(d.range[1])})`);
     }
     return v;
@@ -256,14 +271,6 @@ function parseOne(d: DimensionSpec, text: string): number | string {
       }
       return t;
   }
-}
-
-/** Human size for messages: `4G`, `512M`, or bytes. */
-export function formatBytes(n: number): string {
-  for (const [s, u] of [["T", 2 ** 40], ["G", 2 ** 30], ["M", 2 ** 20], ["K", 2 ** 10]] as const) {
-    if (n >= u && n % u === 0) return `${n / u}${s}`;
-  }
-  return String(n);
 }
 
 /**
@@ -346,7 +353,7 @@ export function expandGrid(values: GridValues): Grid {
 
 /** A short description of a point for messages and progress. */
 export function describePoint(p: WorkloadParams): string {
-  return `vcpus=${p.vcpus} l1-mem=${formatBytes(p.l1Mem)} granule=${p.granule}/${p.l1Granule} ` +
+  return `vcpus=${p.vcpus} l1-mem=${formatSize(p.l1Mem)} granule=${p.granule}/${p.l1Granule} ` +
     `alias=${p.alias}`;
 }
 

@@ -1,0 +1,295 @@
+/**
+ * The host (L0) memory behind L1: the memslots the VMM registered over L1 IPA space
+ * (`struct kvm_memory_slot`, with their dirty logs), the host memory behind them (the
+ * VMM's own page tables over each memslot's HVA range: base pages, THP or hugetlb), and a
+ * host PA allocator that gives a migrated page a new PA. What the core mm does to that
+ * memory (migration, reclaim, THP split) and the MMU notifier calls it makes are in
+ * `mm.ts`; KVM's stage-2s are in `../kvm/`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { granule } from "../kvm/granule.ts";
+ * import { HostMemory } from "./memory.ts";
+ * const host = new HostMemory(granule("4K"), 40);
+ * host.addMemslot({ id: 0, base: 0x4000_0000, size: 0x4000_0000, backing: "thp" });
+ * const pa = host.faultinPfn(0x4000_1000, true);
+ * assertEquals(host.hostMapSize, 2 * 2 ** 20); // a THP
+ * assertEquals(host.hostPaOf(0x4000_1000), pa);
+ * ```
+ * @module
+ */
+
+import { type Granule, levelForSize, levelSize, stage2Geometry } from "../kvm/granule.ts";
+import { KvmPgtable, PTE_R, PTE_W } from "../kvm/pgtable.ts";
+import { formatSize, parseSize } from "../util/size.ts";
+
+/** How a memslot is backed on the host. */
+export type BackingKind = "page" | "thp" | "hugetlb";
+
+/** A memslot as the VMM registers it (KVM_SET_USER_MEMORY_REGION). */
+export interface MemslotSpec {
+  /** Slot id. */
+  id: number;
+  /** Guest (L1) physical base address: the canonical IPA of its first byte. */
+  base: number;
+  /** Bytes. */
+  size: number;
+  /** `page`, `thp`, or `hugetlb:<size>` (the PMD or, for 4K, the PUD size). */
+  backing: string;
+}
+
+/** struct kvm_memory_slot with the host backing behind it. */
+export interface Memslot {
+  /** Slot id. */
+  readonly id: number;
+  /** Canonical IPA of the first byte. */
+  readonly base: number;
+  /** Bytes. */
+  readonly size: number;
+  /** Backing kind. */
+  readonly backing: BackingKind;
+  /** Host mapping size of the backing (PAGE_SIZE, PMD_SIZE or a hugetlb size). */
+  readonly backingSize: number;
+  /** KVM_MEM_LOG_DIRTY_PAGES is set (memslot_is_logging()). */
+  logging: boolean;
+  /** Host pages (by index from `base`) written since the last write-protect. */
+  readonly dirty: Set<number>;
+}
+
+/** Parse a backing name for a host granule, with a one-line error naming it. */
+export function parseBacking(g: Granule, text: string): { kind: BackingKind; size: number } {
+  const pmd = levelSize(g, 2);
+  if (text === "page") return { kind: "page", size: g.pageSize };
+  if (text === "thp") return { kind: "thp", size: pmd };
+  const m = /^hugetlb:(.+)$/.exec(text);
+  if (m) {
+    const size = parseSize(m[1]);
+    // arm64 hugetlbpage.c: PMD always; PUD only with 4K pages (pud_sect_supported()).
+    if (size === pmd || (g.pageShift === 12 && size === levelSize(g, 1))) {
+      return { kind: "hugetlb", size };
+    }
+    const ok = g.pageShift === 12 ? `${formatSize(pmd)} or 1G` : formatSize(pmd);
+    throw new RangeError(`backing "${text}" is not a ${g.name} hugetlb size (expected ${ok})`);
+  }
+  throw new RangeError(`unknown backing "${text}" (expected page, thp or hugetlb:<size>)`);
+}
+
+/** The host: memslots, host memory and the PA allocator. */
+export class HostMemory {
+  /** The host's PAGE_SIZE granule (also that of every stage-2 KVM builds). */
+  readonly granule: Granule;
+  /** The VMM's page tables over the memslots, keyed by canonical IPA: what is present where. */
+  readonly mm: KvmPgtable;
+  /** Live memslots. */
+  readonly memslots: Memslot[] = [];
+  /** Bytes of host memory currently allocated to L1. */
+  allocatedBytes = 0;
+  /** Result of {@linkcode faultinPfn}: the host mapping size (vma_pagesize). */
+  hostMapSize = 0;
+  private nextPa: number;
+  private lastSlot: Memslot | undefined;
+
+  /** A host with no memslots; `paBits` is the PA range exposed to L1. */
+  constructor(g: Granule, paBits: number) {
+    this.granule = g;
+    const geom = stage2Geometry(g, paBits);
+    this.mm = new KvmPgtable(geom);
+    // Host PAs start at 1 TiB so that they are never mistaken for IPAs in a report.
+    this.nextPa = 2 ** 40;
+  }
+
+  /** PMD_SIZE of the host granule. */
+  get pmdSize(): number {
+    return levelSize(this.granule, 2);
+  }
+
+  /** PUD_SIZE of the host granule. */
+  get pudSize(): number {
+    return levelSize(this.granule, 1);
+  }
+
+  /** KVM_SET_USER_MEMORY_REGION: add a memslot; it must not overlap another. */
+  addMemslot(spec: MemslotSpec): Memslot {
+    const g = this.granule;
+    const { kind, size: backingSize } = parseBacking(g, spec.backing);
+    if (spec.size <= 0 || spec.base % g.pageSize !== 0 || spec.size % g.pageSize !== 0) {
+      throw new RangeError(`memslot ${spec.id}: base and size must be multiples of ${g.name}`);
+    }
+    if (spec.base + spec.size > this.mm.geom.ipaSize) {
+      throw new RangeError(
+        `memslot ${spec.id} ends beyond the ${this.mm.geom.ipaBits}-bit IPA space`,
+      );
+    }
+    for (const s of this.memslots) {
+      if (s.id === spec.id) throw new RangeError(`memslot ${spec.id} already exists`);
+      if (spec.base < s.base + s.size && s.base < spec.base + spec.size) {
+        throw new RangeError(`memslot ${spec.id} overlaps memslot ${s.id}`);
+      }
+    }
+    const slot: Memslot = {
+      id: spec.id,
+      base: spec.base,
+      size: spec.size,
+      backing: kind,
+      backingSize,
+      logging: false,
+      dirty: new Set(),
+    };
+    this.memslots.push(slot);
+    return slot;
+  }
+
+  /** gfn_to_memslot(): the memslot holding canonical IPA `ipa`, or undefined. */
+  findMemslot(ipa: number): Memslot | undefined {
+    const last = this.lastSlot;
+    if (last && ipa >= last.base && ipa < last.base + last.size && this.memslots.includes(last)) {
+      return last;
+    }
+    for (const s of this.memslots) {
+      if (ipa >= s.base && ipa < s.base + s.size) return (this.lastSlot = s);
+    }
+    return undefined;
+  }
+
+  /** The memslot with id `id`, or a one-line error. */
+  memslot(id: number): Memslot {
+    const s = this.memslots.find((m) => m.id === id);
+    if (!s) throw new RangeError(`no memslot ${id}`);
+    return s;
+  }
+
+  /** KVM_SET_USER_MEMORY_REGION with size 0: the memslot and its host memory go. */
+  deleteMemslot(id: number): Memslot {
+    const slot = this.memslot(id);
+    this.dropHostRange(slot.base, slot.base + slot.size);
+    this.memslots.splice(this.memslots.indexOf(slot), 1);
+    return slot;
+  }
+
+  private allocPa(size: number): number {
+    const pa = Math.ceil(this.nextPa / size) * size;
+    this.nextPa = pa + size;
+    this.allocatedBytes += size;
+    return pa;
+  }
+
+  /** The host PA now backing canonical IPA `ipa`, or -1 when nothing is present. */
+  hostPaOf(ipa: number): number {
+    if (this.mm.getLeaf(ipa) < 0) return -1;
+    return this.mm.leafOa + (ipa - this.mm.leafBase);
+  }
+
+  /**
+   * __kvm_faultin_pfn() / the host's own page fault: the host PA backing `ipa`, faulting
+   * host memory in (a new PA) if nothing is present. The host mapping size is left in
+   * `hostMapSize`. Returns -1 when `ipa` is in no memslot.
+   */
+  faultinPfn(ipa: number, _write: boolean): number {
+    const mm = this.mm;
+    if (mm.getLeaf(ipa) >= 0) {
+      this.hostMapSize = mm.leafSize;
+      return mm.leafOa + (ipa - mm.leafBase);
+    }
+    const slot = this.findMemslot(ipa);
+    if (!slot) return -1;
+    let size = slot.backingSize;
+    let base = Math.floor(ipa / size) * size;
+    // A huge page only where the whole of it lies in the slot and nothing of it is present.
+    if (
+      size > this.granule.pageSize &&
+      (base < slot.base || base + size > slot.base + slot.size ||
+        this.anyPresent(base, base + size))
+    ) {
+      size = this.granule.pageSize;
+      base = Math.floor(ipa / size) * size;
+    }
+    const pa = this.allocPa(size);
+    mm.installLeaf(base, levelForSize(this.granule, size), pa, PTE_R | PTE_W, 0);
+    this.hostMapSize = size;
+    return pa + (ipa - base);
+  }
+
+  private anyPresent(start: number, end: number): boolean {
+    let found = false;
+    this.mm.forEachLeaf(() => found = true, start, end);
+    return found;
+  }
+
+  /**
+   * The host range an MMU notifier covers for [start, end): widened to the host pages
+   * (THP, hugetlb) that overlap it, as the core mm invalidates whole huge pages.
+   */
+  notifierRange(start: number, end: number): [number, number] {
+    let s = start, e = end;
+    this.mm.forEachLeaf(
+      (addr, size) => {
+        if (addr < s) s = addr;
+        if (addr + size > e) e = addr + size;
+      },
+      start,
+      end,
+    );
+    return [s, e];
+  }
+
+  /** Swap-out / reclaim: the host pages in [start, end) are freed; nothing is present. */
+  dropHostRange(start: number, end: number): void {
+    const leaves: number[] = [];
+    this.mm.forEachLeaf((addr, size) => leaves.push(addr, size), start, end);
+    for (let i = 0; i < leaves.length; i += 2) {
+      this.mm.removeLeafAt(leaves[i]);
+      this.allocatedBytes -= leaves[i + 1];
+    }
+  }
+
+  /** migrate_pages(): every host page in [start, end) moves to a newly allocated PA. */
+  migrateHostRange(start: number, end: number): number {
+    const leaves: number[] = [];
+    this.mm.forEachLeaf((addr, size) => leaves.push(addr, size), start, end);
+    for (let i = 0; i < leaves.length; i += 2) {
+      const size = leaves[i + 1];
+      const pa = this.allocPa(size);
+      this.allocatedBytes -= size;
+      this.mm.installLeaf(leaves[i], levelForSize(this.granule, size), pa, PTE_R | PTE_W, 0);
+    }
+    return leaves.length / 2;
+  }
+
+  /** split_huge_pmd(): huge pages in [start, end) become base pages at the same PAs. */
+  splitHostRange(start: number, end: number): number {
+    const leaves: number[] = [];
+    this.mm.forEachLeaf(
+      (addr, size, oa) => {
+        if (size > this.granule.pageSize) leaves.push(addr, size, oa);
+      },
+      start,
+      end,
+    );
+    const page = this.granule.pageSize;
+    for (let i = 0; i < leaves.length; i += 3) {
+      for (let off = 0; off < leaves[i + 1]; off += page) {
+        this.mm.installLeaf(leaves[i] + off, 3, leaves[i + 2] + off, PTE_R | PTE_W, 0);
+      }
+    }
+    return leaves.length / 3;
+  }
+
+  /** Whether KVM may map canonical [ipa, ipa + size) writable now (dirty logging). */
+  writableForKvm(ipa: number, size: number): boolean {
+    const slot = this.findMemslot(ipa);
+    if (!slot) return false;
+    if (!slot.logging) return true;
+    const page = this.granule.pageSize;
+    for (let a = ipa; a < ipa + size; a += page) {
+      if (!slot.dirty.has((a - slot.base) / page)) return false;
+    }
+    return true;
+  }
+
+  /** mark_page_dirty_in_slot(). */
+  markDirty(ipa: number): void {
+    const slot = this.findMemslot(ipa);
+    if (slot?.logging) slot.dirty.add(Math.floor((ipa - slot.base) / this.granule.pageSize));
+  }
+}

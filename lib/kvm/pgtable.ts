@@ -1,0 +1,804 @@
+/**
+ * arch/arm64/kvm/hyp/pgtable.c: a stage-2 page table (`struct kvm_pgtable`), its one
+ * walker (`kvm_pgtable_walk()`) and the stage-2 operations as visitors of that walker
+ * (`stage2_map_walker`, `stage2_unmap_walker`, `stage2_attr_walker`,
+ * `stage2_flush_walker`). Every operation on a table is one walk with a visitor callback
+ * that sees a `kvm_pgtable_visit_ctx`: where the walker is, the descriptor it read
+ * (`old`), and the walk's per-call argument (`arg`).
+ *
+ * Storage is pooled typed arrays, never one JS object per descriptor: per descriptor an
+ * output address (`Float64Array`: a leaf's address or a child table's id), attribute bits
+ * (`Uint8Array`, 0 = invalid) and optionally one simulator-only number (the canonical IPA
+ * of a shadow leaf); per table a bitmap of valid descriptors (so that runs of invalid
+ * descriptors are counted without being visited one by one), its level, base address and
+ * valid count. Table pages are recycled through a free list.
+ *
+ * @example Map a 2M block, then unmap one page of it: the whole block goes
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { granule, stage2Geometry } from "./granule.ts";
+ * import {
+ *   KvmPgtable,
+ *   kvmPgtableStage2Map,
+ *   kvmPgtableStage2Unmap,
+ *   newWalkStats,
+ *   PTE_R,
+ *   PTE_W,
+ * } from "./pgtable.ts";
+ * const pgt = new KvmPgtable(stage2Geometry(granule("4K"), 40));
+ * const st = newWalkStats();
+ * kvmPgtableStage2Map(pgt, 0x4000_0000, 0x20_0000, 0x8020_0000, PTE_R | PTE_W, 0, st);
+ * assertEquals(pgt.getLeaf(0x4000_1000), 2); // a level-2 leaf
+ * assertEquals(pgt.leafOa, 0x8020_0000);
+ * kvmPgtableStage2Unmap(pgt, 0x4000_1000, 0x1000, st);
+ * assertEquals([pgt.leaves, pgt.tablePages], [0, 2]); // the emptied level-2 table is freed
+ * ```
+ * @module
+ */
+
+import { KVM_PGTABLE_LAST_LEVEL, levelSize, type Stage2Geometry } from "./granule.ts";
+import { isAligned } from "../util/size.ts";
+
+/** Descriptor attribute: valid. Every non-zero attribute byte has it. */
+export const PTE_VALID = 1;
+/** Descriptor attribute: table descriptor (the output address holds the child table id). */
+export const PTE_TABLE = 2;
+/** Leaf attribute: readable (S2AP[0]). */
+export const PTE_R = 4;
+/** Leaf attribute: writable (S2AP[1]); cleared by write-protection. */
+export const PTE_W = 8;
+/**
+ * Software bits 4..6 of a shadow leaf: L1's mapping level (KVM_NV_GUEST_MAP_SZ, written by
+ * kvm_encode_nested_level()), read back by get_guest_mapping_ttl(); 0 means no information
+ * (a level-0 mapping encodes as 0 too).
+ */
+export const PTE_NV_MAP_SHIFT = 4;
+
+/** kvm_pgtable_walk_flags: call the visitor on leaf (and invalid) descriptors. */
+export const KVM_PGTABLE_WALK_LEAF = 1;
+/** kvm_pgtable_walk_flags: call the visitor on a table descriptor before its children. */
+export const KVM_PGTABLE_WALK_TABLE_PRE = 2;
+/** kvm_pgtable_walk_flags: call the visitor on a table descriptor after its children. */
+export const KVM_PGTABLE_WALK_TABLE_POST = 4;
+
+/** The root (pgd, all concatenated pages) is table id 0. */
+export const ROOT_TABLE = 0;
+
+/** Work counters a walk adds to: the kernel's loop iterations and descriptors visited. */
+export interface WalkStats {
+  /** `stage2_apply_range()` loop iterations (chunks); plain walks do not add to it. */
+  iterations: number;
+  /** Descriptors `__kvm_pgtable_visit()` ran on, valid or not. */
+  descriptors: number;
+  /** Table pages `__kvm_pgtable_walk()` entered. */
+  tables: number;
+}
+
+/** A fresh zeroed {@linkcode WalkStats}. */
+export function newWalkStats(): WalkStats {
+  return { iterations: 0, descriptors: 0, tables: 0 };
+}
+
+/** Add `b` into `a`. */
+export function addWalkStats(a: WalkStats, b: WalkStats): void {
+  a.iterations += b.iterations;
+  a.descriptors += b.descriptors;
+  a.tables += b.tables;
+}
+
+/** struct kvm_pgtable_visit_ctx: where the walker is, what it read there, and the walk's arg. */
+export interface VisitCtx<A> {
+  /** The table being walked. */
+  readonly pgt: KvmPgtable;
+  /** Table id holding the descriptor. */
+  table: number;
+  /** Index of the descriptor in that table. */
+  index: number;
+  /** Level of the descriptor. */
+  level: number;
+  /** Base IPA of the descriptor (aligned to its level size). */
+  addr: number;
+  /** End of the walked range. */
+  end: number;
+  /** ctx->old: the descriptor's attribute bits as read (0 = invalid). */
+  old: number;
+  /** ctx->old's output address: a leaf's address, or a table descriptor's child table id. */
+  oldOa: number;
+  /** ctx->arg: the walk's per-call argument. */
+  arg: A;
+}
+
+/** struct kvm_pgtable_walker: the callback, its per-call argument and the flags that select it. */
+export interface KvmPgtableWalker<A> {
+  /** kvm_pgtable_visitor_fn_t: called with the context and which visit it is (a WALK_* bit). */
+  readonly cb: (ctx: VisitCtx<A>, visit: number) => void;
+  /** The per-call argument (ctx->arg). */
+  readonly arg: A;
+  /** KVM_PGTABLE_WALK_* bits. */
+  readonly flags: number;
+  /**
+   * Simulator only: whether the leaf callback must see invalid descriptors. When false,
+   * runs of invalid descriptors are counted but not visited (every stage-2 visitor but map
+   * returns at once on an invalid descriptor, so the counts are the same).
+   */
+  readonly visitsInvalid: boolean;
+}
+
+/** Called for every leaf that leaves the table, whatever removed it. */
+export type LeafRemovedHook = (
+  addr: number,
+  level: number,
+  oa: number,
+  attr: number,
+  meta: number,
+) => void;
+
+/** Options of a {@linkcode KvmPgtable}. */
+export interface PgtableOptions {
+  /** Keep one simulator-only number per leaf (not kernel state; e.g. the canonical IPA). */
+  withMeta?: boolean;
+}
+
+/** struct kvm_pgtable: a stage-2 table of one geometry. */
+export class KvmPgtable {
+  /** Granule and IPA size. */
+  readonly geom: Stage2Geometry;
+  /** Bytes mapped by one descriptor, by level. */
+  readonly sizes: number[];
+  /** Descriptors in one (non-root) table page: PTRS_PER_PTE. */
+  readonly ptrs: number;
+  /** Leaves currently installed. */
+  leaves = 0;
+  /** Table pages currently allocated, the pgd pages included. */
+  tablePages: number;
+  /** Called for every removed leaf. */
+  onLeafRemoved: LeafRemovedHook | null = null;
+  /** Result of {@linkcode getLeaf}: output address of the leaf. */
+  leafOa = 0;
+  /** Result of {@linkcode getLeaf}: attribute bits. */
+  leafAttr = 0;
+  /** Result of {@linkcode getLeaf}: base IPA of the leaf. */
+  leafBase = 0;
+  /** Result of {@linkcode getLeaf}: size of the leaf in bytes. */
+  leafSize = 0;
+  /** Result of {@linkcode getLeaf}: simulator-only number of the leaf. */
+  leafMeta = 0;
+  /** Result of {@linkcode emptyRunAt}: end of the run of invalid descriptors. */
+  runEnd = 0;
+  /** Result of {@linkcode emptyRunAt}: descriptors one chunk visits to reach it. */
+  runDepth = 0;
+
+  private readonly withMeta: boolean;
+  /** Descriptors of the root, rounded up to a whole bitmap word. */
+  private readonly rootLen: number;
+  /** Per table: level, base IPA, valid descriptors. */
+  private tLevel: Int8Array;
+  private tBase: Float64Array;
+  private tCount: Int32Array;
+  /** Per descriptor: output address, attribute bits, simulator number; per 32: valid bits. */
+  private oaPool: Float64Array;
+  private attrPool: Uint8Array;
+  private metaPool: Float64Array;
+  private bitsPool: Uint32Array;
+  /** Table ids handed out so far (the next new id), and the ones freed since. */
+  private tables = 1;
+  private readonly freeIds: number[] = [];
+  private readonly ctxs: VisitCtx<unknown>[] = [];
+
+  /** An empty table: just the pgd pages, all descriptors invalid. */
+  constructor(geom: Stage2Geometry, opts: PgtableOptions = {}) {
+    this.geom = geom;
+    this.withMeta = opts.withMeta ?? false;
+    this.sizes = [];
+    for (let l = 0; l <= KVM_PGTABLE_LAST_LEVEL; l++) this.sizes.push(levelSize(geom.granule, l));
+    this.ptrs = geom.granule.ptrsPerTable;
+    this.rootLen = Math.ceil(geom.rootEntries / 32) * 32;
+    const cap = 4;
+    this.tLevel = new Int8Array(cap);
+    this.tBase = new Float64Array(cap);
+    this.tCount = new Int32Array(cap);
+    const n = this.rootLen + (cap - 1) * this.ptrs;
+    this.oaPool = new Float64Array(n);
+    this.attrPool = new Uint8Array(n);
+    this.metaPool = new Float64Array(this.withMeta ? n : 0);
+    this.bitsPool = new Uint32Array(n / 32);
+    this.tLevel[ROOT_TABLE] = geom.startLevel;
+    this.tablePages = geom.pgdPages;
+    for (let l = 0; l <= KVM_PGTABLE_LAST_LEVEL; l++) {
+      this.ctxs.push({
+        pgt: this,
+        table: 0,
+        index: 0,
+        level: l,
+        addr: 0,
+        end: 0,
+        old: 0,
+        oldOa: 0,
+        arg: null,
+      });
+    }
+  }
+
+  /** Bytes of table pages the kernel would hold for this table. */
+  get tableBytes(): number {
+    return this.tablePages * this.geom.granule.pageSize;
+  }
+
+  /** Table slots allocated in the pools (live tables plus recycled ones; simulator memory). */
+  get tableSlots(): number {
+    return this.tables;
+  }
+
+  /** Offset of table `t`'s first descriptor in the pools. */
+  private off(t: number): number {
+    return t === ROOT_TABLE ? 0 : this.rootLen + (t - 1) * this.ptrs;
+  }
+
+  /** Number of descriptors in table `t`. */
+  entries(t: number): number {
+    return t === ROOT_TABLE ? this.geom.rootEntries : this.ptrs;
+  }
+
+  /** Level of table `t`'s descriptors. */
+  levelOf(t: number): number {
+    return this.tLevel[t];
+  }
+
+  /** IPA of table `t`'s first descriptor. */
+  baseOf(t: number): number {
+    return this.tBase[t];
+  }
+
+  /** Valid descriptors in table `t` (mm_ops->page_count() - 1). */
+  validCount(t: number): number {
+    return this.tCount[t];
+  }
+
+  /** The index of the descriptor of table `t` that translates `addr`: the one index formula. */
+  slot(t: number, addr: number): number {
+    return Math.floor((addr - this.tBase[t]) / this.sizes[this.tLevel[t]]);
+  }
+
+  /** Attribute bits of descriptor (t, i); 0 when invalid. */
+  attrAt(t: number, i: number): number {
+    return this.attrPool[this.off(t) + i];
+  }
+
+  /** Output address of descriptor (t, i): a leaf's address, or a table's child id. */
+  oaAt(t: number, i: number): number {
+    return this.oaPool[this.off(t) + i];
+  }
+
+  private grow(): void {
+    const cap = this.tLevel.length * 2;
+    const g = <T extends Int8Array | Int32Array | Float64Array | Uint8Array | Uint32Array>(
+      a: T,
+      n: number,
+    ): T => {
+      const b = new (a.constructor as new (n: number) => T)(n);
+      b.set(a);
+      return b;
+    };
+    this.tLevel = g(this.tLevel, cap);
+    this.tBase = g(this.tBase, cap);
+    this.tCount = g(this.tCount, cap);
+    const n = this.rootLen + (cap - 1) * this.ptrs;
+    this.oaPool = g(this.oaPool, n);
+    this.attrPool = g(this.attrPool, n);
+    if (this.withMeta) this.metaPool = g(this.metaPool, n);
+    this.bitsPool = g(this.bitsPool, n / 32);
+  }
+
+  private newTable(level: number, base: number): number {
+    let id = this.freeIds.pop();
+    if (id === undefined) {
+      if (this.tables === this.tLevel.length) this.grow();
+      id = this.tables++;
+    }
+    this.tLevel[id] = level;
+    this.tBase[id] = base;
+    return id;
+  }
+
+  /** kvm_pgtable_mm_ops.zalloc_page + kvm_init_table_pte: a new child table at (t, i). */
+  installTable(t: number, i: number): number {
+    const lvl = this.tLevel[t] + 1;
+    const id = this.newTable(lvl, this.tBase[t] + i * this.sizes[lvl - 1]);
+    this.tablePages++;
+    const o = this.off(t) + i;
+    this.setValid(t, o);
+    this.oaPool[o] = id;
+    this.attrPool[o] = PTE_VALID | PTE_TABLE;
+    return id;
+  }
+
+  private setValid(t: number, o: number): void {
+    if (this.attrPool[o] === 0) {
+      this.tCount[t]++;
+      this.bitsPool[o >>> 5] |= 1 << (o & 31);
+    }
+  }
+
+  /** Write a leaf descriptor at (t, i); the old descriptor must be invalid or a leaf. */
+  setLeaf(t: number, i: number, oa: number, attr: number, meta: number): void {
+    const o = this.off(t) + i;
+    if (this.attrPool[o] === 0) {
+      this.setValid(t, o);
+      this.leaves++;
+    }
+    this.oaPool[o] = oa;
+    this.attrPool[o] = attr | PTE_VALID;
+    if (this.withMeta) this.metaPool[o] = meta;
+  }
+
+  /** Change a leaf's attribute bits in place (stage2_attr_walker). */
+  setAttr(t: number, i: number, attr: number): void {
+    this.attrPool[this.off(t) + i] = attr | PTE_VALID;
+  }
+
+  /** Clear (t, i): a leaf is reported removed; a table is freed with everything below it. */
+  clear(t: number, i: number): void {
+    const o = this.off(t) + i;
+    const a = this.attrPool[o];
+    if (a === 0) return;
+    if (a & PTE_TABLE) {
+      this.freeTable(this.oaPool[o]);
+    } else {
+      this.leaves--;
+      this.onLeafRemoved?.(
+        this.tBase[t] + i * this.sizes[this.tLevel[t]],
+        this.tLevel[t],
+        this.oaPool[o],
+        a,
+        this.withMeta ? this.metaPool[o] : 0,
+      );
+    }
+    this.attrPool[o] = 0;
+    this.oaPool[o] = 0;
+    this.tCount[t]--;
+    this.bitsPool[o >>> 5] &= ~(1 << (o & 31));
+  }
+
+  /** kvm_pgtable_stage2_free_unlinked(): free a table and all below it, leaves reported. */
+  private freeTable(id: number): void {
+    const n = this.entries(id);
+    for (let i = this.nextValid(id, 0, n); i < n; i = this.nextValid(id, i + 1, n)) {
+      this.clear(id, i);
+    }
+    this.tablePages--;
+    this.freeIds.push(id);
+  }
+
+  /** Index of the first valid descriptor of table `t` in [i, end), or `end`. */
+  nextValid(t: number, i: number, end: number): number {
+    if (i >= end) return end;
+    const o = this.off(t);
+    const b = this.bitsPool;
+    // Table offsets are multiples of 32, so bit j of the table is bit (o + j) of the pool.
+    const w0 = o >>> 5;
+    let w = i >>> 5;
+    let word = b[w0 + w] & (-1 << (i & 31));
+    for (;;) {
+      if (word !== 0) {
+        const j = (w << 5) + 31 - Math.clz32(word & -word);
+        return j < end ? j : end;
+      }
+      w++;
+      if (w << 5 >= end) return end;
+      word = b[w0 + w];
+    }
+  }
+
+  /**
+   * kvm_pgtable_get_leaf(): the leaf translating `ipa`. Returns its level, or -1 when
+   * no leaf maps it; the leaf is left in `leafOa`, `leafAttr`, `leafBase`, `leafSize`,
+   * `leafMeta`.
+   */
+  getLeaf(ipa: number): number {
+    if (ipa < 0 || ipa >= this.geom.ipaSize) return -1;
+    let t = ROOT_TABLE;
+    for (;;) {
+      const i = this.slot(t, ipa);
+      const o = this.off(t) + i;
+      const a = this.attrPool[o];
+      if (a === 0) return -1;
+      if (a & PTE_TABLE) {
+        t = this.oaPool[o];
+        continue;
+      }
+      const level = this.tLevel[t];
+      const size = this.sizes[level];
+      this.leafOa = this.oaPool[o];
+      this.leafAttr = a;
+      this.leafBase = this.tBase[t] + i * size;
+      this.leafSize = size;
+      this.leafMeta = this.withMeta ? this.metaPool[o] : 0;
+      return level;
+    }
+  }
+
+  /**
+   * Install a leaf of `level` at `ipa` (aligned), creating tables on the way and
+   * replacing what is there. A convenience over the map visitor for building states by
+   * hand (tests, the host's own page tables); shadow faults use
+   * {@linkcode kvmPgtableStage2Map}.
+   */
+  installLeaf(ipa: number, level: number, oa: number, attr: number, meta: number): void {
+    const size = this.sizes[level];
+    if (level < this.geom.startLevel || level > KVM_PGTABLE_LAST_LEVEL) {
+      throw new RangeError(
+        `no level-${level} leaf in a table starting at level ${this.geom.startLevel}`,
+      );
+    }
+    if (!isAligned(ipa, size) || !isAligned(oa, size)) {
+      throw new RangeError(`leaf at ${ipa} -> ${oa} is not aligned to its size ${size}`);
+    }
+    let t = ROOT_TABLE;
+    for (let l = this.geom.startLevel; l < level; l++) {
+      const i = this.slot(t, ipa);
+      const a = this.attrAt(t, i);
+      if (!(a & PTE_TABLE)) {
+        if (a !== 0) this.clear(t, i);
+        t = this.installTable(t, i);
+      } else {
+        t = this.oaAt(t, i);
+      }
+    }
+    const i = this.slot(t, ipa);
+    if (this.attrAt(t, i) !== 0) this.clear(t, i);
+    this.setLeaf(t, i, oa, attr, meta);
+  }
+
+  /**
+   * Remove the leaf translating `ipa`, freeing the tables it leaves empty (as the unmap
+   * walker's TABLE_POST does). Returns false when no leaf maps `ipa`.
+   */
+  removeLeafAt(ipa: number): boolean {
+    const path: number[] = [];
+    let t = ROOT_TABLE;
+    for (;;) {
+      const i = this.slot(t, ipa);
+      const a = this.attrAt(t, i);
+      if (a === 0) return false;
+      path.push(t, i);
+      if (!(a & PTE_TABLE)) break;
+      t = this.oaAt(t, i);
+    }
+    for (let k = path.length - 2; k >= 0; k -= 2) {
+      const pt = path[k], pi = path[k + 1];
+      if (k === path.length - 2 || this.tCount[this.oaAt(pt, pi)] === 0) this.clear(pt, pi);
+      else break;
+    }
+    return true;
+  }
+
+  /**
+   * kvm_pgtable_walk(): walk [start, end) from the pgd, calling the walker's callback as
+   * its flags say. Adds to `st.descriptors` and `st.tables` (not to `iterations`).
+   */
+  walk<A>(start: number, end: number, walker: KvmPgtableWalker<A>, st: WalkStats): void {
+    if (start < 0 || end > this.geom.ipaSize || end < start) {
+      throw new RangeError(`walk [${start}, ${end}) is outside the IPA space`);
+    }
+    if (end === start) return;
+    // _kvm_pgtable_walk(): one __kvm_pgtable_walk() per pgd page the range touches.
+    const rootSpan = this.sizes[this.geom.startLevel] * this.ptrs;
+    st.tables += Math.floor((end - 1) / rootSpan) - Math.floor(start / rootSpan);
+    for (const c of this.ctxs) c.arg = walker.arg;
+    this.walkTable(ROOT_TABLE, start, end, walker as KvmPgtableWalker<unknown>, st);
+  }
+
+  /** __kvm_pgtable_walk() + __kvm_pgtable_visit() over one table. */
+  private walkTable(
+    t: number,
+    start: number,
+    end: number,
+    w: KvmPgtableWalker<unknown>,
+    st: WalkStats,
+  ): void {
+    const level = this.tLevel[t];
+    const size = this.sizes[level];
+    const base = this.tBase[t];
+    const o = this.off(t);
+    const n = this.entries(t);
+    let i = this.slot(t, start);
+    let iEnd = Math.ceil((end - base) / size);
+    if (iEnd > n) iEnd = n;
+    st.tables++;
+    const flags = w.flags;
+    const ctx = this.ctxs[level];
+    while (i < iEnd) {
+      let a = this.attrPool[o + i];
+      if (a === 0 && !w.visitsInvalid) {
+        const j = this.nextValid(t, i, iEnd);
+        st.descriptors += j - i;
+        i = j;
+        continue;
+      }
+      st.descriptors++;
+      const eBase = base + i * size;
+      const table = (a & PTE_TABLE) !== 0;
+      const visit = table ? KVM_PGTABLE_WALK_TABLE_PRE : KVM_PGTABLE_WALK_LEAF;
+      if (flags & visit) {
+        ctx.table = t, ctx.index = i, ctx.addr = eBase, ctx.end = end;
+        ctx.old = a, ctx.oldOa = this.oaPool[o + i];
+        w.cb(ctx, visit);
+        a = this.attrPool[o + i];
+      }
+      if (a & PTE_TABLE) {
+        const cs = eBase > start ? eBase : start;
+        const ce = eBase + size < end ? eBase + size : end;
+        this.walkTable(this.oaPool[o + i], cs, ce, w, st);
+        if (flags & KVM_PGTABLE_WALK_TABLE_POST) {
+          ctx.table = t, ctx.index = i, ctx.addr = eBase, ctx.end = end;
+          ctx.old = a, ctx.oldOa = this.oaPool[o + i];
+          w.cb(ctx, KVM_PGTABLE_WALK_TABLE_POST);
+        }
+      }
+      i++;
+    }
+  }
+
+  /**
+   * For `stage2_apply_range()`: when every chunk from `addr` on meets the same invalid
+   * descriptor at a level whose entries are at least `chunkSize`, report in `runEnd` where
+   * that run of invalid descriptors ends and in `runDepth` how many descriptors one chunk
+   * visits to reach it, so that the chunks can be counted without walking each one.
+   * Returns false where a chunk must really be walked.
+   */
+  emptyRunAt(addr: number, chunkSize: number): boolean {
+    let t = ROOT_TABLE;
+    let depth = 0;
+    for (;;) {
+      const size = this.sizes[this.tLevel[t]];
+      if (size < chunkSize) return false;
+      const i = this.slot(t, addr);
+      depth++;
+      const a = this.attrAt(t, i);
+      if (a === 0) {
+        this.runEnd = this.tBase[t] + this.nextValid(t, i, this.entries(t)) * size;
+        this.runDepth = depth;
+        return true;
+      }
+      if (!(a & PTE_TABLE) || size === chunkSize) return false;
+      t = this.oaAt(t, i);
+      // An empty table would be freed by the first chunk's TABLE_POST: walk it for real.
+      if (this.tCount[t] === 0) return false;
+    }
+  }
+
+  /** Call `fn` for every leaf in [start, end) in IPA order (simulator use: oracle, dumps). */
+  forEachLeaf(
+    fn: (addr: number, size: number, oa: number, attr: number, meta: number) => void,
+    start = 0,
+    end: number = this.geom.ipaSize,
+  ): void {
+    this.eachLeaf(ROOT_TABLE, start, end, fn);
+  }
+
+  private eachLeaf(
+    t: number,
+    start: number,
+    end: number,
+    fn: (addr: number, size: number, oa: number, attr: number, meta: number) => void,
+  ): void {
+    const size = this.sizes[this.tLevel[t]];
+    const base = this.tBase[t];
+    const n = this.entries(t);
+    const o = this.off(t);
+    let iEnd = Math.ceil((end - base) / size);
+    if (iEnd > n) iEnd = n;
+    for (
+      let i = this.nextValid(t, Math.max(0, this.slot(t, start)), iEnd);
+      i < iEnd;
+      i = this.nextValid(t, i + 1, iEnd)
+    ) {
+      const a = this.attrPool[o + i];
+      if (a & PTE_TABLE) this.eachLeaf(this.oaPool[o + i], start, end, fn);
+      else {
+        fn(base + i * size, size, this.oaPool[o + i], a, this.withMeta ? this.metaPool[o + i] : 0);
+      }
+    }
+  }
+}
+
+// --- the stage-2 visitors ------------------------------------------------------------------
+
+/** stage2_map_data: what kvm_pgtable_stage2_map() hands its walker. */
+interface Stage2MapData {
+  /** Start of the mapped IPA range. */
+  ipa: number;
+  /** Its end. */
+  end: number;
+  /** Output address of `ipa`. */
+  phys: number;
+  /** Attribute bits of the new leaves. */
+  attr: number;
+  /** Simulator-only number of the leaf at `ipa` (each leaf gets it plus its offset). */
+  meta: number;
+}
+
+/** kvm_block_mapping_supported(): a leaf fits at ctx (level, size, both alignments). */
+function leafAllowed(ctx: VisitCtx<Stage2MapData>): boolean {
+  const pgt = ctx.pgt;
+  if (ctx.level < pgt.geom.granule.minBlockLevel) return false;
+  const size = pgt.sizes[ctx.level];
+  const d = ctx.arg;
+  return ctx.addr >= d.ipa && ctx.addr + size <= d.end &&
+    isAligned(d.phys + (ctx.addr - d.ipa), size);
+}
+
+/** stage2_map_walker_try_leaf(): install the leaf, or change its permissions in place. */
+function stage2MapWalkerTryLeaf(ctx: VisitCtx<Stage2MapData>): void {
+  const pgt = ctx.pgt;
+  const d = ctx.arg;
+  const off = ctx.addr - d.ipa;
+  const oa = d.phys + off;
+  if (ctx.old !== 0 && !(ctx.old & PTE_TABLE) && ctx.oldOa === oa) {
+    // stage2_pte_needs_update(): only permissions differ -> changed in place.
+    pgt.setAttr(ctx.table, ctx.index, d.attr);
+    return;
+  }
+  if (ctx.old !== 0) pgt.clear(ctx.table, ctx.index);
+  pgt.setLeaf(ctx.table, ctx.index, oa, d.attr, d.meta + off);
+}
+
+/**
+ * stage2_map_walker: stage2_map_walk_table_pre() (a leaf allowed here replaces the table
+ * under it) and stage2_map_walk_leaf() (install here, or break a block / fill a hole with
+ * a table and go deeper).
+ */
+function stage2MapWalker(ctx: VisitCtx<Stage2MapData>, visit: number): void {
+  const allowed = leafAllowed(ctx);
+  if (visit === KVM_PGTABLE_WALK_TABLE_PRE) {
+    if (!allowed) return;
+    ctx.pgt.clear(ctx.table, ctx.index); // free_unlinked_table(): its leaves go
+    ctx.old = 0;
+    stage2MapWalkerTryLeaf(ctx);
+    return;
+  }
+  if (allowed) {
+    stage2MapWalkerTryLeaf(ctx);
+    return;
+  }
+  // Going deeper: an existing block is broken (stage2_try_break_pte) and dropped; the
+  // rest of it is faulted back lazily.
+  if (ctx.old !== 0) ctx.pgt.clear(ctx.table, ctx.index);
+  ctx.pgt.installTable(ctx.table, ctx.index);
+}
+
+/** stage2_unmap_walker: leaves overlapping the range go whole; emptied tables are freed. */
+function stage2UnmapWalker(ctx: VisitCtx<null>, visit: number): void {
+  const pgt = ctx.pgt;
+  if (visit === KVM_PGTABLE_WALK_LEAF) {
+    pgt.clear(ctx.table, ctx.index);
+  } else if (pgt.validCount(ctx.oldOa) === 0) {
+    // TABLE_POST, mm_ops->page_count(childp) != 1: the table still holds something.
+    pgt.clear(ctx.table, ctx.index);
+  }
+}
+
+/** stage2_attr_data: the bits to clear, and (simulator) how many leaves changed. */
+interface Stage2AttrData {
+  /** Attribute bits to clear. */
+  clr: number;
+  /** Leaves whose attributes changed. */
+  changed: number;
+}
+
+/** stage2_attr_walker as kvm_pgtable_stage2_wrprotect() uses it: clear S2AP W. */
+function stage2AttrWalker(ctx: VisitCtx<Stage2AttrData>): void {
+  const d = ctx.arg;
+  if (ctx.old & d.clr) {
+    ctx.pgt.setAttr(ctx.table, ctx.index, ctx.old & ~d.clr);
+    d.changed++;
+  }
+}
+
+/** What stage2_flush_walker reports (simulator): leaves cleaned and who heard of them. */
+interface Stage2FlushData {
+  /** Leaves cleaned to the point of coherency. */
+  leaves: number;
+  /** Told the base IPA of each leaf cleaned. */
+  onLeaf: ((addr: number) => void) | undefined;
+}
+
+/** stage2_flush_walker: clean+invalidate the data cache over each cacheable leaf. */
+function stage2FlushWalker(ctx: VisitCtx<Stage2FlushData>): void {
+  ctx.arg.leaves++;
+  ctx.arg.onLeaf?.(ctx.addr);
+}
+
+/**
+ * kvm_pgtable_stage2_map(): map [ipa, ipa + size) to `phys` with the largest leaves that
+ * fit (one leaf when `size` is a page or block size the table can hold), replacing what
+ * overlaps it. `meta` is simulator-only (each leaf gets `meta` plus its offset).
+ */
+export function kvmPgtableStage2Map(
+  pgt: KvmPgtable,
+  ipa: number,
+  size: number,
+  phys: number,
+  attr: number,
+  meta: number,
+  st: WalkStats,
+): void {
+  const page = pgt.geom.granule.pageSize;
+  if (
+    size <= 0 || !isAligned(size, page) || !isAligned(ipa, page) || !isAligned(phys, page) ||
+    ipa + size > pgt.geom.ipaSize
+  ) {
+    throw new RangeError(
+      `cannot map ${size} bytes at IPA ${ipa} -> ${phys} with ${pgt.geom.granule.name}`,
+    );
+  }
+  pgt.walk(ipa, ipa + size, {
+    cb: stage2MapWalker,
+    arg: { ipa, end: ipa + size, phys, attr: attr | PTE_VALID, meta },
+    flags: KVM_PGTABLE_WALK_LEAF | KVM_PGTABLE_WALK_TABLE_PRE,
+    visitsInvalid: true,
+  }, st);
+}
+
+const UNMAP_WALKER: KvmPgtableWalker<null> = {
+  cb: stage2UnmapWalker,
+  arg: null,
+  flags: KVM_PGTABLE_WALK_LEAF | KVM_PGTABLE_WALK_TABLE_POST,
+  visitsInvalid: false,
+};
+
+/**
+ * kvm_pgtable_stage2_unmap(): remove every leaf overlapping [addr, addr + size) (whole,
+ * blocks are not split) and free the tables left empty; the removed leaves reach
+ * `pgt.onLeafRemoved`. Returns 0 (the kernel's error code).
+ */
+export function kvmPgtableStage2Unmap(
+  pgt: KvmPgtable,
+  addr: number,
+  size: number,
+  st: WalkStats,
+): number {
+  pgt.walk(addr, addr + size, UNMAP_WALKER, st);
+  return 0;
+}
+
+/**
+ * kvm_pgtable_stage2_wrprotect(): clear write permission of every leaf overlapping
+ * [addr, addr + size). Returns the number of leaves that lost it.
+ */
+export function kvmPgtableStage2Wrprotect(
+  pgt: KvmPgtable,
+  addr: number,
+  size: number,
+  st: WalkStats,
+): number {
+  const arg: Stage2AttrData = { clr: PTE_W, changed: 0 };
+  pgt.walk(addr, addr + size, {
+    cb: stage2AttrWalker,
+    arg,
+    flags: KVM_PGTABLE_WALK_LEAF,
+    visitsInvalid: false,
+  }, st);
+  return arg.changed;
+}
+
+/**
+ * kvm_pgtable_stage2_flush(): clean every leaf overlapping [addr, addr + size) to the
+ * point of coherency. Returns the number of leaves cleaned; `onLeaf` hears each base IPA.
+ */
+export function kvmPgtableStage2Flush(
+  pgt: KvmPgtable,
+  addr: number,
+  size: number,
+  st: WalkStats,
+  onLeaf?: (addr: number) => void,
+): number {
+  const arg: Stage2FlushData = { leaves: 0, onLeaf };
+  pgt.walk(addr, addr + size, {
+    cb: stage2FlushWalker,
+    arg,
+    flags: KVM_PGTABLE_WALK_LEAF,
+    visitsInvalid: false,
+  }, st);
+  return arg.leaves;
+}

@@ -1,0 +1,333 @@
+/**
+ * The oracle: after an event, every live shadow leaf is checked against what the
+ * architecture and the host allow it to hold, computed from the L1 stage-2 tables (and
+ * the old leaves L1 has not invalidated yet) and the host's memory. It reads the world
+ * only — host memory, L1's tables, the shadow tables — never a strategy's index, and it
+ * does not use the canonical IPA the engine records beside each shadow leaf.
+ *
+ * @example A shadow leaf left on a migrated page is stale
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { checkShadows, oracleWorld } from "./oracle.ts";
+ * import { kvmCreateVm } from "../kvm/kvm_main.ts";
+ * import { l2Access } from "../kvm/arm.ts";
+ * import { FullWalk } from "../strategies/full_walk.ts";
+ * const kvm = kvmCreateVm({
+ *   hostGranule: "4K", paBits: 40, vcpus: 1,
+ *   memslots: [{ id: 0, base: 0x4000_0000, size: 0x4000_0000, backing: "page" }],
+ * }, new FullWalk());
+ * kvm.l1.createContext({ id: 1, vmid: 1, granule: "4K", ipaBits: 40 });
+ * kvm.l1.map(1, 0x1_0000_0000, 0x1000, 0x4000_0000, true);
+ * l2Access(kvm, 0, 1, 0x1_0000_0000, false);
+ * assertEquals(checkShadows(oracleWorld(kvm), { event: 0, op: "access" }), []);
+ * kvm.host.migrateHostRange(0x4000_0000, 0x4000_1000); // behind KVM's back
+ * assertEquals(checkShadows(oracleWorld(kvm), { event: 1, op: "x" }).map((v) => v.kind), [
+ *   "stale-pa",
+ * ]);
+ * ```
+ * @module
+ */
+
+import type { L1Context, L1Hypervisor } from "../guest/l1.ts";
+import type { HostMemory } from "../host/memory.ts";
+import { type KvmPgtable, PTE_W } from "../kvm/pgtable.ts";
+import type { ShadowMmu } from "../kvm/s2_mmu.ts";
+import { hex } from "../util/size.ts";
+
+/** What is wrong with a shadow leaf. */
+export type ViolationKind =
+  /** L1 maps nothing there, and no old mapping is still allowed. */
+  | "l1-unmapped"
+  /** The leaf is larger than L1's mapping or the host's mapping. */
+  | "too-large"
+  /** The host has nothing present at the canonical IPA (swapped, freed, memslot gone). */
+  | "not-present"
+  /** The host page moved: the leaf points at the old host PA. */
+  | "stale-pa"
+  /** Writable where L1 or the host (dirty logging) allows no write. */
+  | "writable"
+  /** The host invalidated the canonical range at this event and the leaf survived. */
+  | "not-invalidated"
+  /** No L1 context holds this MMU's VTTBR any more, and L1 invalidated it. */
+  | "no-context"
+  /** A canonical stage-2 leaf that disagrees with host memory. */
+  | "canonical-stale"
+  /** A flush of the VM left this leaf's memory uncleaned (kvm_nested_s2_flush() missed it). */
+  | "unflushed";
+
+/** One stale or wrong entry. */
+export interface Violation {
+  /** Event index (0-based) after which it was found. */
+  event: number;
+  /** The event's operation. */
+  op: string;
+  /** What is wrong. */
+  kind: ViolationKind;
+  /** Shadow MMU index (-1 for the canonical stage-2). */
+  mmu: number;
+  /** L1 context id the MMU serves (-1 when none). */
+  context: number;
+  /** Shadow IPA (L2 IPA) of the leaf; for the canonical stage-2, the canonical IPA. */
+  shadowIpa: number;
+  /** Leaf size in bytes. */
+  size: number;
+  /** The canonical IPA it translates to by L1's tables (null when none). */
+  canonicalIpa: number | null;
+  /** Host PA the leaf holds. */
+  pa: number;
+  /** What it should have been. */
+  expected: string;
+}
+
+/** What the oracle reads. */
+export interface OracleWorld {
+  /** Host memory and memslots. */
+  host: HostMemory;
+  /** L1's contexts and their tables. */
+  l1: L1Hypervisor;
+  /** The canonical stage-2 (kvm->arch.mmu). */
+  canonical: KvmPgtable;
+  /** The shadow MMUs. */
+  mmus: readonly ShadowMmu[];
+}
+
+/** The world of a VM as the oracle reads it (never the design's index). */
+export function oracleWorld(
+  kvm: {
+    host: HostMemory;
+    l1: L1Hypervisor;
+    canonical: KvmPgtable;
+    nestedMmus: readonly ShadowMmu[];
+  },
+): OracleWorld {
+  return { host: kvm.host, l1: kvm.l1, canonical: kvm.canonical, mmus: kvm.nestedMmus };
+}
+
+/** The event the check follows. */
+export interface CheckContext {
+  /** Event index. */
+  event: number;
+  /** Event operation. */
+  op: string;
+  /** Canonical ranges the host invalidated at this event (no leaf may map into them). */
+  invalidated?: [number, number][];
+  /**
+   * A flush happened at this event: every leaf translating into `ranges` must be among
+   * the leaves flushed (shadow MMU id -> base IPAs).
+   */
+  flushed?: {
+    ranges: [number, number][];
+    leaves: ReadonlyMap<number, ReadonlySet<number>>;
+  };
+  /** Check only these MMUs' leaves at these shadow IPAs (after an access); all when absent. */
+  only?: { mmu: ShadowMmu; shadowIpa: number };
+}
+
+interface Candidate {
+  canonical: number;
+  writable: boolean;
+  source: string;
+}
+
+/** The L1 contexts whose VTTBR (or VMID, with S2 off) the MMU caches. */
+function contextsOf(l1: L1Hypervisor, mmu: ShadowMmu): L1Context[] {
+  return l1.contexts.filter((c) =>
+    c.vmid === mmu.vmid && c.s2Enabled === mmu.s2Enabled && (!c.s2Enabled || c.baddr === mmu.baddr)
+  );
+}
+
+/** Translations the architecture still allows for [s, s + size) in these contexts. */
+function candidates(l1: L1Hypervisor, ctxs: L1Context[], s: number, size: number): {
+  list: Candidate[];
+  tooLarge: boolean;
+} {
+  const list: Candidate[] = [];
+  let tooLarge = false;
+  for (const c of ctxs) {
+    if (!c.s2Enabled) {
+      if (s + size <= 2 ** l1.paBits) list.push({ canonical: s, writable: true, source: "S2 off" });
+      continue;
+    }
+    if (c.s2.getLeaf(s) >= 0) {
+      const base = c.s2.leafBase;
+      if (base <= s && s + size <= base + c.s2.leafSize) {
+        list.push({
+          canonical: c.s2.leafOa + (s - base),
+          writable: (c.s2.leafAttr & PTE_W) !== 0,
+          source: c.destroyed ? `destroyed context ${c.id}` : `context ${c.id}`,
+        });
+      } else tooLarge = true;
+    }
+    for (const p of c.pending) {
+      if (p.base <= s && s + size <= p.base + p.size) {
+        list.push({
+          canonical: p.l1ipa + (s - p.base),
+          writable: (p.attr & PTE_W) !== 0,
+          source: `context ${c.id} old leaf not yet invalidated`,
+        });
+      }
+    }
+  }
+  return { list, tooLarge };
+}
+
+/** Why host memory does not allow [canonical, +size) -> pa (writable?), or null if it does. */
+function hostProblem(
+  host: HostMemory,
+  canonical: number,
+  size: number,
+  pa: number,
+  writable: boolean,
+  invalidated: [number, number][] | undefined,
+): { kind: ViolationKind; expected: string } | null {
+  if (invalidated) {
+    for (const [a, b] of invalidated) {
+      if (canonical < b && canonical + size > a) {
+        return {
+          kind: "not-invalidated",
+          expected: `nothing: the host invalidated canonical [${hex(a)}, ${hex(b)})`,
+        };
+      }
+    }
+  }
+  const mm = host.mm;
+  if (!host.findMemslot(canonical) || mm.getLeaf(canonical) < 0) {
+    return {
+      kind: "not-present",
+      expected: `nothing: canonical ${hex(canonical)} is not present on the host`,
+    };
+  }
+  if (mm.leafBase > canonical || canonical + size > mm.leafBase + mm.leafSize) {
+    return {
+      kind: "too-large",
+      expected: `at most the host mapping of ${mm.leafSize} bytes at ${hex(mm.leafBase)}`,
+    };
+  }
+  const now = mm.leafOa + (canonical - mm.leafBase);
+  if (now !== pa) return { kind: "stale-pa", expected: `host PA ${hex(now)}` };
+  if (writable && !host.writableForKvm(canonical, size)) {
+    return { kind: "writable", expected: "read-only: dirty logging has write-protected it" };
+  }
+  return null;
+}
+
+function checkLeaf(
+  w: OracleWorld,
+  cx: CheckContext,
+  mmu: ShadowMmu,
+  ctxs: L1Context[],
+  s: number,
+  size: number,
+  pa: number,
+  attr: number,
+  out: Violation[],
+): void {
+  const writable = (attr & PTE_W) !== 0;
+  const base = {
+    event: cx.event,
+    op: cx.op,
+    mmu: mmu.id,
+    context: mmu.contextId,
+    shadowIpa: s,
+    size,
+    pa,
+  };
+  if (ctxs.length === 0) {
+    out.push({
+      ...base,
+      kind: "no-context",
+      canonicalIpa: null,
+      expected: "nothing: L1 invalidated this context",
+    });
+    return;
+  }
+  const { list, tooLarge } = candidates(w.l1, ctxs, s, size);
+  if (list.length === 0) {
+    out.push({
+      ...base,
+      kind: tooLarge ? "too-large" : "l1-unmapped",
+      canonicalIpa: null,
+      expected: tooLarge ? "at most L1's mapping size" : "nothing: L1's stage-2 does not map it",
+    });
+    return;
+  }
+  let first: { kind: ViolationKind; expected: string; canonical: number } | null = null;
+  for (const c of list) {
+    if (writable && !c.writable) {
+      first ??= { kind: "writable", expected: `read-only (${c.source})`, canonical: c.canonical };
+      continue;
+    }
+    const p = hostProblem(w.host, c.canonical, size, pa, writable, cx.invalidated);
+    if (!p) {
+      const f = cx.flushed;
+      if (
+        f && !f.leaves.get(mmu.id)?.has(s) &&
+        f.ranges.some(([a, b]) => c.canonical < b && c.canonical + size > a)
+      ) {
+        out.push({
+          ...base,
+          kind: "unflushed",
+          canonicalIpa: c.canonical,
+          expected: "cleaned by kvm_nested_s2_flush(): the VM's caches were flushed",
+        });
+      }
+      return;
+    }
+    first ??= { ...p, canonical: c.canonical };
+  }
+  out.push({
+    ...base,
+    kind: first!.kind,
+    canonicalIpa: first!.canonical,
+    expected: first!.expected,
+  });
+}
+
+/**
+ * Check every live shadow leaf (or just `cx.only`) and the canonical stage-2. Returns
+ * the violations, in MMU and IPA order.
+ */
+export function checkShadows(w: OracleWorld, cx: CheckContext): Violation[] {
+  const out: Violation[] = [];
+  if (cx.only) {
+    const { mmu, shadowIpa } = cx.only;
+    if (mmu.pgt.getLeaf(shadowIpa) >= 0) {
+      const p = mmu.pgt;
+      checkLeaf(
+        w,
+        cx,
+        mmu,
+        contextsOf(w.l1, mmu),
+        p.leafBase,
+        p.leafSize,
+        p.leafOa,
+        p.leafAttr,
+        out,
+      );
+    }
+    return out;
+  }
+  for (const mmu of w.mmus) {
+    if (mmu.pgt.leaves === 0) continue;
+    const ctxs = contextsOf(w.l1, mmu);
+    mmu.pgt.forEachLeaf((s, size, pa, attr) => checkLeaf(w, cx, mmu, ctxs, s, size, pa, attr, out));
+  }
+  w.canonical.forEachLeaf((ipa, size, pa, attr) => {
+    const p = hostProblem(w.host, ipa, size, pa, (attr & PTE_W) !== 0, cx.invalidated);
+    if (p) {
+      out.push({
+        event: cx.event,
+        op: cx.op,
+        kind: "canonical-stale",
+        mmu: -1,
+        context: -1,
+        shadowIpa: ipa,
+        size,
+        canonicalIpa: ipa,
+        pa,
+        expected: `${p.kind}: ${p.expected}`,
+      });
+    }
+  });
+  return out;
+}

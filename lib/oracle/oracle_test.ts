@@ -1,0 +1,138 @@
+import { assertEquals } from "@std/assert";
+import type { Kvm } from "../kvm/kvm.ts";
+import type { Violation } from "./oracle.ts";
+import { l1Access, l2Access } from "../kvm/arm.ts";
+import { kvmCreateVm } from "../kvm/kvm_main.ts";
+import { PTE_R, PTE_W } from "../kvm/pgtable.ts";
+import { checkShadows, oracleWorld } from "./oracle.ts";
+import { FullWalk } from "../strategies/full_walk.ts";
+
+const G = 2 ** 30, M = 2 ** 20, K = 2 ** 10;
+
+/** A correct state: two contexts, aliases within and across MMUs, a block and pages. */
+function world() {
+  const kvm = kvmCreateVm(
+    {
+      hostGranule: "4K",
+      paBits: 40,
+      vcpus: 2,
+      memslots: [{ id: 0, base: 4 * G, size: 4 * G, backing: "thp" }],
+    },
+    new FullWalk(),
+  );
+  kvm.l1.createContext({ id: 1, vmid: 1, granule: "4K", ipaBits: 40 });
+  kvm.l1.createContext({ id: 2, vmid: 2, granule: "4K", ipaBits: 40 });
+  kvm.l1.map(1, 8 * G, 4 * K, 4 * G, true); // alias A
+  kvm.l1.map(1, 9 * G, 4 * K, 4 * G, true); // alias B, same MMU
+  kvm.l1.map(2, 8 * G, 4 * K, 4 * G, false); // alias C, other MMU, read-only
+  kvm.l1.map(1, 10 * G, 2 * M, 4 * G + 2 * M, true); // a 2M block
+  l2Access(kvm, 0, 1, 8 * G, true);
+  l2Access(kvm, 0, 1, 9 * G, true);
+  l2Access(kvm, 0, 1, 10 * G + 4 * K, true);
+  l2Access(kvm, 1, 2, 8 * G, false);
+  l1Access(kvm, 4 * G, true);
+  return kvm;
+}
+const check = (kvm: Kvm, invalidated?: [number, number][]) =>
+  checkShadows(oracleWorld(kvm), { event: 5, op: "x", invalidated });
+const brief = (v: Violation) => [v.kind, v.mmu, v.shadowIpa, v.canonicalIpa];
+
+Deno.test("oracle: a correct state with aliases and blocks has no violation", () => {
+  const kvm = world();
+  assertEquals(kvm.shadowLeaves(), 4);
+  assertEquals(check(kvm), []);
+});
+
+Deno.test("oracle: host page migrated behind KVM's back -> stale-pa on every alias and the canonical S2", () => {
+  const kvm = world();
+  const old = kvm.host.hostPaOf(4 * G);
+  kvm.host.migrateHostRange(4 * G, 4 * G + 2 * M);
+  const v = check(kvm);
+  assertEquals(v.map(brief), [
+    ["stale-pa", 0, 8 * G, 4 * G],
+    ["stale-pa", 0, 9 * G, 4 * G],
+    ["stale-pa", 1, 8 * G, 4 * G],
+    ["canonical-stale", -1, 4 * G, 4 * G],
+  ]);
+  assertEquals(v[0].pa, old);
+  assertEquals(v[0].expected, `host PA 0x${kvm.host.hostPaOf(4 * G).toString(16)}`);
+  assertEquals(v[0].event, 5);
+});
+
+Deno.test("oracle: host page freed -> not-present", () => {
+  const kvm = world();
+  kvm.host.dropHostRange(4 * G + 2 * M, 4 * G + 4 * M);
+  assertEquals(check(kvm).map(brief), [["not-present", 0, 10 * G, 4 * G + 2 * M]]);
+});
+
+Deno.test("oracle: L1 unmapped and invalidated, shadow left -> l1-unmapped; before the TLBI it is allowed", () => {
+  const kvm = world();
+  kvm.l1.unmap(1, 9 * G, 4 * K);
+  assertEquals(check(kvm), []);
+  kvm.l1.tlbiRange(1, 9 * G, 9 * G + 4 * K);
+  assertEquals(check(kvm).map(brief), [["l1-unmapped", 0, 9 * G, null]]);
+});
+
+Deno.test("oracle: writable where L1 maps read-only, and under dirty logging", () => {
+  const kvm = world();
+  const mmu1 = kvm.vcpu(1).hwMmu!;
+  mmu1.pgt.installLeaf(8 * G, 3, kvm.host.hostPaOf(4 * G), PTE_R | PTE_W, 4 * G);
+  assertEquals(check(kvm).map(brief), [["writable", 1, 8 * G, 4 * G]]);
+  const kvm2 = world();
+  kvm2.host.memslot(0).logging = true; // dirty logging armed, but nothing write-protected
+  const kinds = check(kvm2).map((v) => v.kind);
+  assertEquals(kinds, ["writable", "writable", "writable", "canonical-stale"]);
+});
+
+Deno.test("oracle: a shadow leaf larger than L1's mapping -> too-large", () => {
+  const kvm = world();
+  const mmu0 = kvm.vcpu(0).hwMmu!;
+  // L1 maps 8G as a 4K page; a 2M shadow block there is wrong.
+  mmu0.pgt.installLeaf(8 * G, 2, kvm.host.hostPaOf(4 * G), PTE_R, 4 * G);
+  const v = check(kvm).filter((x) => x.mmu === 0);
+  assertEquals(v.map(brief), [["too-large", 0, 8 * G, null]]);
+});
+
+Deno.test("oracle: an entry that maps into a range the host invalidated at this event", () => {
+  const kvm = world();
+  assertEquals(check(kvm, [[4 * G + 2 * M, 4 * G + 4 * M]]).map(brief), [
+    ["not-invalidated", 0, 10 * G, 4 * G + 2 * M],
+  ]);
+});
+
+Deno.test("oracle: L1 destroyed a context and invalidated its VMID -> no-context", () => {
+  const kvm = world();
+  kvm.l1.destroyContext(2);
+  assertEquals(check(kvm), [], "until the TLBI the old context's entries are allowed");
+  kvm.l1.tlbiVmid(2);
+  assertEquals(check(kvm).map(brief), [["no-context", 1, 8 * G, null]]);
+});
+
+Deno.test("oracle: a flush that skipped a leaf over a memslot -> unflushed; a complete one -> none", () => {
+  const kvm = world();
+  const all = new Map<number, Set<number>>();
+  for (const m of kvm.nestedMmus) {
+    const set = new Set<number>();
+    m.pgt.forEachLeaf((s) => set.add(s));
+    all.set(m.id, set);
+  }
+  const ranges: [number, number][] = [[4 * G, 8 * G]];
+  const flushed = (leaves: Map<number, Set<number>>) =>
+    checkShadows(oracleWorld(kvm), {
+      event: 6,
+      op: "flush",
+      flushed: { ranges, leaves },
+    });
+  assertEquals(flushed(all), []);
+  all.get(0)!.delete(9 * G);
+  assertEquals(flushed(all).map(brief), [["unflushed", 0, 9 * G, 4 * G]]);
+  // Outside the flushed ranges nothing is owed.
+  assertEquals(
+    checkShadows(oracleWorld(kvm), {
+      event: 6,
+      op: "flush",
+      flushed: { ranges: [[12 * G, 13 * G]], leaves: new Map() },
+    }),
+    [],
+  );
+});

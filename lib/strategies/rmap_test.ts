@@ -1,0 +1,216 @@
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import fc from "fast-check";
+import { l2Access } from "../kvm/arm.ts";
+import { kvmCreateVm } from "../kvm/kvm_main.ts";
+import { kvmUnmapGfnRange } from "../kvm/mmu.ts";
+import { makeStrategy } from "./mod.ts";
+import { Rmap } from "./rmap.ts";
+import type { TraceEvent } from "../trace/ops.ts";
+import { replay } from "../trace/replay.ts";
+import { parseTrace } from "../trace/trace.ts";
+
+const G = 2 ** 30, M = 2 ** 20, K = 2 ** 10;
+
+/** Random traces over a small canonical window so that aliases and mixed sizes collide. */
+const eventArb: fc.Arbitrary<TraceEvent> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant("l1-map" as const),
+      ctx: fc.integer({ min: 1, max: 3 }),
+      l2ipa: fc.integer({ min: 0, max: 15 }).map((i) => 8 * G + i * 2 * M),
+      l1ipa: fc.integer({ min: 0, max: 3 }).map((i) => G + i * 2 * M),
+      size: fc.constantFrom(2 * M, 4 * K),
+      sub: fc.integer({ min: 0, max: 7 }),
+      writable: fc.boolean(),
+    }).map(({ sub, ...e }) =>
+      e.size === 2 * M
+        ? e
+        : { ...e, l2ipa: e.l2ipa + sub * 4 * K, l1ipa: e.l1ipa + ((sub * 3) % 8) * 4 * K }
+    ),
+  },
+  {
+    weight: 10,
+    arbitrary: fc.record({
+      op: fc.constant("access" as const),
+      vcpu: fc.integer({ min: 0, max: 1 }),
+      ctx: fc.integer({ min: 1, max: 3 }),
+      l2ipa: fc.integer({ min: 0, max: 15 * 512 + 7 }).map((i) => 8 * G + i * 4 * K),
+      write: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constantFrom(
+        "migrate" as const,
+        "swap-out" as const,
+        "numa-scan" as const,
+        "thp-split" as const,
+      ),
+      l1ipa: fc.integer({ min: 0, max: 8 * 512 - 1 }).map((i) => G + i * 4 * K),
+      size: fc.constantFrom(4 * K, 64 * K, 2 * M),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant("l1-unmap" as const),
+      ctx: fc.integer({ min: 1, max: 3 }),
+      l2ipa: fc.integer({ min: 0, max: 15 }).map((i) => 8 * G + i * 2 * M),
+      size: fc.constant(2 * M),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant("tlbi-ipa" as const),
+      vmid: fc.integer({ min: 1, max: 3 }),
+      l2ipa: fc.integer({ min: 0, max: 15 * 512 }).map((i) => 8 * G + i * 4 * K),
+      ttl: fc.constantFrom(0, 2, 3),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<TraceEvent>(
+      { op: "wp", slot: 0 },
+      { op: "flush" },
+      { op: "tlbi-vmid", vmid: 2 },
+      { op: "tlbi-all" },
+    ),
+  },
+);
+
+function traceOf(events: TraceEvent[]) {
+  return parseTrace({
+    name: "random",
+    config: {
+      hostGranule: "4K",
+      paBits: 40,
+      vcpus: 2,
+      memslots: [{ id: 0, base: "1G", size: "1G", backing: "thp" }],
+      contexts: [1, 2, 3].map((id) => ({ id, vmid: id, granule: "4K", ipaBits: 40 })),
+    },
+    events,
+  });
+}
+
+Deno.test("rmap family, full-walk, merged-pivot, span-unknown: zero violations on random alias traces", () => {
+  fc.assert(
+    fc.property(fc.array(eventArb, { minLength: 5, maxLength: 60 }), (events) => {
+      const trace = traceOf(events);
+      for (const name of ["rmap", "full-walk", "merged-pivot", "span-unknown"]) {
+        const r = replay(trace, makeStrategy(name));
+        assertEquals(r.violations, 0, `${name}: ${JSON.stringify(r.firstSeen[0])}`);
+      }
+      const bounded = replay(trace, makeStrategy("rmap-bounded", { budget: 9000 }));
+      assertEquals(bounded.violations, 0, `rmap-bounded: ${JSON.stringify(bounded.firstSeen[0])}`);
+    }),
+    { numRuns: 150 },
+  );
+});
+
+Deno.test("rmap: the index holds exactly one descriptor per live shadow leaf after every event", () => {
+  fc.assert(
+    fc.property(fc.array(eventArb, { minLength: 5, maxLength: 60 }), (events) => {
+      const rmap = new Rmap();
+      const trace = traceOf(events);
+      replay(trace, rmap, { oracle: false, onEvent: () => assertEquals(rmap.verify(), []) });
+    }),
+    { numRuns: 100 },
+  );
+});
+
+Deno.test("maple-v2 fails the same random traces (the property test can fail)", () => {
+  const found = fc.sample(fc.array(eventArb, { minLength: 40, maxLength: 80 }), {
+    numRuns: 60,
+    seed: 7,
+  })
+    .some((events) => replay(traceOf(events), makeStrategy("maple-v2")).violations > 0);
+  assert(found, "random alias traces expose maple-v2");
+});
+
+/** n entries in one MMU, `aliases` of them mapping canonical pages also mapped elsewhere. */
+function populated(n: number, aliasEvery: number) {
+  const rmap = new Rmap();
+  const kvm = kvmCreateVm(
+    {
+      hostGranule: "4K",
+      paBits: 40,
+      vcpus: 2,
+      memslots: [{ id: 0, base: G, size: 4 * G, backing: "page" }],
+    },
+    rmap,
+  );
+  kvm.l1.createContext({ id: 1, vmid: 1, granule: "4K", ipaBits: 40 });
+  kvm.l1.createContext({ id: 2, vmid: 2, granule: "4K", ipaBits: 40 });
+  for (let i = 0; i < n; i++) {
+    kvm.l1.map(1, 8 * G + i * 4 * K, 4 * K, G + i * 4 * K, true);
+    l2Access(kvm, 0, 1, 8 * G + i * 4 * K, false);
+    if (i % aliasEvery === 0) {
+      // an alias in the same MMU and one in the other MMU
+      kvm.l1.map(1, 16 * G + i * 4 * K, 4 * K, G + i * 4 * K, true);
+      l2Access(kvm, 0, 1, 16 * G + i * 4 * K, false);
+      kvm.l1.map(2, 8 * G + i * 4 * K, 4 * K, G + i * 4 * K, true);
+      l2Access(kvm, 1, 2, 8 * G + i * 4 * K, false);
+    }
+  }
+  return { kvm, rmap };
+}
+
+Deno.test("rmap unmap work: index steps <= 2k + log2 n + 2, one iteration per leaf, at every alias density", () => {
+  for (const aliasEvery of [1, 2, 10, 1000]) {
+    const { kvm, rmap } = populated(4000, aliasEvery);
+    for (
+      const [start, pages] of [[G, 1], [G + 123 * 4 * K, 1], [G + 40 * 4 * K, 64], [
+        G + 2000 * 4 * K,
+        512,
+      ]]
+    ) {
+      const n = rmap.entries;
+      kvm.resetCost();
+      kvmUnmapGfnRange(kvm, start, start + pages * 4 * K);
+      const c = kvm.cost;
+      const k = c.removedNeeded;
+      assert(k >= pages, "at least one leaf per page");
+      assertEquals(c.removedCollateral, 0);
+      // One populated level (4K leaves): one search.
+      assert(
+        c.strategySteps <= 2 * k + Math.ceil(Math.log2(n + 1)) + 2,
+        `aliasEvery ${aliasEvery}: ${c.strategySteps} steps for k=${k}, n=${n}`,
+      );
+      assertEquals(c.strategy.iterations, k, "one stage2_apply_range() iteration per leaf");
+      assertEquals(rmap.verify(), []);
+    }
+  }
+});
+
+Deno.test("rmap: an unmap that meets nothing costs one search, whatever the number of MMUs", () => {
+  const { kvm } = populated(1000, 10);
+  kvm.resetCost();
+  kvmUnmapGfnRange(kvm, 3 * G, 3 * G + 4 * K);
+  assertEquals(kvm.cost.strategy.iterations, 0);
+  assert(kvm.cost.strategySteps <= Math.ceil(Math.log2(1300)) + 2);
+});
+
+Deno.test("rmap-bounded: over budget, an MMU falls back to the full walk and stays correct", () => {
+  const trace = parseTrace(
+    JSON.parse(
+      Deno.readTextFileSync(
+        new URL("../../test/fixtures/alias_two_contexts.json", import.meta.url),
+      ),
+    ),
+  );
+  const tight = replay(trace, makeStrategy("rmap-bounded", { budget: 1 }));
+  assertEquals(tight.violations, 0);
+  assert(tight.fallbacks >= 2, "both MMUs fell back");
+  const migrate = tight.events[4];
+  assertEquals(migrate.chunks, 2 * 2 ** 48 / 2 ** 30, "the fallback is the full walk");
+  const roomy = replay(trace, makeStrategy("rmap-bounded", { budget: 1 << 20 }));
+  assertEquals(roomy.fallbacks, 0);
+  assertEquals(roomy.events[4].chunks, 2);
+  assertMatch(
+    String(assertThrows(() => makeStrategy("rmap-bounded", { budget: 0 }))),
+    /budget 0 must be positive/,
+  );
+});

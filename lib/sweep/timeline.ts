@@ -1,0 +1,217 @@
+/**
+ * One trace replayed with every strategy, kept per event for a timeline (notebook 04,
+ * `deno task timeline`): per strategy its totals, every stale entry (oracle finding) at
+ * the event where it was first seen, and the host unmap events. Written as three CSV
+ * files `<prefix>.strategies.csv`, `<prefix>.findings.csv`, `<prefix>.unmaps.csv`, which
+ * is all the plots read.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { parseTrace } from "../trace/trace.ts";
+ * import { replayTimeline } from "./timeline.ts";
+ * const trace = parseTrace({
+ *   name: "alias", config: { hostGranule: "4K", paBits: 40, vcpus: 1,
+ *     memslots: [{ id: 0, base: "1G", size: "1G", backing: "page" }],
+ *     contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }] },
+ *   events: [{ op: "l1-map", ctx: 1, l2ipa: "4G", l1ipa: "1G", size: "4K" },
+ *            { op: "l1-map", ctx: 1, l2ipa: "6G", l1ipa: "1G", size: "4K" },
+ *            { op: "access", vcpu: 0, ctx: 1, l2ipa: "4G" },
+ *            { op: "access", vcpu: 0, ctx: 1, l2ipa: "6G" },
+ *            { op: "migrate", l1ipa: "1G", size: "4K" }] });
+ * const t = replayTimeline(trace, ["full-walk", "maple-v2"]);
+ * assertEquals(t.unmapEvents, [4]);
+ * assertEquals(t.runs.map((r) => [r.strategy, r.violations]), [["full-walk", 0], ["maple-v2", 1]]);
+ * ```
+ * @module
+ */
+
+import type { ViolationKind } from "../oracle/oracle.ts";
+import { makeStrategy } from "../strategies/mod.ts";
+import { opClass } from "../trace/ops.ts";
+import { replay } from "../trace/replay.ts";
+import type { Trace } from "../trace/trace.ts";
+import { formatCsv } from "../util/csv.ts";
+import { hex } from "../util/size.ts";
+import type { ColumnSpec } from "./columns.ts";
+
+/** One stale entry as the oracle first saw it. */
+export interface Finding {
+  /** Strategy that left it. */
+  strategy: string;
+  /** Event index. */
+  event: number;
+  /** The event's operation. */
+  op: string;
+  /** What is wrong. */
+  kind: ViolationKind;
+  /** Shadow MMU index (-1: the canonical stage-2). */
+  mmu: number;
+  /** L1 context the MMU served. */
+  context: number;
+  /** Shadow IPA of the leaf. */
+  shadowIpa: number;
+  /** Leaf size. */
+  size: number;
+  /** Canonical IPA by L1's tables, or null. */
+  canonicalIpa: number | null;
+  /** Host PA the leaf holds. */
+  pa: number;
+  /** What it should have been. */
+  expected: string;
+}
+
+/** One strategy's replay of the trace. */
+export interface StrategyRun {
+  /** Strategy name. */
+  strategy: string;
+  /** Distinct violations. */
+  violations: number;
+  /** Each distinct violation where it was first seen. */
+  firstSeen: Finding[];
+  /** Worst host unmap event, iterations. */
+  unmapIterationsMax: number;
+  /** Host unmap events. */
+  unmapEvents: number;
+  /** Shadow entries the host unmaps removed that their range required. */
+  removedNeeded: number;
+  /** Peak index bytes. */
+  peakMemoryBytes: number;
+}
+
+/** All strategies' replays of one trace. */
+export interface Timeline {
+  /** The trace's name. */
+  trace: string;
+  /** Its event count. */
+  traceEvents: number;
+  /** Event indexes of the host unmap events. */
+  unmapEvents: number[];
+  /** One per strategy, in the order asked. */
+  runs: StrategyRun[];
+}
+
+/** Replay `trace` under the oracle with each strategy. */
+export function replayTimeline(trace: Trace, strategies: readonly string[]): Timeline {
+  const runs: StrategyRun[] = [];
+  for (const s of strategies) {
+    let worst = 0, unmaps = 0, needed = 0;
+    const r = replay(trace, makeStrategy(s), {
+      keepEvents: false,
+      onEvent: (e) => {
+        if (opClass(e.op) !== "host-unmap") return;
+        unmaps++;
+        worst = Math.max(worst, e.iterations);
+        needed += e.removedNeeded;
+      },
+    });
+    runs.push({
+      strategy: s,
+      violations: r.violations,
+      firstSeen: r.firstSeen.map((v) => ({ strategy: s, ...v })),
+      unmapIterationsMax: worst,
+      unmapEvents: unmaps,
+      removedNeeded: needed,
+      peakMemoryBytes: r.peakMemoryBytes,
+    });
+  }
+  return {
+    trace: trace.name,
+    traceEvents: trace.events.length,
+    unmapEvents: trace.events.flatMap((e, i) => (opClass(e.op) === "host-unmap" ? [i] : [])),
+    runs,
+  };
+}
+
+type StrategyRow = { t: Timeline; r: StrategyRun };
+
+/** Columns of `<prefix>.strategies.csv`: one row per strategy. */
+export const TIMELINE_STRATEGY_COLUMNS = [
+  { name: "trace", type: "text", description: "trace name", get: (x) => x.t.trace },
+  {
+    name: "trace_events",
+    type: "int",
+    description: "events in the trace",
+    get: (x) => x.t.traceEvents,
+  },
+  { name: "strategy", type: "text", description: "strategy", get: (x) => x.r.strategy },
+  {
+    name: "violations",
+    type: "int",
+    description: "distinct stale entries",
+    get: (x) => x.r.violations,
+  },
+  {
+    name: "unmap_events",
+    type: "int",
+    description: "host unmap events",
+    get: (x) => x.r.unmapEvents,
+  },
+  {
+    name: "unmap_iterations_max",
+    type: "int",
+    description: "iterations of the worst host unmap event",
+    get: (x) => x.r.unmapIterationsMax,
+  },
+  {
+    name: "removed_needed",
+    type: "int",
+    description: "shadow entries the host unmaps removed that their range required",
+    get: (x) => x.r.removedNeeded,
+  },
+  {
+    name: "peak_memory_bytes",
+    type: "int",
+    description: "peak index memory, modeled kernel bytes",
+    get: (x) => x.r.peakMemoryBytes,
+  },
+] as const satisfies readonly ColumnSpec<StrategyRow>[];
+
+/** Columns of `<prefix>.findings.csv`: one row per stale entry, at its first event. */
+export const TIMELINE_FINDING_COLUMNS = [
+  { name: "strategy", type: "text", description: "strategy", get: (v) => v.strategy },
+  { name: "event", type: "int", description: "event index first seen at", get: (v) => v.event },
+  { name: "op", type: "text", description: "that event's operation", get: (v) => v.op },
+  { name: "kind", type: "text", description: "oracle violation kind", get: (v) => v.kind },
+  { name: "mmu", type: "int", description: "shadow MMU (-1: canonical)", get: (v) => v.mmu },
+  { name: "context", type: "int", description: "L1 context of the MMU", get: (v) => v.context },
+  {
+    name: "shadow_ipa",
+    type: "text",
+    description: "shadow IPA (hex)",
+    get: (v) => hex(v.shadowIpa),
+  },
+  { name: "size_bytes", type: "int", description: "leaf size", get: (v) => v.size },
+  {
+    name: "canonical_ipa",
+    type: "text",
+    description: "canonical IPA by L1's tables (hex; - when none)",
+    get: (v) => (v.canonicalIpa === null ? "-" : hex(v.canonicalIpa)),
+  },
+  { name: "pa", type: "text", description: "host PA the leaf holds (hex)", get: (v) => hex(v.pa) },
+  {
+    name: "expected",
+    type: "text",
+    description: "what it should have been",
+    get: (v) => v.expected,
+  },
+] as const satisfies readonly ColumnSpec<Finding>[];
+
+/** Columns of `<prefix>.unmaps.csv`: the host unmap events. */
+export const TIMELINE_UNMAP_COLUMNS = [
+  { name: "event", type: "int", description: "event index", get: (e) => e },
+] as const satisfies readonly ColumnSpec<number>[];
+
+/** The three CSV texts of a timeline, by file suffix. */
+export function timelineCsv(t: Timeline): Record<string, string> {
+  const rows = <R>(cols: readonly ColumnSpec<R>[], xs: readonly R[]) =>
+    formatCsv(
+      cols.map((c) => c.name),
+      xs.map((x) => Object.fromEntries(cols.map((c) => [c.name, c.get(x)]))),
+    );
+  return {
+    "strategies.csv": rows(TIMELINE_STRATEGY_COLUMNS, t.runs.map((r) => ({ t, r }))),
+    "findings.csv": rows(TIMELINE_FINDING_COLUMNS, t.runs.flatMap((r) => r.firstSeen)),
+    "unmaps.csv": rows(TIMELINE_UNMAP_COLUMNS, t.unmapEvents),
+  };
+}

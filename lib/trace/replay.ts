@@ -1,0 +1,253 @@
+/**
+ * Trace replay: apply a trace's events to a {@linkcode NestedKvm} with one strategy and
+ * run the oracle after each event, collecting per-event work and violations.
+ *
+ * The oracle checks every live shadow leaf after every event, except:
+ * - after an L2 access, it checks the one leaf the access installed: an access only adds
+ *   that leaf and removes others (the map walker, an MMU reset), and removing a leaf
+ *   never makes another leaf wrong;
+ * - after an event that only changes L1's own tables or contexts (`l1-map`, `l1-unmap`,
+ *   `ctx-create`, `ctx-destroy`) or L1's canonical faults (`l1-access`), the previous
+ *   findings stand: no shadow leaf and no host page changed, and what L1 changed stays
+ *   allowed (as an old leaf not yet invalidated) until its TLBI, which is checked.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { parseTrace } from "./trace.ts";
+ * import { replay } from "./replay.ts";
+ * import { makeStrategy } from "../strategies/mod.ts";
+ * const trace = parseTrace({
+ *   name: "alias", config: { hostGranule: "4K", paBits: 40, vcpus: 1,
+ *     memslots: [{ id: 0, base: "1G", size: "1G", backing: "page" }],
+ *     contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }] },
+ *   events: [{ op: "l1-map", ctx: 1, l2ipa: "4G", l1ipa: "1G", size: "4K" },
+ *            { op: "access", vcpu: 0, ctx: 1, l2ipa: "4G" },
+ *            { op: "migrate", l1ipa: "1G", size: "4K" }] });
+ * const r = replay(trace, makeStrategy("full-walk"));
+ * assertEquals([r.violations, r.events[2].iterations], [0, 1024]);
+ * ```
+ * @module
+ */
+
+import type { AccessResult, Kvm } from "../kvm/kvm.ts";
+import { kvmCreateVm } from "../kvm/kvm_main.ts";
+import type { ReverseMapStrategy } from "../kvm/strategy.ts";
+import { checkShadows, oracleWorld, type Violation } from "../oracle/oracle.ts";
+import { TraceError } from "./fields.ts";
+import { type Applied, applyEvent, describeEvent, isShadowNeutral, type TraceOp } from "./ops.ts";
+import type { Trace } from "./trace.ts";
+
+/** Work and findings of one event. */
+export interface EventReport {
+  /** Event index. */
+  index: number;
+  /** Operation. */
+  op: TraceOp;
+  /** The event's operands in one line (addresses in hex). */
+  detail: string;
+  /** What an access came to (accesses only). */
+  result?: AccessResult;
+  /** Strategy work: stage2_apply_range() iterations plus index steps. */
+  iterations: number;
+  /** stage2_apply_range() iterations the strategy's shadow operations spent. */
+  chunks: number;
+  /** Index steps the strategy spent. */
+  steps: number;
+  /** Shadow descriptors the strategy's walks visited. */
+  descriptors: number;
+  /** Shadow iterations the kernel spends whatever the strategy (TLBI, MMU reset). */
+  engineIterations: number;
+  /** Canonical stage-2 iterations (the same for every strategy). */
+  canonicalIterations: number;
+  /** Shadow leaves removed that the host operation required. */
+  removedNeeded: number;
+  /** Shadow leaves a host operation removed without need. */
+  removedCollateral: number;
+  /** Shadow leaves removed for other reasons. */
+  removedOther: number;
+  /** Shadow faults handled. */
+  faults: number;
+  /** Faults on shadow IPAs a host operation had removed as collateral. */
+  refaults: number;
+  /** Strategy memory after the event, modeled kernel bytes. */
+  memoryBytes: number;
+  /** Live shadow leaves after the event. */
+  shadowLeaves: number;
+  /**
+   * Violations live after the event (stale entries still there), each as first found;
+   * empty when the replay keeps no per-event reports and has no `onEvent`.
+   */
+  violations: Violation[];
+  /** Violations first seen at this event. */
+  newViolations: number;
+}
+
+/** The whole replay. */
+export interface ReplayReport {
+  /** Trace name. */
+  trace: string;
+  /** Strategy name. */
+  strategy: string;
+  /** Per-event reports. */
+  events: EventReport[];
+  /** Distinct violations over the replay (a stale entry counts once). */
+  violations: number;
+  /** Each distinct violation at the event it was first seen. */
+  firstSeen: Violation[];
+  /** Fallbacks to the full walk (budgeted strategies). */
+  fallbacks: number;
+  /** Peak strategy memory, modeled kernel bytes. */
+  peakMemoryBytes: number;
+  /** Peak live shadow leaves. */
+  peakShadowLeaves: number;
+}
+
+/** Options of {@linkcode replay}. */
+export interface ReplayOptions {
+  /** Run the oracle (default true). */
+  oracle?: boolean;
+  /** Called after each event (for streaming output). */
+  onEvent?: (r: EventReport) => void;
+  /** Keep per-event reports in the result (default true; sweeps turn it off). */
+  keepEvents?: boolean;
+}
+
+/** Build the VM of a trace with a strategy (memslots and contexts of its configuration). */
+export function buildKvm(trace: Trace, strategy: ReverseMapStrategy): Kvm {
+  const c = trace.config;
+  let kvm: Kvm;
+  try {
+    kvm = kvmCreateVm(c, strategy);
+  } catch (e) {
+    throw new TraceError("config", (e as Error).message);
+  }
+  c.contexts.forEach((ctx, i) => {
+    try {
+      kvm.l1.createContext(ctx);
+    } catch (e) {
+      throw new TraceError(`config.contexts[${i}]`, (e as Error).message);
+    }
+  });
+  return kvm;
+}
+
+const violationKey = (v: Violation) => `${v.mmu}:${v.shadowIpa}:${v.pa}:${v.kind}`;
+
+/**
+ * Replay `trace` with `strategy` under the oracle. Inconsistent events (a context or
+ * memslot that does not exist, a misaligned mapping) throw a {@linkcode TraceError}
+ * naming the event.
+ */
+export function replay(
+  trace: Trace,
+  strategy: ReverseMapStrategy,
+  opts: ReplayOptions = {},
+): ReplayReport {
+  const kvm = buildKvm(trace, strategy);
+  const oracle = opts.oracle ?? true;
+  const keep = opts.keepEvents ?? true;
+  const seen = new Set<string>();
+  // Live findings by shadow MMU (-1: the canonical stage-2) as of the last check.
+  let standing = new Map<number, Violation[]>();
+  const record = (found: Violation[]): number => {
+    let fresh = 0;
+    for (const v of found) {
+      const k = violationKey(v);
+      if (!seen.has(k)) {
+        seen.add(k);
+        report.firstSeen.push(v);
+        fresh++;
+      }
+    }
+    return fresh;
+  };
+  const report: ReplayReport = {
+    trace: trace.name,
+    strategy: strategy.name,
+    events: [],
+    violations: 0,
+    firstSeen: [],
+    fallbacks: 0,
+    peakMemoryBytes: 0,
+    peakShadowLeaves: 0,
+  };
+  trace.events.forEach((e, index) => {
+    kvm.resetCost();
+    let applied: Applied;
+    try {
+      applied = applyEvent(kvm, e);
+    } catch (err) {
+      if (err instanceof RangeError) throw new TraceError(`events[${index}]`, err.message);
+      throw err;
+    }
+    const c = kvm.cost;
+    let fresh = 0;
+    if (oracle && !isShadowNeutral(e.op)) {
+      const world = oracleWorld(kvm);
+      const vm = e.op === "access" ? kvm.vcpu(e.vcpu).hwMmu : null;
+      if (vm && e.op === "access") {
+        // Only the accessed MMU changed: its standing findings whose leaf is still there,
+        // and the leaf the access installed.
+        const found = checkShadows(world, {
+          event: index,
+          op: e.op,
+          only: { mmu: vm, shadowIpa: e.l2ipa },
+        });
+        fresh = record(found);
+        const p = vm.pgt;
+        const newBase = p.getLeaf(e.l2ipa) >= 0 ? p.leafBase : -1;
+        const still = (standing.get(vm.id) ?? []).filter((v) =>
+          v.shadowIpa !== newBase && p.getLeaf(v.shadowIpa) >= 0 &&
+          p.leafBase === v.shadowIpa && p.leafOa === v.pa
+        );
+        standing.set(vm.id, found.length ? [...still, ...found] : still);
+      } else if (e.op !== "access") {
+        const found = checkShadows(world, {
+          event: index,
+          op: e.op,
+          invalidated: applied.invalidated,
+          flushed: applied.flushed,
+        });
+        fresh = record(found);
+        standing = new Map();
+        for (const v of found) {
+          const l = standing.get(v.mmu);
+          if (l) l.push(v);
+          else standing.set(v.mmu, [v]);
+        }
+      }
+    }
+    const violations: Violation[] = keep || opts.onEvent ? [...standing.values()].flat() : [];
+    const memoryBytes = strategy.memoryBytes();
+    const shadowLeaves = kvm.shadowLeaves();
+    report.peakMemoryBytes = Math.max(report.peakMemoryBytes, memoryBytes);
+    report.peakShadowLeaves = Math.max(report.peakShadowLeaves, shadowLeaves);
+    const r: EventReport = {
+      index,
+      op: e.op,
+      detail: keep || opts.onEvent ? describeEvent(e) : "",
+      result: applied.result,
+      iterations: c.strategy.iterations + c.strategySteps,
+      chunks: c.strategy.iterations,
+      steps: c.strategySteps,
+      descriptors: c.strategy.descriptors,
+      engineIterations: c.engine.iterations,
+      canonicalIterations: c.canonical.iterations,
+      removedNeeded: c.removedNeeded,
+      removedCollateral: c.removedCollateral,
+      removedOther: c.removedOther,
+      faults: c.faults,
+      refaults: c.refaults,
+      memoryBytes,
+      shadowLeaves,
+      violations,
+      newViolations: fresh,
+    };
+    if (keep) report.events.push(r);
+    opts.onEvent?.(r);
+  });
+  report.violations = seen.size;
+  report.fallbacks = strategy.fallbacks();
+  return report;
+}
