@@ -198,8 +198,8 @@ fi
 step "slurmctld + slurmd"
 if [[ $CHANGED -eq 1 ]]; then
   # A new configuration: restart whatever an earlier run left running.
-  stop_daemon slurmd "$SLURMD_PID"
-  stop_daemon slurmctld "$CTLD_PID"
+  if alive slurmd "$SLURMD_PID"; then stop_daemon slurmd "$SLURMD_PID"; fi
+  if alive slurmctld "$CTLD_PID"; then stop_daemon slurmctld "$CTLD_PID"; fi
 fi
 if alive slurmctld "$CTLD_PID"; then
   echo "   slurmctld already running (pid $(cat "$CTLD_PID"))"
