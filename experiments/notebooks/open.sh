@@ -66,7 +66,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 SETUP="run \`deno task notebooks:setup\` (or \`npx -y deno@2.9.6 task notebooks:setup\`) first"
-if ! command -v jupyter >/dev/null 2>&1 || ! jupyter notebook --version >/dev/null 2>&1; then
+if ! command -v jupyter >/dev/null 2>&1 || ! command -v jupyter-notebook >/dev/null 2>&1; then
   echo "error: Jupyter Notebook is not installed: $SETUP" >&2
   exit 1
 fi
