@@ -100,20 +100,6 @@ command -v sbatch >/dev/null 2>&1 || {
   exit 1
 }
 
-# Paths as the jobs see them: absolute (the jobs run in the repository).
-mkdir -p "$(dirname "$OUT")"
-OUT="$(cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")"
-if [[ -e "$OUT" && $FORCE -eq 0 ]]; then
-  die "--out: $OUT exists (pass --force to replace it)"
-fi
-if [[ -n "$WORK" ]]; then
-  mkdir -p "$WORK"
-  WORK="$(cd "$WORK" && pwd)"
-  [[ -z "$(ls -A "$WORK")" ]] || die "--work-dir: $WORK is not empty"
-else
-  WORK=$(mktemp -d "${OUT%.csv}.slurm.XXXXXX")
-fi
-
 # deno for the jobs: an absolute path, so that a job finds it whatever its PATH.
 if [[ -n "${S2LAB_DENO:-}" ]]; then
   [[ -x "$S2LAB_DENO" ]] || die "S2LAB_DENO: $S2LAB_DENO is not an executable"
@@ -127,6 +113,20 @@ else
   exit 1
 fi
 export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1
+
+# Paths as the jobs see them: absolute (the jobs run in the repository).
+mkdir -p "$(dirname "$OUT")"
+OUT="$(cd "$(dirname "$OUT")" && pwd)/$(basename "$OUT")"
+if [[ -e "$OUT" && $FORCE -eq 0 ]]; then
+  die "--out: $OUT exists (pass --force to replace it)"
+fi
+if [[ -n "$WORK" ]]; then
+  mkdir -p "$WORK"
+  WORK="$(cd "$WORK" && pwd)"
+  [[ -z "$(ls -A "$WORK")" ]] || die "--work-dir: $WORK is not empty"
+else
+  WORK=$(mktemp -d "${OUT%.csv}.slurm.XXXXXX")
+fi
 
 # Check the sweep flags here (bad input fails now, not in N jobs) and fill Deno's cache for
 # sweep and merge. --max-memory goes first: this machine's memory is not the nodes'.
@@ -145,13 +145,15 @@ echo "$check"
 COMMON=()
 [[ -n "$PARTITION" ]] && COMMON+=(--partition "$PARTITION")
 [[ -n "$TIME" ]] && COMMON+=(--time "$TIME")
-EXPORT="ALL,S2LAB_ROOT=$ROOT,S2LAB_DENO=$DENO"
+# The jobs get this environment (--export ALL), with the repository and deno.
+export S2LAB_ROOT=$ROOT S2LAB_DENO=$DENO
 
 SHARD_OPTS=(--array "0-$((SHARDS - 1))" --cpus-per-task "$CPUS")
 [[ -n "$MEM" ]] && SHARD_OPTS+=(--mem "$MEM")
-array=$(sbatch --parsable --job-name "$NAME" --chdir "$ROOT" --export "$EXPORT" \
+array=$(sbatch --parsable --job-name "$NAME" --chdir "$ROOT" --export ALL \
   --output "$WORK/slurm-%A_%a.out" "${COMMON[@]}" "${SHARD_OPTS[@]}" \
   "$ROOT/experiments/slurm/sweep.sbatch" "$WORK" "$SHARDS" "${SWEEP[@]}") || {
+  rmdir "$WORK" 2>/dev/null || true
   echo "error: sbatch refused the array job (above)" >&2
   exit 1
 }
@@ -161,7 +163,7 @@ echo "submitted shards: job $array, $SHARDS array tasks (task k is shard k+1), l
 MERGE_ARGS=()
 [[ $FORCE -eq 1 ]] && MERGE_ARGS+=(--force)
 [[ $KEEP -eq 1 ]] && MERGE_ARGS+=(--keep-shards)
-MERGE_OPTS=(--job-name "$NAME-merge" --chdir "$ROOT" --export "$EXPORT"
+MERGE_OPTS=(--job-name "$NAME-merge" --chdir "$ROOT" --export ALL
   --dependency "afterok:$array" --kill-on-invalid-dep=yes --output "$WORK/slurm-%j-merge.out"
   "${COMMON[@]}")
 MERGE_JOB=("$ROOT/experiments/slurm/merge.sbatch" "${MERGE_ARGS[@]}" "$WORK" "$SHARDS" "$OUT")
