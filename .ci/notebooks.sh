@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# CI for the notebooks (issue #5): install Jupyter from Debian and Deno's kernel, execute
-# every notebooks/*.ipynb headless into a temporary directory (the committed notebooks are
-# not touched), and fail when a cell errors or a cell tagged "plot" shows no image/svg+xml.
+# CI for the notebooks (issues #5, #10): set them up as the README says
+# (experiments/notebooks/setup.sh: Jupyter from Debian, Deno at a stable path, the kernel),
+# check that `deno task notebooks:open` serves them and starts the Deno kernel, execute every
+# notebooks/*.ipynb headless into a temporary directory (the committed notebooks are not
+# touched), and fail when a cell errors or a cell tagged "plot" shows no image/svg+xml.
 #
 #   bash .ci/notebooks.sh            check (what .ci/run calls)
 #   bash .ci/notebooks.sh --inplace  re-execute the committed notebooks in place, keeping
@@ -21,36 +23,91 @@ NB_DIR="${S2LAB_NOTEBOOKS_DIR:-notebooks}"
 INPLACE=0
 [[ "${1:-}" == "--inplace" ]] && INPLACE=1
 
-echo "== jupyter (Debian packages)"
-if ! command -v jupyter-nbconvert >/dev/null 2>&1 || ! command -v jupyter-kernelspec >/dev/null 2>&1 ||
-  ! /usr/bin/python3 -c "import nbclient, ipykernel" 2>/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq jupyter-nbconvert jupyter-client python3-nbclient python3-ipykernel >/dev/null
-fi
+echo "== set-up (deno task notebooks:setup: Jupyter from Debian, Deno at a stable path, kernel)"
+bash experiments/notebooks/setup.sh
 jupyter nbconvert --version
 
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
-echo "== deno kernel"
-# The kernel spec names the deno binary that installs it; npx's copy of 2.9.6 stays in the
-# npm cache. A `deno` wrapper on PATH covers anything that calls plain `deno`.
-if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | grep -q "^deno 2\.9\.6 "; then
-  DENO="$(command -v deno)"
-else
-  mkdir -p "$TMP/bin"
-  printf '#!/usr/bin/env bash\nexec npx -y deno@2.9.6 "$@"\n' >"$TMP/bin/deno"
-  chmod +x "$TMP/bin/deno"
-  export PATH="$TMP/bin:$PATH"
-  DENO="$(npx -y deno@2.9.6 eval 'console.log(Deno.execPath())' 2>/dev/null | tail -1)"
-fi
-"$DENO" --version | head -1
-"$DENO" jupyter --install --force 2>&1 | grep -v 'unstable' || true
-jupyter kernelspec list 2>/dev/null | grep '^ *deno ' >/dev/null || {
-  echo "error: the Deno kernel did not install (jupyter kernelspec list has no deno)" >&2
+# The deno the kernel runs (the stable copy setup.sh made) runs the checks below too.
+DENO="$(jupyter kernelspec list --json 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+spec = json.load(sys.stdin)["kernelspecs"].get("deno")
+print(spec["spec"]["argv"][0] if spec else "")')"
+[[ -n "$DENO" && -x "$DENO" ]] || {
+  echo "error: the Deno kernel did not install (jupyter kernelspec list has no usable deno)" >&2
   exit 1
 }
+"$DENO" --version | head -1
+
+echo "== open (deno task notebooks:open on localhost: the server lists the notebooks, starts Deno)"
+# The script the README's open command runs, with --no-browser on a free loopback port and
+# a token; checked through Jupyter's REST API, then stopped by its pid.
+t0=$(date +%s)
+PORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+bash experiments/notebooks/open.sh --no-browser --ip 127.0.0.1 --port "$PORT" -- \
+  --NotebookApp.token="$TOKEN" --NotebookApp.port_retries=0 >"$TMP/open.log" 2>&1 &
+OPEN_PID=$!
+OPEN_OK=0
+/usr/bin/python3 - "$PORT" "$TOKEN" "$DENO" "$NB_DIR" <<'EOF_PY' && OPEN_OK=1
+import json, os, re, sys, time, urllib.request
+port, token, deno, nb_dir = sys.argv[1:]
+base = f"http://127.0.0.1:{port}/api"
+def call(path, method="GET", body=None):
+    req = urllib.request.Request(base + path, method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        text = r.read()
+        return json.loads(text) if text else None
+deadline = time.time() + 60
+while True:
+    try:
+        specs = call("/kernelspecs")["kernelspecs"]
+        break
+    except OSError:
+        if time.time() > deadline: sys.exit("error: notebooks:open: no server after 60 s")
+        time.sleep(0.5)
+if "deno" not in specs: sys.exit("error: notebooks:open: the server has no deno kernel")
+argv0 = specs["deno"]["spec"]["argv"][0]
+if argv0 != deno: sys.exit(f"error: notebooks:open: the deno kernel runs {argv0}, not {deno}")
+listed = {c["name"] for c in call("/contents")["content"]}
+if nb_dir == "notebooks":
+    want = {f for f in os.listdir("notebooks") if f.endswith(".ipynb")}
+    if not want <= listed: sys.exit(f"error: notebooks:open lists {sorted(listed)}, not {sorted(want)}")
+# A kernel the server starts, and one cell run in it through its connection file.
+from jupyter_client import BlockingKernelClient
+from jupyter_core.paths import jupyter_runtime_dir
+kernel = call("/kernels", "POST", {"name": "deno"})
+result = None
+try:
+    kc = BlockingKernelClient(
+        connection_file=os.path.join(jupyter_runtime_dir(), f"kernel-{kernel['id']}.json"))
+    kc.load_connection_file()
+    kc.start_channels(hb=False)  # the heartbeat check races the first beat (client 7.4)
+    kc.wait_for_ready(timeout=60)
+    msg_id = kc.execute("6 * 7")
+    while result is None:
+        msg = kc.get_iopub_msg(timeout=60)
+        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_result":
+            result = re.sub(r"\x1b\[[0-9;]*m", "", msg["content"]["data"].get("text/plain", ""))
+    kc.stop_channels()
+finally:
+    call(f"/kernels/{kernel['id']}", "DELETE")
+if result is None or "42" not in result:
+    sys.exit(f"error: notebooks:open: the Deno kernel computed {result!r} for 6 * 7")
+print(f"   server on 127.0.0.1:{port}: {len(listed)} notebooks listed; its Deno kernel ({argv0}) ran 6 * 7 = {result}")
+EOF_PY
+kill "$OPEN_PID" 2>/dev/null || true
+wait "$OPEN_PID" 2>/dev/null || true
+if [[ $OPEN_OK -ne 1 ]]; then
+  echo "error: deno task notebooks:open failed its check; its log:" >&2
+  cat "$TMP/open.log" >&2
+  exit 1
+fi
+echo "   open check: $(($(date +%s) - t0)) s"
 
 if [[ ! -f results/sweep.csv ]]; then
   echo "WARNING: results/sweep.csv is missing: sweeping a small grid into $TMP for the notebooks" >&2
