@@ -64,7 +64,6 @@ async function main(): Promise<void> {
   if (out === undefined) {
     const stem = basename(path).replace(/\.json$/, "").replace(/[^A-Za-z0-9_]+/g, "_");
     out = `results/selftest/${stem}.c`;
-    await Deno.mkdir("results/selftest", { recursive: true }).catch(() => {});
   }
   if (!/\.c$/.test(out) || basename(out) === ".c") fail(`--out ${out}: expected a FILE.c path`);
   const name = basename(out).slice(0, -2);
@@ -84,6 +83,7 @@ async function main(): Promise<void> {
     throw e;
   }
   // Both files or neither: temporary names first, renamed at the end.
+  if (args.out === undefined) await Deno.mkdir(dirname(out), { recursive: true }).catch(() => {});
   const files = [[out, result.c, 0o644], [hostPath, result.host, 0o755]] as const;
   const written: string[] = [];
   try {
