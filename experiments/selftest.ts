@@ -1,0 +1,115 @@
+/**
+ * `deno task selftest <trace.json> [--out FILE.c] [--strategy NAME]`: export a trace (a
+ * minimized counterexample, a case from `experiments/scenarios/`, a fuzz finding from
+ * `results/fuzz/`) as a KVM selftest that runs inside L1, `FILE.c`, and the host's side
+ * of it, `FILE.host.sh`. Events nothing in L1 userspace or an L0 shell can produce are
+ * listed at the top of `FILE.c` and named on stderr.
+ *
+ * Exit status 0 when both files are written; 2 for bad input (an unreadable or malformed
+ * trace, a trace with no L2 access, an event the program cannot express, an unknown
+ * strategy, an unwritable output path), with one line on stderr and nothing written:
+ * both files go to temporary names first and are renamed at the end.
+ *
+ * @module
+ */
+
+import { parseArgs } from "@std/cli/parse-args";
+import { exportSelftest, SelftestError } from "../lib/selftest/mod.ts";
+import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { parseTrace, type Trace, TraceError } from "../lib/trace.ts";
+import { fail } from "./cli.ts";
+
+const USAGE = `usage: deno task selftest <trace.json> [--out FILE.c] [--strategy NAME]
+  --out FILE.c      the program (default results/selftest/<trace name>.c); the host
+                    script goes next to it as FILE.host.sh
+  --strategy NAME   the strategy whose failure the header states: one of
+                    ${STRATEGY_NAMES.join(", ")}
+                    (default: the first that leaves a stale entry on the trace, else maple-v2)`;
+
+const basename = (p: string) => p.split("/").at(-1)!;
+const dirname = (p: string) => (p.includes("/") ? p.slice(0, p.lastIndexOf("/")) || "/" : ".");
+
+async function main(): Promise<void> {
+  const args = parseArgs(Deno.args, {
+    string: ["out", "strategy"],
+    boolean: ["help"],
+    alias: { h: "help" },
+    unknown: (arg: string, key?: string) => {
+      if (key !== undefined) fail(`unknown option ${arg} (see --help)`);
+      return true;
+    },
+  });
+  if (args.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const positionals = args._.map(String);
+  if (positionals.length !== 1) fail("expected one trace file (see --help)");
+  const path = positionals[0];
+  let source: string;
+  try {
+    source = await Deno.readTextFile(path);
+  } catch (e) {
+    fail(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  let trace: Trace;
+  try {
+    trace = parseTrace(JSON.parse(source));
+  } catch (e) {
+    if (e instanceof SyntaxError) fail(`${path}: not JSON: ${e.message}`);
+    if (e instanceof TraceError) fail(`${path}: ${e.message}`);
+    throw e;
+  }
+  let out = args.out;
+  if (out === undefined) {
+    const stem = basename(path).replace(/\.json$/, "").replace(/[^A-Za-z0-9_]+/g, "_");
+    out = `results/selftest/${stem}.c`;
+  }
+  if (!/\.c$/.test(out) || basename(out) === ".c") fail(`--out ${out}: expected a FILE.c path`);
+  const name = basename(out).slice(0, -2);
+  const hostPath = `${out.slice(0, -2)}.host.sh`;
+  let result;
+  try {
+    result = await exportSelftest(trace, {
+      source,
+      traceFile: basename(path),
+      name,
+      strategy: args.strategy,
+    });
+  } catch (e) {
+    if (e instanceof SelftestError || e instanceof TraceError || e instanceof RangeError) {
+      fail(`${path}: ${e.message}`);
+    }
+    throw e;
+  }
+  // Both files or neither: temporary names first, renamed at the end.
+  if (args.out === undefined) await Deno.mkdir(dirname(out), { recursive: true }).catch(() => {});
+  const files = [[out, result.c, 0o644], [hostPath, result.host, 0o755]] as const;
+  const written: string[] = [];
+  try {
+    for (const [file, text, mode] of files) {
+      written.push(`${file}.tmp`);
+      await Deno.writeTextFile(`${file}.tmp`, text, { mode });
+    }
+    for (const [file] of files) {
+      await Deno.rename(`${file}.tmp`, file);
+      written.push(file);
+    }
+  } catch (e) {
+    for (const f of written) await Deno.remove(f).catch(() => {});
+    fail(`cannot write ${dirname(out)}/: ${(e as Error).message}`);
+  }
+  for (const n of result.notes) console.error(`note: ${n}`);
+  const x = result.expectation;
+  const f = x.unfixed.firstStale;
+  console.error(
+    `wrote ${out} and ${hostPath}: ${x.plan.vms.length} VM${x.plan.vms.length > 1 ? "s" : ""}, ` +
+      `${x.plan.layout.slots.length} memslot${x.plan.layout.slots.length > 1 ? "s" : ""}, ` +
+      `${x.plan.steps} steps, ${x.plan.stages} host stage${x.plan.stages === 1 ? "" : "s"}; ` +
+      (f
+        ? `expected: ${x.strategy} fails at step ${f.action.step}, full-walk passes`
+        : `expected: no check fails with ${x.strategy}`),
+  );
+}
+
+await main();

@@ -1,0 +1,278 @@
+/**
+ * `deno task selftest`: golden outputs for the published reproducer (minimized) and two
+ * alias cases, the generated C compiled against the kvm_util declarations in
+ * test/fixtures/selftest/, the host scripts checked by `sh -n`, and bad input.
+ *
+ * Regenerate the goldens with `S2LAB_UPDATE_GOLDEN=1 deno task test`.
+ */
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { minimizeTrace } from "../lib/minimize.ts";
+import { exportSelftest, planSelftest, SelftestError } from "../lib/selftest/mod.ts";
+import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { parseTrace, type Trace } from "../lib/trace.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const FIXTURES = `${ROOT}test/fixtures/selftest`;
+const UPDATE = Deno.env.get("S2LAB_UPDATE_GOLDEN") === "1";
+
+/** The golden cases: trace file -> program name. */
+const GOLDEN: [string, string][] = [
+  [`${FIXTURES}/reproducer-min.json`, "reproducer_test"],
+  [`${ROOT}experiments/scenarios/alias-within-mmu.json`, "alias_within_mmu_test"],
+  [`${ROOT}experiments/scenarios/alias-block-and-page.json`, "alias_block_and_page_test"],
+];
+
+const load = (path: string) => {
+  const source = Deno.readTextFileSync(path);
+  return { source, trace: parseTrace(JSON.parse(source)) };
+};
+
+async function generate(path: string, name: string, strategy?: string) {
+  const { source, trace } = load(path);
+  return await exportSelftest(trace, {
+    source,
+    traceFile: path.split("/").at(-1)!,
+    name,
+    strategy,
+  });
+}
+
+async function run(cmd: string, args: string[], cwd = ROOT) {
+  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" })
+    .output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** `cc -fsyntax-only` against the fixture headers, warnings as errors. */
+async function compiles(file: string): Promise<void> {
+  const r = await run("cc", [
+    "-fsyntax-only",
+    "-std=gnu11",
+    "-Wall",
+    "-Werror",
+    "-D_GNU_SOURCE",
+    "-I",
+    FIXTURES,
+    file,
+  ]);
+  assertEquals(r.code, 0, `${file} does not compile:\n${r.stderr}`);
+}
+
+async function shellChecks(file: string): Promise<void> {
+  const r = await run("sh", ["-n", file]);
+  assertEquals(r.code, 0, `${file}: sh -n:\n${r.stderr}`);
+  const py = /S2LAB_PY='([^']*)'/.exec(Deno.readTextFileSync(file))?.[1];
+  assert(py, "the host script carries its Python helper");
+  const p = await run("python3", ["-c", "import sys; compile(sys.argv[1], 'helper', 'exec')", py])
+    .catch(() => null);
+  if (p) assertEquals(p.code, 0, `the Python helper does not compile:\n${p.stderr}`);
+}
+
+for (const [path, name] of GOLDEN) {
+  Deno.test(`selftest golden: ${name}`, async () => {
+    const out = await generate(path, name);
+    const c = `${FIXTURES}/${name}.c`;
+    const host = `${FIXTURES}/${name}.host.sh`;
+    if (UPDATE) {
+      Deno.writeTextFileSync(c, out.c);
+      Deno.writeTextFileSync(host, out.host, { mode: 0o755 });
+    }
+    assertEquals(out.c, Deno.readTextFileSync(c), `${c} changed (S2LAB_UPDATE_GOLDEN=1)`);
+    assertEquals(out.host, Deno.readTextFileSync(host), `${host} changed`);
+    await compiles(c);
+    await shellChecks(host);
+  });
+}
+
+Deno.test("the reproducer fixture is the published reproducer, minimized for maple-v2", () => {
+  const full = load(`${ROOT}experiments/scenarios/reproducer.json`).trace;
+  const small = minimizeTrace(full, () => makeStrategy("maple-v2"));
+  assertEquals(load(`${FIXTURES}/reproducer-min.json`).trace.events, small.events);
+});
+
+Deno.test("the reproducer's export is the seed thread's program", async () => {
+  const out = await generate(`${FIXTURES}/reproducer-min.json`, "reproducer_test");
+  const x = out.expectation;
+  // Two 128 MiB memslots at L2 IPA 4G and 6G over the same memfd offset, one memfd.
+  assertEquals(
+    x.plan.layout.slots.map((s) => [s.gpa, s.size, s.fdOffset]),
+    [[2 ** 32, 2 ** 27, 0], [6 * 2 ** 30, 2 ** 27, 0]],
+  );
+  assertStringIncludes(out.c, "fd = kvm_memfd_alloc(MEMFD_SIZE, false);");
+  assertStringIncludes(out.c, "add_slot(vm1, 1, 0x100000000ul, 0x8000000ul, fd, 0x0ul");
+  assertStringIncludes(out.c, "add_slot(vm1, 2, 0x180000000ul, 0x8000000ul, fd, 0x0ul");
+  assertStringIncludes(out.c, "__vm_create_with_vcpus(VM_SHAPE(VM_MODE_P40V48_4K), 2,");
+  // Migration from the host, as the seed did (migratepages without page addresses).
+  assertStringIncludes(out.host, 'migratepages "$L1_PID" "$NODE_A" "$NODE_B"');
+  assertMatch(out.c, /stage 1: event #4: migrate L1 0x57e00000 \+0x200000 \(host\)/);
+  // Header: trace, hash, strategy, outcome on both kernels.
+  const sha = (await run("sha256sum", [`${FIXTURES}/reproducer-min.json`])).stdout.split(" ")[0];
+  assertStringIncludes(out.c, `sha256:  ${sha}`);
+  assertStringIncludes(out.c, "shows:   maple-v2");
+  assertMatch(out.c, /unfixed kernel \(maple-v2\): FAIL at step 3/);
+  assertMatch(out.c, /fixed kernel \(full-walk.*\): every\s+\*\s+check reads the fresh marker/);
+  assertEquals(x.unfixed.firstStale?.action.l2ipa, 0x107fc0000);
+  assertEquals(x.fixed.firstStale, null);
+  assertEquals(out.notes, []);
+});
+
+Deno.test("only maple-v2 fails the reproducer's program; the default strategy is the first that fails", async () => {
+  for (const s of STRATEGY_NAMES) {
+    const out = await generate(`${FIXTURES}/reproducer-min.json`, "r", s);
+    assertEquals(out.expectation.unfixed.firstStale !== null, s === "maple-v2", s);
+  }
+  assertEquals(
+    (await generate(`${FIXTURES}/reproducer-min.json`, "r")).expectation.strategy,
+    "maple-v2",
+  );
+});
+
+Deno.test("every scenario exports to a program that compiles, deterministically", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const entry of [...Deno.readDirSync(`${ROOT}experiments/scenarios`)].sort((a, b) =>
+        a.name.localeCompare(b.name)
+      )
+    ) {
+      const name = entry.name.replace(/\.json$/, "").replaceAll("-", "_");
+      const path = `${ROOT}experiments/scenarios/${entry.name}`;
+      const a = await generate(path, name);
+      if (a.expectation.plan.trace.events.length < 1000) {
+        const b = await generate(path, name);
+        assertEquals(a.c, b.c, `${name}: same trace, same bytes`);
+        assertEquals(a.host, b.host);
+      }
+      Deno.writeTextFileSync(`${dir}/${name}.c`, a.c);
+      Deno.writeTextFileSync(`${dir}/${name}.host.sh`, a.host);
+      await compiles(`${dir}/${name}.c`);
+      await shellChecks(`${dir}/${name}.host.sh`);
+      // Whatever the program cannot reproduce is listed at the top and named on stderr.
+      for (const n of a.expectation.plan.notes) {
+        assertStringIncludes(a.c, `event #${n.event}: ${n.op}`);
+        assertStringIncludes(a.notes.join("\n"), `event #${n.event}: ${n.op}`);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("events no L1 program or L0 shell can produce are listed, and the outcome follows", async () => {
+  const out = await generate(`${ROOT}experiments/scenarios/memslot-delete.json`, "m");
+  assertEquals(out.expectation.plan.notes.map((n) => n.op), ["memslot-delete", "memslot-add"]);
+  assertMatch(out.c, /Not reproduced[^\n]*\n \* {3}event #10: memslot-delete slot 1/);
+  assertMatch(out.notes.join("\n"), /will not show maple-v2's failure/);
+});
+
+const base = {
+  name: "t",
+  config: {
+    hostGranule: "4K",
+    paBits: 40,
+    vcpus: 1,
+    memslots: [{ id: 0, base: "1G", size: "1G", backing: "page" }],
+    contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }],
+  },
+};
+const traceOf = (events: unknown[]): Trace => parseTrace({ ...base, events });
+
+Deno.test("traces a selftest cannot express are one-line errors", () => {
+  const cases: [unknown[], RegExp][] = [
+    [[{ op: "l1-map", ctx: 1, l2ipa: "4G", l1ipa: "1G", size: "4K" }], /no L2 access/],
+    [[{ op: "access", vcpu: 0, ctx: 1, l2ipa: "4G" }], /events\[0\] \(access\): L1 maps nothing/],
+    [
+      [
+        { op: "l1-map", ctx: 1, l2ipa: "4G", l1ipa: "1G", size: "2M" },
+        { op: "l1-unmap", ctx: 1, l2ipa: "4G", size: "4K" },
+        { op: "access", vcpu: 0, ctx: 1, l2ipa: "4G" },
+      ],
+      /events\[1\] \(l1-unmap\): it unmaps part of the mapping/,
+    ],
+    [
+      [
+        { op: "l1-map", ctx: 1, l2ipa: "0x10000000", l1ipa: "1G", size: "4K" },
+        { op: "access", vcpu: 0, ctx: 1, l2ipa: "0x10000000" },
+      ],
+      /below 1 GiB/,
+    ],
+    [
+      [
+        { op: "l1-map", ctx: 1, l2ipa: "4G", l1ipa: "1G", size: "4K", writable: false },
+        { op: "access", vcpu: 0, ctx: 1, l2ipa: "4G", write: true },
+      ],
+      /read-only/,
+    ],
+  ];
+  for (const [events, re] of cases) {
+    let err: unknown;
+    try {
+      planSelftest(traceOf(events));
+    } catch (e) {
+      err = e;
+    }
+    assert(err instanceof SelftestError, `${re}: expected a SelftestError, got ${err}`);
+    assertMatch(err.message, re);
+    assert(!err.message.includes("\n"), "one line");
+  }
+});
+
+Deno.test("the CLI: bad input is one line, exit 2, nothing written", async () => {
+  const dir = await Deno.makeTempDir();
+  const cli = (...args: string[]) =>
+    run(Deno.execPath(), [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "experiments/selftest.ts",
+      ...args,
+    ]);
+  try {
+    const noAccess = `${dir}/no-access.json`;
+    Deno.writeTextFileSync(
+      noAccess,
+      JSON.stringify({
+        ...base,
+        events: [{ op: "l1-map", ctx: 1, l2ipa: "4G", l1ipa: "1G", size: "4K" }],
+      }),
+    );
+    const unmapped = `${dir}/unmapped.json`;
+    Deno.writeTextFileSync(
+      unmapped,
+      JSON.stringify({ ...base, events: [{ op: "access", vcpu: 0, ctx: 1, l2ipa: "4G" }] }),
+    );
+    const repro = `${FIXTURES}/reproducer-min.json`;
+    const bad: [string[], RegExp][] = [
+      [[noAccess, "--out", `${dir}/a.c`], /no L2 access/],
+      [[unmapped, "--out", `${dir}/a.c`], /L1 maps nothing/],
+      [[repro, "--out", `${dir}/missing/dir/a.c`], /cannot write/],
+      [[repro, "--out", `${dir}/a.txt`], /expected a FILE\.c path/],
+      [[repro, "--out", `${dir}/a.c`, "--strategy", "nope"], /unknown strategy "nope"/],
+      [[repro, "--bogus"], /unknown option --bogus/],
+      [[`${dir}/absent.json`], /cannot read/],
+      [[], /expected one trace file/],
+    ];
+    for (const [args, re] of bad) {
+      const r = await cli(...args);
+      assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assertMatch(r.stderr, re);
+      assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+      "no-access.json",
+      "unmapped.json",
+    ]);
+    // And a good run writes both files, the script executable.
+    const ok = await cli(repro, "--out", `${dir}/repro_test.c`);
+    assertEquals(ok.code, 0, ok.stderr);
+    assertMatch(ok.stderr, /maple-v2 fails at step 3, full-walk passes/);
+    assertEquals(
+      Deno.readTextFileSync(`${dir}/repro_test.c`),
+      (await generate(repro, "repro_test")).c,
+    );
+    assert((Deno.statSync(`${dir}/repro_test.host.sh`).mode! & 0o111) !== 0, "executable");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
