@@ -16,7 +16,8 @@
 import { parseArgs } from "@std/cli/parse-args";
 import { exportSelftest, SelftestError } from "../lib/selftest/mod.ts";
 import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
-import { parseTrace, type Trace, TraceError } from "../lib/trace.ts";
+import { parseTrace, type Trace } from "../lib/trace/trace.ts";
+import { TraceError } from "../lib/trace/fields.ts";
 import { fail } from "./cli.ts";
 
 const USAGE = `usage: deno task selftest <trace.json> [--out FILE.c] [--strategy NAME]

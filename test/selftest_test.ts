@@ -6,10 +6,10 @@
  * Regenerate the goldens with `S2LAB_UPDATE_GOLDEN=1 deno task test`.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { minimizeTrace } from "../lib/minimize.ts";
+import { minimizeTrace } from "../lib/trace/minimize.ts";
 import { exportSelftest, planSelftest, SelftestError } from "../lib/selftest/mod.ts";
 import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
-import { parseTrace, type Trace } from "../lib/trace.ts";
+import { parseTrace, type Trace } from "../lib/trace/trace.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const FIXTURES = `${ROOT}test/fixtures/selftest`;

@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { parseTrace } from "../trace.ts";
+ * import { parseTrace } from "../trace/trace.ts";
  * import { expectSelftest } from "./expect.ts";
  * const trace = parseTrace({
  *   name: "alias", config: { hostGranule: "4K", paBits: 40, vcpus: 1,
@@ -31,9 +31,10 @@
  * @module
  */
 
-import { replay, type ReplayReport } from "../replay.ts";
+import { replay, type ReplayReport } from "../trace/replay.ts";
 import { makeStrategy, STRATEGY_NAMES } from "../strategies/mod.ts";
-import { type Trace, TraceError } from "../trace.ts";
+import { type Trace } from "../trace/trace.ts";
+import { TraceError } from "../trace/fields.ts";
 import { type Action, exportedTrace, type Plan, planSelftest, SelftestError } from "./plan.ts";
 
 /** The strategy that stands for the fixed kernel. */

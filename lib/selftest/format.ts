@@ -20,8 +20,8 @@
  * @module
  */
 
-import { formatSize } from "../granule.ts";
-import type { TraceEvent } from "../trace.ts";
+import { formatSize } from "../util/size.ts";
+import { type TraceEvent } from "../trace/ops.ts";
 
 /** An address or size in lower-case hex with a `0x` prefix (no 32-bit arithmetic). */
 export function hex(n: number): string {

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { granule } from "../granule.ts";
+import { granule } from "../kvm/granule.ts";
 import { eventLine, hex, sizeText, wrap } from "./format.ts";
 import type { Expectation, Outcome } from "./expect.ts";
 import type { Plan } from "./plan.ts";

@@ -14,7 +14,7 @@
  * @example
  * ```ts
  * import { assertEquals, assertMatch } from "@std/assert";
- * import { parseTrace } from "../trace.ts";
+ * import { parseTrace } from "../trace/trace.ts";
  * import { exportSelftest } from "./mod.ts";
  * const source = JSON.stringify({
  *   name: "alias", config: { hostGranule: "4K", paBits: 40, vcpus: 1,
@@ -35,7 +35,7 @@
  * @module
  */
 
-import type { Trace } from "../trace.ts";
+import { type Trace } from "../trace/trace.ts";
 import { emitC } from "./emit_c.ts";
 import { emitHost } from "./emit_host.ts";
 import { type Expectation, expectSelftest } from "./expect.ts";

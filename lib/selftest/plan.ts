@@ -31,7 +31,7 @@
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { parseTrace } from "../trace.ts";
+ * import { parseTrace } from "../trace/trace.ts";
  * import { planSelftest } from "./plan.ts";
  * const plan = planSelftest(parseTrace({
  *   name: "alias", config: { hostGranule: "4K", paBits: 40, vcpus: 1,
@@ -52,8 +52,10 @@
  * @module
  */
 
-import { granule, levelSize, parseSize } from "../granule.ts";
-import type { Trace, TraceEvent } from "../trace.ts";
+import { granule, levelSize } from "../kvm/granule.ts";
+import { parseSize } from "../util/size.ts";
+import { type Trace } from "../trace/trace.ts";
+import { type TraceEvent } from "../trace/ops.ts";
 import { hex } from "./format.ts";
 import { type Layout, layoutSlots, type Mapping, type Slot } from "./layout.ts";
 
