@@ -33,7 +33,7 @@
 
 import { replay, type ReplayReport } from "../trace/replay.ts";
 import { makeStrategy, STRATEGY_NAMES } from "../strategies/mod.ts";
-import { type Trace } from "../trace/trace.ts";
+import type { Trace } from "../trace/trace.ts";
 import { TraceError } from "../trace/fields.ts";
 import { type Action, exportedTrace, type Plan, planSelftest, SelftestError } from "./plan.ts";
 

@@ -21,7 +21,7 @@
  */
 
 import { formatSize } from "../util/size.ts";
-import { type TraceEvent } from "../trace/ops.ts";
+import type { TraceEvent } from "../trace/ops.ts";
 
 /** An address or size in lower-case hex with a `0x` prefix (no 32-bit arithmetic). */
 export function hex(n: number): string {

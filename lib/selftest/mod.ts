@@ -35,7 +35,7 @@
  * @module
  */
 
-import { type Trace } from "../trace/trace.ts";
+import type { Trace } from "../trace/trace.ts";
 import { emitC } from "./emit_c.ts";
 import { emitHost } from "./emit_host.ts";
 import { type Expectation, expectSelftest } from "./expect.ts";

@@ -54,8 +54,8 @@
 
 import { granule, levelSize } from "../kvm/granule.ts";
 import { parseSize } from "../util/size.ts";
-import { type Trace } from "../trace/trace.ts";
-import { type TraceEvent } from "../trace/ops.ts";
+import type { Trace } from "../trace/trace.ts";
+import type { TraceEvent } from "../trace/ops.ts";
 import { hex } from "./format.ts";
 import { type Layout, layoutSlots, type Mapping, type Slot } from "./layout.ts";
 
