@@ -74,6 +74,23 @@ export interface PendingLeaf {
   attr: number;
 }
 
+/** An old leaf a TLBI invalidated, with the context it was in. */
+export interface DroppedLeaf extends PendingLeaf {
+  /** The context's id. */
+  ctx: number;
+}
+
+/**
+ * The level a TLBI's TTL hint names for granule `g` (Arm ARM, TLBI IPAS2E1IS, TTL field),
+ * or 0 when it names none: `ttl` 0 is no hint, and an encoding reserved without FEAT_LPA2
+ * (level 0 for 4K and 64K, levels 0 and 1 for 16K) is treated as no hint.
+ */
+export function ttlHintLevel(g: Granule, ttl: number): number {
+  if (ttl === 0) return 0;
+  const firstLevel = g.pageShift === 14 ? 2 : 1;
+  return ttl < firstLevel ? 0 : ttl;
+}
+
 /** One L1 stage-2 context. */
 export class L1Context {
   /** Context id. */
@@ -135,9 +152,15 @@ export class L1Context {
     kvmPgtableStage2Unmap(this.s2, l2ipa, size, newWalkStats());
   }
 
-  /** An invalidation of every entry translating an address in [start, end). */
-  invalidate(start: number, end: number): void {
-    this.pending = this.pending.filter((p) => p.base >= end || p.base + p.size <= start);
+  /** Forget the old leaves `match` selects (a TLBI invalidated them); returns them. */
+  invalidate(match: (p: PendingLeaf) => boolean): DroppedLeaf[] {
+    const dropped: DroppedLeaf[] = [];
+    this.pending = this.pending.filter((p) => {
+      if (!match(p)) return true;
+      dropped.push({ ...p, ctx: this.id });
+      return false;
+    });
+    return dropped;
   }
 }
 
@@ -226,9 +249,39 @@ export class L1Hypervisor {
     this.context(id).unmap(l2ipa, size);
   }
 
-  /** TLBI IPAS2E1IS / RIPAS2E1IS: every context of `vmid` forgets [start, end). */
-  tlbiRange(vmid: number, start: number, end: number): void {
-    for (const c of this.contexts) if (c.vmid === vmid) c.invalidate(start, end);
+  /**
+   * TLBI IPAS2E1IS at `ipa` with TTL level hint `ttl` (0: none), as the architecture
+   * requires it (Arm ARM D8.17, the TTL field of TLBI IPAS2E1IS): every old leaf of the
+   * VMID's contexts that translates `ipa` is invalidated whole (a TLB that splintered a
+   * block into smaller entries must drop them all); with a hint, only the leaves at the
+   * hinted level ("if an incorrect TTL value is specified, the architecture does not
+   * require any entries to be invalidated"). Returns what was invalidated.
+   */
+  tlbiIpa(vmid: number, ipa: number, ttl: number): DroppedLeaf[] {
+    const out: DroppedLeaf[] = [];
+    for (const c of this.contexts) {
+      if (c.vmid !== vmid) continue;
+      const hint = ttlHintLevel(c.granule, ttl);
+      out.push(...c.invalidate((p) =>
+        p.base <= ipa && ipa < p.base + p.size &&
+        (hint === 0 || levelForSize(c.granule, p.size) === hint)
+      ));
+    }
+    return out;
+  }
+
+  /**
+   * TLBI RIPAS2E1IS over [start, end): every old leaf of the VMID's contexts that
+   * translates an address in the range is invalidated whole, its parts outside the range
+   * included (Arm ARM D8.17: the range rule and the splintering rule). Returns them.
+   */
+  tlbiRange(vmid: number, start: number, end: number): DroppedLeaf[] {
+    const out: DroppedLeaf[] = [];
+    for (const c of this.contexts) {
+      if (c.vmid !== vmid) continue;
+      out.push(...c.invalidate((p) => p.base < end && start < p.base + p.size));
+    }
+    return out;
   }
 
   /** TLBI VMALLS12E1IS: every context of `vmid` forgets everything. */

@@ -64,8 +64,15 @@ export function l2Access(
   if (l2ipa < 0 || l2ipa >= ctx.s2.geom.ipaSize) {
     throw new RangeError(`L2 IPA ${hex(l2ipa)} is beyond context ${contextId}'s IPA space`);
   }
-  if (pgt.getLeaf(l2ipa) >= 0 && (!write || (pgt.leafAttr & PTE_W) !== 0)) return "hit";
-  return kvmHandleGuestAbort(kvm, mmu, ctx, l2ipa, write);
+  if (l2ipa >= pgt.geom.ipaSize) {
+    throw new RangeError(
+      `L2 IPA ${hex(l2ipa)} is beyond the shadow MMUs' ${pgt.geom.ipaBits}-bit IPA space ` +
+        `(kvm_get_pa_bits())`,
+    );
+  }
+  const present = pgt.getLeaf(l2ipa) >= 0;
+  if (present && (!write || (pgt.leafAttr & PTE_W) !== 0)) return "hit";
+  return kvmHandleGuestAbort(kvm, mmu, ctx, l2ipa, write, present);
 }
 
 /**

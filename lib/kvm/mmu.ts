@@ -141,14 +141,20 @@ export function kvmHandleGuestAbort(
   ctx: L1Context | null,
   faultIpa: number,
   write: boolean,
+  permissionFault = false,
 ): AccessResult {
   if (!mmu || !ctx) return userMemAbort(kvm, null, faultIpa, faultIpa, null, write);
   const trans = newS2Trans();
   const ok = kvmWalkNestedS2(ctx, faultIpa, kvm.l1.paBits, trans);
   kvm.cost.l1Descriptors += trans.descriptors;
-  // kvm_s2_handle_perm_fault() forwards a write to what L1 maps read-only.
-  if (!ok || (write && !trans.writable)) return "l1-fault";
-  return userMemAbort(kvm, mmu, faultIpa, trans.output, trans, write);
+  if (!ok) return "l1-fault"; // kvm_inject_s2_fault()
+  // kvm_s2_handle_perm_fault(): only a permission fault is checked against L1's
+  // permissions and forwarded; a translation fault maps the page with what L1 allows.
+  const deniedByL1 = write && !trans.writable;
+  if (deniedByL1 && permissionFault) return "l1-fault";
+  const r = userMemAbort(kvm, mmu, faultIpa, trans.output, trans, write);
+  // The write is retried on the read-only leaf just installed: a permission fault, L1's.
+  return deniedByL1 && r === "mapped" ? "l1-fault" : r;
 }
 
 /**

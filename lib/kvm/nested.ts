@@ -227,8 +227,8 @@ export function ttlToSize(g: Granule, level: number): number {
 
 /**
  * get_guest_mapping_ttl(): L1's level recorded in the shadow leaf (KVM_NV_GUEST_MAP_SZ) at
- * `addr` aligned to L1's leaf sizes from the smallest up, if that mapping covers `addr`;
- * 0 for no information.
+ * `addr` aligned to L1's leaf sizes from the smallest up: the first leaf found with a level
+ * decides, the level if that mapping covers `addr`, else 0 (no information).
  */
 export function getGuestMappingTtl(mmu: ShadowMmu, g: Granule, addr: number): number {
   for (let l = 3; l >= g.minBlockLevel; l--) {
@@ -236,22 +236,22 @@ export function getGuestMappingTtl(mmu: ShadowMmu, g: Granule, addr: number): nu
     const tmp = Math.floor(addr / sz) * sz;
     if (mmu.pgt.getLeaf(tmp) < 0) continue;
     const level = (mmu.pgt.leafAttr >> PTE_NV_MAP_SHIFT) & 7;
-    if (level > 0 && addr < tmp + ttlToSize(g, level)) return level;
+    if (level === 0) continue;
+    // "Check that the resulting range is actually including the original IPA."
+    return addr < tmp + ttlToSize(g, level) ? level : 0;
   }
   return 0;
 }
 
 /**
- * compute_tlb_inval_range(): the TTL hint's size, else the L1 level recorded in the
- * shadow leaf (get_guest_mapping_ttl()), else L1's largest block for its granule.
+ * compute_tlb_inval_range(): the TTL hint's size (ttl_to_size()), or without a hint the L1
+ * level recorded in the shadow leaf (get_guest_mapping_ttl()); when that gives no size, L1's
+ * largest block for its granule (1G, 32M, 512M).
  */
 export function computeTlbInvalRange(mmu: ShadowMmu, ipa: number, ttlLevel: number): number {
   const g = vtcrGranule(mmu);
-  let size = ttlLevel > 0 ? ttlToSize(g, ttlLevel) : 0;
-  if (!size) {
-    // No TTL (or, in this model so far, an unusable one): the shadow's hint.
-    const level = getGuestMappingTtl(mmu, g, ipa);
-    size = level > 0 ? ttlToSize(g, level) : 0;
-  }
-  return size || levelSize(g, g.minBlockLevel);
+  // No TTL: the shadow's hint. A TTL (FEAT_TTL is forced on for L1) is used as it is.
+  const level = ttlLevel > 0 ? ttlLevel : getGuestMappingTtl(mmu, g, ipa);
+  // "Compute the maximum extent of the invalidation": L1's largest block.
+  return (level > 0 ? ttlToSize(g, level) : 0) || levelSize(g, g.minBlockLevel);
 }

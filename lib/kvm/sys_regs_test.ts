@@ -39,6 +39,25 @@ Deno.test("compute_tlb_inval_range: TTL hint, else the L1 level in the SW bits, 
   assertEquals(computeTlbInvalRange(mmu, 9 * G, 0), G, "nothing mapped: L1's largest block");
 });
 
+Deno.test("compute_tlb_inval_range: a TTL ttl_to_size() cannot size goes to L1's largest block", () => {
+  // A non-zero TTL skips the shadow's hint (FEAT_TTL is forced on for L1); 16K level 1 and
+  // 64K level 1 have no size ("No 52bit IPA support"): 32M and 512M, aligned down.
+  const kvm = vm();
+  kvm.l1.createContext({ id: 4, vmid: 9, granule: "16K", ipaBits: 40 });
+  kvm.l1.createContext({ id: 5, vmid: 10, granule: "64K", ipaBits: 40 });
+  kvm.l1.map(4, 8 * G + 16 * K, 16 * K, 4 * G, true);
+  kvm.l1.map(5, 8 * G + 64 * K, 64 * K, 5 * G, true);
+  l2Access(kvm, 0, 4, 8 * G + 16 * K, false);
+  l2Access(kvm, 1, 5, 8 * G + 64 * K, false);
+  const m16 = kvm.vcpu(0).hwMmu!, m64 = kvm.vcpu(1).hwMmu!;
+  assertEquals(computeTlbInvalRange(m16, 8 * G + 16 * K, 0), 16 * K, "no TTL: the SW bits");
+  assertEquals(computeTlbInvalRange(m16, 8 * G + 16 * K, 1), 32 * M);
+  assertEquals(computeTlbInvalRange(m16, 8 * G + 16 * K, 3), 16 * K);
+  assertEquals(computeTlbInvalRange(m64, 8 * G + 64 * K, 1), 512 * M);
+  assertEquals(computeTlbInvalRange(m64, 8 * G + 64 * K, 2), 512 * M);
+  assertEquals(computeTlbInvalRange(m64, 8 * G + 64 * K, 0), 64 * K, "no TTL: the SW bits");
+});
+
 Deno.test("TLBI IPAS2E1IS reaches every MMU of the VMID, not others; unmaps the aligned range", () => {
   const kvm = vm();
   for (const ctx of [1, 2, 3]) {

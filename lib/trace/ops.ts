@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { L1ContextSpec } from "../guest/l1.ts";
+import type { DroppedLeaf, L1ContextSpec } from "../guest/l1.ts";
 import type { MemslotSpec } from "../host/memory.ts";
 import { migratePages, numaScan, swapOut, thpSplit } from "../host/mm.ts";
 import { kvmVcpuPutAll, l1Access, l2Access } from "../kvm/arm.ts";
@@ -105,6 +105,8 @@ export interface Applied {
   result?: AccessResult;
   /** What a flush covered. */
   flushed?: FlushRecord;
+  /** An L1 TLBI RIPAS2E1IS: its range and the old L1 leaves it invalidated. */
+  rangeTlbi?: { start: number; end: number; dropped: DroppedLeaf[] };
 }
 
 /** One operation of the table. */
@@ -207,7 +209,7 @@ export const OPS: { readonly [O in TraceOp]: OpSpec<O> } = {
     }),
     apply: (kvm, e) => {
       handleIpas2e1is(kvm, e.vmid, e.l2ipa, e.ttl);
-      kvm.l1.tlbiRange(e.vmid, e.l2ipa, e.l2ipa + 1);
+      kvm.l1.tlbiIpa(e.vmid, e.l2ipa, e.ttl);
       return {};
     },
     describe: (e) => `vmid ${e.vmid} L2 ${hex(e.l2ipa)}${e.ttl ? ` ttl ${e.ttl}` : ""}`,
@@ -221,9 +223,9 @@ export const OPS: { readonly [O in TraceOp]: OpSpec<O> } = {
       size: size(o, "size", path),
     }),
     apply: (kvm, e) => {
-      handleRipas2e1is(kvm, e.vmid, e.l2ipa, e.l2ipa + e.size);
-      kvm.l1.tlbiRange(e.vmid, e.l2ipa, e.l2ipa + e.size);
-      return {};
+      const start = e.l2ipa, end = e.l2ipa + e.size;
+      handleRipas2e1is(kvm, e.vmid, start, end);
+      return { rangeTlbi: { start, end, dropped: kvm.l1.tlbiRange(e.vmid, start, end) } };
     },
     describe: (e) => `vmid ${e.vmid} L2 ${hex(e.l2ipa)} +${hex(e.size)}`,
   },

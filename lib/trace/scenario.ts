@@ -66,6 +66,7 @@ const KIND_SET: Record<ViolationKind, true> = {
   "no-context": true,
   "canonical-stale": true,
   unflushed: true,
+  "kvm-baseline": true,
 };
 const VIOLATION_KINDS = Object.keys(KIND_SET) as ViolationKind[];
 

@@ -154,6 +154,10 @@ export function checkWorkload(p: WorkloadParams): string | null {
   if (!intIn(p.memslots, 1, 512)) return `memslots ${p.memslots} is out of range (1..512)`;
   if (!intIn(p.paBits, 32, 52)) return `pa-bits ${p.paBits} is out of range (32..52)`;
   if (!intIn(p.l2IpaBits, 32, 48)) return `l2-ipa-bits ${p.l2IpaBits} is out of range (32..48)`;
+  if (p.l2IpaBits > p.paBits) {
+    // Every shadow MMU spans kvm_get_pa_bits(): an L2 IPA above it cannot be shadowed.
+    return `l2-ipa-bits ${p.l2IpaBits} exceeds pa-bits ${p.paBits} (the shadow MMUs' IPA space)`;
+  }
   if (!fracIn(p.alias)) return `alias ${p.alias} is out of range (0..1)`;
   if (!fracIn(p.l1BlockFraction)) return `l1-blocks ${p.l1BlockFraction} is out of range (0..1)`;
   if (!fracIn(p.numaFraction)) return `numa-fraction ${p.numaFraction} is out of range (0..1)`;

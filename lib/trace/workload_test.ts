@@ -140,6 +140,12 @@ Deno.test("workload: checkWorkload refuses what KVM or the layout cannot do", ()
     /does not split/,
   );
   assertMatch(checkWorkload(small({ l1Mem: 2 ** 46, paBits: 44 }))!, /PA range/);
+  // L2 IPAs above the shadow MMUs' IPA space (kvm_get_pa_bits()) cannot be shadowed.
+  assertMatch(
+    checkWorkload(small({ paBits: 40 }))!,
+    /l2-ipa-bits 44 exceeds pa-bits 40/,
+  );
+  assertEquals(checkWorkload(small({ paBits: 40, l2IpaBits: 40 })), null);
   assertMatch(
     String(assertThrows(() => generateWorkload(small({ backing: "hugetlb:3M" }), 1))),
     /not a 4K hugetlb size/,
