@@ -115,6 +115,25 @@ export function parseCli<T extends CliOptions>(
   };
 }
 
+/**
+ * A file-system error in a few words, without Deno's advice on permission flags:
+ * `no such file or directory`, `permission denied`, `not a directory`, `is a directory`,
+ * `already exists`, else the error's first line.
+ */
+export function describeFsError(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (e instanceof Deno.errors.NotCapable) return "permission denied";
+  if (e instanceof Deno.errors.NotADirectory) return "not a directory";
+  if (e instanceof Deno.errors.IsADirectory) return "is a directory";
+  if (e instanceof Deno.errors.AlreadyExists) return "already exists";
+  const m = e instanceof Error ? e.message.split("\n")[0] : String(e);
+  return m.replace(/,? run again with the --allow-[a-z]+ flag/, "").replace(
+    /^Requires .*/,
+    "permission denied",
+  );
+}
+
 /** Exit status for bad input (malformed arguments or trace). */
 export const EXIT_BAD_INPUT = 2;
 

@@ -9,7 +9,7 @@
  * context keeps those old leaves as `pending` records until a TLBI covers them: they
  * are what the architecture still lets a shadow entry hold.
  *
- * @example L1 maps a 2M block, then replaces it: the old block stays allowed until a TLBI
+ * @example L1 moves a 2M block with break-before-make: the old block stays allowed until the TLBI
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { granule } from "../kvm/granule.ts";
@@ -17,10 +17,11 @@
  * const l1 = new L1Hypervisor(granule("4K"), 40);
  * const ctx = l1.createContext({ id: 1, vmid: 1, granule: "4K", ipaBits: 40 });
  * l1.map(1, 0x1_0000_0000, 0x20_0000, 0x4000_0000, true);
- * l1.map(1, 0x1_0000_0000, 0x20_0000, 0x4020_0000, true);
+ * l1.unmap(1, 0x1_0000_0000, 0x20_0000); // break
  * assertEquals(ctx.pending.length, 1);
- * l1.tlbiRange(1, 0x1_0000_0000, 0x1_0000_1000);
+ * l1.tlbiRange(1, 0x1_0000_0000, 0x1_0000_1000); // invalidate: part of the block, all of it goes
  * assertEquals(ctx.pending.length, 0);
+ * l1.map(1, 0x1_0000_0000, 0x20_0000, 0x4020_0000, true); // make
  * ```
  * @module
  */
@@ -72,6 +73,12 @@ export interface PendingLeaf {
   l1ipa: number;
   /** Its attribute bits (PTE_R, PTE_W). */
   attr: number;
+  /**
+   * L1 wrote another translation over it (or over an address it covers) without
+   * break-before-make: TLB entries of the two may conflict, and only TLBI VMALLS12E1IS or
+   * ALLE1IS are guaranteed to remove them (see `map()`).
+   */
+  conflict: boolean;
 }
 
 /** An old leaf a TLBI invalidated, with the context it was in. */
@@ -107,6 +114,12 @@ export class L1Context {
   readonly s2: KvmPgtable;
   /** Old leaves not yet invalidated. */
   pending: PendingLeaf[] = [];
+  /**
+   * L2 ranges L1 wrote without break-before-make while another translation of them may
+   * still be cached: a leaf there that L1 later replaces or unmaps becomes a conflicting
+   * old leaf. Cleared by TLBI VMALLS12E1IS and ALLE1IS.
+   */
+  conflicts: [number, number][] = [];
   /** L1 tore the context down; kept until a TLBI for its VMID. */
   destroyed = false;
 
@@ -122,19 +135,48 @@ export class L1Context {
     );
   }
 
-  private recordOld(start: number, end: number): void {
+  private inConflict(base: number, size: number): boolean {
+    return this.conflicts.some(([a, b]) => base < b && a < base + size);
+  }
+
+  /** Keep the leaves of [start, end) as old leaves not yet invalidated; returns them. */
+  private recordOld(start: number, end: number): PendingLeaf[] {
+    const out: PendingLeaf[] = [];
     this.s2.forEachLeaf(
       (base, size, l1ipa, attr) => {
-        this.pending.push({ base, size, l1ipa, attr: attr & (PTE_R | PTE_W) });
+        const p = {
+          base,
+          size,
+          l1ipa,
+          attr: attr & (PTE_R | PTE_W),
+          conflict: this.inConflict(base, size),
+        };
+        this.pending.push(p);
+        out.push(p);
       },
       start,
       end,
     );
+    return out;
   }
 
-  /** L1 writes its stage-2: map [l2ipa, +size) -> l1ipa (one page or block). */
+  /**
+   * L1 writes its stage-2: map [l2ipa, +size) -> l1ipa (one page or block). When a valid
+   * or not yet invalidated translation of the range maps elsewhere or at another size, the
+   * write skips break-before-make (Arm ARM: write invalid, invalidate, then write the new
+   * entry), and TLB entries of the old and the new translation may conflict: both become
+   * conflicting (see {@linkcode PendingLeaf.conflict}).
+   */
   map(l2ipa: number, size: number, l1ipa: number, writable: boolean): void {
-    this.recordOld(l2ipa, l2ipa + size);
+    const end = l2ipa + size;
+    const differs = (p: PendingLeaf) => p.base !== l2ipa || p.size !== size || p.l1ipa !== l1ipa;
+    const before = this.pending.filter((p) => p.base < end && l2ipa < p.base + p.size);
+    const old = this.recordOld(l2ipa, end);
+    const clashing = [...before, ...old].filter(differs);
+    if (clashing.length > 0) {
+      for (const p of clashing) p.conflict = true;
+      this.conflicts.push([l2ipa, end]);
+    }
     kvmPgtableStage2Map(
       this.s2,
       l2ipa,
@@ -152,11 +194,14 @@ export class L1Context {
     kvmPgtableStage2Unmap(this.s2, l2ipa, size, newWalkStats());
   }
 
-  /** Forget the old leaves `match` selects (a TLBI invalidated them); returns them. */
+  /**
+   * Forget the old leaves `match` selects (a TLBI by address invalidated them), but not
+   * conflicting ones (only VMALLS12E1IS and ALLE1IS remove those); returns them.
+   */
   invalidate(match: (p: PendingLeaf) => boolean): DroppedLeaf[] {
     const dropped: DroppedLeaf[] = [];
     this.pending = this.pending.filter((p) => {
-      if (!match(p)) return true;
+      if (p.conflict || !match(p)) return true;
       dropped.push({ ...p, ctx: this.id });
       return false;
     });
@@ -286,13 +331,15 @@ export class L1Hypervisor {
 
   /** TLBI VMALLS12E1IS: every context of `vmid` forgets everything. */
   tlbiVmid(vmid: number): void {
-    for (const c of this.contexts) if (c.vmid === vmid) c.pending = [];
+    for (const c of this.contexts) {
+      if (c.vmid === vmid) c.pending = [], c.conflicts = [];
+    }
     this.reapDestroyed((c) => c.vmid === vmid);
   }
 
   /** TLBI ALLE1IS: everything is forgotten. */
   tlbiAll(): void {
-    for (const c of this.contexts) c.pending = [];
+    for (const c of this.contexts) c.pending = [], c.conflicts = [];
     this.reapDestroyed(() => true);
   }
 

@@ -180,3 +180,80 @@ Deno.test("an L2 write to what L1 maps read-only: a read-only shadow leaf, then 
   assertEquals(kvm.cost.faults, 1, "a permission fault on the leaf maps nothing");
   noViolations(kvm);
 });
+
+// --- the nested clamp against a reference, every combination ---------------------------
+
+/** Host leaf sizes by host granule: PAGE_SIZE, PMD_SIZE, PUD_SIZE. */
+const HOST_SIZES: Record<string, [number, number, number]> = {
+  "4K": [4 * K, 2 * M, G],
+  "16K": [16 * K, 32 * M, 64 * G],
+  "64K": [64 * K, 512 * M, 4096 * G],
+};
+/** L1's leaf sizes by L1 granule (KVM_PGTABLE_MIN_BLOCK_LEVEL up): page and blocks. */
+const L1_SIZES: Record<string, number[]> = {
+  "4K": [4 * K, 2 * M, G],
+  "16K": [16 * K, 32 * M],
+  "64K": [64 * K, 512 * M],
+};
+
+/**
+ * The reference: a nested shadow leaf is the largest host leaf size (PUD, PMD, page) that
+ * fits both L1's mapping and the host's backing unit; PAGE_SIZE while dirty logging
+ * (user_mem_abort(): max_map_size = min(trans size, PUD), rounded down to a host size, then
+ * min with vma_pagesize; force_pte under logging).
+ */
+function referenceSize(host: string, l1Size: number, unit: number, logging: boolean): number {
+  const [page, pmd, pud] = HOST_SIZES[host];
+  if (logging) return page;
+  return [pud, pmd, page].find((s) => s <= l1Size && s <= unit)!;
+}
+
+Deno.test("the nested clamp matches the reference for every host granule, L1 granule, L1 level, backing", () => {
+  let combos = 0;
+  for (const host of ["4K", "16K", "64K"]) {
+    const [page, pmd, pud] = HOST_SIZES[host];
+    const backings: [string, number][] = [
+      ["page", page],
+      ["thp", pmd],
+      [`hugetlb:${pmd / M}M`, pmd],
+    ];
+    if (host === "4K") backings.push(["hugetlb:1G", pud]);
+    for (const l1g of ["4K", "16K", "64K"]) {
+      if (HOST_SIZES[l1g][0] < page) continue; // L1's granule is at least the host's
+      L1_SIZES[l1g].forEach((l1Size) => {
+        const l1Level = 3 - L1_SIZES[l1g].indexOf(l1Size);
+        for (const [backing, unit] of backings) {
+          for (const logging of [false, true]) {
+            combos++;
+            const label = `host ${host}, L1 ${l1g} ${l1Size / K}K leaf, ${backing}` +
+              (logging ? ", dirty logging" : "");
+            const kvm = kvmCreateVm({
+              hostGranule: host,
+              paBits: 44,
+              vcpus: 1,
+              memslots: [{ id: 0, base: 4 * G, size: 2 * G, backing }],
+            }, new FullWalk());
+            kvm.l1.createContext({ id: 1, vmid: 1, granule: l1g, ipaBits: 44 });
+            kvm.l1.map(1, 8 * G, l1Size, 4 * G, true);
+            if (logging) kvmMmuWpMemoryRegion(kvm, 0);
+            // A page in the middle of L1's mapping, away from every boundary.
+            const off = l1Size === page ? 0 : l1Size / 2 + page;
+            assertEquals(l2Access(kvm, 0, 1, 8 * G + off, true), "mapped", label);
+            const want = referenceSize(host, l1Size, unit, logging);
+            const leaf = shadowLeaf(kvm, 0, 8 * G + off);
+            assertEquals(leaf.size, want, label);
+            assertEquals(leaf.base, 8 * G + Math.floor(off / want) * want, label);
+            assertEquals(
+              leaf.pa,
+              kvm.host.hostPaOf(4 * G + Math.floor(off / want) * want),
+              `${label}: the PA of the canonical base`,
+            );
+            assertEquals((leaf.attr >> PTE_NV_MAP_SHIFT) & 7, l1Level, `${label}: L1's level`);
+            noViolations(kvm);
+          }
+        }
+      });
+    }
+  }
+  assertEquals(combos, 92);
+});

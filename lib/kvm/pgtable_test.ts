@@ -1,4 +1,5 @@
 import { assertEquals } from "@std/assert";
+import { propertyOptions } from "../../test/property.ts";
 import fc from "fast-check";
 import { granule, levelSize, stage2Geometry, stage2RangeAddrEnd } from "./granule.ts";
 import { kvmStage2UnmapRange, kvmStage2WpRange } from "./mmu.ts";
@@ -152,7 +153,7 @@ Deno.test("chunked unmap counts equal a naive descriptor-by-descriptor walk (pro
         assertEquals(x.tablePages, y.tablePages);
       },
     ),
-    { numRuns: 300 },
+    propertyOptions(300),
   );
 });
 

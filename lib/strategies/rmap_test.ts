@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { propertyOptions } from "../../test/property.ts";
 import fc from "fast-check";
 import { l2Access } from "../kvm/arm.ts";
 import { kvmCreateVm } from "../kvm/kvm_main.ts";
@@ -106,7 +107,7 @@ Deno.test("rmap family, full-walk, merged-pivot, span-unknown: zero violations o
       const bounded = replay(trace, makeStrategy("rmap-bounded", { budget: 9000 }));
       assertEquals(bounded.violations, 0, `rmap-bounded: ${JSON.stringify(bounded.firstSeen[0])}`);
     }),
-    { numRuns: 150 },
+    propertyOptions(150),
   );
 });
 
@@ -117,13 +118,13 @@ Deno.test("rmap: the index holds exactly one descriptor per live shadow leaf aft
       const trace = traceOf(events);
       replay(trace, rmap, { oracle: false, onEvent: () => assertEquals(rmap.verify(), []) });
     }),
-    { numRuns: 100 },
+    propertyOptions(100),
   );
 });
 
 Deno.test("maple-v2 fails the same random traces (the property test can fail)", () => {
   const found = fc.sample(fc.array(eventArb, { minLength: 40, maxLength: 80 }), {
-    numRuns: 60,
+    ...propertyOptions(60),
     seed: 7,
   })
     .some((events) => replay(traceOf(events), makeStrategy("maple-v2")).violations > 0);

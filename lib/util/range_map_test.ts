@@ -1,5 +1,6 @@
 /** The brute-force model: a plain list of disjoint ranges, rebuilt on every change. */
 import { assert, assertEquals, assertThrows } from "@std/assert";
+import { propertyOptions } from "../../test/property.ts";
 import fc from "fast-check";
 import { MAPLE_NODE_BYTES, MAX_RANGE_KEY, type RangeEntry, RangeMap } from "./range_map.ts";
 
@@ -123,7 +124,7 @@ Deno.test("range map: random operation sequences match the brute-force model", (
         runAgainstModel(ops, bs);
       },
     ),
-    { numRuns: 1000 },
+    propertyOptions(1000),
   );
 });
 
@@ -133,7 +134,7 @@ Deno.test("range map: keys next to 2^52 stay exact", () => {
       fc.array(opArb(MAX_RANGE_KEY - 41, 1), { maxLength: 60 }),
       (ops) => runAgainstModel(ops, 2),
     ),
-    { numRuns: 200 },
+    propertyOptions(200),
   );
 });
 
