@@ -76,6 +76,29 @@ export function l2Access(
 }
 
 /**
+ * vCPU `vcpuId` running L2 in context `contextId` touches [l2ipa, l2ipa + size) every
+ * `stride` bytes, in order (a working set, or part of one): one {@linkcode l2Access} each.
+ * Returns "mapped" when any access faulted a shadow leaf in, else the last result.
+ */
+export function l2Touch(
+  kvm: Kvm,
+  vcpuId: number,
+  contextId: number,
+  l2ipa: number,
+  size: number,
+  stride: number,
+  write: boolean,
+): AccessResult {
+  let result: AccessResult = "hit";
+  let mapped = false;
+  for (let off = 0; off < size; off += stride) {
+    result = l2Access(kvm, vcpuId, contextId, l2ipa + off, write);
+    if (result === "mapped") mapped = true;
+  }
+  return mapped ? "mapped" : result;
+}
+
+/**
  * An access by L1 itself to canonical IPA `ipa`: the hardware's canonical stage-2 walk (a
  * hit), or kvm_handle_guest_abort() -> user_mem_abort() on the canonical MMU.
  */

@@ -24,7 +24,7 @@
 import { L1Hypervisor } from "../guest/l1.ts";
 import { HostMemory, type MemslotSpec } from "../host/memory.ts";
 import { type Granule, granule, stage2Geometry } from "./granule.ts";
-import { KvmPgtable, newWalkStats, type WalkStats } from "./pgtable.ts";
+import { KvmPgtable, newWalkStats, type PgtableCounter, type WalkStats } from "./pgtable.ts";
 import type { ShadowMmu } from "./s2_mmu.ts";
 import type { RemovalCause, ReverseMapStrategy } from "./strategy.ts";
 
@@ -132,6 +132,8 @@ export class Kvm {
   readonly l1: L1Hypervisor;
   /** kvm->arch.nested_mmus[] (filled by kvm_vcpu_init_nested()). */
   readonly nestedMmus: ShadowMmu[] = [];
+  /** Leaves and table pages over every shadow MMU, kept as running totals. */
+  readonly shadowCounter: PgtableCounter = { leaves: 0, tablePages: 0 };
   /** kvm->arch.nested_mmus_next: where the round-robin search for a free MMU starts. */
   nestedMmusNext = 0;
   /** The vCPUs. */
@@ -181,9 +183,12 @@ export class Kvm {
 
   /** Total shadow leaves over all MMUs. */
   shadowLeaves(): number {
-    let n = 0;
-    for (const m of this.nestedMmus) n += m.pgt.leaves;
-    return n;
+    return this.shadowCounter.leaves;
+  }
+
+  /** Total shadow table pages over all MMUs (the pgd pages included). */
+  shadowTablePages(): number {
+    return this.shadowCounter.tablePages;
   }
 
   /** Add a shadow MMU to nested_mmus[], its removed leaves reported and counted. */

@@ -95,7 +95,7 @@ export function kvmWalkNestedS2(
 export function kvmVcpuInitNested(kvm: Kvm): void {
   const geom = stage2Geometry(kvm.granule, kvm.paBits);
   for (let i = kvm.nestedMmus.length; i < kvm.vcpus.length * S2_MMU_PER_VCPU; i++) {
-    kvm.addNestedMmu(new ShadowMmu(i, geom));
+    kvm.addNestedMmu(new ShadowMmu(i, geom, kvm.shadowCounter));
   }
 }
 

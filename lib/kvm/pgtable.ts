@@ -133,10 +133,20 @@ export type LeafRemovedHook = (
   meta: number,
 ) => void;
 
+/** Running totals several tables share (e.g. every shadow MMU of a VM). */
+export interface PgtableCounter {
+  /** Leaves installed over the tables. */
+  leaves: number;
+  /** Table pages allocated over the tables. */
+  tablePages: number;
+}
+
 /** Options of a {@linkcode KvmPgtable}. */
 export interface PgtableOptions {
   /** Keep one simulator-only number per leaf (not kernel state; e.g. the canonical IPA). */
   withMeta?: boolean;
+  /** Add this table's leaves and table pages to these running totals. */
+  counter?: PgtableCounter;
 }
 
 /** struct kvm_pgtable: a stage-2 table of one geometry. */
@@ -169,6 +179,7 @@ export class KvmPgtable {
   runDepth = 0;
 
   private readonly withMeta: boolean;
+  private readonly counter: PgtableCounter;
   /** Descriptors of the root, rounded up to a whole bitmap word. */
   private readonly rootLen: number;
   /** Per table: level, base IPA, valid descriptors. */
@@ -189,6 +200,7 @@ export class KvmPgtable {
   constructor(geom: Stage2Geometry, opts: PgtableOptions = {}) {
     this.geom = geom;
     this.withMeta = opts.withMeta ?? false;
+    this.counter = opts.counter ?? { leaves: 0, tablePages: 0 };
     this.sizes = [];
     for (let l = 0; l <= KVM_PGTABLE_LAST_LEVEL; l++) this.sizes.push(levelSize(geom.granule, l));
     this.ptrs = geom.granule.ptrsPerTable;
@@ -204,6 +216,7 @@ export class KvmPgtable {
     this.bitsPool = new Uint32Array(n / 32);
     this.tLevel[ROOT_TABLE] = geom.startLevel;
     this.tablePages = geom.pgdPages;
+    this.counter.tablePages += geom.pgdPages;
     for (let l = 0; l <= KVM_PGTABLE_LAST_LEVEL; l++) {
       this.ctxs.push({
         pgt: this,
@@ -305,6 +318,7 @@ export class KvmPgtable {
     const lvl = this.tLevel[t] + 1;
     const id = this.newTable(lvl, this.tBase[t] + i * this.sizes[lvl - 1]);
     this.tablePages++;
+    this.counter.tablePages++;
     const o = this.off(t) + i;
     this.setValid(t, o);
     this.oaPool[o] = id;
@@ -325,6 +339,7 @@ export class KvmPgtable {
     if (this.attrPool[o] === 0) {
       this.setValid(t, o);
       this.leaves++;
+      this.counter.leaves++;
     }
     this.oaPool[o] = oa;
     this.attrPool[o] = attr | PTE_VALID;
@@ -345,6 +360,7 @@ export class KvmPgtable {
       this.freeTable(this.oaPool[o]);
     } else {
       this.leaves--;
+      this.counter.leaves--;
       this.onLeafRemoved?.(
         this.tBase[t] + i * this.sizes[this.tLevel[t]],
         this.tLevel[t],
@@ -366,6 +382,7 @@ export class KvmPgtable {
       this.clear(id, i);
     }
     this.tablePages--;
+    this.counter.tablePages--;
     this.freeIds.push(id);
   }
 

@@ -16,7 +16,7 @@
  */
 
 import type { Stage2Geometry } from "./granule.ts";
-import { KvmPgtable } from "./pgtable.ts";
+import { KvmPgtable, type PgtableCounter } from "./pgtable.ts";
 
 /** What identifies an L1 context to lookup_s2_mmu(): VTTBR (VMID + BADDR), VTCR, HCR_EL2.VM. */
 export interface S2Context {
@@ -55,9 +55,9 @@ export class ShadowMmu {
   /** The L1 context id this MMU serves (simulator bookkeeping for reports). */
   contextId = -1;
 
-  /** init_nested_s2_mmu(): an invalid MMU with an empty table. */
-  constructor(id: number, geom: Stage2Geometry) {
+  /** init_nested_s2_mmu(): an invalid MMU with an empty table (counted in `counter`). */
+  constructor(id: number, geom: Stage2Geometry, counter?: PgtableCounter) {
     this.id = id;
-    this.pgt = new KvmPgtable(geom, { withMeta: true });
+    this.pgt = new KvmPgtable(geom, { withMeta: true, counter });
   }
 }

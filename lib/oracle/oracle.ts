@@ -129,8 +129,20 @@ export interface CheckContext {
     ranges: [number, number][];
     leaves: ReadonlyMap<number, ReadonlySet<number>>;
   };
-  /** Check only these MMUs' leaves at these shadow IPAs (after an access); all when absent. */
-  only?: { mmu: ShadowMmu; shadowIpa: number };
+  /**
+   * Check only the leaves of `mmu` in shadow [start, end), and not the canonical stage-2
+   * (after an L2 access: only that MMU gained leaves there). All leaves when absent.
+   */
+  only?: { mmu: ShadowMmu; start: number; end: number };
+  /**
+   * Check only these MMUs' leaves (incremental checks: the MMUs an event can affect); with
+   * `canonicalRanges`, only their leaves whose canonical IPA, as the engine recorded it at
+   * install time, meets one of the ranges. The record only narrows the search: each leaf
+   * found is still judged from the world alone.
+   */
+  mmus?: readonly ShadowMmu[];
+  /** With `mmus`: the canonical ranges the event changed; the canonical stage-2 is checked there only. */
+  canonicalRanges?: readonly [number, number][];
   /**
    * This event is L1's TLBI RIPAS2E1IS over [start, end), which KVM handles alone: the old
    * L1 leaves it invalidated (for `kvm-baseline`).
@@ -332,30 +344,26 @@ function blameKvm(
 export function checkShadows(w: OracleWorld, cx: CheckContext): Violation[] {
   const out: Violation[] = [];
   if (cx.only) {
-    const { mmu, shadowIpa } = cx.only;
-    if (mmu.pgt.getLeaf(shadowIpa) >= 0) {
-      const p = mmu.pgt;
-      checkLeaf(
-        w,
-        cx,
-        mmu,
-        contextsOf(w.l1, mmu),
-        p.leafBase,
-        p.leafSize,
-        p.leafOa,
-        p.leafAttr,
-        out,
-      );
-    }
+    const { mmu, start, end } = cx.only;
+    const ctxs = contextsOf(w.l1, mmu);
+    mmu.pgt.forEachLeaf(
+      (s, size, pa, attr) => checkLeaf(w, cx, mmu, ctxs, s, size, pa, attr, out),
+      start,
+      Math.min(end, mmu.pgt.geom.ipaSize),
+    );
     return out;
   }
-  for (const mmu of w.mmus) {
+  const ranges = cx.mmus ? cx.canonicalRanges : undefined;
+  for (const mmu of cx.mmus ?? w.mmus) {
     if (mmu.pgt.leaves === 0) continue;
     const ctxs = contextsOf(w.l1, mmu);
-    mmu.pgt.forEachLeaf((s, size, pa, attr) => checkLeaf(w, cx, mmu, ctxs, s, size, pa, attr, out));
+    mmu.pgt.forEachLeaf((s, size, pa, attr, canonical) => {
+      if (ranges && !ranges.some(([a, b]) => canonical < b && a < canonical + size)) return;
+      checkLeaf(w, cx, mmu, ctxs, s, size, pa, attr, out);
+    });
   }
   if (cx.rangeTlbi) blameKvm(w, cx.rangeTlbi, out);
-  w.canonical.forEachLeaf((ipa, size, pa, attr) => {
+  const canonical = (ipa: number, size: number, pa: number, attr: number) => {
     const p = hostProblem(w.host, ipa, size, pa, (attr & PTE_W) !== 0, cx.invalidated);
     if (p) {
       out.push({
@@ -371,6 +379,8 @@ export function checkShadows(w: OracleWorld, cx: CheckContext): Violation[] {
         expected: `${p.kind}: ${p.expected}`,
       });
     }
-  });
+  };
+  if (!cx.mmus) w.canonical.forEachLeaf(canonical);
+  else for (const [a, b] of ranges ?? []) w.canonical.forEachLeaf(canonical, a, b);
   return out;
 }

@@ -136,3 +136,43 @@ Deno.test("oracle: a flush that skipped a leaf over a memslot -> unflushed; a co
     [],
   );
 });
+
+Deno.test("oracle: an old L1 leaf allows only shadow leaves inside it", () => {
+  // L2 8G -> C and 8G+4K -> C+4K; L1 clears both, invalidates only 8G+4K (its view only: no
+  // handler runs), so the shadow leaf at 8G+4K is stale. The old leaf at 8G, not yet
+  // invalidated, would translate 8G+4K to C+4K if it reached that far: it does not.
+  const kvm = world();
+  kvm.l1.map(1, 12 * G, 4 * K, 4 * G + 8 * M, true);
+  kvm.l1.map(1, 12 * G + 4 * K, 4 * K, 4 * G + 8 * M + 4 * K, true);
+  l2Access(kvm, 0, 1, 12 * G + 4 * K, false);
+  kvm.l1.unmap(1, 12 * G, 8 * K);
+  kvm.l1.tlbiRange(1, 12 * G + 4 * K, 12 * G + 8 * K);
+  assertEquals(check(kvm).map(brief), [["l1-unmapped", 0, 12 * G + 4 * K, null]]);
+});
+
+Deno.test("oracle: a leaf KVM left inside a range TLBI is a violation, outside it kvm-baseline", () => {
+  // Page-backed host: L1's 2M block gives 4K shadow leaves. L1 clears the block; its
+  // range TLBI covers the first 64K. A leaf inside the range that survives is KVM's
+  // handler failing (a violation); one outside is what handle_ripas2e1is() leaves.
+  const kvm = kvmCreateVm({
+    hostGranule: "4K",
+    paBits: 40,
+    vcpus: 1,
+    memslots: [{ id: 0, base: 4 * G, size: 4 * G, backing: "page" }],
+  }, new FullWalk());
+  kvm.l1.createContext({ id: 1, vmid: 1, granule: "4K", ipaBits: 40 });
+  kvm.l1.map(1, 8 * G, 2 * M, 4 * G, true);
+  l2Access(kvm, 0, 1, 8 * G + 8 * K, false); // inside the TLBI's range
+  l2Access(kvm, 0, 1, 8 * G + M, false); // outside it
+  kvm.l1.unmap(1, 8 * G, 2 * M);
+  const dropped = kvm.l1.tlbiRange(1, 8 * G, 8 * G + 64 * K);
+  const found = checkShadows(oracleWorld(kvm), {
+    event: 9,
+    op: "tlbi-range",
+    rangeTlbi: { start: 8 * G, end: 8 * G + 64 * K, dropped },
+  });
+  assertEquals(found.map((v) => [v.kind, v.rule ?? "", v.shadowIpa]), [
+    ["l1-unmapped", "", 8 * G + 8 * K],
+    ["kvm-baseline", "l1-unmapped", 8 * G + M],
+  ]);
+});

@@ -95,6 +95,8 @@ export class MapleV2 implements ReverseMapStrategy {
   /** `maple-v2`. */
   readonly name = "maple-v2";
   private ops!: ShadowOps;
+  /** Modeled bytes of every tree, kept as a running total (RangeMap onBytes). */
+  private treeBytes = 0;
   private readonly trees: (RangeMap<ShadowIpaMap> | undefined)[] = [];
   /** Simulator only: live shadow leaves per MMU (shadow IPA -> "size:pa"), to tell a
    * permission relaxation (no add_to_shadow_ipa_lookup()) from a map. */
@@ -153,7 +155,11 @@ export class MapleV2 implements ReverseMapStrategy {
   private tree(mmu: ShadowMmu): RangeMap<ShadowIpaMap> {
     let t = this.trees[mmu.id];
     if (!t) {
-      t = new RangeMap<ShadowIpaMap>({ allocRange: true, onSteps: (n) => this.ops.countSteps(n) });
+      t = new RangeMap<ShadowIpaMap>({
+        allocRange: true,
+        onSteps: (n) => this.ops.countSteps(n),
+        onBytes: (d) => this.treeBytes += d,
+      });
       this.trees[mmu.id] = t;
     }
     return t;
@@ -311,9 +317,7 @@ export class MapleV2 implements ReverseMapStrategy {
 
   /** Tree nodes plus every entry allocated and not freed (leaked ones included). */
   memoryBytes(): number {
-    let b = this.live * SHADOW_IPA_MAP_BYTES;
-    for (const t of this.trees) if (t) b += t.memoryBytes;
-    return b;
+    return this.live * SHADOW_IPA_MAP_BYTES + this.treeBytes;
   }
 
   /** The patch never falls back to the full walk. */

@@ -71,6 +71,8 @@ export class MergedPivot implements ReverseMapStrategy {
   /** `merged-pivot`. */
   readonly name = "merged-pivot";
   private ops!: ShadowOps;
+  /** Modeled bytes of every tree, kept as a running total (RangeMap onBytes). */
+  private treeBytes = 0;
   private readonly trees: (RangeMap<MergedRange> | undefined)[] = [];
   private entries = 0;
   private elements = 0;
@@ -99,7 +101,11 @@ export class MergedPivot implements ReverseMapStrategy {
   private tree(mmu: ShadowMmu): RangeMap<MergedRange> {
     let t = this.trees[mmu.id];
     if (!t) {
-      t = new RangeMap<MergedRange>({ allocRange: true, onSteps: (n) => this.ops.countSteps(n) });
+      t = new RangeMap<MergedRange>({
+        allocRange: true,
+        onSteps: (n) => this.ops.countSteps(n),
+        onBytes: (d) => this.treeBytes += d,
+      });
       this.trees[mmu.id] = t;
     }
     return t;
@@ -229,9 +235,7 @@ export class MergedPivot implements ReverseMapStrategy {
 
   /** Tree nodes, one entry per merged range, one element per listed shadow range. */
   memoryBytes(): number {
-    let b = (this.entries + this.elements) * MERGED_OBJECT_BYTES;
-    for (const t of this.trees) if (t) b += t.memoryBytes;
-    return b;
+    return (this.entries + this.elements) * MERGED_OBJECT_BYTES + this.treeBytes;
   }
 
   /** Never falls back to the full walk. */

@@ -121,6 +121,8 @@ export class Rmap implements ReverseMapStrategy {
   private fallbackCount = 0;
   /** Bytes of pte_list_desc chunks over all heads. */
   private chunkBytes = 0;
+  /** Bytes of every MMU's side tree, kept as a running total. */
+  private sideBytes = 0;
   /** Inside unmapCanonical(): the descriptors being removed were just visited. */
   private ownUnmap = false;
 
@@ -227,11 +229,19 @@ export class Rmap implements ReverseMapStrategy {
     const n = (L.counts.get(c) ?? 0) + 1;
     L.counts.set(c, n);
     this.chunkBytes += chunkBytes(n) - chunkBytes(n - 1);
+    const before = this.sideTreeBytes(mmu.id);
     side.set(s, d);
     const sk = this.sideKeys[mmu.id];
     this.ops.countSteps(1 + sk.insert(s));
     this.sideAdjacent[mmu.id] += (sk.succ === s + z ? 1 : 0) +
       (this.sideEnd(mmu.id, sk.pred) === s ? 1 : 0);
+    this.sideBytes += this.sideTreeBytes(mmu.id) - before;
+  }
+
+  /** Modeled bytes of MMU `m`'s side tree (a slot per key and per gap between keys). */
+  private sideTreeBytes(m: number): number {
+    const n = this.side[m].size;
+    return mapleTreeBytes(n === 0 ? 0 : 2 * n + 1 - this.sideAdjacent[m]);
   }
 
   /** End of the side-table range that starts at `s` (NaN for NaN). */
@@ -243,11 +253,13 @@ export class Rmap implements ReverseMapStrategy {
 
   /** Forget `s` in MMU `m`'s side table (its descriptor is dropped by the caller). */
   private sideForget(m: number, s: number): void {
+    const before = this.sideTreeBytes(m);
     const sk = this.sideKeys[m];
     const end = this.sideEnd(m, s);
     const steps = sk.remove(s);
     this.sideAdjacent[m] -= (sk.succ === end ? 1 : 0) + (this.sideEnd(m, sk.pred) === s ? 1 : 0);
     this.side[m].delete(s);
+    this.sideBytes += this.sideTreeBytes(m) - before;
     if (!this.ownUnmap) this.ops.countSteps(steps);
   }
 
@@ -287,6 +299,7 @@ export class Rmap implements ReverseMapStrategy {
   private dropAll(mmu: ShadowMmu): void {
     const side = this.side[mmu.id];
     for (const d of side.values()) this.drop(d);
+    this.sideBytes -= this.sideTreeBytes(mmu.id);
     side.clear();
     this.sideKeys[mmu.id].clear();
     this.sideAdjacent[mmu.id] = 0;
@@ -383,11 +396,8 @@ export class Rmap implements ReverseMapStrategy {
   /** Modeled kernel bytes: pte_list_desc chunks, the key trees and the side trees. */
   memoryBytes(): number {
     const slots = (n: number, adjacent: number) => (n === 0 ? 0 : 2 * n + 1 - adjacent);
-    let bytes = this.chunkBytes;
+    let bytes = this.chunkBytes + this.sideBytes;
     for (const L of this.levels) bytes += mapleTreeBytes(slots(L.keys.size, L.adjacent));
-    for (let m = 0; m < this.side.length; m++) {
-      bytes += mapleTreeBytes(slots(this.side[m].size, this.sideAdjacent[m]));
-    }
     return bytes;
   }
 
@@ -413,6 +423,29 @@ export class Rmap implements ReverseMapStrategy {
       });
     }
     if (leaves !== this.entries) problems.push(`${this.entries} descriptors for ${leaves} leaves`);
+    // Every descriptor is reachable from its key's head, the lists are doubly linked, and
+    // each list is as long as the key's count (what an unmap walks is what is indexed).
+    let listed = 0;
+    for (const L of this.levels) {
+      for (const [c, head] of L.heads) {
+        let n = 0;
+        for (let d = head, prev = -1; d >= 0; prev = d, d = this.dNext[d]) {
+          if (this.dPrev[d] !== prev) problems.push(`key ${c}: descriptor ${d} has a wrong prev`);
+          if (this.dKey[d] !== c) problems.push(`key ${c}: descriptor ${d} is another key's`);
+          if (++n > this.dMmu.length) {
+            problems.push(`key ${c}: the list loops`);
+            break;
+          }
+        }
+        if (n !== L.counts.get(c)) {
+          problems.push(`key ${c}: ${n} listed, ${L.counts.get(c)} counted`);
+        }
+        listed += n;
+      }
+    }
+    if (listed !== this.entries) {
+      problems.push(`${listed} descriptors listed, ${this.entries} indexed`);
+    }
     // The memory model's counts of touching neighbours, recomputed.
     for (const L of this.levels) {
       const k = L.keys.keys();
@@ -424,6 +457,11 @@ export class Rmap implements ReverseMapStrategy {
       if (k.length !== L.heads.size) {
         problems.push(`level ${L.size}: ${k.length} keys, ${L.heads.size} heads`);
       }
+    }
+    let sideBytes = 0;
+    for (let m = 0; m < this.side.length; m++) sideBytes += this.sideTreeBytes(m);
+    if (sideBytes !== this.sideBytes) {
+      problems.push(`side trees: running total ${this.sideBytes} B, recount ${sideBytes} B`);
     }
     for (let m = 0; m < this.side.length; m++) {
       const k = this.sideKeys[m].keys();

@@ -215,3 +215,36 @@ Deno.test("rmap-bounded: over budget, an MMU falls back to the full walk and sta
     /budget 0 must be positive/,
   );
 });
+
+Deno.test("rmap: three aliases of one page, the middle one removed by L1, the rest still unmapped", () => {
+  // The head list of a key holds the newest descriptor first; removing the middle one (an
+  // L1 unmap of that alias, then its TLBI) must keep the oldest reachable, or the migration
+  // misses it (a stale leaf) and verify() finds the list cut.
+  const t = parseTrace({
+    name: "three aliases",
+    config: {
+      hostGranule: "4K",
+      paBits: 40,
+      vcpus: 1,
+      memslots: [{ id: 0, base: "1G", size: "1G", backing: "page" }],
+      contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }],
+    },
+    events: [
+      ...["4G", "5G", "6G"].map((l2) => ({
+        op: "l1-map",
+        ctx: 1,
+        l2ipa: l2,
+        l1ipa: "1G",
+        size: "4K",
+      })),
+      ...["4G", "5G", "6G"].map((l2) => ({ op: "access", vcpu: 0, ctx: 1, l2ipa: l2 })),
+      { op: "l1-unmap", ctx: 1, l2ipa: "5G", size: "4K" },
+      { op: "tlbi-ipa", vmid: 1, l2ipa: "5G", ttl: 3 },
+      { op: "migrate", l1ipa: "1G", size: "4K" },
+    ],
+  });
+  const rmap = new Rmap();
+  const r = replay(t, rmap, { onEvent: () => assertEquals(rmap.verify(), []) });
+  assertEquals(r.violations, 0);
+  assertEquals(r.events[8].removedNeeded, 2);
+});

@@ -66,6 +66,8 @@ export class SpanUnknown implements ReverseMapStrategy {
   /** `span-unknown`. */
   readonly name = "span-unknown";
   private ops!: ShadowOps;
+  /** Modeled bytes of every tree, kept as a running total (RangeMap onBytes). */
+  private treeBytes = 0;
   private readonly index: (MmuIndex | undefined)[] = [];
   /** The MMU whose shadow leaves the strategy itself is removing (index already updated). */
   private busy: ShadowMmu | null = null;
@@ -109,7 +111,11 @@ export class SpanUnknown implements ReverseMapStrategy {
     let x = this.index[mmu.id];
     if (!x) {
       const onSteps = (n: number) => this.ops.countSteps(n);
-      x = { rev: new RangeMap<number>({ onSteps }), direct: new RangeMap<number>({ onSteps }) };
+      const onBytes = (d: number) => this.treeBytes += d;
+      x = {
+        rev: new RangeMap<number>({ onSteps, onBytes }),
+        direct: new RangeMap<number>({ onSteps, onBytes }),
+      };
       this.index[mmu.id] = x;
     }
     return x;
@@ -232,9 +238,7 @@ export class SpanUnknown implements ReverseMapStrategy {
 
   /** Nodes of both trees of every MMU (values live in the slots). */
   memoryBytes(): number {
-    let b = 0;
-    for (const x of this.index) if (x) b += x.rev.memoryBytes + x.direct.memoryBytes;
-    return b;
+    return this.treeBytes;
   }
 
   /** Wholesale unmaps: the times an MMU fell back to the full walk. */

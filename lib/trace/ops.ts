@@ -20,7 +20,8 @@
 import type { DroppedLeaf, L1ContextSpec } from "../guest/l1.ts";
 import type { MemslotSpec } from "../host/memory.ts";
 import { migratePages, numaScan, swapOut, thpSplit } from "../host/mm.ts";
-import { kvmVcpuPutAll, l1Access, l2Access } from "../kvm/arm.ts";
+import { kvmVcpuPutAll, l1Access, l2Access, l2Touch } from "../kvm/arm.ts";
+import { granule } from "../kvm/granule.ts";
 import type { AccessResult, FlushRecord, Kvm } from "../kvm/kvm.ts";
 import { kvmAddMemslot, kvmDeleteMemslot } from "../kvm/kvm_main.ts";
 import { kvmMmuWpMemoryRegion, stage2FlushVm } from "../kvm/mmu.ts";
@@ -52,6 +53,15 @@ export type TraceEvent =
   | { op: "l1-map"; ctx: number; l2ipa: number; l1ipa: number; size: number; writable: boolean }
   | { op: "l1-unmap"; ctx: number; l2ipa: number; size: number }
   | { op: "access"; vcpu: number; ctx: number; l2ipa: number; write: boolean }
+  | {
+    op: "touch";
+    vcpu: number;
+    ctx: number;
+    l2ipa: number;
+    size: number;
+    stride: number;
+    write: boolean;
+  }
   | { op: "l1-access"; l1ipa: number; write: boolean }
   | { op: "tlbi-ipa"; vmid: number; l2ipa: number; ttl: number }
   | { op: "tlbi-range"; vmid: number; l2ipa: number; size: number }
@@ -188,6 +198,35 @@ export const OPS: { readonly [O in TraceOp]: OpSpec<O> } = {
     }),
     apply: (kvm, e) => ({ result: l2Access(kvm, e.vcpu, e.ctx, e.l2ipa, e.write) }),
     describe: (e) => `vcpu ${e.vcpu} ctx ${e.ctx} L2 ${hex(e.l2ipa)}${e.write ? " write" : ""}`,
+  },
+  "touch": {
+    cls: "l2-access",
+    parse: (o, path, cfg) => {
+      const e = {
+        op: "touch" as const,
+        vcpu: int(o, "vcpu", path, 0, cfg.vcpus - 1),
+        ctx: ctxField(o, path),
+        l2ipa: addr(o, "l2ipa", path),
+        size: size(o, "size", path),
+        stride: o.stride === undefined
+          ? granule(cfg.hostGranule).pageSize
+          : size(o, "stride", path),
+        write: bool(o, "write", path, false),
+      };
+      if (e.stride > e.size) {
+        throw new TraceError(
+          `${path}.stride`,
+          `${hex(e.stride)} is larger than size ${hex(e.size)}`,
+        );
+      }
+      return e;
+    },
+    apply: (kvm, e) => ({
+      result: l2Touch(kvm, e.vcpu, e.ctx, e.l2ipa, e.size, e.stride, e.write),
+    }),
+    describe: (e) =>
+      `vcpu ${e.vcpu} ctx ${e.ctx} L2 ${hex(e.l2ipa)} +${hex(e.size)}` +
+      `${e.stride !== 0x1000 ? ` every ${hex(e.stride)}` : ""}${e.write ? " write" : ""}`,
   },
   "l1-access": {
     cls: "l1-canonical",

@@ -1,15 +1,11 @@
 /**
- * Trace replay: apply a trace's events to a {@linkcode NestedKvm} with one strategy and
- * run the oracle after each event, collecting per-event work and violations.
- *
- * The oracle checks every live shadow leaf after every event, except:
- * - after an L2 access, it checks the one leaf the access installed: an access only adds
- *   that leaf and removes others (the map walker, an MMU reset), and removing a leaf
- *   never makes another leaf wrong;
- * - after an event that only changes L1's own tables or contexts (`l1-map`, `l1-unmap`,
- *   `ctx-create`, `ctx-destroy`) or L1's canonical faults (`l1-access`), the previous
- *   findings stand: no shadow leaf and no host page changed, and what L1 changed stays
- *   allowed (as an old leaf not yet invalidated) until its TLBI, which is checked.
+ * Trace replay: apply a trace's events to a VM (`kvmCreateVm()`) with one strategy and run
+ * the oracle after each event (`check.ts`: every leaf an event can make wrong, or in the
+ * incremental mode only the leaves it can affect), collecting per-event work and findings.
+ * After an event that only changes L1's own tables or contexts (`l1-map`, `l1-unmap`,
+ * `ctx-create`, `ctx-destroy`) or L1's canonical faults (`l1-access`), the previous findings
+ * stand: no shadow leaf and no host page changed, and what L1 changed stays allowed (as an
+ * old leaf not yet invalidated) until its TLBI, which is checked.
  *
  * @example
  * ```ts
@@ -33,9 +29,10 @@
 import type { AccessResult, Kvm } from "../kvm/kvm.ts";
 import { kvmCreateVm } from "../kvm/kvm_main.ts";
 import type { ReverseMapStrategy } from "../kvm/strategy.ts";
-import { checkShadows, oracleWorld, type Violation } from "../oracle/oracle.ts";
+import type { Violation } from "../oracle/oracle.ts";
 import { TraceError } from "./fields.ts";
-import { type Applied, applyEvent, describeEvent, isShadowNeutral, type TraceOp } from "./ops.ts";
+import { EventChecker } from "./check.ts";
+import { type Applied, applyEvent, describeEvent, type TraceOp } from "./ops.ts";
 import type { Trace } from "./trace.ts";
 
 /** Work and findings of one event. */
@@ -119,6 +116,11 @@ export interface ReplayOptions {
   onEvent?: (r: EventReport) => void;
   /** Keep per-event reports in the result (default true; sweeps turn it off). */
   keepEvents?: boolean;
+  /**
+   * Check every leaf an event may make wrong (default true, what the tests use); false
+   * checks only the leaves each event can affect (`check.ts`), for sweeps at scale.
+   */
+  fullCheck?: boolean;
 }
 
 /** Build the VM of a trace with a strategy (memslots and contexts of its configuration). */
@@ -160,8 +162,7 @@ export function replay(
   // left stay KVM's.
   const blame = new Map<string, "design" | "kvm">();
   const seen = new Set<string>();
-  // Live findings by shadow MMU (-1: the canonical stage-2) as of the last check.
-  let standing = new Map<number, Violation[]>();
+  const checker = oracle ? new EventChecker(kvm, opts.fullCheck ?? true) : null;
   const record = (found: Violation[]): number => {
     let fresh = 0;
     for (const v of found) {
@@ -207,43 +208,10 @@ export function replay(
     }
     const c = kvm.cost;
     let fresh = 0;
-    if (oracle && !isShadowNeutral(e.op)) {
-      const world = oracleWorld(kvm);
-      const vm = e.op === "access" ? kvm.vcpu(e.vcpu).hwMmu : null;
-      if (vm && e.op === "access") {
-        // Only the accessed MMU changed: its standing findings whose leaf is still there,
-        // and the leaf the access installed.
-        const found = checkShadows(world, {
-          event: index,
-          op: e.op,
-          only: { mmu: vm, shadowIpa: e.l2ipa },
-        });
-        fresh = record(found);
-        const p = vm.pgt;
-        const newBase = p.getLeaf(e.l2ipa) >= 0 ? p.leafBase : -1;
-        const still = (standing.get(vm.id) ?? []).filter((v) =>
-          v.shadowIpa !== newBase && p.getLeaf(v.shadowIpa) >= 0 &&
-          p.leafBase === v.shadowIpa && p.leafOa === v.pa
-        );
-        standing.set(vm.id, found.length ? [...still, ...found] : still);
-      } else if (e.op !== "access") {
-        const found = checkShadows(world, {
-          event: index,
-          op: e.op,
-          invalidated: applied.invalidated,
-          rangeTlbi: applied.rangeTlbi,
-          flushed: applied.flushed,
-        });
-        fresh = record(found);
-        standing = new Map();
-        for (const v of found) {
-          const l = standing.get(v.mmu);
-          if (l) l.push(v);
-          else standing.set(v.mmu, [v]);
-        }
-      }
-    }
-    const violations: Violation[] = keep || opts.onEvent ? [...standing.values()].flat() : [];
+    if (checker) fresh = record(checker.check(index, e, applied));
+    const violations: Violation[] = checker && (keep || opts.onEvent)
+      ? checker.standingFindings()
+      : [];
     const memoryBytes = strategy.memoryBytes();
     const shadowLeaves = kvm.shadowLeaves();
     report.peakMemoryBytes = Math.max(report.peakMemoryBytes, memoryBytes);

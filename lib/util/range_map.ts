@@ -116,6 +116,11 @@ export interface RangeMapOptions {
   onSteps?: (n: number) => void;
   /** Simulator block size (default 256); small values exercise block splits in tests. */
   blockSize?: number;
+  /**
+   * Called with the change of {@linkcode RangeMap.memoryBytes} after every operation that
+   * changes it (lets an owner keep a running total over many trees).
+   */
+  onBytes?: (delta: number) => void;
 }
 
 interface Block<V> {
@@ -153,6 +158,8 @@ export class RangeMap<V> {
   private readonly leafFill: number;
   private readonly internalFill: number;
   private readonly onSteps: ((n: number) => void) | undefined;
+  private readonly onBytes: ((delta: number) => void) | undefined;
+  private reportedBytes = 0;
   private readonly blockSize: number;
 
   /** An empty map. */
@@ -163,6 +170,7 @@ export class RangeMap<V> {
     this.leafFill = Math.max(2, Math.round(MAPLE_RANGE64_SLOTS * occ));
     this.internalFill = Math.max(2, Math.round(internalSlots * occ));
     this.onSteps = opts.onSteps;
+    this.onBytes = opts.onBytes;
     this.blockSize = Math.max(2, opts.blockSize ?? 256);
   }
 
@@ -402,13 +410,25 @@ export class RangeMap<V> {
    */
   store(start: number, end: number, value: V): Displaced<V> {
     checkRange(start, end, "store");
-    return this.overwrite(start, end, true, value);
+    return this.reported(this.overwrite(start, end, true, value));
+  }
+
+  /** Tell `onBytes` how memoryBytes changed since last told; returns `r`. */
+  private reported<T>(r: T): T {
+    if (this.onBytes) {
+      const b = this.memoryBytes;
+      if (b !== this.reportedBytes) {
+        this.onBytes(b - this.reportedBytes);
+        this.reportedBytes = b;
+      }
+    }
+    return r;
   }
 
   /** mtree_store_range(NULL): erase [start, end); pieces of ranges outside it survive. */
   erase(start: number, end: number): Displaced<V> {
     checkRange(start, end, "erase");
-    return this.overwrite(start, end, false, undefined);
+    return this.reported(this.overwrite(start, end, false, undefined));
   }
 
   /**
@@ -425,7 +445,7 @@ export class RangeMap<V> {
     }
     const hit = { start: blk.s[i], end: blk.e[i], value: blk.v[i] };
     this.overwrite(hit.start, hit.end, false, undefined); // charges the walk + 1 range
-    return hit;
+    return this.reported(hit);
   }
 
   // --- queries --------------------------------------------------------------------------
@@ -520,5 +540,6 @@ export class RangeMap<V> {
     this.blocks = [];
     this.count = 0;
     this.touching = 0;
+    this.reported(undefined);
   }
 }

@@ -1,0 +1,180 @@
+/**
+ * The oracle as a replay runs it: after each event, which shadow leaves to check, and the
+ * findings standing after it. Two modes:
+ *
+ * - **full** (what the tests use, the default of `replay()`): after every event that can
+ *   change what a leaf is allowed to hold, every live shadow leaf and the canonical stage-2;
+ *   after an L2 access, the leaves it installed (an access only adds those and removes
+ *   others, and removing a leaf never makes another wrong).
+ * - **incremental** (sweeps at scale; `--full-check` turns the full mode back on): only the
+ *   leaves an event can affect. An access or touch: the leaves of the vCPU's MMU in the
+ *   touched range. A host unmap or write-protect of canonical [a, b): the leaves of the MMUs
+ *   that ever installed a leaf in a 1 GiB canonical region meeting [a, b) (as this checker
+ *   saw them installed), narrowed to those whose recorded canonical IPA meets [a, b), and
+ *   the canonical stage-2 there. An L1 TLBI by address or VMID: every leaf of the VMID's
+ *   MMUs. A flush, TLBI ALLE1IS or an L1 reboot: everything. The equality of the two modes
+ *   on broad random traces is a test (`test/strategies_test.ts`).
+ *
+ * Either way each leaf checked is judged from the world alone (`../oracle/oracle.ts`).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { generateFuzzTrace } from "../fuzz/generate.ts";
+ * import { makeStrategy } from "../strategies/mod.ts";
+ * import { replay } from "./replay.ts";
+ * const t = generateFuzzTrace(11);
+ * const full = replay(t, makeStrategy("maple-v2"));
+ * const inc = replay(t, makeStrategy("maple-v2"), { fullCheck: false });
+ * assertEquals(inc.violations, full.violations);
+ * ```
+ * @module
+ */
+
+import type { Kvm } from "../kvm/kvm.ts";
+import type { ShadowMmu } from "../kvm/s2_mmu.ts";
+import { checkShadows, oracleWorld, type Violation } from "../oracle/oracle.ts";
+import { type Applied, opClass, type TraceEvent } from "./ops.ts";
+
+/** Canonical regions the incremental mode tracks MMUs by: 1 GiB. */
+const REGION = 2 ** 30;
+
+/** Checks a VM after each event and keeps the findings standing. */
+export class EventChecker {
+  private readonly kvm: Kvm;
+  private readonly full: boolean;
+  /** Standing findings by shadow MMU id (-1: the canonical stage-2). */
+  private standing = new Map<number, Violation[]>();
+  /** Incremental mode: per 1 GiB canonical region, the MMUs seen installing a leaf there. */
+  private readonly regions = new Map<number, Set<number>>();
+
+  /** A checker of `kvm`, in full mode unless `full` is false. */
+  constructor(kvm: Kvm, full = true) {
+    this.kvm = kvm;
+    this.full = full;
+  }
+
+  /** Every finding standing after the last event. */
+  standingFindings(): Violation[] {
+    return [...this.standing.values()].flat();
+  }
+
+  /** Check after event `index` (`e`, applied as `applied`); returns what was found. */
+  check(index: number, e: TraceEvent, applied: Applied): Violation[] {
+    const kvm = this.kvm;
+    const cls = opClass(e.op);
+    if (cls === "l1-table" || cls === "l1-canonical" || cls === "host-config") return [];
+    const world = oracleWorld(kvm);
+    const base = { event: index, op: e.op };
+    if (e.op === "access" || e.op === "touch") {
+      const mmu = kvm.vcpu(e.vcpu).hwMmu;
+      if (!mmu) return [];
+      const start = e.l2ipa, end = e.l2ipa + (e.op === "touch" ? e.size : 1);
+      const found = checkShadows(world, { ...base, only: { mmu, start, end } });
+      if (!this.full) this.noteRegions(mmu, start, end);
+      this.replace([mmu], found, (v) => v.shadowIpa < end && start < v.shadowIpa + v.size);
+      return found;
+    }
+    const cx = {
+      ...base,
+      invalidated: applied.invalidated,
+      rangeTlbi: applied.rangeTlbi,
+      flushed: applied.flushed,
+    };
+    let scope: { mmus: ShadowMmu[]; canonicalRanges?: [number, number][] } | null = null;
+    if (!this.full) {
+      if (cls === "host-unmap" || cls === "host-wp") {
+        const ranges = cls === "host-unmap"
+          ? applied.invalidated!
+          : [memslotRange(kvm, (e as { slot: number }).slot)];
+        scope = { mmus: this.mmusIn(ranges), canonicalRanges: ranges };
+      } else if (cls === "l1-tlbi") {
+        const vmid = (e as { vmid: number }).vmid;
+        scope = { mmus: kvm.nestedMmus.filter((m) => m.valid && m.vmid === vmid) };
+      }
+    }
+    if (!scope) {
+      const found = checkShadows(world, cx);
+      this.standing = new Map();
+      for (const v of found) this.push(v);
+      return found;
+    }
+    const found = checkShadows(world, { ...cx, ...scope });
+    const ranges = scope.canonicalRanges;
+    this.replace(
+      scope.mmus,
+      found,
+      (v) =>
+        !ranges || v.canonicalIpa === null ||
+        ranges.some(([a, b]) => v.canonicalIpa! < b && a < v.canonicalIpa! + v.size),
+      ranges !== undefined,
+    );
+    return found;
+  }
+
+  private push(v: Violation): void {
+    const l = this.standing.get(v.mmu);
+    if (l) l.push(v);
+    else this.standing.set(v.mmu, [v]);
+  }
+
+  /**
+   * After checking part of `mmus`: drop their standing findings that the check covered
+   * (`covered`) or whose leaf is gone, keep the rest, add `found`.
+   */
+  private replace(
+    mmus: readonly ShadowMmu[],
+    found: Violation[],
+    covered: (v: Violation) => boolean,
+    canonicalToo = false,
+  ): void {
+    const ids = new Set(mmus.map((m) => m.id));
+    if (canonicalToo) ids.add(-1);
+    for (const id of ids) {
+      const old = this.standing.get(id);
+      if (!old) continue;
+      const pgt = id >= 0 ? this.kvm.nestedMmus[id].pgt : this.kvm.canonical;
+      const keep = old.filter((v) =>
+        !covered(v) && pgt.getLeaf(v.shadowIpa) >= 0 && pgt.leafBase === v.shadowIpa &&
+        pgt.leafOa === v.pa
+      );
+      if (keep.length) this.standing.set(id, keep);
+      else this.standing.delete(id);
+    }
+    for (const v of found) this.push(v);
+  }
+
+  /** Remember the canonical regions of `mmu`'s leaves in shadow [start, end). */
+  private noteRegions(mmu: ShadowMmu, start: number, end: number): void {
+    let last = -1;
+    mmu.pgt.forEachLeaf(
+      (_s, size, _pa, _attr, canonical) => {
+        for (let r = Math.floor(canonical / REGION); r * REGION < canonical + size; r++) {
+          if (r === last) continue;
+          last = r;
+          let set = this.regions.get(r);
+          if (!set) this.regions.set(r, set = new Set());
+          set.add(mmu.id);
+        }
+      },
+      start,
+      Math.min(end, mmu.pgt.geom.ipaSize),
+    );
+  }
+
+  /** The MMUs seen installing a leaf in a region that meets one of `ranges`. */
+  private mmusIn(ranges: readonly [number, number][]): ShadowMmu[] {
+    const ids = new Set<number>();
+    for (const [a, b] of ranges) {
+      for (let r = Math.floor(a / REGION); r * REGION < b; r++) {
+        for (const id of this.regions.get(r) ?? []) ids.add(id);
+      }
+    }
+    return [...ids].sort((x, y) => x - y).map((id) => this.kvm.nestedMmus[id]);
+  }
+}
+
+function memslotRange(kvm: Kvm, slot: number): [number, number] {
+  const s = kvm.host.memslot(slot);
+  return [s.base, s.base + s.size];
+}
