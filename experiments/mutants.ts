@@ -332,9 +332,9 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "replay-access-check",
-    file: "lib/trace/replay.ts",
-    find: "          only: { mmu: vm, shadowIpa: e.l2ipa },",
-    replace: "          only: { mmu: vm, shadowIpa: -1 },",
+    file: "lib/trace/check.ts",
+    find: "checkShadows(world, { ...base, only: { mmu, start, end } })",
+    replace: "checkShadows(world, { ...base, only: { mmu, start: -2, end: -1 } })",
     what: "replay: the leaf an access installs is never checked",
   },
 ];
