@@ -32,7 +32,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "rmap-alias-prev",
     file: "lib/strategies/rmap.ts",
-    find: "if (head !== undefined) this.dPrev[head] = d;",
+    find: "if (head >= 0) this.dPrev[head] = d;",
     replace: "",
     what: "rmap: a new descriptor does not become its successor's prev (alias list update)",
   },
@@ -40,7 +40,7 @@ export const MUTANTS: readonly Mutant[] = [
     id: "rmap-alias-head",
     file: "lib/strategies/rmap.ts",
     find: "    L.heads.set(c, d);\n",
-    replace: "    if (head === undefined) L.heads.set(c, d);\n",
+    replace: "    if (head < 0) L.heads.set(c, d);\n",
     what: "rmap: the head keeps the first descriptor, later aliases are unreachable",
   },
   {
@@ -70,9 +70,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "rmap-removed-ignored",
     file: "lib/strategies/rmap.ts",
-    find: "    if (d === undefined) return;\n    this.sideForget(mmu.id, shadowIpa);",
-    replace:
-      "    if (d === undefined || mmu.id >= 0) return;\n    this.sideForget(mmu.id, shadowIpa);",
+    find: "    if (d < 0) return;\n    this.sideForget(mmu.id, shadowIpa);",
+    replace: "    if (d < 0 || mmu.id >= 0) return;\n    this.sideForget(mmu.id, shadowIpa);",
     what: "rmap: a leaf removed by a TLBI or the map walker keeps its descriptor",
   },
   // --- the other designs ----------------------------------------------------------------

@@ -85,6 +85,11 @@ const OTHER_FLAGS: [string, string, string][] = [
   ["ns-per-iteration", "20", "cost model: ns per strategy iteration (chunk or index step)"],
   ["ns-per-descriptor", "2", "cost model: ns per descriptor visited"],
   [
+    "ns-per-fault",
+    "10000",
+    "cost model: ns per shadow fault of a refault storm (an estimate; lib/sweep/costmodel.ts)",
+  ],
+  [
     "watchdog-thresh",
     String(DEFAULT_WATCHDOG_THRESH_S),
     "seconds; soft lockup when an unmap's estimate exceeds 2 x this",
@@ -101,6 +106,11 @@ const OTHER_FLAGS: [string, string, string][] = [
   ],
   ["point", "-", "with --emit-trace: the point index in the grid"],
   ["dry-run", "off", "print the grid size and memory estimate, run nothing"],
+  [
+    "full-check",
+    "off",
+    "the oracle checks every leaf after every event (as the tests do), not only those it can affect",
+  ],
   [
     "quiet",
     "off",
@@ -138,11 +148,10 @@ function usage(): string {
   return lines.join("\n");
 }
 
+const BOOLEAN_FLAGS = ["resume", "dry-run", "quiet", "schema", "full-check"];
 const STRING_FLAGS = [
   ...DIMENSIONS.map((d) => d.flag),
-  ...OTHER_FLAGS.filter(([f]) => !["resume", "dry-run", "quiet", "schema"].includes(f)).map(([f]) =>
-    f
-  ),
+  ...OTHER_FLAGS.filter(([f]) => !BOOLEAN_FLAGS.includes(f)).map(([f]) => f),
 ];
 const GRID_FILE_KEYS = new Set([
   ...DIMENSIONS.map((d) => d.flag),
@@ -150,8 +159,12 @@ const GRID_FILE_KEYS = new Set([
   "seed",
   "ns-per-iteration",
   "ns-per-descriptor",
+  "ns-per-fault",
   "watchdog-thresh",
 ]);
+
+/** Where `--grid NAME` (no `/`, no `.json`) finds a named grid file. */
+const GRIDS_DIR = new URL("./grids/", import.meta.url);
 
 function parseNumber(flag: string, text: string, lo: number, hi: number, integer: boolean): number {
   const t = text.trim();
@@ -174,6 +187,7 @@ interface Options {
   shardGiven: boolean;
   resume: boolean;
   quiet: boolean;
+  fullCheck: boolean;
   maxMemory: number;
 }
 
@@ -184,9 +198,16 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
   const merged: Record<string, unknown> = {};
   if (typeof v.grid === "string") {
     let text: string;
+    const named = /^[\w-]+$/.test(v.grid);
+    const path = named ? new URL(`${v.grid}.json`, GRIDS_DIR) : v.grid;
     try {
-      text = await Deno.readTextFile(v.grid);
+      text = await Deno.readTextFile(path);
     } catch (e) {
+      if (named && e instanceof Deno.errors.NotFound) {
+        const names = [...Deno.readDirSync(GRIDS_DIR)].map((f) => f.name)
+          .filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -5)).sort();
+        fail(`--grid: no grid named "${v.grid}" (experiments/grids/ has ${names.join(", ")})`);
+      }
       fail(`--grid: cannot read ${v.grid}: ${(e as Error).message}`);
     }
     let json: unknown;
@@ -240,6 +261,13 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
       false,
     ),
     softLockupNs: Math.round(2 * thresh * 1e9),
+    nsPerFault: parseNumber(
+      "ns-per-fault",
+      str("ns-per-fault") ?? String(def.nsPerFault),
+      0,
+      1e9,
+      false,
+    ),
   };
   let shard: [number, number] = [1, 1];
   if (typeof v.shard === "string") {
@@ -284,6 +312,7 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
     shardGiven: typeof v.shard === "string",
     resume: v.resume === true,
     quiet: v.quiet === true,
+    fullCheck: v["full-check"] === true,
     maxMemory,
   };
 }
@@ -291,7 +320,7 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
 function parse() {
   const opts: CliOptions = {};
   for (const f of STRING_FLAGS) opts[f] = { type: "string" };
-  for (const f of ["resume", "dry-run", "quiet", "schema"]) opts[f] = { type: "boolean" };
+  for (const f of BOOLEAN_FLAGS) opts[f] = { type: "boolean" };
   return parseCli(usage(), opts);
 }
 
@@ -473,7 +502,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const results = new Map<string, CsvRecord>(done);
   const timings = new Map<string, CsvRecord>(doneTiming);
-  await runPool(tasks, Math.min(jobs, Math.max(1, tasks.length)), o.cost, (t, r) => {
+  await runPool(tasks, Math.min(jobs, Math.max(1, tasks.length)), o.cost, o.fullCheck, (t, r) => {
     for (const row of r.rows) results.set(key(row.point, row.strategy), row);
     for (const row of r.timing) timings.set(key(row.point, row.strategy), row);
     Deno.writeTextFileSync(partial, formatCsvLines(SWEEP_HEADER, r.rows), { append: true });
@@ -539,6 +568,7 @@ function runPool(
   tasks: Task[],
   jobs: number,
   cost: CostModel,
+  fullCheck: boolean,
   onDone: (t: Task, r: Extract<WorkerReply, { type: "done" }>) => void,
   onError: (t: Task, message: string) => void,
 ): Promise<void> {
@@ -554,7 +584,7 @@ function runPool(
       }
       const t = tasks[next++];
       slot.task = t;
-      const msg: WorkerTask = { point: t.point, strategies: t.strategies, cost };
+      const msg: WorkerTask = { point: t.point, strategies: t.strategies, cost, fullCheck };
       w.postMessage(msg);
     };
     for (let j = 0; j < jobs; j++) {

@@ -22,6 +22,8 @@ export interface WorkerTask {
   strategies: string[];
   /** The cost model. */
   cost: CostModel;
+  /** The oracle checks every leaf after every event (`--full-check`). */
+  fullCheck: boolean;
 }
 
 /** What the worker answers for a task. */
@@ -33,7 +35,11 @@ self.onmessage = (e: MessageEvent<WorkerTask>) => {
   const t = e.data;
   let reply: WorkerReply;
   try {
-    reply = { type: "done", index: t.point.index, ...runPoint(t.point, t.strategies, t.cost) };
+    reply = {
+      type: "done",
+      index: t.point.index,
+      ...runPoint(t.point, t.strategies, t.cost, { fullCheck: t.fullCheck }),
+    };
   } catch (err) {
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     reply = { type: "error", index: t.point.index, message };

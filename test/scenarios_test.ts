@@ -124,6 +124,7 @@ interface Rec {
  * the whole VM (`global`). wp is a full walk, or goes through the index (`treeWp`).
  */
 class CanonicalIndex implements ReverseMapStrategy {
+  readonly insertLock = "mmu" as const;
   private ops!: ShadowOps;
   private recs: Rec[] = [];
   constructor(
@@ -188,6 +189,7 @@ class CanonicalIndex implements ReverseMapStrategy {
  */
 class StickyIndex implements ReverseMapStrategy {
   readonly name = "sticky-index";
+  readonly insertLock = "vm" as const;
   private ops!: ShadowOps;
   private readonly recs = new Map<string, Rec>();
   attach(ops: ShadowOps): void {

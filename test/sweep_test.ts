@@ -183,6 +183,26 @@ Deno.test("grid: expansion order, same/auto resolution, skipped and refused comb
     String(assertThrows(() => expandGrid(parseGridValues({ granule: "64K", "l1-mem": "1G" })))),
     /does not split/,
   );
+  // --working-set: bytes, or a fraction of a context's share; --retouch a fraction.
+  const ws = expandGrid(
+    parseGridValues({
+      vcpus: "2",
+      "l1-mem": "4G",
+      granule: "4K",
+      alias: "0",
+      "working-set": "0,64M,0.5",
+      retouch: "0,1",
+    }),
+  );
+  assertEquals(
+    ws.points.map((p) => [p.workingSet, p.workingSetFraction, p.retouch]),
+    // Without a working set the re-touch fraction is no dimension: one point, not two.
+    [[0, 0, 0], [64 * 2 ** 20, 0, 0], [64 * 2 ** 20, 0, 1], [0, 0.5, 0], [0, 0.5, 1]],
+  );
+  assertMatch(
+    String(assertThrows(() => parseGridValues({ "working-set": "64Q" }))),
+    /--working-set: malformed size "64Q"/,
+  );
   // The default grid holds the published scale and fits this machine's memory.
   const d = expandGrid(parseGridValues({}));
   assert(d.points.some((p) => p.vcpus === 192 && p.l1Mem >= 256 * G));
@@ -385,6 +405,18 @@ Deno.test({
       [["--bogus"], /unknown option "--bogus"/],
       [["--grid", `${dir}/missing.json`], /--grid: cannot read/],
       [["--grid", `${gdir}/bad.json`], /--grid: unknown key "cpus"/],
+      [
+        ["--grid", "no-such-grid"],
+        /--grid: no grid named "no-such-grid" \(experiments\/grids\/ has /,
+      ],
+      [
+        ["--vcpus", "2", "--l1-mem", "4G", "--working-set", "4G"],
+        /working-set 4G is larger than a context's share of L1 memory \(2G for each of 2 contexts\)/,
+      ],
+      [["--working-set", "1.5"], /--working-set: malformed size "1.5"/],
+      [["--working-set", "-1M"], /--working-set/],
+      [["--retouch", "1.5"], /--retouch: 1.5 is out of range \(0..1\)/],
+      [["--ns-per-fault", "x"], /--ns-per-fault: "x" is not a number/],
     ];
     for (const [args, re] of cases) {
       const r = await run("sweep.ts", [...args, "--out", out]);

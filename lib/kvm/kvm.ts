@@ -21,6 +21,7 @@
  * @module
  */
 
+import { AddrSet } from "../util/addr_table.ts";
 import { L1Hypervisor } from "../guest/l1.ts";
 import { HostMemory, type MemslotSpec } from "../host/memory.ts";
 import { type Granule, granule, stage2Geometry } from "./granule.ts";
@@ -133,7 +134,7 @@ export class Kvm {
   /** kvm->arch.nested_mmus[] (filled by kvm_vcpu_init_nested()). */
   readonly nestedMmus: ShadowMmu[] = [];
   /** Leaves and table pages over every shadow MMU, kept as running totals. */
-  readonly shadowCounter: PgtableCounter = { leaves: 0, tablePages: 0 };
+  readonly shadowCounter: PgtableCounter = { leaves: 0, tablePages: 0, tablesFreed: 0 };
   /** kvm->arch.nested_mmus_next: where the round-robin search for a free MMU starts. */
   nestedMmusNext = 0;
   /** The vCPUs. */
@@ -143,6 +144,11 @@ export class Kvm {
   /** Work of the current event. */
   cost: EventCost = newEventCost();
   /**
+   * Called after each shadow leaf a nested fault installs (the design's insert), with the
+   * MMU, canonical IPA and size; null for none (the sweep measures lock domains with it).
+   */
+  onShadowInsert: ((mmu: ShadowMmu, canonicalIpa: number, size: number) => void) | null = null;
+  /**
    * What the last stage2_flush_vm() covered: the canonical ranges flushed and, per shadow
    * MMU, the base IPA of every shadow leaf the design flushed (for the oracle).
    */
@@ -151,7 +157,7 @@ export class Kvm {
   private hostRange: [number, number] | null = null;
   private cause: RemovalCause = "replaced";
   /** Per shadow MMU: shadow IPAs a host operation removed as collateral (for refaults). */
-  private readonly collateral: Set<number>[] = [];
+  private readonly collateral: AddrSet[] = [];
 
   /** A VM with the configuration's memslots, no vCPU in L2 and no shadow MMU yet. */
   constructor(cfg: KvmConfig) {
@@ -194,7 +200,7 @@ export class Kvm {
   /** Add a shadow MMU to nested_mmus[], its removed leaves reported and counted. */
   addNestedMmu(mmu: ShadowMmu): void {
     this.nestedMmus.push(mmu);
-    this.collateral.push(new Set());
+    this.collateral.push(new AddrSet());
     mmu.pgt.onLeafRemoved = (addr, level, oa, _attr, canonical) =>
       this.leafRemoved(mmu, addr, mmu.pgt.sizes[level], oa, canonical);
   }

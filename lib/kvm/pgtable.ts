@@ -139,6 +139,8 @@ export interface PgtableCounter {
   leaves: number;
   /** Table pages allocated over the tables. */
   tablePages: number;
+  /** Table pages freed so far (cumulative: an event's share is the difference). */
+  tablesFreed: number;
 }
 
 /** Options of a {@linkcode KvmPgtable}. */
@@ -200,7 +202,7 @@ export class KvmPgtable {
   constructor(geom: Stage2Geometry, opts: PgtableOptions = {}) {
     this.geom = geom;
     this.withMeta = opts.withMeta ?? false;
-    this.counter = opts.counter ?? { leaves: 0, tablePages: 0 };
+    this.counter = opts.counter ?? { leaves: 0, tablePages: 0, tablesFreed: 0 };
     this.sizes = [];
     for (let l = 0; l <= KVM_PGTABLE_LAST_LEVEL; l++) this.sizes.push(levelSize(geom.granule, l));
     this.ptrs = geom.granule.ptrsPerTable;
@@ -383,6 +385,7 @@ export class KvmPgtable {
     }
     this.tablePages--;
     this.counter.tablePages--;
+    this.counter.tablesFreed++;
     this.freeIds.push(id);
   }
 

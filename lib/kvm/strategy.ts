@@ -62,10 +62,19 @@ export interface ShadowOps {
   countSteps(n: number): void;
 }
 
+/**
+ * The lock a design's index insert takes in a kernel port, where stage-2 faults hold
+ * `kvm->mmu_lock` for read and so run in parallel on every vCPU: one per VM, one per
+ * shadow MMU, one per canonical chunk (512 leaves of one size), or none (no index).
+ */
+export type InsertLock = "vm" | "mmu" | "chunk" | "none";
+
 /** A reverse-lookup design for unmapping shadow stage-2 entries. */
 export interface ReverseMapStrategy {
   /** The name `--strategy` selects it by. */
   readonly name: string;
+  /** The lock its insert takes in a kernel port (see {@linkcode InsertLock}). */
+  readonly insertLock: InsertLock;
   /** Called once, before any event, with the engine's operations. */
   attach(ops: ShadowOps): void;
   /**

@@ -48,7 +48,12 @@ function smallSweep(): SweepRow[] {
     alias: "0,0.5",
     "pages-per-context": "16",
   }));
-  const cost: CostModel = { nsPerIteration: 20, nsPerDescriptor: 2, softLockupNs: 1e8 };
+  const cost: CostModel = {
+    nsPerIteration: 20,
+    nsPerDescriptor: 2,
+    softLockupNs: 1e8,
+    nsPerFault: 1e4,
+  };
   const id = gridId(grid.points, 1, cost);
   return grid.points.flatMap((params, index) =>
     runPoint(

@@ -12,6 +12,8 @@ import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strate
 export class FullWalk implements ReverseMapStrategy {
   /** `full-walk`. */
   readonly name = "full-walk";
+  /** No index: a fault inserts nothing. */
+  readonly insertLock = "none" as const;
   private ops!: ShadowOps;
 
   /** Keep the engine's operations. */

@@ -94,6 +94,8 @@ export interface ShadowIpaMap {
 export class MapleV2 implements ReverseMapStrategy {
   /** `maple-v2`. */
   readonly name = "maple-v2";
+  /** The MMU's maple tree, under the tree's own lock (the series' v2). */
+  readonly insertLock = "mmu" as const;
   private ops!: ShadowOps;
   /** Modeled bytes of every tree, kept as a running total (RangeMap onBytes). */
   private treeBytes = 0;

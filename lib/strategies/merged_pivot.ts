@@ -70,6 +70,8 @@ export interface MergedRange {
 export class MergedPivot implements ReverseMapStrategy {
   /** `merged-pivot`. */
   readonly name = "merged-pivot";
+  /** The MMU's maple tree, under the tree's own lock. */
+  readonly insertLock = "mmu" as const;
   private ops!: ShadowOps;
   /** Modeled bytes of every tree, kept as a running total (RangeMap onBytes). */
   private treeBytes = 0;

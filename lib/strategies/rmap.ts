@@ -49,7 +49,8 @@
  *   costs less when shadow leaves are scattered, about the same when they are dense.)
  *
  * ## Kernel port sketch
- * Under `kvm->mmu_lock` (write for insert/unmap, as the shadow tables themselves): insert
+ * Faults hold `kvm->mmu_lock` for read (kvm_fault_lock()), so inserts run in parallel and
+ * take a per-chunk index lock; unmaps, wp and TLBIs hold it for write (docs/rmap.md). Insert
  * at the end of user_mem_abort() after kvm_pgtable_stage2_map() for a nested MMU, with
  * descriptors and chunks taken from the vCPU's memcache (topped up before taking the
  * lock, like page-table pages); removal from a nested-MMU hook in stage2_unmap_walker,
@@ -61,6 +62,7 @@
 
 import { MAPLE_NODE_BYTES, mapleTreeBytes } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
+import { AddrMap } from "../util/addr_table.ts";
 import { SortedKeys } from "../util/sorted_keys.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
 
@@ -86,10 +88,8 @@ interface Level {
   size: number;
   /** pairs of neighbouring keys that touch (no NULL gap between them in the tree) */
   adjacent: number;
-  /** canonical key -> first descriptor */
-  heads: Map<number, number>;
-  /** descriptors per key (for pte_list_desc accounting) */
-  counts: Map<number, number>;
+  /** canonical key -> first descriptor (whose dCount is the key's descriptor count) */
+  heads: AddrMap;
   keys: SortedKeys;
 }
 
@@ -97,6 +97,8 @@ interface Level {
 export class Rmap implements ReverseMapStrategy {
   /** `rmap`, or `rmap-bounded` with a budget. */
   readonly name: string;
+  /** One index for the VM: one lock (a spinlock beside `mmu_lock`, taken for read). */
+  readonly insertLock = "vm" as const;
   /** Per-MMU budget in bytes (Infinity for `rmap`). */
   readonly budget: number;
   private ops!: ShadowOps;
@@ -108,10 +110,12 @@ export class Rmap implements ReverseMapStrategy {
   private dLevel = new Int8Array(1024);
   private dNext = new Int32Array(1024);
   private dPrev = new Int32Array(1024);
+  /** At a key's head descriptor: the key's descriptors (for pte_list_desc accounting). */
+  private dCount = new Int32Array(1024);
   private freeList: number[] = [];
   private used = 0;
   /** Per MMU: shadow IPA -> descriptor (the side table). */
-  private side: Map<number, number>[] = [];
+  private side: AddrMap[] = [];
   /** Per MMU: the side table's keys in order, and how many neighbours touch. */
   private sideKeys: SortedKeys[] = [];
   private sideAdjacent: number[] = [];
@@ -141,12 +145,11 @@ export class Rmap implements ReverseMapStrategy {
       this.levels.push({
         size: 2 ** (g.pageShift + (3 - l) * g.bitsPerLevel),
         adjacent: 0,
-        heads: new Map(),
-        counts: new Map(),
+        heads: new AddrMap(),
         keys: new SortedKeys(),
       });
     }
-    this.side = ops.mmus.map(() => new Map());
+    this.side = ops.mmus.map(() => new AddrMap());
     this.sideKeys = ops.mmus.map(() => new SortedKeys());
     this.sideAdjacent = ops.mmus.map(() => 0);
     this.fallback = ops.mmus.map(() => false);
@@ -176,6 +179,7 @@ export class Rmap implements ReverseMapStrategy {
       this.dLevel = grow(this.dLevel, (n) => new Int8Array(n));
       this.dNext = grow(this.dNext, (n) => new Int32Array(n));
       this.dPrev = grow(this.dPrev, (n) => new Int32Array(n));
+      this.dCount = grow(this.dCount, (n) => new Int32Array(n));
     }
     return this.used++;
   }
@@ -201,7 +205,7 @@ export class Rmap implements ReverseMapStrategy {
     const side = this.side[mmu.id];
     const lvl = this.levelOf(z);
     const old = side.get(s);
-    if (old !== undefined) {
+    if (old >= 0) {
       // A re-fault or a permission relax of the same leaf: already there.
       if (this.dKey[old] === c && this.dLevel[old] === lvl) return;
       this.sideForget(mmu.id, s);
@@ -219,15 +223,15 @@ export class Rmap implements ReverseMapStrategy {
     this.dLevel[d] = lvl;
     const head = L.heads.get(c);
     this.dPrev[d] = -1;
-    this.dNext[d] = head ?? -1;
-    if (head !== undefined) this.dPrev[head] = d;
+    this.dNext[d] = head;
+    if (head >= 0) this.dPrev[head] = d;
     else {
       this.ops.countSteps(L.keys.insert(c));
       L.adjacent += (L.keys.pred + L.size === c ? 1 : 0) + (c + L.size === L.keys.succ ? 1 : 0);
     }
     L.heads.set(c, d);
-    const n = (L.counts.get(c) ?? 0) + 1;
-    L.counts.set(c, n);
+    const n = (head >= 0 ? this.dCount[head] : 0) + 1;
+    this.dCount[d] = n;
     this.chunkBytes += chunkBytes(n) - chunkBytes(n - 1);
     const before = this.sideTreeBytes(mmu.id);
     side.set(s, d);
@@ -247,7 +251,7 @@ export class Rmap implements ReverseMapStrategy {
   /** End of the side-table range that starts at `s` (NaN for NaN). */
   private sideEnd(m: number, s: number): number {
     if (Number.isNaN(s)) return NaN;
-    const d = this.side[m].get(s)!;
+    const d = this.side[m].get(s);
     return s + this.levels[this.dLevel[d]].size;
   }
 
@@ -268,6 +272,8 @@ export class Rmap implements ReverseMapStrategy {
     const L = this.levels[this.dLevel[d]];
     const c = this.dKey[d];
     const prev = this.dPrev[d], next = this.dNext[d];
+    const head = prev >= 0 ? L.heads.get(c) : d;
+    const n = this.dCount[head] - 1;
     if (prev >= 0) this.dNext[prev] = next;
     else if (next >= 0) L.heads.set(c, next);
     else {
@@ -278,10 +284,8 @@ export class Rmap implements ReverseMapStrategy {
       if (!this.ownUnmap) this.ops.countSteps(steps);
     }
     if (next >= 0) this.dPrev[next] = prev;
-    const n = (L.counts.get(c) ?? 1) - 1;
+    this.dCount[prev >= 0 ? head : next >= 0 ? next : d] = n;
     this.chunkBytes += chunkBytes(n) - chunkBytes(n + 1);
-    if (n === 0) L.counts.delete(c);
-    else L.counts.set(c, n);
     this.freeList.push(d);
     // During its own unmap, unlinking is part of the descriptor's visit.
     if (!this.ownUnmap) this.ops.countSteps(1);
@@ -291,14 +295,14 @@ export class Rmap implements ReverseMapStrategy {
   shadowRemoved(mmu: ShadowMmu, shadowIpa: number): void {
     const side = this.side[mmu.id];
     const d = side.get(shadowIpa);
-    if (d === undefined) return;
+    if (d < 0) return;
     this.sideForget(mmu.id, shadowIpa);
     this.drop(d);
   }
 
   private dropAll(mmu: ShadowMmu): void {
     const side = this.side[mmu.id];
-    for (const d of side.values()) this.drop(d);
+    side.forEach((_s, d) => this.drop(d));
     this.sideBytes -= this.sideTreeBytes(mmu.id);
     side.clear();
     this.sideKeys[mmu.id].clear();
@@ -333,7 +337,7 @@ export class Rmap implements ReverseMapStrategy {
       if (L.keys.size === 0) continue;
       const from = Math.floor(start / L.size) * L.size;
       const steps = L.keys.forRange(from, end, (c) => {
-        for (let d = L.heads.get(c)!; d >= 0; d = this.dNext[d]) {
+        for (let d = L.heads.get(c); d >= 0; d = this.dNext[d]) {
           out.push(this.dMmu[d], this.dIpa[d], L.size);
           this.ops.countSteps(1);
         }
@@ -416,7 +420,7 @@ export class Rmap implements ReverseMapStrategy {
       mmu.pgt.forEachLeaf((s, size, _oa, _attr, canonical) => {
         leaves++;
         const d = side.get(s);
-        if (d === undefined) problems.push(`MMU ${mmu.id}: leaf at ${s} has no descriptor`);
+        if (d < 0) problems.push(`MMU ${mmu.id}: leaf at ${s} has no descriptor`);
         else if (this.levels[this.dLevel[d]].size !== size || this.dKey[d] !== canonical) {
           problems.push(`MMU ${mmu.id}: leaf at ${s} indexed under the wrong key`);
         }
@@ -427,7 +431,7 @@ export class Rmap implements ReverseMapStrategy {
     // each list is as long as the key's count (what an unmap walks is what is indexed).
     let listed = 0;
     for (const L of this.levels) {
-      for (const [c, head] of L.heads) {
+      L.heads.forEach((c, head) => {
         let n = 0;
         for (let d = head, prev = -1; d >= 0; prev = d, d = this.dNext[d]) {
           if (this.dPrev[d] !== prev) problems.push(`key ${c}: descriptor ${d} has a wrong prev`);
@@ -437,11 +441,11 @@ export class Rmap implements ReverseMapStrategy {
             break;
           }
         }
-        if (n !== L.counts.get(c)) {
-          problems.push(`key ${c}: ${n} listed, ${L.counts.get(c)} counted`);
+        if (n !== this.dCount[head]) {
+          problems.push(`key ${c}: ${n} listed, ${this.dCount[head]} counted`);
         }
         listed += n;
-      }
+      });
     }
     if (listed !== this.entries) {
       problems.push(`${listed} descriptors listed, ${this.entries} indexed`);

@@ -65,6 +65,8 @@ interface MmuIndex {
 export class SpanUnknown implements ReverseMapStrategy {
   /** `span-unknown`. */
   readonly name = "span-unknown";
+  /** The MMU's maple tree, under the tree's own lock (as the 2026 series). */
+  readonly insertLock = "mmu" as const;
   private ops!: ShadowOps;
   /** Modeled bytes of every tree, kept as a running total (RangeMap onBytes). */
   private treeBytes = 0;

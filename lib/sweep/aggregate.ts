@@ -69,6 +69,25 @@ export class EventAggregate {
   readonly unmapDescriptors: number[] = [];
   /** Per wp event: count. */
   wpEvents = 0;
+  /** Sum of live shadow leaves after each event (for the mean). */
+  shadowLeavesSum = 0;
+  /** Most shadow table pages after any event. */
+  peakTablePages = 0;
+  /** Per unmap event: shadow leaves it destroyed (needed and collateral). */
+  readonly unmapDestroyed: number[] = [];
+  /** Per unmap event: shadow table pages it freed. */
+  readonly unmapTablesFreed: number[] = [];
+  /**
+   * Per unmap event: its refault storm, the shadow faults of the guest accesses that follow
+   * it before any other event.
+   */
+  readonly stormFaults: number[] = [];
+  /** Per unmap event: the most storm faults one vCPU took. */
+  readonly stormVcpuFaults: number[] = [];
+  /** Per unmap event: storm faults on leaves the event removed as collateral. */
+  readonly stormRefaults: number[] = [];
+  private inStorm = false;
+  private readonly perVcpu = new Map<number, number>();
 
   /** Add one event's report. */
   add(r: EventReport): void {
@@ -82,10 +101,31 @@ export class EventAggregate {
     this.removedOther += r.removedOther;
     this.faults += r.faults;
     this.refaults += r.refaults;
+    this.shadowLeavesSum += r.shadowLeaves;
+    if (r.shadowTablePages > this.peakTablePages) this.peakTablePages = r.shadowTablePages;
     const cls = opClass(r.op);
+    if (cls === "l2-access") {
+      if (this.inStorm) {
+        const k = this.stormFaults.length - 1;
+        this.stormFaults[k] += r.faults;
+        this.stormRefaults[k] += r.refaults;
+        const n = (this.perVcpu.get(r.vcpu) ?? 0) + r.faults;
+        this.perVcpu.set(r.vcpu, n);
+        if (n > this.stormVcpuFaults[k]) this.stormVcpuFaults[k] = n;
+      }
+      return;
+    }
+    this.inStorm = false;
+    this.perVcpu.clear();
     if (cls === "host-unmap") {
       this.unmapIterations.push(r.iterations);
       this.unmapDescriptors.push(r.descriptors);
+      this.unmapDestroyed.push(r.removedNeeded + r.removedCollateral);
+      this.unmapTablesFreed.push(r.tablesFreed);
+      this.stormFaults.push(0);
+      this.stormVcpuFaults.push(0);
+      this.stormRefaults.push(0);
+      this.inStorm = true;
       this.removedNeeded += r.removedNeeded;
       this.removedCollateral += r.removedCollateral;
     } else {

@@ -26,6 +26,8 @@ import { normalizeBacking, type WorkloadStats } from "../trace/workload.ts";
 import { type EventAggregate, max, mean, percentile } from "./aggregate.ts";
 import type { CostModel } from "./costmodel.ts";
 import type { PointSpec } from "./grid.ts";
+import type { InsertContention } from "./contention.ts";
+import type { InsertLock } from "../kvm/strategy.ts";
 
 /** One CSV column: its name (with unit), its kind, what it holds, and how a row gets it. */
 export interface ColumnSpec<R> {
@@ -59,6 +61,12 @@ export interface RowInput {
   unmapEstNs: number[];
   /** `unmapEstNs`, ascending. */
   sortedEstNs: number[];
+  /** Inserts and contended inserts per lock domain. */
+  contention: InsertContention;
+  /** The lock the design's insert takes in a kernel port. */
+  insertLock: InsertLock;
+  /** Distinct stale leaves found `kvm-baseline` (KVM's own, whatever the design). */
+  kvmBaseline: number;
 }
 
 /** Wall time of one (point, strategy): a `sweep.timing.csv` row. */
@@ -445,6 +453,143 @@ export const SWEEP_COLUMNS = [
     type: "bool",
     description: "1 when unmap_est_ns_max exceeds the threshold",
     get: (r) => (max(r.unmapEstNs) > r.cost.softLockupNs ? 1 : 0),
+  },
+  // --- working set and refault storms (appended: earlier columns keep their places) ----
+  {
+    name: "working_set_bytes",
+    type: "int",
+    description: "bytes of L2 memory each context maps and touches page by page (0: none)",
+    get: (r) => r.stats.workingSetBytes,
+  },
+  {
+    name: "retouch",
+    type: "real",
+    description: "fraction of its working set each context re-touches after each host unmap",
+    get: (r) => (r.stats.workingSetBytes > 0 ? r.pt.params.retouch : 0),
+  },
+  {
+    name: "shadow_entries_mean",
+    type: "real",
+    description: "live shadow leaves after each event, mean over events",
+    get: (r) => (r.agg.events === 0 ? 0 : r.agg.shadowLeavesSum / r.agg.events),
+  },
+  {
+    name: "shadow_table_pages_peak",
+    type: "int",
+    description: "most shadow table pages (every MMU, pgd pages included) after any event",
+    get: (r) => r.agg.peakTablePages,
+  },
+  {
+    name: "unmap_leaves_destroyed_mean",
+    type: "real",
+    description: "shadow leaves one unmap event destroys (needed + collateral): mean",
+    get: (r) => mean(r.agg.unmapDestroyed),
+  },
+  {
+    name: "unmap_leaves_destroyed_max",
+    type: "int",
+    description: "shadow leaves one unmap event destroys (needed + collateral): maximum",
+    get: (r) => max(r.agg.unmapDestroyed),
+  },
+  {
+    name: "unmap_tables_freed_total",
+    type: "int",
+    description: "shadow table pages freed by host unmap events, total",
+    get: (r) => r.agg.unmapTablesFreed.reduce((a, b) => a + b, 0),
+  },
+  {
+    name: "unmap_tables_freed_max",
+    type: "int",
+    description: "shadow table pages one host unmap event freed: maximum",
+    get: (r) => max(r.agg.unmapTablesFreed),
+  },
+  {
+    name: "storm_faults_total",
+    type: "int",
+    description:
+      "refault storms: shadow faults of the guest accesses right after host unmaps, total",
+    get: (r) => r.agg.stormFaults.reduce((a, b) => a + b, 0),
+  },
+  {
+    name: "storm_faults_max",
+    type: "int",
+    description: "shadow faults of the storm after one host unmap (all vCPUs): maximum",
+    get: (r) => max(r.agg.stormFaults),
+  },
+  {
+    name: "storm_vcpu_faults_max",
+    type: "int",
+    description: "shadow faults one vCPU takes in the storm after one host unmap: maximum",
+    get: (r) => max(r.agg.stormVcpuFaults),
+  },
+  {
+    name: "storm_refaults_total",
+    type: "int",
+    description: "storm faults on leaves the preceding unmap removed as collateral, total",
+    get: (r) => r.agg.stormRefaults.reduce((a, b) => a + b, 0),
+  },
+  {
+    name: "ns_per_fault",
+    type: "real",
+    description: "cost model: ns per shadow fault (an estimate, lib/sweep/costmodel.ts)",
+    get: (r) => r.cost.nsPerFault,
+  },
+  {
+    name: "storm_est_ns_max",
+    type: "int",
+    description: "estimated CPU time of the largest storm, over every vCPU",
+    get: (r) => Math.round(max(r.agg.stormFaults) * r.cost.nsPerFault),
+  },
+  {
+    name: "storm_vcpu_est_ns_max",
+    type: "int",
+    description: "estimated time one vCPU spends refaulting after one host unmap: maximum",
+    get: (r) => Math.round(max(r.agg.stormVcpuFaults) * r.cost.nsPerFault),
+  },
+  {
+    name: "kvm_baseline",
+    type: "int",
+    description:
+      "distinct stale leaves KVM itself leaves whatever the design (docs/oracle.md); not violations",
+    get: (r) => r.kvmBaseline,
+  },
+  // --- concurrency of index inserts (lib/sweep/contention.ts) ------------------------------
+  {
+    name: "insert_lock",
+    type: "text",
+    description: "lock an index insert takes in a kernel port: vm, mmu, chunk or none",
+    get: (r) => r.insertLock,
+  },
+  {
+    name: "inserts_total",
+    type: "int",
+    description: "shadow leaves installed by nested faults (index inserts)",
+    get: (r) => r.contention.inserts,
+  },
+  {
+    name: "inserts_contended",
+    type: "int",
+    description:
+      "inserts into a lock domain (of insert_lock) another vCPU also inserted into in the same phase",
+    get: (r) => (r.insertLock === "none" ? 0 : r.contention.contended[r.insertLock]),
+  },
+  {
+    name: "inserts_contended_vm",
+    type: "int",
+    description: "the same with one lock per VM",
+    get: (r) => r.contention.contended.vm,
+  },
+  {
+    name: "inserts_contended_mmu",
+    type: "int",
+    description: "the same with one lock per shadow MMU",
+    get: (r) => r.contention.contended.mmu,
+  },
+  {
+    name: "inserts_contended_chunk",
+    type: "int",
+    description: "the same with one lock per canonical chunk (512 leaves of one size)",
+    get: (r) => r.contention.contended.chunk,
   },
 ] as const satisfies readonly ColumnSpec<RowInput>[];
 

@@ -22,13 +22,14 @@ import {
   defaultWorkload,
   normalizeBacking,
   shareBytes,
+  workingSetBytes,
   WORKLOAD_VERSION,
   workloadKey,
   type WorkloadParams,
 } from "../trace/workload.ts";
 import { fnv1a32 } from "../util/prng.ts";
 import { formatSize, parseSize } from "../util/size.ts";
-import type { CostModel } from "./costmodel.ts";
+import { type CostModel, DEFAULT_NS_PER_FAULT } from "./costmodel.ts";
 
 /** One grid point as the sweep schedules it. */
 export interface PointSpec {
@@ -53,7 +54,19 @@ export class GridError extends Error {
   }
 }
 
-type Kind = "int" | "size" | "fraction" | "real" | "granule" | "l1granule" | "pabits" | "backing";
+type Kind =
+  | "int"
+  | "size"
+  | "fraction"
+  | "real"
+  | "granule"
+  | "l1granule"
+  | "pabits"
+  | "backing"
+  | "workingset";
+
+/** A working set given as a fraction of a context's share (`--working-set 0.5`). */
+const FRACTION_PREFIX = "share:";
 
 /** One grid dimension. */
 export interface DimensionSpec {
@@ -209,6 +222,26 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
     range: [0, 4096],
     help: "touched host pages migrated after each scan window (at most)",
   },
+  {
+    flag: "working-set",
+    key: "workingSet",
+    kind: "workingset",
+    def: "0",
+    unit: "bytes (K/M/G/T) | fraction 0..1",
+    range: [0, 2 ** 44],
+    help:
+      "L2 memory each context maps and touches page by page, as bytes (1G) or as a fraction of its share of L1 memory (0.5); 0 = none",
+  },
+  {
+    flag: "retouch",
+    key: "retouch",
+    kind: "fraction",
+    def: "0.1",
+    unit: "fraction",
+    range: [0, 1],
+    help:
+      "fraction of its working set each context re-touches after each host unmap (the refault storm)",
+  },
 ];
 
 /** Values of each dimension as parsed (strings `same` / `auto` kept for per-point resolution). */
@@ -258,6 +291,21 @@ function parseOne(d: DimensionSpec, text: string): number | string {
         bad(`unknown granule "${t}" (expected same or one of ${GRANULE_NAMES.join(", ")})`);
       }
       return t;
+    case "workingset": {
+      // A plain number up to 1 is a fraction of the share; a size (with a unit, or a whole
+      // number of bytes above 1) is bytes.
+      if (/^(0?\.\d+|0|1|1\.0*)$/.test(t)) {
+        const f = Number(t);
+        return f === 0 ? 0 : `${FRACTION_PREFIX}${f}`;
+      }
+      let v = 0;
+      try {
+        v = parseSize(t);
+      } catch (e) {
+        bad(`${(e as Error).message} (a size such as 64M, or a fraction 0..1 of the share)`);
+      }
+      return inRange(v, t);
+    }
     case "backing":
       if (!/^(page|thp|hugetlb(:.+)?)$/.test(t)) {
         bad(`unknown backing "${t}" (expected page, thp, hugetlb or hugetlb:<size>)`);
@@ -325,6 +373,11 @@ export function expandGrid(values: GridValues): Grid {
       }
       if (p.l1Granule as string === "same") p.l1Granule = p.granule;
       if ((p.paBits as unknown) === "auto") p.paBits = autoPaBits(p.granule);
+      const ws = p.workingSet as unknown;
+      if (typeof ws === "string") {
+        p.workingSetFraction = Number(ws.slice(FRACTION_PREFIX.length));
+        p.workingSet = 0;
+      }
       if (granule(p.l1Granule).pageSize < granule(p.granule).pageSize) {
         skipped++;
         return;
@@ -353,8 +406,9 @@ export function expandGrid(values: GridValues): Grid {
 
 /** A short description of a point for messages and progress. */
 export function describePoint(p: WorkloadParams): string {
+  const ws = workingSetBytes(p);
   return `vcpus=${p.vcpus} l1-mem=${formatSize(p.l1Mem)} granule=${p.granule}/${p.l1Granule} ` +
-    `alias=${p.alias}`;
+    `alias=${p.alias}` + (ws > 0 ? ` working-set=${formatSize(ws)}` : "");
 }
 
 /** The grid id: 8 hex digits over the generator version, seed, cost model and points. */
@@ -365,6 +419,9 @@ export function gridId(points: readonly WorkloadParams[], seed: number, cost: Co
     cost.nsPerIteration,
     cost.nsPerDescriptor,
     cost.softLockupNs,
+    // The per-fault cost joined the model later: it enters the id only when changed, so a
+    // default grid keeps the id it had.
+    ...(cost.nsPerFault === DEFAULT_NS_PER_FAULT ? [] : [cost.nsPerFault]),
     points.map(workloadKey),
   ]);
   return fnv1a32(text).toString(16).padStart(8, "0");
@@ -405,8 +462,12 @@ export function estimatePointBytes(p: WorkloadParams): number {
   const hostTables = tablesFor(C * p.pagesPerContext, p.l1Mem, p.granule) +
     Math.ceil(unit / cover(p.granule));
   const events = mappings * 3.5 + 1000;
+  // The working sets: one shadow leaf per host page (at most), in dense tables, with the
+  // strategies' index and the oracle's bookkeeping (about 200 B per leaf, measured).
+  const wsLeaves = C * workingSetBytes(p) / hg.pageSize;
   return Math.ceil(
-    shadowTables * tableBytes(p.granule, true) +
+    wsLeaves * 200 +
+      shadowTables * tableBytes(p.granule, true) +
       (l1Tables + hostTables) * tableBytes(p.l1Granule, false) +
       events * 400 +
       mappings * 2 * 256 +
@@ -417,6 +478,9 @@ export function estimatePointBytes(p: WorkloadParams): number {
 /** Relative cost of a point, for scheduling (largest first) and the ETA. */
 export function pointWeight(p: WorkloadParams): number {
   const C = contextCount(p);
+  const scans = p.numaFraction * p.l1Mem / p.numaWindow;
+  const wsPages = C * workingSetBytes(p) / granule(p.granule).pageSize;
   return 1 +
-    C * p.pagesPerContext * (1 + p.alias) * (1 + 0.02 * p.numaFraction * p.l1Mem / p.numaWindow);
+    C * p.pagesPerContext * (1 + p.alias) * (1 + 0.02 * scans) +
+    wsPages * (2 + p.retouch * (1 + 2 * scans));
 }

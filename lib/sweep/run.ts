@@ -20,7 +20,9 @@
 import { makeStrategy } from "../strategies/mod.ts";
 import { replay } from "../trace/replay.ts";
 import { generateWorkload, type Workload } from "../trace/workload.ts";
+import { opClass } from "../trace/ops.ts";
 import { EventAggregate } from "./aggregate.ts";
+import { InsertContention } from "./contention.ts";
 import { type SweepRow, sweepRow, type TimingRow } from "./columns.ts";
 import { type CostModel, estimateNs } from "./costmodel.ts";
 import type { PointSpec } from "./grid.ts";
@@ -33,13 +35,37 @@ export interface PointResult {
   timing: TimingRow[];
 }
 
+/** Options of {@linkcode runPoint} and {@linkcode replayRow}. */
+export interface RunOptions {
+  /**
+   * The oracle checks every leaf after every event (default false: only the leaves each
+   * event can affect, which finds the same violations; `--full-check`).
+   */
+  fullCheck?: boolean;
+}
+
 /** Replay a generated workload with one strategy and build its row. */
-export function replayRow(pt: PointSpec, w: Workload, strategy: string, cost: CostModel): SweepRow {
+export function replayRow(
+  pt: PointSpec,
+  w: Workload,
+  strategy: string,
+  cost: CostModel,
+  opts: RunOptions = {},
+): SweepRow {
   const agg = new EventAggregate();
-  const report = replay(w.trace, makeStrategy(strategy), {
+  const contention = new InsertContention();
+  const design = makeStrategy(strategy);
+  const report = replay(w.trace, design, {
     keepEvents: false,
-    onEvent: (e) => agg.add(e),
+    fullCheck: opts.fullCheck ?? false,
+    onEvent: (e) => {
+      agg.add(e);
+      if (opClass(e.op) !== "l2-access") contention.endPhase();
+    },
+    onShadowInsert: (vcpu, mmu, canonicalIpa, size) =>
+      contention.insert(vcpu, mmu, canonicalIpa, size),
   });
+  contention.endPhase();
   const unmapEstNs = agg.unmapIterations.map((n, i) =>
     estimateNs(cost, n, agg.unmapDescriptors[i])
   );
@@ -53,6 +79,9 @@ export function replayRow(pt: PointSpec, w: Workload, strategy: string, cost: Co
     sortedIterations: agg.unmapIterations.slice().sort((a, b) => a - b),
     unmapEstNs,
     sortedEstNs: unmapEstNs.slice().sort((a, b) => a - b),
+    contention,
+    insertLock: design.insertLock,
+    kvmBaseline: report.kvmBaseline,
   });
 }
 
@@ -61,6 +90,7 @@ export function runPoint(
   pt: PointSpec,
   strategies: readonly string[],
   cost: CostModel,
+  opts: RunOptions = {},
 ): PointResult {
   const t0 = performance.now();
   const w = generateWorkload(pt.params, pt.seed);
@@ -69,7 +99,7 @@ export function runPoint(
   const timing: TimingRow[] = [];
   for (const s of strategies) {
     const t1 = performance.now();
-    rows.push(replayRow(pt, w, s, cost));
+    rows.push(replayRow(pt, w, s, cost, opts));
     const replayMs = performance.now() - t1;
     timing.push({
       grid_id: pt.gridId,

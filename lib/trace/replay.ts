@@ -71,6 +71,12 @@ export interface EventReport {
   memoryBytes: number;
   /** Live shadow leaves after the event. */
   shadowLeaves: number;
+  /** Shadow table pages after the event (over every MMU, the pgd pages included). */
+  shadowTablePages: number;
+  /** Shadow table pages the event freed (tables emptied by an unmap, or replaced). */
+  tablesFreed: number;
+  /** The vCPU of a guest access (`access`, `touch`), else -1. */
+  vcpu: number;
   /**
    * Violations live after the event (stale entries still there), each as first found;
    * empty when the replay keeps no per-event reports and has no `onEvent`.
@@ -121,6 +127,8 @@ export interface ReplayOptions {
    * checks only the leaves each event can affect (`check.ts`), for sweeps at scale.
    */
   fullCheck?: boolean;
+  /** Called after each shadow leaf a nested fault installs, with the faulting vCPU. */
+  onShadowInsert?: (vcpu: number, mmu: number, canonicalIpa: number, size: number) => void;
 }
 
 /** Build the VM of a trace with a strategy (memslots and contexts of its configuration). */
@@ -197,8 +205,16 @@ export function replay(
     peakMemoryBytes: 0,
     peakShadowLeaves: 0,
   };
+  let vcpu = -1;
+  const onInsert = opts.onShadowInsert;
+  if (onInsert) {
+    kvm.onShadowInsert = (mmu, canonicalIpa, size) => onInsert(vcpu, mmu.id, canonicalIpa, size);
+  }
+  const counter = kvm.shadowCounter;
   trace.events.forEach((e, index) => {
     kvm.resetCost();
+    vcpu = e.op === "access" || e.op === "touch" ? e.vcpu : -1;
+    const freedBefore = counter.tablesFreed;
     let applied: Applied;
     try {
       applied = applyEvent(kvm, e);
@@ -234,6 +250,9 @@ export function replay(
       refaults: c.refaults,
       memoryBytes,
       shadowLeaves,
+      shadowTablePages: counter.tablePages,
+      tablesFreed: counter.tablesFreed - freedBefore,
+      vcpu,
       violations,
       newViolations: fresh,
     };

@@ -72,6 +72,16 @@ export interface WorkloadParams {
   numaWindow: number;
   /** Touched host pages migrated after each scan window (at most). */
   migrationsPerWindow: number;
+  /**
+   * Working set: bytes of L2 memory each context maps (with L1's smallest block where it
+   * can) and touches page by page, then partly re-touches after every host unmap; 0 for
+   * none (the default: the trace is the version-1 one).
+   */
+  workingSet: number;
+  /** The working set as a fraction of a context's share (0..1; used when `workingSet` is 0). */
+  workingSetFraction: number;
+  /** Fraction of the working set each context re-touches after each host unmap (0..1). */
+  retouch: number;
 }
 
 /** The sweep's defaults for everything but the grid's dimensions. */
@@ -92,6 +102,9 @@ export function defaultWorkload(): WorkloadParams {
     numaFraction: 0.02,
     numaWindow: 256 * 2 ** 20,
     migrationsPerWindow: 1,
+    workingSet: 0,
+    workingSetFraction: 0,
+    retouch: 0.1,
   };
 }
 
@@ -128,6 +141,12 @@ export interface WorkloadStats {
   unmapEvents: number;
   /** Write-protect events. */
   wpEvents: number;
+  /** Bytes of working set per context (0: none). */
+  workingSetBytes: number;
+  /** Host pages every context touches in its working set's first touch. */
+  workingSetPages: number;
+  /** Touch events of the refault storms (one per context after each host unmap). */
+  stormTouches: number;
 }
 
 /** A generated workload. */
@@ -211,7 +230,36 @@ export function checkWorkload(p: WorkloadParams): string | null {
   ) {
     return `numa-window ${p.numaWindow} must be a positive multiple of ${p.granule}`;
   }
+  if (!fracIn(p.retouch)) return `retouch ${p.retouch} is out of range (0..1)`;
+  if (!fracIn(p.workingSetFraction)) {
+    return `working-set fraction ${p.workingSetFraction} is out of range (0..1)`;
+  }
+  if (!Number.isSafeInteger(p.workingSet) || p.workingSet < 0) {
+    return `working-set ${p.workingSet} must be a whole number of bytes`;
+  }
+  const ws = workingSetBytes(p);
+  if (ws > 0) {
+    if (ws % g1.pageSize !== 0 || ws % hg.pageSize !== 0) {
+      return `working-set ${formatSize(ws)} is not a whole number of ${p.l1Granule} L1 pages`;
+    }
+    if (ws > share) {
+      return `working-set ${formatSize(ws)} is larger than a context's share of L1 memory ` +
+        `(${formatSize(share)} for each of ${ctxs} contexts)`;
+    }
+    if (ws > 2 ** (p.l2IpaBits - 3) || L2_PAGE_BASE + share > 2 ** (p.l2IpaBits - 3)) {
+      return `a working set of ${formatSize(ws)} does not fit a ${p.l2IpaBits}-bit L2 IPA ` +
+        `space beside the other mappings (raise --l2-ipa-bits)`;
+    }
+  }
   return null;
+}
+
+/** A context's working set in bytes (0: none), whole L1 pages. */
+export function workingSetBytes(p: WorkloadParams): number {
+  if (p.workingSet > 0) return p.workingSet;
+  if (p.workingSetFraction <= 0) return 0;
+  const pg = Math.max(granule(p.l1Granule).pageSize, granule(p.granule).pageSize);
+  return Math.floor((p.workingSetFraction * shareBytes(p)) / pg) * pg;
 }
 
 /** Bytes of L1 memory each context owns (a whole number of L1 pages). */
@@ -280,6 +328,20 @@ export function generateWorkload(p: WorkloadParams, seed: number): Workload {
   }));
 
   const touchOffset = (size: number) => rng.int(size / hostPage) * hostPage;
+  // The working set: at the end of each context's share, block-aligned when L1 can map it
+  // with blocks; in L2 from 2^(l2IpaBits-3).
+  const wsBytes = workingSetBytes(p);
+  const wsBlocks = wsBytes > 0 && wsBytes % block === 0 &&
+    Math.floor((RAM_BASE + share - wsBytes) / block) * block >= RAM_BASE;
+  const wsSize = wsBlocks ? block : page;
+  const wsStartOf = (k: number) => {
+    const end = RAM_BASE + (k + 1) * share;
+    const s = Math.floor((end - wsBytes) / wsSize) * wsSize;
+    return s >= RAM_BASE + k * share ? s : end - wsBytes;
+  };
+  const wsL2 = 2 ** (p.l2IpaBits - 3);
+  const inWs = (k: number, a: number, size: number) =>
+    wsBytes > 0 && a < wsStartOf(k) + wsBytes && wsStartOf(k) < a + size;
   const primaries: Mapping[][] = [];
   let touchedBytes = 0;
   for (let k = 0; k < C; k++) {
@@ -293,11 +355,16 @@ export function generateWorkload(p: WorkloadParams, seed: number): Workload {
     );
     const pagesIn = share / page;
     const nPages = Math.min(p.pagesPerContext - nBlocks, Math.floor(pagesIn / 2));
-    const blockSlots = rng.distinct(nBlocks, blocksIn);
+    const blockSlots = rng.distinct(
+      nBlocks,
+      blocksIn,
+      wsBytes > 0 ? (i) => inWs(k, firstBlock + i * block, block) : undefined,
+    );
     const chosen = new Set(blockSlots);
     const pageSlots = rng.distinct(nPages, pagesIn, (i) => {
       const a = base + i * page;
-      return a >= firstBlock && chosen.has(Math.floor((a - firstBlock) / block));
+      return (a >= firstBlock && chosen.has(Math.floor((a - firstBlock) / block))) ||
+        inWs(k, a, page);
     });
     const l2Blocks = rng.distinct(
       blockSlots.length,
@@ -382,8 +449,44 @@ export function generateWorkload(p: WorkloadParams, seed: number): Workload {
       });
     }
   }
+  // 1b. L1 maps each context's working set.
+  for (let k = 0; k < C && wsBytes > 0; k++) {
+    for (let off = 0; off < wsBytes; off += wsSize) {
+      events.push({
+        op: "l1-map",
+        ctx: k + 1,
+        l2ipa: wsL2 + off,
+        l1ipa: wsStartOf(k) + off,
+        size: wsSize,
+        writable: true,
+      });
+    }
+  }
   // 2. First touch.
   for (const list of byCtx) for (const m of rng.shuffle(list.slice())) access(m, rng.chance(0.5));
+  // 2b. Each context writes its whole working set, page by page.
+  const touchWs = (k: number, stride: number, write: boolean) =>
+    events.push({
+      op: "touch",
+      vcpu: vcpuOf(k),
+      ctx: k + 1,
+      l2ipa: wsL2,
+      size: wsBytes,
+      stride: Math.min(stride, wsBytes),
+      write,
+    });
+  for (let k = 0; k < C && wsBytes > 0; k++) touchWs(k, hostPage, true);
+  // After every host unmap, each context re-touches a fraction of its working set (every
+  // 1/retouch-th host page): the refault storm.
+  let stormTouches = 0;
+  const stride = hostPage * Math.max(1, Math.round(1 / p.retouch));
+  const storm = () => {
+    if (wsBytes === 0 || p.retouch === 0) return;
+    for (let k = 0; k < C; k++) {
+      touchWs(k, stride, false);
+      stormTouches++;
+    }
+  };
 
   // 3. NUMA balancing windows with migrations.
   let unmapEvents = 0;
@@ -407,16 +510,24 @@ export function generateWorkload(p: WorkloadParams, seed: number): Workload {
     const we = Math.min(ws + window, ramEnd);
     events.push({ op: "numa-scan", l1ipa: ws, size: we - ws });
     unmapEvents++;
-    // Touched host units in the window.
+    storm();
+    // Touched host units in the window: under the mappings, and of the working sets.
     const units: number[] = [];
     for (let i = lowerBound(ws); i < byCanon.length && canonOf(byCanon[i]) < we; i++) {
       const u = Math.floor(canonOf(byCanon[i]) / unit) * unit;
       if (units[units.length - 1] !== u) units.push(u);
     }
-    for (const j of rng.distinct(Math.min(p.migrationsPerWindow, units.length), units.length)) {
-      const u = units[j];
+    const wsUnits: number[] = [];
+    for (let k = 0; k < C && wsBytes > 0; k++) {
+      const a = Math.max(ws, wsStartOf(k)), b = Math.min(we, wsStartOf(k) + wsBytes);
+      for (let u = Math.ceil(a / unit) * unit; u + unit <= b; u += unit) wsUnits.push(u);
+    }
+    const all = wsUnits.length === 0 ? units : [...units, ...wsUnits];
+    for (const j of rng.distinct(Math.min(p.migrationsPerWindow, all.length), all.length)) {
+      const u = all[j];
       events.push({ op: "migrate", l1ipa: u, size: unit });
       unmapEvents++;
+      storm();
       for (let i = lowerBound(u); i < byCanon.length && canonOf(byCanon[i]) < u + unit; i++) {
         access(byCanon[i], false);
       }
@@ -433,6 +544,7 @@ export function generateWorkload(p: WorkloadParams, seed: number): Workload {
   if (p.memslots >= 2) {
     events.push({ op: "memslot-delete", slot: p.memslots - 1 });
     unmapEvents++;
+    storm();
   }
   // 7. L1 reboot.
   events.push({ op: "l1-reboot" });
@@ -457,6 +569,9 @@ export function generateWorkload(p: WorkloadParams, seed: number): Workload {
       validMmus: Math.min(C, 2 * p.vcpus),
       unmapEvents,
       wpEvents: 1,
+      workingSetBytes: wsBytes,
+      workingSetPages: wsBytes / hostPage,
+      stormTouches,
     },
   };
 }
@@ -480,5 +595,9 @@ export function workloadKey(p: WorkloadParams): string {
     `numa=${p.numaFraction}`,
     `window=${formatSize(p.numaWindow)}`,
     `mig=${p.migrationsPerWindow}`,
+    // Only with a working set: without one the key (and every draw) is the version-1 one.
+    ...(workingSetBytes(p) > 0
+      ? [`ws=${formatSize(workingSetBytes(p))}`, `retouch=${p.retouch}`]
+      : []),
   ].join(",");
 }

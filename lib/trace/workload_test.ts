@@ -151,3 +151,40 @@ Deno.test("workload: checkWorkload refuses what KVM or the layout cannot do", ()
     /not a 4K hugetlb size/,
   );
 });
+
+Deno.test("workload: a working set is mapped, written page by page, and re-touched after each host unmap", () => {
+  const p = small({ backing: "page", workingSet: 8 * 2 ** 20, retouch: 0.25 });
+  const w = generateWorkload(p, 5);
+  const C = w.stats.contexts;
+  assertEquals(w.stats.workingSetBytes, 8 * 2 ** 20);
+  assertEquals(w.stats.workingSetPages, 2048);
+  // One storm (a touch per context) after every host unmap event.
+  assertEquals(w.stats.stormTouches, C * w.stats.unmapEvents);
+  const touches = w.trace.events.filter((e) => e.op === "touch");
+  assertEquals(touches.length, C + w.stats.stormTouches);
+  const storms = touches.filter((e) => e.op === "touch" && !e.write);
+  assert(storms.every((e) => e.op === "touch" && e.stride === 4 * 4096));
+  const r = replay(w.trace, makeStrategy("full-walk"));
+  assertEquals(r.violations, 0);
+  // Every working-set page became a shadow leaf (4K host pages, L1 blocks clamped to them).
+  assert(r.peakShadowLeaves >= C * 2048, `${r.peakShadowLeaves} leaves`);
+  // Without a working set the trace is the version-1 one: no touch event at all.
+  assert(!generateWorkload(small(), 5).trace.events.some((e) => e.op === "touch"));
+  // As a fraction of the share: whole L1 pages.
+  const f = generateWorkload(small({ workingSetFraction: 0.5 }), 5);
+  assertEquals(f.stats.workingSetBytes, (4 * G / 2) / 2);
+});
+
+Deno.test("workload: checkWorkload refuses a working set that does not fit or a bad re-touch", () => {
+  assertMatch(
+    checkWorkload(small({ workingSet: 4 * G }))!,
+    /working-set 4G is larger than a context's share of L1 memory \(2G for each of 2 contexts\)/,
+  );
+  assertMatch(
+    checkWorkload(small({ workingSet: 2 ** 20, retouch: 1.5 }))!,
+    /retouch 1.5 is out of range/,
+  );
+  assertMatch(checkWorkload(small({ workingSet: 5000 }))!, /not a whole number of 4K L1 pages/);
+  assertMatch(checkWorkload(small({ workingSetFraction: -0.1 }))!, /fraction -0.1 is out of range/);
+  assertEquals(checkWorkload(small({ workingSet: 2 * G })), null);
+});
