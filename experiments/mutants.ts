@@ -74,6 +74,27 @@ export const MUTANTS: readonly Mutant[] = [
     replace: "    if (d < 0 || mmu.id >= 0) return;\n    this.sideForget(mmu.id, shadowIpa);",
     what: "rmap: a leaf removed by a TLBI or the map walker keeps its descriptor",
   },
+  {
+    id: "compact-exception-search",
+    file: "lib/strategies/rmap_compact.ts",
+    find: "at = this.exLowerBound(ch, lo, -1, -1);",
+    replace: "at = this.exLowerBound(ch, lo + 1, -1, -1);",
+    what: "rmap-compact: the range query skips the exceptions at its first slot",
+  },
+  {
+    id: "compact-run-base",
+    file: "lib/strategies/rmap_compact.ts",
+    find: "    const base = s - i * z;\n",
+    replace: "    const base = s;\n",
+    what: "rmap-compact: a block's linear run records the leaf's shadow IPA as the block's",
+  },
+  {
+    id: "compact-side-offset",
+    file: "lib/strategies/rmap_compact.ts",
+    find: "if (c - s !== rec.delta) {",
+    replace: "if (c - s !== rec.delta && rec.count < 0) {",
+    what: "rmap-compact: the shadow side forgets a leaf off its table page's offset",
+  },
   // --- the other designs ----------------------------------------------------------------
   {
     id: "merged-merge-lists",

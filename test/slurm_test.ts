@@ -7,6 +7,7 @@
  * S2LAB_SKIP_SLURM=1, which ignores it.
  */
 
+import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { assert, assertEquals, assertMatch } from "@std/assert";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
@@ -14,7 +15,7 @@ const SUBMIT = `${ROOT}experiments/slurm/submit.sh`;
 const SKIP = Deno.env.get("S2LAB_SKIP_SLURM") === "1";
 const HINT = "start a single-node Slurm with `bash .ci/slurm.sh` (as root), " +
   "or set S2LAB_SKIP_SLURM=1 to skip this test";
-/** A few seconds of work: 4 points x 6 strategies. */
+/** A few seconds of work: 4 points x every strategy. */
 const GRID = [
   ...["--vcpus", "1,2", "--l1-mem", "4G", "--granule", "4K"],
   ...["--alias", "0,0.1", "--pages-per-context", "8"],
@@ -93,7 +94,11 @@ Deno.test({
 
       const a = await Deno.readFile(merged), b = await Deno.readFile(full);
       const text = new TextDecoder().decode(a);
-      assertEquals(text.trimEnd().split("\n").length, 1 + 4 * 6, "4 points x 6 strategies");
+      assertEquals(
+        text.trimEnd().split("\n").length,
+        1 + 4 * STRATEGY_NAMES.length,
+        "4 points x every strategy",
+      );
       assertEquals(text, new TextDecoder().decode(b), "merged CSV differs from the unsharded one");
       assertEquals(a, b);
       assert((await Deno.stat(`${tmp}/merged.timing.csv`)).isFile, "merged timing CSV");

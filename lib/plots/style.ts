@@ -78,6 +78,14 @@ export const STRATEGY_STYLES: readonly StrategyStyle[] = [
     symbol: "circle",
     hollow: true,
   },
+  {
+    name: "rmap-compact",
+    label: "rmap-compact (ours)",
+    color: "#2ca02c",
+    dash: "1,2",
+    symbol: "wye",
+    hollow: false,
+  },
 ];
 
 const FALLBACK_COLORS = ["#8c564b", "#e377c2", "#bcbd22", "#7f7f7f"];

@@ -37,6 +37,7 @@ export const STRATEGY_TEXT: Readonly<Record<string, string>> = {
   "span-unknown": "the 2026 reverse-map series: exact until overlap, then one UNKNOWN span",
   "rmap": "s2lab's per-VM, per-level ordered reverse map",
   "rmap-bounded": "rmap under a per-MMU memory budget, full-walk fallback",
+  "rmap-compact": "s2lab's compact reverse map: per-chunk linear runs and exceptions",
 };
 
 /** Width of the header's text. */

@@ -17,6 +17,7 @@ import { MapleV2 } from "./maple_v2.ts";
 import { MergedPivot } from "./merged_pivot.ts";
 import { SpanUnknown } from "./span_unknown.ts";
 import { Rmap } from "./rmap.ts";
+import { RmapCompact } from "./rmap_compact.ts";
 
 /** Default per-MMU budget of `rmap-bounded`: 256 KiB. */
 export const RMAP_BOUNDED_DEFAULT_BUDGET = 256 * 1024;
@@ -29,6 +30,7 @@ export const STRATEGIES: Readonly<Record<string, StrategyFactory>> = {
   "span-unknown": () => new SpanUnknown(),
   "rmap": () => new Rmap(),
   "rmap-bounded": (opts) => new Rmap({ budget: opts.budget ?? RMAP_BOUNDED_DEFAULT_BUDGET }),
+  "rmap-compact": () => new RmapCompact(),
 };
 
 /** Every strategy name, in the order tables list them. */

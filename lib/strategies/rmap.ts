@@ -64,6 +64,7 @@ import { MAPLE_NODE_BYTES, mapleTreeBytes } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import { AddrMap } from "../util/addr_table.ts";
 import { SortedKeys } from "../util/sorted_keys.ts";
+import { eachFound } from "./derived.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
 
 /** Descriptors per `pte_list_desc` chunk (PTE_LIST_EXT). */
@@ -350,12 +351,9 @@ export class Rmap implements ReverseMapStrategy {
   /** kvm_nested_s2_unmap() replaced: unmap exactly the leaves derived from [start, end). */
   unmapCanonical(start: number, end: number, _kind: HostUnmapKind): void {
     const found = this.collect(start, end);
-    const mmus = this.ops.mmus;
     this.ownUnmap = true;
     try {
-      for (let i = 0; i < found.length; i += 3) {
-        this.ops.unmapShadowRange(mmus[found[i]], found[i + 1], found[i + 2]);
-      }
+      eachFound(this.ops.mmus, found, (m, s, z) => this.ops.unmapShadowRange(m, s, z));
     } finally {
       this.ownUnmap = false;
     }
@@ -373,10 +371,7 @@ export class Rmap implements ReverseMapStrategy {
     end: number,
     op: (mmu: ShadowMmu, start: number, size: number) => void,
   ): void {
-    const found = this.collect(start, end);
-    for (let i = 0; i < found.length; i += 3) {
-      op(this.ops.mmus[found[i]], found[i + 1], found[i + 2]);
-    }
+    eachFound(this.ops.mmus, this.collect(start, end), op);
     for (const mmu of this.fallbackList) if (mmu.valid) op(mmu, 0, mmu.pgt.geom.ipaSize);
   }
 

@@ -6,6 +6,7 @@ import { kvmCreateVm } from "../kvm/kvm_main.ts";
 import { kvmUnmapGfnRange } from "../kvm/mmu.ts";
 import { makeStrategy } from "./mod.ts";
 import { Rmap } from "./rmap.ts";
+import { RmapCompact } from "./rmap_compact.ts";
 import type { TraceEvent } from "../trace/ops.ts";
 import { replay } from "../trace/replay.ts";
 import { parseTrace } from "../trace/trace.ts";
@@ -100,7 +101,7 @@ Deno.test("rmap family, full-walk, merged-pivot, span-unknown: zero violations o
   fc.assert(
     fc.property(fc.array(eventArb, { minLength: 5, maxLength: 60 }), (events) => {
       const trace = traceOf(events);
-      for (const name of ["rmap", "full-walk", "merged-pivot", "span-unknown"]) {
+      for (const name of ["rmap", "rmap-compact", "full-walk", "merged-pivot", "span-unknown"]) {
         const r = replay(trace, makeStrategy(name));
         assertEquals(r.violations, 0, `${name}: ${JSON.stringify(r.firstSeen[0])}`);
       }
@@ -111,12 +112,16 @@ Deno.test("rmap family, full-walk, merged-pivot, span-unknown: zero violations o
   );
 });
 
-Deno.test("rmap: the index holds exactly one descriptor per live shadow leaf after every event", () => {
+Deno.test("rmap, rmap-compact: the index holds exactly one entry per live shadow leaf after every event", () => {
   fc.assert(
     fc.property(fc.array(eventArb, { minLength: 5, maxLength: 60 }), (events) => {
-      const rmap = new Rmap();
       const trace = traceOf(events);
-      replay(trace, rmap, { oracle: false, onEvent: () => assertEquals(rmap.verify(), []) });
+      for (const rmap of [new Rmap(), new RmapCompact()]) {
+        replay(trace, rmap, {
+          oracle: false,
+          onEvent: (e) => assertEquals(rmap.verify(), [], `${rmap.name} after event ${e.index}`),
+        });
+      }
     }),
     propertyOptions(100),
   );
@@ -132,8 +137,7 @@ Deno.test("maple-v2 fails the same random traces (the property test can fail)", 
 });
 
 /** n entries in one MMU, `aliases` of them mapping canonical pages also mapped elsewhere. */
-function populated(n: number, aliasEvery: number) {
-  const rmap = new Rmap();
+function populated<R extends Rmap | RmapCompact>(n: number, aliasEvery: number, rmap: R) {
   const kvm = kvmCreateVm(
     {
       hostGranule: "4K",
@@ -159,14 +163,15 @@ function populated(n: number, aliasEvery: number) {
   return { kvm, rmap };
 }
 
-Deno.test("rmap unmap work: index steps <= 2k + log2 n + 2, one iteration per leaf, at every alias density", () => {
+/** Unmap ranges of `populated(4000, …)`: each leaf's step bound and one iteration per leaf. */
+function checkUnmapWork(make: () => Rmap | RmapCompact, bound: (k: number, n: number) => number) {
   for (const aliasEvery of [1, 2, 10, 1000]) {
-    const { kvm, rmap } = populated(4000, aliasEvery);
+    const { kvm, rmap } = populated(4000, aliasEvery, make());
     for (
       const [start, pages] of [[G, 1], [G + 123 * 4 * K, 1], [G + 40 * 4 * K, 64], [
         G + 2000 * 4 * K,
         512,
-      ]]
+      ], [G + 2600 * 4 * K, 1300]]
     ) {
       const n = rmap.entries;
       kvm.resetCost();
@@ -175,19 +180,28 @@ Deno.test("rmap unmap work: index steps <= 2k + log2 n + 2, one iteration per le
       const k = c.removedNeeded;
       assert(k >= pages, "at least one leaf per page");
       assertEquals(c.removedCollateral, 0);
-      // One populated level (4K leaves): one search.
       assert(
-        c.strategySteps <= 2 * k + Math.ceil(Math.log2(n + 1)) + 2,
-        `aliasEvery ${aliasEvery}: ${c.strategySteps} steps for k=${k}, n=${n}`,
+        c.strategySteps <= bound(k, n),
+        `${rmap.name}, aliasEvery ${aliasEvery}: ${c.strategySteps} steps for k=${k}, n=${n}`,
       );
       assertEquals(c.strategy.iterations, k, "one stage2_apply_range() iteration per leaf");
       assertEquals(rmap.verify(), []);
     }
   }
+}
+
+Deno.test("rmap unmap work: index steps <= 2k + log2 n + 2, one iteration per leaf, at every alias density", () => {
+  // One populated level (4K leaves): one search.
+  checkUnmapWork(() => new Rmap(), (k, n) => 2 * k + Math.ceil(Math.log2(n + 1)) + 2);
+});
+
+Deno.test("rmap-compact unmap work: steps <= 2k + 2 log2 n + 6, one iteration per leaf", () => {
+  // n bounds both the chunks and a chunk's exceptions.
+  checkUnmapWork(() => new RmapCompact(), (k, n) => 2 * k + 2 * Math.ceil(Math.log2(n + 1)) + 6);
 });
 
 Deno.test("rmap: an unmap that meets nothing costs one search, whatever the number of MMUs", () => {
-  const { kvm } = populated(1000, 10);
+  const { kvm } = populated(1000, 10, new Rmap());
   kvm.resetCost();
   kvmUnmapGfnRange(kvm, 3 * G, 3 * G + 4 * K);
   assertEquals(kvm.cost.strategy.iterations, 0);

@@ -1,0 +1,117 @@
+/**
+ * `deno task bench` (first part): the simulator's per-fault speed as a ratio to a C
+ * reference of the same work (`bench/radix_ref.c`: walk L1's stage-2, fault the canonical
+ * stage-2, install the shadow leaf, append a reverse-map record), measured in the same
+ * session. Builds the C with `cc -O2` where `cc` exists; prints one table. Timings are
+ * reported, never asserted.
+ *
+ *     deno run --allow-read --allow-write --allow-run --allow-env bench/c_ratio.ts [N ...]
+ *
+ * @module
+ */
+
+import { l2Access } from "../lib/kvm/arm.ts";
+import { kvmCreateVm } from "../lib/kvm/kvm_main.ts";
+import { makeStrategy } from "../lib/strategies/mod.ts";
+import { faultAll, faultVm } from "./fixtures.ts";
+
+const G = 2 ** 30;
+const MEM = 256 * G;
+
+/** xorshift64 as the C reference draws (BigInt only here, outside the timed loop). */
+function drawPages(n: number): { s: number[]; c: number[] } {
+  let x = 88172645463325252n;
+  const mask = (1n << 64n) - 1n;
+  const next = () => {
+    x ^= (x << 13n) & mask;
+    x ^= x >> 7n;
+    x ^= (x << 17n) & mask;
+    return x;
+  };
+  const pages = BigInt(MEM / 4096);
+  const s: number[] = [], c: number[] = [];
+  for (let i = 0; i < n; i++) {
+    c.push(Number(next() % pages) * 4096);
+    s.push(Number(next() % pages) * 4096);
+  }
+  return { s, c };
+}
+
+/** Random 4K shadow faults over 256 GiB, as the C does: faults per second. */
+function simRandom(strategy: string, n: number): number {
+  const kvm = kvmCreateVm(
+    {
+      hostGranule: "4K",
+      paBits: 48,
+      vcpus: 1,
+      memslots: [{ id: 0, base: G, size: MEM, backing: "page" }],
+    },
+    makeStrategy(strategy),
+  );
+  kvm.l1.createContext({ id: 1, vmid: 1, granule: "4K", ipaBits: 48 });
+  const { s, c } = drawPages(n);
+  const seen = new Set<number>();
+  const l2: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (seen.has(s[i])) continue; // the C overwrites; the model refuses a double map
+    seen.add(s[i]);
+    kvm.l1.map(1, 2 ** 40 + s[i], 4096, G + c[i], true);
+    l2.push(2 ** 40 + s[i]);
+  }
+  const t0 = performance.now();
+  for (const a of l2) l2Access(kvm, 0, 1, a, true);
+  return l2.length / ((performance.now() - t0) / 1000);
+}
+
+/** Consecutive 4K faults (one table serves 512): faults per second. */
+function simConsecutive(strategy: string, n: number): number {
+  const kvm = faultVm(strategy, 1, 1, n);
+  const t0 = performance.now();
+  const done = faultAll(kvm, 1, n, 1);
+  return done / ((performance.now() - t0) / 1000);
+}
+
+async function cRef(n: number): Promise<number | null> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = new URL("./radix_ref.c", import.meta.url).pathname;
+    const bin = `${dir}/radix_ref`;
+    let cc: Deno.CommandOutput;
+    try {
+      cc = await new Deno.Command("cc", { args: ["-O2", "-o", bin, src] }).output();
+    } catch {
+      return null; // no cc here
+    }
+    if (!cc.success) throw new Error(`cc failed: ${new TextDecoder().decode(cc.stderr)}`);
+    const out = await new Deno.Command(bin, { args: [String(n)] }).output();
+    const m = /faults_per_s=(\d+)/.exec(new TextDecoder().decode(out.stdout));
+    return m ? Number(m[1]) : null;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [100_000, 1_000_000];
+const fmt = (x: number) => `${(x / 1e6).toFixed(3)} M/s`;
+const rows: string[][] = [["faults", "layout", "what", "rate", "ratio to C"]];
+for (const n of sizes) {
+  const c = await cRef(n);
+  rows.push([String(n), "random 4K / 256 GiB", "C reference (cc -O2)", c ? fmt(c) : "no cc", "1"]);
+  for (const s of ["full-walk", "rmap", "rmap-compact"]) {
+    const r = simRandom(s, n);
+    rows.push([
+      String(n),
+      "random 4K / 256 GiB",
+      s === "full-walk" ? "engine only (full-walk)" : s,
+      fmt(r),
+      c ? (r / c).toFixed(2) : "-",
+    ]);
+  }
+  for (
+    const s of ["full-walk", "rmap", "rmap-compact", "span-unknown", "maple-v2", "merged-pivot"]
+  ) {
+    rows.push([String(n), "consecutive 4K", s, fmt(simConsecutive(s, n)), "-"]);
+  }
+}
+const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+for (const r of rows) console.log(r.map((x, i) => x.padEnd(w[i])).join("  "));
