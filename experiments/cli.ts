@@ -134,6 +134,83 @@ export function describeFsError(e: unknown): string {
   );
 }
 
+/**
+ * Read a text input named on the command line: one line and exit 2 when it cannot be read,
+ * holds NUL bytes (a binary file) or is not UTF-8, instead of echoing its bytes.
+ */
+export async function readTextInput(path: string, what = "file"): Promise<string> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    fail(`cannot read ${path}: ${describeFsError(e)}`);
+  }
+  if (bytes.includes(0)) fail(`${path}: a binary file, not a ${what}`);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    fail(`${path}: not UTF-8 text, not a ${what}`);
+  }
+}
+
+/** Options of {@linkcode checkOutputFile}. */
+export interface OutputCheck {
+  /** An existing file may be replaced (else: refused, unless `force`). */
+  replace?: boolean;
+  /** `--force` was given: replace an existing file anyway. */
+  force?: boolean;
+}
+
+/**
+ * Check, before any work, that `path` can be written as a file (one line and exit 2 if
+ * not, naming `flag`): not a directory, not under a file, its directory (or the nearest
+ * one that exists, where the task creates the rest) writable, an existing file writable and
+ * replaceable. Writes nothing: a probe file is created and removed, an existing file is
+ * opened for appending and closed.
+ */
+export function checkOutputFile(flag: string, path: string, opts: OutputCheck = {}): void {
+  const bad = (why: string): never => fail(`${flag}: cannot write ${path}: ${why}`);
+  if (path.trim() === "" || path.endsWith("/")) fail(`${flag}: "${path}" is not a file name`);
+  let st: Deno.FileInfo | null = null;
+  try {
+    st = Deno.statSync(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) bad(describeFsError(e));
+  }
+  if (st) {
+    if (st.isDirectory) bad("it is a directory");
+    if (!st.isFile) bad("not a regular file");
+    if (!opts.replace && !opts.force) fail(`${flag}: ${path} exists (add --force to replace it)`);
+    try {
+      Deno.openSync(path, { append: true }).close();
+    } catch (e) {
+      bad(describeFsError(e));
+    }
+    return;
+  }
+  // The nearest directory that exists must be a directory we may create files in.
+  let dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
+  for (;;) {
+    try {
+      const d = Deno.statSync(dir);
+      if (!d.isDirectory) bad(`${dir} is not a directory`);
+      break;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) bad(describeFsError(e));
+      if (!dir.includes("/") || dir === "/") {
+        dir = ".";
+        break;
+      }
+      dir = dir.slice(0, dir.lastIndexOf("/")) || "/";
+    }
+  }
+  try {
+    Deno.removeSync(Deno.makeTempFileSync({ dir, prefix: ".s2lab-probe-" }));
+  } catch (e) {
+    bad(`${dir}: ${describeFsError(e)}`);
+  }
+}
+
 /** Exit status for bad input (malformed arguments or trace). */
 export const EXIT_BAD_INPUT = 2;
 

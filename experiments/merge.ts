@@ -1,6 +1,7 @@
 /**
- * `deno task merge [--out results/sweep.csv] <file.csv>...`: join the shards of one sweep
- * (`deno task sweep --shard i/n`) into one file, written atomically. Inputs are told apart
+ * `deno task merge --out FILE [--force] <file.csv>...`: join the shards of one sweep
+ * (`deno task sweep --shard i/n`) into one file, written atomically. It writes only where
+ * `--out` (and `--timing`) say, and never replaces an existing file without `--force`. Inputs are told apart
  * by their header: sweep rows go to `--out`, timing rows (`*.timing.csv`) to `--timing`.
  * The output files themselves are skipped when a glob names them.
  *
@@ -15,15 +16,16 @@
 
 import { SWEEP_HEADER, TIMING_HEADER } from "../lib/sweep/columns.ts";
 import { formatCsv, headerOf, parseCsv, writeAtomic } from "../lib/util/csv.ts";
-import { fail, parseCli } from "./cli.ts";
+import { checkOutputFile, fail, parseCli, readTextInput } from "./cli.ts";
 
-const USAGE = `usage: deno task merge [--out FILE] [--timing FILE] [--quiet] <shard.csv>...
+const USAGE = `usage: deno task merge --out FILE [--timing FILE] [--force] [--quiet] <shard.csv>...
   Joins sweep shards (deno task sweep --shard i/n) into one CSV, checked for rows from
   another grid, duplicate (point, strategy) rows and missing points.
-  --out FILE      merged sweep CSV (default results/sweep.csv)
+  --out FILE      merged sweep CSV (required)
   --timing FILE   merged timing CSV, from the *.timing.csv inputs (default <out>.timing.csv)
+  --force         replace --out / --timing when they exist
   --quiet         no summary line on stderr
-exit status: 0 merged, 2 bad input (nothing written)`;
+exit status: 0 merged, 1 the write failed, 2 bad input (nothing written)`;
 
 type Row = Record<string, string>;
 
@@ -37,26 +39,24 @@ function resolve(p: string): string {
 
 async function main(): Promise<void> {
   const args = parseCli(USAGE, {
-    out: { type: "string", default: "results/sweep.csv" },
+    out: { type: "string" },
     timing: { type: "string" },
+    force: { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
   }, true);
-  const out = args.values.out!;
+  const out = args.values.out;
+  if (out === undefined) fail("--out FILE is required (merge writes nowhere else; see --help)");
   const timing = args.values.timing ??
     (out.endsWith(".csv") ? `${out.slice(0, -4)}.timing.csv` : `${out}.timing.csv`);
   const skip = new Set([resolve(out), resolve(timing)]);
   const inputs = args.positionals.filter((p: string) => !skip.has(resolve(p)));
   if (inputs.length === 0) fail("no input files (the output files are skipped; see --help)");
+  checkOutputFile("--out", out, { force: args.values.force });
 
   const sweepFiles: [string, Row[]][] = [];
   const timingFiles: [string, Row[]][] = [];
   for (const path of inputs) {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(path);
-    } catch (e) {
-      fail(`cannot read ${path}: ${(e as Error).message}`);
-    }
+    const text = await readTextInput(path, "CSV file");
     const h = headerOf(text).join(",");
     let rows: Row[];
     try {
@@ -69,6 +69,7 @@ async function main(): Promise<void> {
     else fail(`${path}: not a sweep or timing CSV of this version (header differs)`);
   }
   if (sweepFiles.length === 0) fail("no sweep CSV among the inputs (only timing files)");
+  if (timingFiles.length > 0) checkOutputFile("--timing", timing, { force: args.values.force });
 
   // One grid.
   const [firstPath, firstRows] = sweepFiles.find(([, r]) => r.length > 0) ?? sweepFiles[0];

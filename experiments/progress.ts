@@ -29,7 +29,7 @@ export interface ProgressOptions {
   label: string;
   /** Total work, in `unit` (0 when unknown yet). */
   total: number;
-  /** The unit of work, e.g. `events`. */
+  /** The unit of work, e.g. `events`; `%` shows the fraction done only (any scale). */
   unit: string;
   /** No output at all. */
   quiet?: boolean;
@@ -61,9 +61,15 @@ export function eta(elapsedS: number, done: number, total: number): number {
 export function startProgress(opts: ProgressOptions): Progress {
   let done = 0, total = opts.total, note = "";
   const t0 = performance.now();
+  const percentOnly = opts.unit === "%";
   const line = (elapsedS: number) => {
-    const pct = total > 0 ? ` (${Math.min(100, Math.floor((100 * done) / total))}%)` : "";
-    return `${opts.label}: ${fmt(done)}${total > 0 ? `/${fmt(total)}` : ""} ${opts.unit}${pct}, ` +
+    const p = total > 0 ? Math.min(100, Math.floor((100 * done) / total)) : 0;
+    const counts = percentOnly
+      ? `${p}% of the work`
+      : `${fmt(done)}${total > 0 ? `/${fmt(total)}` : ""} ${opts.unit}${
+        total > 0 ? ` (${p}%)` : ""
+      }`;
+    return `${opts.label}: ${counts}, ` +
       `${formatDuration(elapsedS)} elapsed, ETA ${formatDuration(eta(elapsedS, done, total))}` +
       (note ? `; ${note}` : "");
   };
@@ -95,7 +101,8 @@ export function startProgress(opts: ProgressOptions): Progress {
     formatter: (f: ProgressBarFormatter) => {
       const el = f.time / 1000;
       const pct = total > 0 ? Math.min(100, Math.floor((100 * done) / total)) : 0;
-      return `${opts.label} [${f.progressBar}] ${pct}% ${fmt(done)}/${fmt(total)} ${opts.unit} ` +
+      const counts = percentOnly ? "" : `${fmt(done)}/${fmt(total)} ${opts.unit} `;
+      return `${opts.label} [${f.progressBar}] ${pct}% ${counts}` +
         `${formatDuration(el)} ETA ${formatDuration(eta(el, done, total))}` +
         (note ? ` ${note}` : "");
     },

@@ -12,15 +12,24 @@ import { TraceError } from "../lib/trace/fields.ts";
 import { minimizeTrace } from "../lib/trace/minimize.ts";
 import { replay } from "../lib/trace/replay.ts";
 import { parseTrace, type Trace, traceToJson } from "../lib/trace/trace.ts";
-import { fail, parseCli, textTable } from "./cli.ts";
+import { checkOutputFile, fail, parseCli, readTextInput, textTable } from "./cli.ts";
 
 const USAGE = `usage: deno task replay <trace.json> [--strategy NAME] [--json] [--minimize OUT.json]
   --strategy NAME   one of: ${STRATEGY_NAMES.join(", ")} (default full-walk)
   --json            print one JSON report on stdout instead of the table
   --minimize OUT    when the strategy leaves a violation, shrink the trace to a smallest
-                    one that still does (ddmin over the events) and write it to OUT`;
+                    one that still does (ddmin over the events) and write it to OUT
+exit status: 0 no violation, 1 violations found, 2 bad input (one line naming the field)`;
 
 const hex = (n: number | null) => (n === null ? "-" : "0x" + n.toString(16));
+
+/** The event an `events[i]` error names, as the trace file wrote it (its numbers as typed). */
+function asWritten(json: unknown, message: string): string {
+  const m = /^events\[(\d+)\]/.exec(message);
+  const events = (json as { events?: unknown[] } | null)?.events;
+  if (!m || !Array.isArray(events) || events[Number(m[1])] === undefined) return "";
+  return ` (as written: ${JSON.stringify(events[Number(m[1])])})`;
+}
 
 async function main(): Promise<void> {
   const args = parseCli(USAGE, {
@@ -30,12 +39,9 @@ async function main(): Promise<void> {
   }, true);
   if (args.positionals.length !== 1) fail("expected one trace file (see --help)");
   const path = args.positionals[0];
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    fail(`cannot read ${path}: ${(e as Error).message}`);
-  }
+  const text = await readTextInput(path, "JSON trace");
+  const out = args.values.minimize;
+  if (out !== undefined) checkOutputFile("--minimize", out, { replace: true });
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -49,10 +55,16 @@ async function main(): Promise<void> {
     trace = parseTrace(json);
     report = replay(trace, makeStrategy(strategy));
   } catch (e) {
-    if (e instanceof TraceError || e instanceof RangeError) fail(`${path}: ${e.message}`);
+    if (e instanceof TraceError || e instanceof RangeError) {
+      fail(`${path}: ${e.message}${asWritten(json, e.message)}`);
+    }
     throw e;
   }
-  const out = args.values.minimize;
+  if (out !== undefined && report.violations === 0) {
+    console.error(
+      `--minimize: nothing to minimize, ${strategy} leaves no violation on this trace; ${out} not written`,
+    );
+  }
   if (out !== undefined && report.violations > 0) {
     const small = minimizeTrace(trace, () => makeStrategy(strategy));
     const tmp = `${out}.tmp`;

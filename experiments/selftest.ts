@@ -18,14 +18,15 @@ import { exportSelftest, SelftestError } from "../lib/selftest/mod.ts";
 import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { parseTrace, type Trace } from "../lib/trace/trace.ts";
 import { TraceError } from "../lib/trace/fields.ts";
-import { fail } from "./cli.ts";
+import { fail, readTextInput } from "./cli.ts";
 
 const USAGE = `usage: deno task selftest <trace.json> [--out FILE.c] [--strategy NAME]
   --out FILE.c      the program (default results/selftest/<trace name>.c); the host
                     script goes next to it as FILE.host.sh
   --strategy NAME   the strategy whose failure the header states: one of
                     ${STRATEGY_NAMES.join(", ")}
-                    (default: the first that leaves a stale entry on the trace, else maple-v2)`;
+                    (default: the first that leaves a stale entry on the trace, else maple-v2)
+exit status: 0 written, 2 bad input (one line; nothing written)`;
 
 const basename = (p: string) => p.split("/").at(-1)!;
 const dirname = (p: string) => (p.includes("/") ? p.slice(0, p.lastIndexOf("/")) || "/" : ".");
@@ -47,12 +48,7 @@ async function main(): Promise<void> {
   const positionals = args._.map(String);
   if (positionals.length !== 1) fail("expected one trace file (see --help)");
   const path = positionals[0];
-  let source: string;
-  try {
-    source = await Deno.readTextFile(path);
-  } catch (e) {
-    fail(`cannot read ${path}: ${(e as Error).message}`);
-  }
+  const source = await readTextInput(path, "JSON trace");
   let trace: Trace;
   try {
     trace = parseTrace(JSON.parse(source));

@@ -29,16 +29,25 @@ export interface WorkerTask {
 /** What the worker answers for a task. */
 export type WorkerReply =
   | ({ type: "done"; index: number } & PointResult)
+  | { type: "progress"; index: number; fraction: number }
   | { type: "error"; index: number; message: string };
 
 self.onmessage = (e: MessageEvent<WorkerTask>) => {
   const t = e.data;
   let reply: WorkerReply;
+  // Progress inside the point, at most every 250 ms.
+  let last = 0;
+  const onProgress = (fraction: number) => {
+    const now = performance.now();
+    if (now - last < 250) return;
+    last = now;
+    self.postMessage({ type: "progress", index: t.point.index, fraction } as WorkerReply);
+  };
   try {
     reply = {
       type: "done",
       index: t.point.index,
-      ...runPoint(t.point, t.strategies, t.cost, { fullCheck: t.fullCheck }),
+      ...runPoint(t.point, t.strategies, t.cost, { fullCheck: t.fullCheck, onProgress }),
     };
   } catch (err) {
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);

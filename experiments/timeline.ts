@@ -16,7 +16,7 @@ import { replayTimeline, timelineCsv } from "../lib/sweep/timeline.ts";
 import { TraceError } from "../lib/trace/fields.ts";
 import { parseTrace } from "../lib/trace/trace.ts";
 import { writeAtomic } from "../lib/util/csv.ts";
-import { fail, parseCli } from "./cli.ts";
+import { fail, parseCli, readTextInput } from "./cli.ts";
 
 const USAGE = `usage: deno task timeline [trace.json] [--out PREFIX] [--strategy a,b]
   trace.json        the trace (default experiments/scenarios/reproducer.json)
@@ -39,11 +39,12 @@ async function main(): Promise<void> {
       fail(`unknown strategy "${s}" (expected one of ${STRATEGY_NAMES.join(", ")})`);
     }
   }
+  const text = await readTextInput(path, "JSON trace");
   let json: unknown;
   try {
-    json = JSON.parse(await Deno.readTextFile(path));
+    json = JSON.parse(text);
   } catch (e) {
-    fail(`cannot read ${path} as JSON: ${(e as Error).message}`);
+    fail(`${path}: not JSON: ${(e as Error).message}`);
   }
   let files: Record<string, string>;
   const t0 = performance.now();

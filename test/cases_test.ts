@@ -2,6 +2,7 @@
  * experiments/cases.ts: expectation parsing and checking, the verdict of one run, and the
  * command line (filters, bad names, exit status, JSON output).
  */
+import { runScript } from "./cli.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch, assertThrows } from "@std/assert";
 import { TraceError } from "../lib/trace/fields.ts";
 import {
@@ -14,8 +15,6 @@ import {
   parseScenario,
   runCase,
 } from "../lib/trace/scenario.ts";
-
-const ROOT = new URL("../", import.meta.url);
 
 /** A small same-MMU alias: full-walk finds both, a lossy index would not. */
 function aliasTrace(expect: unknown): Record<string, unknown> {
@@ -41,16 +40,7 @@ function aliasTrace(expect: unknown): Record<string, unknown> {
   };
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "experiments/cases.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
+const cli = (...args: string[]) => runScript("cases.ts", ["--allow-read"], args);
 
 Deno.test("cases: comparisons parse and compare", () => {
   assertEquals(parseComparison(0), { op: "=", value: 0 });

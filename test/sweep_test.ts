@@ -1,5 +1,7 @@
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "@std/assert";
 import { defaultWorkload } from "../lib/trace/workload.ts";
+import { runScript } from "./cli.ts";
+import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { percentile } from "../lib/sweep/aggregate.ts";
 import { SWEEP_COLUMNS, SWEEP_HEADER, TIMING_HEADER } from "../lib/sweep/columns.ts";
 import { defaultCostModel } from "../lib/sweep/costmodel.ts";
@@ -13,26 +15,8 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const G = 2 ** 30;
 
 /** Run a script of experiments/ with the sweep task's permissions. */
-async function run(
-  script: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-sys=systemMemoryInfo",
-      `experiments/${script}`,
-      ...args,
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const run = (script: string, args: string[]) =>
+  runScript(script, ["--allow-read", "--allow-write", "--allow-sys=systemMemoryInfo"], args);
 
 const SMALL = [
   "--vcpus",
@@ -310,6 +294,53 @@ Deno.test({
     for (const f of ["dup.csv", "miss.csv"]) {
       await assertRejects(() => Deno.stat(`${dir}/${f}`), Deno.errors.NotFound);
     }
+    // merge writes only where --out says, and replaces nothing without --force.
+    const shards = [`${dir}/s1.csv`, `${dir}/s2.csv`, `${dir}/s3.csv`];
+    const noOut = await run("merge.ts", shards);
+    assertEquals(noOut.code, 2);
+    assertMatch(noOut.stderr, /^error: --out FILE is required/);
+    await Deno.writeTextFile(`${dir}/keep.csv`, "precious\n");
+    const again = await run("merge.ts", ["--out", `${dir}/keep.csv`, ...shards]);
+    assertEquals(again.code, 2);
+    assertMatch(again.stderr, /^error: --out: .*keep\.csv exists \(add --force to replace it\)\n$/);
+    assertEquals(await Deno.readTextFile(`${dir}/keep.csv`), "precious\n");
+    const forced = await run("merge.ts", [
+      "--quiet",
+      "--force",
+      "--out",
+      `${dir}/keep.csv`,
+      ...shards,
+    ]);
+    assertEquals(forced.code, 0, forced.stderr);
+    assertEquals(
+      await Deno.readTextFile(`${dir}/keep.csv`),
+      await Deno.readTextFile(`${dir}/all.csv`),
+    );
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "cli: without a terminal, progress is plain lines on stderr, then the oracle's verdict",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const args = SMALL.filter((a) => a !== "--quiet");
+    const r = await run("sweep.ts", [...args, "--out", `${dir}/p.csv`]);
+    assertEquals(r.code, 0, r.stderr);
+    const lines = r.stderr.trim().split("\n");
+    // No bar and no escape codes when stderr is not a terminal; the last progress line is
+    // the finished one.
+    assert(!r.stderr.includes("\x1b"), r.stderr);
+    assertMatch(r.stderr, /^sweep: 100% of the work, \d+s elapsed, ETA 0s; 8\/8 points$/m);
+    const n = STRATEGY_NAMES.length;
+    assertMatch(
+      lines.at(-2)!,
+      new RegExp(`^wrote .*p\\.csv: ${8 * n} rows \\(8 points x ${n} strategies, 0 resumed\\)`),
+    );
+    assertMatch(
+      lines.at(-1)!,
+      /^oracle: stale shadow entries found as expected in the known-broken maple-v2 \d+; 0 stale entries in every other design/,
+    );
     await Deno.remove(dir, { recursive: true });
   },
 });
@@ -424,6 +455,22 @@ Deno.test({
       const lines = r.stderr.trim().split("\n");
       assertEquals(lines.length, 1, `${args.join(" ")}: ${r.stderr}`);
       assertMatch(lines[0], /^error: /);
+      assertMatch(lines[0], re);
+    }
+    assertEquals([...Deno.readDirSync(dir)], []);
+    // Output paths are checked before any point runs: a directory, a path under a file, a
+    // file the task may not write. One line each, exit 2, nothing written.
+    await Deno.writeTextFile(`${gdir}/file`, "");
+    const outs: [string, RegExp][] = [
+      [dir, /--out: cannot write .*: it is a directory$/],
+      [`${gdir}/file/x.csv`, /--out: cannot write .*: not a directory$/],
+      ["/proc/version", /--out: cannot write \/proc\/version: permission denied$/],
+    ];
+    for (const [o, re] of outs) {
+      const r = await run("sweep.ts", ["--vcpus", "1", "--l1-mem", "2G", "--out", o]);
+      assertEquals(r.code, 2, `${o}: ${r.stderr}`);
+      const lines = r.stderr.trim().split("\n");
+      assertEquals(lines.length, 1, r.stderr);
       assertMatch(lines[0], re);
     }
     assertEquals([...Deno.readDirSync(dir)], []);

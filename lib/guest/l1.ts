@@ -40,7 +40,7 @@ import {
   PTE_R,
   PTE_W,
 } from "../kvm/pgtable.ts";
-import { isAligned } from "../util/size.ts";
+import { formatSize, hex, isAligned } from "../util/size.ts";
 
 /** Largest input size walk_nested_s2_pgd() accepts for L1's stage-2. */
 export const NESTED_MAX_IPA_BITS = 48;
@@ -274,7 +274,11 @@ export class L1Hypervisor {
       );
     }
     if (!isAligned(l2ipa, size) || !isAligned(l1ipa, size)) {
-      throw new RangeError(`context ${id}: mapping ${l2ipa} -> ${l1ipa} is not aligned to ${size}`);
+      throw new RangeError(
+        `context ${id}: mapping L2 ${hex(l2ipa)} -> L1 ${hex(l1ipa)} is not aligned to its size ${
+          formatSize(size)
+        }`,
+      );
     }
     if (l1ipa + size > 2 ** this.paBits) {
       throw new RangeError(

@@ -42,6 +42,11 @@ export interface RunOptions {
    * event can affect, which finds the same violations; `--full-check`).
    */
   fullCheck?: boolean;
+  /**
+   * Called as the point's replays advance (at most every 256 events), with the fraction of
+   * the point's work done: (strategies finished + events replayed / trace events) / strategies.
+   */
+  onProgress?: (fraction: number) => void;
 }
 
 /** Replay a generated workload with one strategy and build its row. */
@@ -55,12 +60,15 @@ export function replayRow(
   const agg = new EventAggregate();
   const contention = new InsertContention();
   const design = makeStrategy(strategy);
+  const events = w.trace.events.length;
+  const progress = opts.onProgress;
   const report = replay(w.trace, design, {
     keepEvents: false,
     fullCheck: opts.fullCheck ?? false,
     onEvent: (e) => {
       agg.add(e);
       if (opClass(e.op) !== "l2-access") contention.endPhase();
+      if (progress && (e.index & 255) === 255) progress((e.index + 1) / events);
     },
     onShadowInsert: (vcpu, mmu, canonicalIpa, size) =>
       contention.insert(vcpu, mmu, canonicalIpa, size),
@@ -97,9 +105,12 @@ export function runPoint(
   const generateMs = performance.now() - t0;
   const rows: SweepRow[] = [];
   const timing: TimingRow[] = [];
-  for (const s of strategies) {
+  const onProgress = opts.onProgress;
+  for (const [i, s] of strategies.entries()) {
     const t1 = performance.now();
-    rows.push(replayRow(pt, w, s, cost, opts));
+    const sub = onProgress && ((f: number) => onProgress((i + f) / strategies.length));
+    rows.push(replayRow(pt, w, s, cost, { ...opts, onProgress: sub }));
+    onProgress?.((i + 1) / strategies.length);
     const replayMs = performance.now() - t1;
     timing.push({
       grid_id: pt.gridId,

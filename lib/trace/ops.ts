@@ -31,7 +31,7 @@ import {
   handleRipas2e1is,
   handleVmalls12e1is,
 } from "../kvm/sys_regs.ts";
-import { hex } from "../util/size.ts";
+import { formatSize, hex } from "../util/size.ts";
 import {
   addr,
   bool,
@@ -146,6 +146,15 @@ function hostRange<O extends HostRangeOp>(
       ({ op, l1ipa: addr(o, "l1ipa", path), size: size(o, "size", path) }) as EventOf<O>,
     apply: (kvm, e) => {
       const { l1ipa, size } = e as E;
+      // The host acts on memory the VMM registered: a range that meets no memslot is no
+      // host operation KVM could see (the MMU notifier only reaches memslot HVAs).
+      if (!kvm.host.memslots.some((m) => m.base < l1ipa + size && l1ipa < m.base + m.size)) {
+        throw new RangeError(
+          `${op} of L1 ${hex(l1ipa)} +${
+            formatSize(size)
+          } meets no memslot (the host can only act on memory a memslot maps)`,
+        );
+      }
       return { invalidated: [run(kvm, l1ipa, l1ipa + size)] };
     },
     describe: (e) => `L1 ${hex((e as E).l1ipa)} +${hex((e as E).size)}`,
