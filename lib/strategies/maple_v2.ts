@@ -69,6 +69,7 @@
  * @module
  */
 
+import { AddrMap } from "../util/addr_table.ts";
 import { RangeMap } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
@@ -100,9 +101,13 @@ export class MapleV2 implements ReverseMapStrategy {
   /** Modeled bytes of every tree, kept as a running total (RangeMap onBytes). */
   private treeBytes = 0;
   private readonly trees: (RangeMap<ShadowIpaMap> | undefined)[] = [];
-  /** Simulator only: live shadow leaves per MMU (shadow IPA -> "size:pa"), to tell a
-   * permission relaxation (no add_to_shadow_ipa_lookup()) from a map. */
-  private readonly leaves: Map<number, string>[] = [];
+  /** Simulator only: live shadow leaves per MMU (shadow IPA -> a slot of `leafKey`), to
+   * tell a permission relaxation (no add_to_shadow_ipa_lookup()) from a map. */
+  private readonly leaves: AddrMap[] = [];
+  /** Per slot: the leaf's host PA + log2(size) (exact: the PA is page aligned). */
+  private leafKey = new Float64Array(1024);
+  private readonly leafFree: number[] = [];
+  private leafUsed = 0;
   private readonly keepOnReset: boolean;
   private readonly memslotAll: boolean;
   private readonly treeWp: boolean;
@@ -168,8 +173,17 @@ export class MapleV2 implements ReverseMapStrategy {
   }
 
   /** The simulator's live-leaf record of `mmu`. */
-  private leafSet(mmu: ShadowMmu): Map<number, string> {
-    return this.leaves[mmu.id] ??= new Map();
+  private leafSet(mmu: ShadowMmu): AddrMap {
+    return this.leaves[mmu.id] ??= new AddrMap();
+  }
+
+  /** Forget the leaf at `shadowIpa` of MMU `m`, its slot reused. */
+  private forgetLeaf(m: number, shadowIpa: number): void {
+    const leaves = this.leaves[m];
+    const slot = leaves?.get(shadowIpa) ?? -1;
+    if (slot < 0) return;
+    leaves!.delete(shadowIpa);
+    this.leafFree.push(slot);
   }
 
   /** kfree(entry), with double frees counted. */
@@ -204,9 +218,19 @@ export class MapleV2 implements ReverseMapStrategy {
     pa: number,
   ): void {
     const leaves = this.leafSet(mmu);
-    const key = `${size}:${pa}`;
-    const same = leaves.get(shadowIpa) === key;
-    leaves.set(shadowIpa, key);
+    const key = pa + Math.log2(size);
+    let slot = leaves.get(shadowIpa);
+    const same = slot >= 0 && this.leafKey[slot] === key;
+    if (slot < 0) {
+      slot = this.leafFree.pop() ?? this.leafUsed++;
+      if (slot >= this.leafKey.length) {
+        const grown = new Float64Array(this.leafKey.length * 2);
+        grown.set(this.leafKey);
+        this.leafKey = grown;
+      }
+      leaves.set(shadowIpa, slot);
+    }
+    this.leafKey[slot] = key;
     // fault_is_perm && vma_pagesize == fault_granule: kvm_pgtable_stage2_relax_perms(), no lookup.
     if (same) return;
     const start = Math.floor(canonicalIpa / size) * size;
@@ -225,7 +249,7 @@ export class MapleV2 implements ReverseMapStrategy {
 
   /** The patch has no hook here; only the simulator's leaf bookkeeping changes. */
   shadowRemoved(mmu: ShadowMmu, shadowIpa: number): void {
-    this.leaves[mmu.id]?.delete(shadowIpa);
+    this.forgetLeaf(mmu.id, shadowIpa);
   }
 
   /**
@@ -233,7 +257,9 @@ export class MapleV2 implements ReverseMapStrategy {
    * does, mt_for_each() + kfree() then mtree_destroy(). `keepOnReset` keeps it.
    */
   mmuReset(mmu: ShadowMmu): void {
-    this.leaves[mmu.id]?.clear();
+    const leaves = this.leaves[mmu.id];
+    leaves?.forEach((_s, slot) => this.leafFree.push(slot));
+    leaves?.clear();
     if (this.keepOnReset) return;
     const t = this.trees[mmu.id];
     if (!t) return;
