@@ -48,7 +48,7 @@ import {
 import { KNOWN_BROKEN, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { generateWorkload } from "../lib/trace/workload.ts";
 import { checkOutputFile, type CliOptions, fail, parseCli } from "./cli.ts";
-import { startProgress } from "./progress.ts";
+import { formatDuration, startProgress } from "./progress.ts";
 import type { WorkerReply, WorkerTask } from "./sweep_worker.ts";
 
 const DEFAULT_OUT = "results/sweep.csv";
@@ -325,12 +325,6 @@ function parse() {
   return parseCli(usage(), opts);
 }
 
-function fmtDuration(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  const m = Math.floor(s / 60), sec = Math.round(s % 60);
-  return m > 0 ? `${m}m${String(sec).padStart(2, "0")}s` : `${sec}s`;
-}
-
 interface Task {
   point: PointSpec;
   strategies: string[];
@@ -533,7 +527,7 @@ async function main(): Promise<void> {
     console.error(
       `wrote ${o.out}: ${rows.length} rows (${mine.length} points x ${o.strategies.length} strategies, ` +
         `${done.size} resumed) in ${
-          fmtDuration((performance.now() - t0) / 1000)
+          formatDuration((performance.now() - t0) / 1000)
         }; timing in ${o.timing}`,
     );
     console.error(verdictLine(rows));

@@ -18,9 +18,8 @@ import { makeStrategy } from "../strategies/mod.ts";
 import { opClass } from "../trace/ops.ts";
 import { replay } from "../trace/replay.ts";
 import { defaultWorkload, generateWorkload, type WorkloadParams } from "../trace/workload.ts";
-import { formatCsv } from "../util/csv.ts";
 import { max, mean } from "./aggregate.ts";
-import type { ColumnSpec } from "./columns.ts";
+import { columnsCsv, type ColumnSpec } from "./columns.ts";
 
 /** One replay of the budget sweep. */
 export interface BudgetRow {
@@ -156,8 +155,5 @@ export const BUDGET_COLUMNS = [
 
 /** The budget sweep as CSV text. */
 export function budgetCsv(rows: readonly BudgetRow[]): string {
-  return formatCsv(
-    BUDGET_COLUMNS.map((c) => c.name),
-    rows.map((r) => Object.fromEntries(BUDGET_COLUMNS.map((c) => [c.name, c.get(r)]))),
-  );
+  return columnsCsv(BUDGET_COLUMNS, rows);
 }

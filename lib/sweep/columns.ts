@@ -28,6 +28,7 @@ import type { CostModel } from "./costmodel.ts";
 import type { PointSpec } from "./grid.ts";
 import type { InsertContention } from "./contention.ts";
 import type { InsertLock } from "../kvm/strategy.ts";
+import { formatCsv } from "../util/csv.ts";
 
 /** One CSV column: its name (with unit), its kind, what it holds, and how a row gets it. */
 export interface ColumnSpec<R> {
@@ -39,6 +40,14 @@ export interface ColumnSpec<R> {
   readonly description: string;
   /** The value of this column for a row's input. */
   readonly get: (r: R) => string | number;
+}
+
+/** CSV text of `xs` under `cols`: the header, then each row through the columns' getters. */
+export function columnsCsv<R>(cols: readonly ColumnSpec<R>[], xs: readonly R[]): string {
+  return formatCsv(
+    cols.map((c) => c.name),
+    xs.map((x) => Object.fromEntries(cols.map((c) => [c.name, c.get(x)]))),
+  );
 }
 
 /** What one `sweep.csv` row is computed from: the point, its workload and one replay. */

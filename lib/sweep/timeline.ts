@@ -26,39 +26,18 @@
  * @module
  */
 
-import type { ViolationKind } from "../oracle/oracle.ts";
+import type { Violation } from "../oracle/oracle.ts";
 import { makeStrategy } from "../strategies/mod.ts";
 import { opClass } from "../trace/ops.ts";
 import { replay } from "../trace/replay.ts";
 import type { Trace } from "../trace/trace.ts";
-import { formatCsv } from "../util/csv.ts";
 import { hex } from "../util/size.ts";
-import type { ColumnSpec } from "./columns.ts";
+import { columnsCsv, type ColumnSpec } from "./columns.ts";
 
-/** One stale entry as the oracle first saw it. */
-export interface Finding {
+/** One stale entry as the oracle first saw it, with the strategy that left it. */
+export interface Finding extends Violation {
   /** Strategy that left it. */
   strategy: string;
-  /** Event index. */
-  event: number;
-  /** The event's operation. */
-  op: string;
-  /** What is wrong. */
-  kind: ViolationKind;
-  /** Shadow MMU index (-1: the canonical stage-2). */
-  mmu: number;
-  /** L1 context the MMU served. */
-  context: number;
-  /** Shadow IPA of the leaf. */
-  shadowIpa: number;
-  /** Leaf size. */
-  size: number;
-  /** Canonical IPA by L1's tables, or null. */
-  canonicalIpa: number | null;
-  /** Host PA the leaf holds. */
-  pa: number;
-  /** What it should have been. */
-  expected: string;
 }
 
 /** One strategy's replay of the trace. */
@@ -204,14 +183,9 @@ export const TIMELINE_UNMAP_COLUMNS = [
 
 /** The three CSV texts of a timeline, by file suffix. */
 export function timelineCsv(t: Timeline): Record<string, string> {
-  const rows = <R>(cols: readonly ColumnSpec<R>[], xs: readonly R[]) =>
-    formatCsv(
-      cols.map((c) => c.name),
-      xs.map((x) => Object.fromEntries(cols.map((c) => [c.name, c.get(x)]))),
-    );
   return {
-    "strategies.csv": rows(TIMELINE_STRATEGY_COLUMNS, t.runs.map((r) => ({ t, r }))),
-    "findings.csv": rows(TIMELINE_FINDING_COLUMNS, t.runs.flatMap((r) => r.firstSeen)),
-    "unmaps.csv": rows(TIMELINE_UNMAP_COLUMNS, t.unmapEvents),
+    "strategies.csv": columnsCsv(TIMELINE_STRATEGY_COLUMNS, t.runs.map((r) => ({ t, r }))),
+    "findings.csv": columnsCsv(TIMELINE_FINDING_COLUMNS, t.runs.flatMap((r) => r.firstSeen)),
+    "unmaps.csv": columnsCsv(TIMELINE_UNMAP_COLUMNS, t.unmapEvents),
   };
 }
