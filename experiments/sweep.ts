@@ -32,7 +32,7 @@ import {
   describePoint,
   DIMENSIONS,
   estimatePointBytes,
-  expandGrid,
+  expandGridParts,
   GridError,
   gridId,
   parseGridValues,
@@ -64,7 +64,7 @@ const OTHER_FLAGS: [string, string, string][] = [
   [
     "grid",
     "-",
-    "JSON file {flag: value | [values]} for any dimension, strategy, seed or cost flag; flags override it",
+    'JSON file {flag: value | [values]} for any dimension, strategy, seed or cost flag, and optionally "parts": [{dimension: values}, ...] (the grid is then the union of each part\'s product with the common values); flags override it',
   ],
   [
     "out",
@@ -177,7 +177,8 @@ function parseNumber(flag: string, text: string, lo: number, hi: number, integer
 }
 
 interface Options {
-  values: Record<string, unknown>;
+  /** Dimension values, one set per part of the grid (one without `parts`). */
+  parts: Record<string, unknown>[];
   strategies: string[];
   seed: number;
   cost: CostModel;
@@ -197,6 +198,7 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
   const v = args.values as Record<string, string | boolean | undefined>;
   // Grid file first, flags override.
   const merged: Record<string, unknown> = {};
+  let fileParts: Record<string, unknown>[] = [{}];
   if (typeof v.grid === "string") {
     let text: string;
     const named = /^[\w-]+$/.test(v.grid);
@@ -221,11 +223,18 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
       fail(`--grid: ${v.grid} must hold a JSON object`);
     }
     for (const [k, val] of Object.entries(json as Record<string, unknown>)) {
+      if (k === "parts") {
+        fileParts = gridParts(v.grid, val);
+        continue;
+      }
       if (!GRID_FILE_KEYS.has(k)) fail(`--grid: unknown key "${k}" in ${v.grid}`);
       merged[k] = Array.isArray(val) ? val.join(",") : val;
     }
   }
   for (const f of GRID_FILE_KEYS) if (typeof v[f] === "string") merged[f] = v[f];
+  const flags: Record<string, unknown> = {};
+  for (const d of DIMENSIONS) if (typeof v[d.flag] === "string") flags[d.flag] = v[d.flag];
+  const parts = fileParts.map((p) => ({ ...merged, ...p, ...flags }));
   const str = (k: string) => (merged[k] === undefined ? undefined : String(merged[k]));
 
   const strategies = (str("strategy") ?? STRATEGY_NAMES.join(",")).split(",").map((s) => s.trim());
@@ -302,7 +311,7 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
   }
   return {
     args,
-    values: merged,
+    parts,
     strategies,
     seed,
     cost,
@@ -316,6 +325,27 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
     fullCheck: v["full-check"] === true,
     maxMemory,
   };
+}
+
+/** A grid file's `parts`: a non-empty list of objects holding dimension keys only. */
+function gridParts(file: string, val: unknown): Record<string, unknown>[] {
+  if (!Array.isArray(val) || val.length === 0) {
+    fail(`--grid: "parts" in ${file} must be a non-empty list of objects`);
+  }
+  const dims = new Set(DIMENSIONS.map((d) => d.flag));
+  return val.map((part, i) => {
+    if (typeof part !== "object" || part === null || Array.isArray(part)) {
+      fail(`--grid: parts[${i}] in ${file} must be an object`);
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(part as Record<string, unknown>)) {
+      if (!dims.has(k)) {
+        fail(`--grid: parts[${i}] in ${file} has "${k}", which is not a grid dimension`);
+      }
+      out[k] = Array.isArray(x) ? x.join(",") : x;
+    }
+    return out;
+  });
 }
 
 function parse() {
@@ -345,7 +375,7 @@ async function main(): Promise<void> {
   }
   let grid;
   try {
-    grid = expandGrid(parseGridValues(o.values));
+    grid = expandGridParts(o.parts.map(parseGridValues));
   } catch (e) {
     if (e instanceof GridError || e instanceof RangeError) fail(e.message);
     throw e;

@@ -233,6 +233,27 @@ Deno.test({
     ]);
     assertEquals(c.code, 0, c.stderr);
     assertEquals(await Deno.readTextFile(`${gdir}/c.csv`), ta);
+    // And from "parts" (the union of each part's product, in order; a point an earlier
+    // part listed is not repeated): the same points, the same grid id, the same bytes.
+    await Deno.writeTextFile(
+      `${gdir}/parts.json`,
+      JSON.stringify({
+        vcpus: [1, 2],
+        "l1-mem": "2G",
+        alias: [0, 0.5],
+        strategy: "full-walk",
+        parts: [{ granule: "4K" }, { granule: ["4K", "64K"] }],
+      }),
+    );
+    const d = await run("sweep.ts", [
+      "--grid",
+      `${gdir}/parts.json`,
+      ...rest,
+      "--out",
+      `${gdir}/d.csv`,
+    ]);
+    assertEquals(d.code, 0, d.stderr);
+    assertEquals(await Deno.readTextFile(`${gdir}/d.csv`), ta);
     await Deno.remove(gdir, { recursive: true });
     const parsed = parseCsv(ta);
     assertEquals(parsed.header, SWEEP_HEADER);
@@ -418,6 +439,8 @@ Deno.test({
     const out = `${dir}/sub/x.csv`;
     const gdir = await Deno.makeTempDir();
     await Deno.writeTextFile(`${gdir}/bad.json`, JSON.stringify({ cpus: [1] }));
+    await Deno.writeTextFile(`${gdir}/parts1.json`, JSON.stringify({ parts: { vcpus: 1 } }));
+    await Deno.writeTextFile(`${gdir}/parts2.json`, JSON.stringify({ parts: [{ seed: 2 }] }));
     const cases: [string[], RegExp][] = [
       [["--strategy", "nope"], /unknown strategy "nope"/],
       [["--granule", "8K"], /--granule: unknown granule "8K"/],
@@ -436,6 +459,8 @@ Deno.test({
       [["--bogus"], /unknown option "--bogus"/],
       [["--grid", `${dir}/missing.json`], /--grid: cannot read/],
       [["--grid", `${gdir}/bad.json`], /--grid: unknown key "cpus"/],
+      [["--grid", `${gdir}/parts1.json`], /--grid: "parts" in .* must be a non-empty list/],
+      [["--grid", `${gdir}/parts2.json`], /parts\[0\] in .* has "seed", which is not a grid/],
       [
         ["--grid", "no-such-grid"],
         /--grid: no grid named "no-such-grid" \(experiments\/grids\/ has /,

@@ -87,26 +87,22 @@ export class HostMemory {
   allocatedBytes = 0;
   /** Result of {@linkcode faultinPfn}: the host mapping size (vma_pagesize). */
   hostMapSize = 0;
+  /** PMD_SIZE of the host granule. */
+  readonly pmdSize: number;
+  /** PUD_SIZE of the host granule. */
+  readonly pudSize: number;
   private nextPa: number;
   private lastSlot: Memslot | undefined;
 
   /** A host with no memslots; `paBits` is the PA range exposed to L1. */
   constructor(g: Granule, paBits: number) {
     this.granule = g;
+    this.pmdSize = levelSize(g, 2);
+    this.pudSize = levelSize(g, 1);
     const geom = stage2Geometry(g, paBits);
     this.mm = new KvmPgtable(geom);
     // Host PAs start at 1 TiB so that they are never mistaken for IPAs in a report.
     this.nextPa = 2 ** 40;
-  }
-
-  /** PMD_SIZE of the host granule. */
-  get pmdSize(): number {
-    return levelSize(this.granule, 2);
-  }
-
-  /** PUD_SIZE of the host granule. */
-  get pudSize(): number {
-    return levelSize(this.granule, 1);
   }
 
   /** KVM_SET_USER_MEMORY_REGION: add a memslot; it must not overlap another. */

@@ -47,6 +47,8 @@ export interface Granule {
   readonly ptrsPerTable: number;
   /** KVM_PGTABLE_MIN_BLOCK_LEVEL: 1 for 4K pages, 2 otherwise. */
   readonly minBlockLevel: number;
+  /** kvm_granule_size(level) for levels 0..KVM_PGTABLE_LAST_LEVEL (computed once). */
+  readonly levelSizes: readonly number[];
 }
 
 const GRANULES: Readonly<Record<GranuleName, Granule>> = {
@@ -64,6 +66,7 @@ function makeGranule(name: GranuleName, pageShift: number): Granule {
     ptrsPerTable: 2 ** (pageShift - 3),
     // kvm_pgtable.h: KVM_PGTABLE_MIN_BLOCK_LEVEL is 1 when PAGE_SHIFT == 12, else 2.
     minBlockLevel: pageShift === 12 ? 1 : 2,
+    levelSizes: [0, 1, 2, 3].map((l) => 2 ** (pageShift + (3 - l) * (pageShift - 3))),
   };
 }
 
@@ -83,7 +86,7 @@ export function levelShift(g: Granule, level: number): number {
 
 /** kvm_granule_size(level): bytes mapped by one entry at `level`. */
 export function levelSize(g: Granule, level: number): number {
-  return 2 ** levelShift(g, level);
+  return g.levelSizes[level] ?? 2 ** levelShift(g, level);
 }
 
 /**
@@ -108,8 +111,7 @@ export function leafSizes(g: Granule): number[] {
 
 /** The level whose entries map exactly `size` bytes, or -1 when no level does. */
 export function levelForSize(g: Granule, size: number): number {
-  for (let l = 0; l <= KVM_PGTABLE_LAST_LEVEL; l++) if (levelSize(g, l) === size) return l;
-  return -1;
+  return g.levelSizes.indexOf(size);
 }
 
 /** A stage-2 table layout: granule, IPA size, start level and concatenated pgd pages. */

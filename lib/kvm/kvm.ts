@@ -145,9 +145,12 @@ export class Kvm {
   cost: EventCost = newEventCost();
   /**
    * Called after each shadow leaf a nested fault installs (the design's insert), with the
-   * MMU, canonical IPA and size; null for none (the sweep measures lock domains with it).
+   * MMU, canonical IPA, size and shadow IPA; null for none (the sweep measures lock domains
+   * with it, the incremental oracle finds the leaves an access installed).
    */
-  onShadowInsert: ((mmu: ShadowMmu, canonicalIpa: number, size: number) => void) | null = null;
+  onShadowInsert:
+    | ((mmu: ShadowMmu, canonicalIpa: number, size: number, shadowIpa: number) => void)
+    | null = null;
   /**
    * What the last stage2_flush_vm() covered: the canonical ranges flushed and, per shadow
    * MMU, the base IPA of every shadow leaf the design flushed (for the oracle).

@@ -227,7 +227,7 @@ export function userMemAbort(
   if (writable) host.markDirty(ipa);
   kvm.cost.faults++;
   kvm.strategy.shadowMapped(mmu, shadowBase, canonicalBase, vmaPagesize, paBase);
-  kvm.onShadowInsert?.(mmu, canonicalBase, vmaPagesize);
+  kvm.onShadowInsert?.(mmu, canonicalBase, vmaPagesize, shadowBase);
   return "mapped";
 }
 

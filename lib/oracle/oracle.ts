@@ -135,6 +135,11 @@ export interface CheckContext {
    */
   only?: { mmu: ShadowMmu; start: number; end: number };
   /**
+   * Check only the leaves of `mmu` based at these shadow IPAs (those an access installed),
+   * and not the canonical stage-2; IPAs where no leaf starts any more are skipped.
+   */
+  leaves?: { mmu: ShadowMmu; ipas: readonly number[] };
+  /**
    * Check only these MMUs' leaves (incremental checks: the MMUs an event can affect); with
    * `canonicalRanges`, only their leaves whose canonical IPA, as the engine recorded it at
    * install time, meets one of the ranges. The record only narrows the search: each leaf
@@ -351,6 +356,17 @@ export function checkShadows(w: OracleWorld, cx: CheckContext): Violation[] {
       start,
       Math.min(end, mmu.pgt.geom.ipaSize),
     );
+    return out;
+  }
+  if (cx.leaves) {
+    const { mmu, ipas } = cx.leaves;
+    const ctxs = contextsOf(w.l1, mmu);
+    const pgt = mmu.pgt;
+    const sorted = [...new Set(ipas)].sort((a, b) => a - b);
+    for (const s of sorted) {
+      if (pgt.getLeaf(s) < 0 || pgt.leafBase !== s) continue;
+      checkLeaf(w, cx, mmu, ctxs, s, pgt.leafSize, pgt.leafOa, pgt.leafAttr, out);
+    }
     return out;
   }
   const ranges = cx.mmus ? cx.canonicalRanges : undefined;

@@ -404,6 +404,27 @@ export function expandGrid(values: GridValues): Grid {
   return { points, skipped };
 }
 
+/**
+ * Expand several value sets (a grid file's `parts`) into one grid: each part's points in
+ * turn, a point already listed by an earlier part dropped. Throws {@linkcode GridError}.
+ */
+export function expandGridParts(parts: readonly GridValues[]): Grid {
+  const points: WorkloadParams[] = [];
+  const keys = new Set<string>();
+  let skipped = 0;
+  for (const values of parts) {
+    const g = expandGrid(values);
+    skipped += g.skipped;
+    for (const p of g.points) {
+      const key = workloadKey(p);
+      if (keys.has(key)) continue;
+      keys.add(key);
+      points.push(p);
+    }
+  }
+  return { points, skipped };
+}
+
 /** A short description of a point for messages and progress. */
 export function describePoint(p: WorkloadParams): string {
   const ws = workingSetBytes(p);

@@ -7,8 +7,8 @@
  *   after an L2 access, the leaves it installed (an access only adds those and removes
  *   others, and removing a leaf never makes another wrong).
  * - **incremental** (sweeps at scale; `--full-check` turns the full mode back on): only the
- *   leaves an event can affect. An access or touch: the leaves of the vCPU's MMU in the
- *   touched range. A host unmap or write-protect of canonical [a, b): the leaves of the MMUs
+ *   leaves an event can affect. An access or touch: the leaves it installed (or whose
+ *   permissions it relaxed), as the fault path reports them. A host unmap or write-protect of canonical [a, b): the leaves of the MMUs
  *   that ever installed a leaf in a 1 GiB canonical region meeting [a, b) (as this checker
  *   saw them installed), narrowed to those whose recorded canonical IPA meets [a, b), and
  *   the canonical stage-2 there. An L1 TLBI by address or VMID: every leaf of the VMID's
@@ -33,7 +33,7 @@
 
 import type { Kvm } from "../kvm/kvm.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
-import { checkShadows, oracleWorld, type Violation } from "../oracle/oracle.ts";
+import { checkShadows, type OracleWorld, oracleWorld, type Violation } from "../oracle/oracle.ts";
 import { type Applied, opClass, type TraceEvent } from "./ops.ts";
 
 /** Canonical regions the incremental mode tracks MMUs by: 1 GiB. */
@@ -47,11 +47,31 @@ export class EventChecker {
   private standing = new Map<number, Violation[]>();
   /** Incremental mode: per 1 GiB canonical region, the MMUs seen installing a leaf there. */
   private readonly regions = new Map<number, Set<number>>();
+  /** Incremental mode: the shadow leaves installed during the current event (MMU, IPA). */
+  private insertedMmu: ShadowMmu[] = [];
+  private insertedIpa: number[] = [];
 
   /** A checker of `kvm`, in full mode unless `full` is false. */
   constructor(kvm: Kvm, full = true) {
     this.kvm = kvm;
     this.full = full;
+  }
+
+  /**
+   * The hook the fault path calls for each shadow leaf it installs (`Kvm.onShadowInsert`):
+   * in incremental mode it records the leaf and its canonical region; null in full mode.
+   */
+  insertHook(): ((mmu: ShadowMmu, canonicalIpa: number, size: number, ipa: number) => void) | null {
+    if (this.full) return null;
+    return (mmu, canonicalIpa, size, ipa) => {
+      this.insertedMmu.push(mmu);
+      this.insertedIpa.push(ipa);
+      for (let r = Math.floor(canonicalIpa / REGION); r * REGION < canonicalIpa + size; r++) {
+        let set = this.regions.get(r);
+        if (!set) this.regions.set(r, set = new Set());
+        set.add(mmu.id);
+      }
+    };
   }
 
   /** Every finding standing after the last event. */
@@ -67,14 +87,16 @@ export class EventChecker {
     const world = oracleWorld(kvm);
     const base = { event: index, op: e.op };
     if (e.op === "access" || e.op === "touch") {
+      if (!this.full) return this.checkInserted(world, base);
       const mmu = kvm.vcpu(e.vcpu).hwMmu;
       if (!mmu) return [];
       const start = e.l2ipa, end = e.l2ipa + (e.op === "touch" ? e.size : 1);
       const found = checkShadows(world, { ...base, only: { mmu, start, end } });
-      if (!this.full) this.noteRegions(mmu, start, end);
       this.replace([mmu], found, (v) => v.shadowIpa < end && start < v.shadowIpa + v.size);
       return found;
     }
+    this.insertedMmu.length = 0;
+    this.insertedIpa.length = 0;
     const cx = {
       ...base,
       invalidated: applied.invalidated,
@@ -144,22 +166,26 @@ export class EventChecker {
     for (const v of found) this.push(v);
   }
 
-  /** Remember the canonical regions of `mmu`'s leaves in shadow [start, end). */
-  private noteRegions(mmu: ShadowMmu, start: number, end: number): void {
-    let last = -1;
-    mmu.pgt.forEachLeaf(
-      (_s, size, _pa, _attr, canonical) => {
-        for (let r = Math.floor(canonical / REGION); r * REGION < canonical + size; r++) {
-          if (r === last) continue;
-          last = r;
-          let set = this.regions.get(r);
-          if (!set) this.regions.set(r, set = new Set());
-          set.add(mmu.id);
-        }
-      },
-      start,
-      Math.min(end, mmu.pgt.geom.ipaSize),
-    );
+  /** Incremental mode, after an access: judge the leaves it installed, then forget them. */
+  private checkInserted(world: OracleWorld, base: { event: number; op: string }): Violation[] {
+    const mmus = this.insertedMmu, ipas = this.insertedIpa;
+    if (mmus.length === 0) return [];
+    const byMmu = new Map<ShadowMmu, number[]>();
+    for (let k = 0; k < mmus.length; k++) {
+      const l = byMmu.get(mmus[k]);
+      if (l) l.push(ipas[k]);
+      else byMmu.set(mmus[k], [ipas[k]]);
+    }
+    this.insertedMmu = [];
+    this.insertedIpa = [];
+    const all: Violation[] = [];
+    for (const [mmu, list] of [...byMmu].sort((a, b) => a[0].id - b[0].id)) {
+      const found = checkShadows(world, { ...base, leaves: { mmu, ipas: list } });
+      const checked = new Set(list);
+      this.replace([mmu], found, (v) => checked.has(v.shadowIpa));
+      all.push(...found);
+    }
+    return all;
   }
 
   /** The MMUs seen installing a leaf in a region that meets one of `ranges`. */

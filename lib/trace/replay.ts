@@ -41,7 +41,7 @@ export interface EventReport {
   index: number;
   /** Operation. */
   op: TraceOp;
-  /** The event's operands in one line (addresses in hex). */
+  /** The event's operands in one line (addresses in hex); "" without `eventDetail`. */
   detail: string;
   /** What an access came to (accesses only). */
   result?: AccessResult;
@@ -79,7 +79,7 @@ export interface EventReport {
   vcpu: number;
   /**
    * Violations live after the event (stale entries still there), each as first found;
-   * empty when the replay keeps no per-event reports and has no `onEvent`.
+   * empty without `eventDetail` (on by default when per-event reports are kept).
    */
   violations: Violation[];
   /** Violations first seen at this event. */
@@ -122,6 +122,12 @@ export interface ReplayOptions {
   onEvent?: (r: EventReport) => void;
   /** Keep per-event reports in the result (default true; sweeps turn it off). */
   keepEvents?: boolean;
+  /**
+   * Fill each report's `detail` and standing `violations` (default: when events are kept).
+   * Without it `onEvent` gets them empty: listing the standing findings after every event
+   * costs their number each time, which a sweep that only counts does not need.
+   */
+  eventDetail?: boolean;
   /**
    * Check every leaf an event may make wrong (default true, what the tests use); false
    * checks only the leaves each event can affect (`check.ts`), for sweeps at scale.
@@ -166,6 +172,7 @@ export function replay(
   const kvm = buildKvm(trace, strategy);
   const oracle = opts.oracle ?? true;
   const keep = opts.keepEvents ?? true;
+  const detail = opts.eventDetail ?? keep;
   // Per stale leaf, whom it was blamed on when first found; later findings of a leaf KVM
   // left stay KVM's.
   const blame = new Map<string, "design" | "kvm">();
@@ -207,8 +214,12 @@ export function replay(
   };
   let vcpu = -1;
   const onInsert = opts.onShadowInsert;
-  if (onInsert) {
-    kvm.onShadowInsert = (mmu, canonicalIpa, size) => onInsert(vcpu, mmu.id, canonicalIpa, size);
+  const checkerInsert = checker?.insertHook() ?? null;
+  if (onInsert || checkerInsert) {
+    kvm.onShadowInsert = (mmu, canonicalIpa, size, shadowIpa) => {
+      checkerInsert?.(mmu, canonicalIpa, size, shadowIpa);
+      onInsert?.(vcpu, mmu.id, canonicalIpa, size);
+    };
   }
   const counter = kvm.shadowCounter;
   trace.events.forEach((e, index) => {
@@ -225,9 +236,7 @@ export function replay(
     const c = kvm.cost;
     let fresh = 0;
     if (checker) fresh = record(checker.check(index, e, applied));
-    const violations: Violation[] = checker && (keep || opts.onEvent)
-      ? checker.standingFindings()
-      : [];
+    const violations: Violation[] = checker && detail ? checker.standingFindings() : [];
     const memoryBytes = strategy.memoryBytes();
     const shadowLeaves = kvm.shadowLeaves();
     report.peakMemoryBytes = Math.max(report.peakMemoryBytes, memoryBytes);
@@ -235,7 +244,7 @@ export function replay(
     const r: EventReport = {
       index,
       op: e.op,
-      detail: keep || opts.onEvent ? describeEvent(e) : "",
+      detail: detail ? describeEvent(e) : "",
       result: applied.result,
       iterations: c.strategy.iterations + c.strategySteps,
       chunks: c.strategy.iterations,
