@@ -5,22 +5,23 @@
  * `rmap-bounded` at each per-MMU budget, written atomically to `results/budget.csv`, which
  * notebook 03 and `deno task plots` read.
  *
- * Exit status: 0 written, 2 bad input (one line on stderr, nothing written).
+ * Exit status: 0 written, 1 the write failed, 2 bad input or an unwritable `--out` (one
+ * line on stderr, checked before any work; nothing written).
  *
  * @module
  */
 
 import { budgetCsv, budgetSweep, DEFAULT_BUDGETS } from "../lib/sweep/budget.ts";
-import { writeAtomic } from "../lib/util/csv.ts";
 import { parseSize } from "../lib/util/size.ts";
-import { fail, parseCli } from "./cli.ts";
+import { checkOutputFile, fail, parseCli, writeOutput } from "./cli.ts";
 
 const USAGE = `usage: deno task budget [--out FILE] [--alias LIST] [--budget LIST] [--seed N]
   --out FILE      CSV to write (default results/budget.csv)
   --alias LIST    alias densities, comma-separated (default 0,0.1,0.5)
   --budget LIST   per-MMU budgets, comma-separated sizes (default 1K..256K by powers of 2)
   --seed N        trace seed (default 1)
-exit status: 0 written, 2 bad input`;
+exit status: 0 written, 1 the write failed, 2 bad input or an unwritable --out (one line;
+nothing written)`;
 
 function numbers(flag: string, text: string, parse: (t: string) => number): number[] {
   return text.split(",").map((t) => {
@@ -51,13 +52,10 @@ async function main(): Promise<void> {
     ? [...DEFAULT_BUDGETS]
     : numbers("budget", args.values.budget, parseSize);
   if (!/^\d+$/.test(args.values.seed)) fail(`--seed: "${args.values.seed}" is not a whole number`);
+  checkOutputFile("--out", args.values.out, { replace: true });
   const t0 = performance.now();
   const rows = budgetSweep({ aliases, budgets, seed: Number(args.values.seed) });
-  try {
-    await writeAtomic(args.values.out, budgetCsv(rows));
-  } catch (e) {
-    fail(`cannot write ${args.values.out}: ${(e as Error).message}`);
-  }
+  await writeOutput("--out", args.values.out, budgetCsv(rows));
   console.error(
     `wrote ${args.values.out}: ${rows.length} replays in ${Math.round(performance.now() - t0)} ms`,
   );

@@ -25,7 +25,7 @@ import {
   type Scenario,
   SCENARIO_DIR,
 } from "../lib/trace/scenario.ts";
-import { fail, parseCli, textTable } from "./cli.ts";
+import { describeFsError, fail, parseCli, readTextInputSync, textTable } from "./cli.ts";
 
 /** Split a comma list, dropping empty items. */
 function list(v: string | undefined): string[] | null {
@@ -68,7 +68,7 @@ function main(): void {
   try {
     all = listScenarios(dir);
   } catch (e) {
-    fail(`cannot list ${decodeURIComponent(dir.pathname)}: ${(e as Error).message}`);
+    fail(`--dir: cannot list ${decodeURIComponent(dir.pathname)}: ${describeFsError(e)}`);
   }
   const cases = list(args.values.case) ?? all;
   for (const c of cases) {
@@ -77,6 +77,11 @@ function main(): void {
   if (cases.length === 0) fail("--case names no case");
   const scenarios: Scenario[] = [];
   for (const c of cases) {
+    // A binary or non-UTF-8 file is named as such, not echoed by the JSON parser.
+    readTextInputSync(
+      decodeURIComponent(new URL(`${encodeURIComponent(c)}.json`, dir).pathname),
+      "JSON scenario",
+    );
     try {
       scenarios.push(loadScenario(c, dir));
     } catch (e) {

@@ -7,6 +7,8 @@
  */
 
 import { parseArgs } from "@std/cli/parse-args";
+import { CsvParseStream } from "@std/csv/parse-stream";
+import { writeAtomic } from "../lib/util/csv.ts";
 
 /** One flag: a string or a boolean, with an optional one-letter alias and a default. */
 export interface CliFlag {
@@ -128,10 +130,12 @@ export function describeFsError(e: unknown): string {
   if (e instanceof Deno.errors.IsADirectory) return "is a directory";
   if (e instanceof Deno.errors.AlreadyExists) return "already exists";
   const m = e instanceof Error ? e.message.split("\n")[0] : String(e);
-  return m.replace(/,? run again with the --allow-[a-z]+ flag/, "").replace(
-    /^Requires .*/,
-    "permission denied",
-  );
+  if (/^Requires .*access/.test(m)) return "permission denied";
+  // "Read-only file system (os error 30): mkdir '/x'" -> "read-only file system"
+  const short = m.replace(/,? run again with the --allow-[a-z]+ flag/, "")
+    .replace(/ \(os error \d+\)/, "")
+    .replace(/: [a-z_]+( '[^']*'( -> '[^']*')?)?$/, "");
+  return short.charAt(0).toLowerCase() + short.slice(1);
 }
 
 /**
@@ -145,12 +149,31 @@ export async function readTextInput(path: string, what = "file"): Promise<string
   } catch (e) {
     fail(`cannot read ${path}: ${describeFsError(e)}`);
   }
-  if (bytes.includes(0)) fail(`${path}: a binary file, not a ${what}`);
+  return decodeTextInput(path, bytes, what);
+}
+
+/**
+ * The text of an input's `bytes`: one line and exit 2 when they hold NUL bytes (a binary
+ * file) or are not UTF-8 (`label` names the input in the message, e.g. its path).
+ */
+export function decodeTextInput(label: string, bytes: Uint8Array, what = "file"): string {
+  if (bytes.includes(0)) fail(`${label}: a binary file, not a ${what}`);
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
-    fail(`${path}: not UTF-8 text, not a ${what}`);
+    fail(`${label}: not UTF-8 text, not a ${what}`);
   }
+}
+
+/** {@linkcode readTextInput}, synchronous. */
+export function readTextInputSync(path: string, what = "file"): string {
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(path);
+  } catch (e) {
+    fail(`cannot read ${path}: ${describeFsError(e)}`);
+  }
+  return decodeTextInput(path, bytes, what);
 }
 
 /** Options of {@linkcode checkOutputFile}. */
@@ -188,8 +211,14 @@ export function checkOutputFile(flag: string, path: string, opts: OutputCheck = 
     }
     return;
   }
-  // The nearest directory that exists must be a directory we may create files in.
-  let dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
+  probeNearestDir(path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".", bad);
+}
+
+/**
+ * The nearest directory of `dir` (itself or an ancestor) that exists must be a directory
+ * we may create files in: a probe file is created there and removed.
+ */
+function probeNearestDir(dir: string, bad: (why: string) => never): void {
   for (;;) {
     try {
       const d = Deno.statSync(dir);
@@ -209,6 +238,98 @@ export function checkOutputFile(flag: string, path: string, opts: OutputCheck = 
   } catch (e) {
     bad(`${dir}: ${describeFsError(e)}`);
   }
+}
+
+/**
+ * Check, before any work, that files can be written in the directory `dir` (one line and
+ * exit 2 if not, naming `flag`): an existing directory we may create files in, or a path
+ * whose nearest existing ancestor is one (the task creates the rest). Writes nothing.
+ */
+export function checkOutputDir(flag: string, dir: string): void {
+  const bad = (why: string): never => fail(`${flag}: cannot write in ${dir}: ${why}`);
+  if (dir.trim() === "") fail(`${flag}: "${dir}" is not a directory name`);
+  const d = dir.length > 1 ? dir.replace(/\/+$/, "") : dir;
+  try {
+    if (!Deno.statSync(d).isDirectory) bad("not a directory");
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) bad(describeFsError(e));
+  }
+  probeNearestDir(d, bad);
+}
+
+/**
+ * Write `text` to `path` atomically (lib/util/csv.ts `writeAtomic`), creating its
+ * directory; a failure (the disk filled up after {@linkcode checkOutputFile} passed) is one
+ * line naming `flag` and exit `code` (default 1).
+ */
+export async function writeOutput(
+  flag: string,
+  path: string,
+  text: string,
+  code = 1,
+): Promise<void> {
+  try {
+    if (path.includes("/")) {
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
+    }
+    await writeAtomic(path, text);
+  } catch (e) {
+    fail(`${flag}: cannot write ${path}: ${describeFsError(e)}`, code);
+  }
+}
+
+/**
+ * Read a CSV file named on the command line row by row with `@std/csv`'s
+ * `CsvParseStream` (the streaming form, for big files): one line and exit 2 when it cannot
+ * be read, is binary (NUL bytes) or not UTF-8, or is not CSV (a row whose field count
+ * differs from the header's included). Returns the header and the rows by column name.
+ */
+export async function readCsvInput(
+  path: string,
+  what = "CSV file",
+): Promise<{ header: string[]; rows: Record<string, string>[] }> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch (e) {
+    fail(`cannot read ${path}: ${describeFsError(e)}`);
+  }
+  class Binary extends Error {}
+  const noNul = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, c) {
+      if (chunk.includes(0)) throw new Binary();
+      c.enqueue(chunk);
+    },
+  });
+  const records = file.readable.pipeThrough(noNul)
+    .pipeThrough(new TextDecoderStream("utf-8", { fatal: true }))
+    .pipeThrough(new CsvParseStream({ fieldsPerRecord: -1 }));
+  let header: string[] | null = null;
+  const rows: Record<string, string>[] = [];
+  let line = 0;
+  try {
+    for await (const r of records) {
+      line++;
+      if (!header) {
+        header = r;
+        continue;
+      }
+      if (r.length !== header.length) {
+        fail(`${path}: line ${line} has ${r.length} fields, the header ${header.length}`);
+      }
+      const rec: Record<string, string> = {};
+      header.forEach((h, j) => rec[h] = r[j]);
+      rows.push(rec);
+    }
+  } catch (e) {
+    if (e instanceof Binary) fail(`${path}: a binary file, not a ${what}`);
+    if (e instanceof TypeError && /decode|encoded/i.test(e.message)) {
+      fail(`${path}: not UTF-8 text, not a ${what}`);
+    }
+    if (e instanceof Deno.errors.IsADirectory) fail(`cannot read ${path}: is a directory`);
+    fail(`${path}: not a ${what}: ${(e as Error).message}`);
+  }
+  return { header: header ?? [], rows };
 }
 
 /** Exit status for bad input (malformed arguments or trace). */

@@ -18,7 +18,7 @@
 
 import { KNOWN_BROKEN } from "../lib/fuzz/run.ts";
 import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
-import { describeFsError, fail, parseCli, textTable } from "./cli.ts";
+import { checkOutputDir, describeFsError, fail, parseCli, textTable } from "./cli.ts";
 import type { FuzzTask, FuzzTaskResult } from "./fuzz_worker.ts";
 import { runPool } from "./pool.ts";
 import { formatDuration, startProgress } from "./progress.ts";
@@ -49,15 +49,13 @@ function wholeNumber(flag: string, text: string, min: number, max: number): numb
   return v;
 }
 
-/** Make `dir` and check a file can be written there; one line and exit 2 otherwise. */
+/** Check a file can be written in `dir`, then make it; one line and exit 2 otherwise. */
 async function checkOutDir(dir: string): Promise<void> {
+  checkOutputDir("--out", dir);
   try {
     await Deno.mkdir(dir, { recursive: true });
-    const probe = `${dir}/.fuzz-probe-${Deno.pid}.tmp`;
-    await Deno.writeTextFile(probe, "");
-    await Deno.remove(probe);
   } catch (e) {
-    fail(`--out ${dir}: cannot write there (${describeFsError(e)})`);
+    fail(`--out: cannot write in ${dir}: ${describeFsError(e)}`);
   }
 }
 

@@ -15,8 +15,8 @@
  */
 
 import { SWEEP_HEADER, TIMING_HEADER } from "../lib/sweep/columns.ts";
-import { formatCsv, headerOf, parseCsv, writeAtomic } from "../lib/util/csv.ts";
-import { checkOutputFile, fail, parseCli, readTextInput } from "./cli.ts";
+import { formatCsv } from "../lib/util/csv.ts";
+import { checkOutputFile, fail, parseCli, readCsvInput, writeOutput } from "./cli.ts";
 
 const USAGE = `usage: deno task merge --out FILE [--timing FILE] [--force] [--quiet] <shard.csv>...
   Joins sweep shards (deno task sweep --shard i/n) into one CSV, checked for rows from
@@ -56,14 +56,9 @@ async function main(): Promise<void> {
   const sweepFiles: [string, Row[]][] = [];
   const timingFiles: [string, Row[]][] = [];
   for (const path of inputs) {
-    const text = await readTextInput(path, "CSV file");
-    const h = headerOf(text).join(",");
-    let rows: Row[];
-    try {
-      rows = parseCsv(text).rows;
-    } catch (e) {
-      fail(`${path}: ${(e as Error).message}`);
-    }
+    // Streamed (a shard of a big grid need not fit in memory as one string).
+    const { header, rows } = await readCsvInput(path, "CSV file");
+    const h = header.join(",");
     if (h === SWEEP_HEADER.join(",")) sweepFiles.push([path, rows]);
     else if (h === TIMING_HEADER.join(",")) timingFiles.push([path, rows]);
     else fail(`${path}: not a sweep or timing CSV of this version (header differs)`);
@@ -124,11 +119,9 @@ async function main(): Promise<void> {
     Number(a.point) - Number(b.point) || rank.get(a.strategy)! - rank.get(b.strategy)!
   );
 
-  try {
-    await writeAtomic(out, formatCsv(SWEEP_HEADER, rows));
-    if (timingFiles.length > 0) await writeAtomic(timing, formatCsv(TIMING_HEADER, trows));
-  } catch (e) {
-    fail(`cannot write: ${(e as Error).message}`, 1);
+  await writeOutput("--out", out, formatCsv(SWEEP_HEADER, rows));
+  if (timingFiles.length > 0) {
+    await writeOutput("--timing", timing, formatCsv(TIMING_HEADER, trows));
   }
   if (!args.values.quiet) {
     console.error(

@@ -117,6 +117,15 @@ async function main(): Promise<void> {
   }
   const jobs = Math.min(Number(v.jobs), mutants.length);
   const t0 = performance.now();
+  // Progress from the start, in test runs: the unmutated run (a minute or two, alone)
+  // weighs `jobs` runs, as long as `jobs` mutants tested side by side, so the ETA holds.
+  const progress = startProgress({
+    label: "mutate",
+    total: mutants.length + jobs,
+    unit: "test runs",
+    quiet: v.quiet,
+  });
+  progress.update(0, "copying the repository, then the unmutated tests");
 
   // One copy of the repository per job, checked to pass unmutated.
   const dirs: string[] = [];
@@ -133,19 +142,15 @@ async function main(): Promise<void> {
   const cleanup = () => {
     for (const d of dirs) Deno.removeSync(d, { recursive: true });
   };
+  progress.update(0, "the unmutated tests");
   const base = await runTests(dirs[0]);
   if (base.code !== 0) {
+    await progress.stop();
     cleanup();
     fail(`the tests fail without any mutant: ${firstFailure(base.text)}`, 1);
   }
   const baseSeconds = (performance.now() - t0) / 1000;
-
-  const progress = startProgress({
-    label: "mutate",
-    total: mutants.length,
-    unit: "mutants",
-    quiet: v.quiet,
-  });
+  progress.update(jobs, "0 killed");
   const outcomes: Outcome[] = [];
   let next = 0;
   const worker = async (dir: string) => {
@@ -164,7 +169,7 @@ async function main(): Promise<void> {
         seconds: (performance.now() - t) / 1000,
       });
       const killed = outcomes.filter((o) => o.killed).length;
-      progress.update(outcomes.length, `${killed} killed`);
+      progress.update(jobs + outcomes.length, `${killed} killed`);
     }
   };
   await Promise.all(dirs.map(worker));

@@ -12,14 +12,23 @@ import { TraceError } from "../lib/trace/fields.ts";
 import { minimizeTrace } from "../lib/trace/minimize.ts";
 import { replay } from "../lib/trace/replay.ts";
 import { parseTrace, type Trace, traceToJson } from "../lib/trace/trace.ts";
-import { checkOutputFile, fail, parseCli, readTextInput, textTable } from "./cli.ts";
+import {
+  checkOutputFile,
+  EXIT_BAD_INPUT,
+  fail,
+  parseCli,
+  readTextInput,
+  textTable,
+  writeOutput,
+} from "./cli.ts";
 
 const USAGE = `usage: deno task replay <trace.json> [--strategy NAME] [--json] [--minimize OUT.json]
   --strategy NAME   one of: ${STRATEGY_NAMES.join(", ")} (default full-walk)
   --json            print one JSON report on stdout instead of the table
   --minimize OUT    when the strategy leaves a violation, shrink the trace to a smallest
                     one that still does (ddmin over the events) and write it to OUT
-exit status: 0 no violation, 1 violations found, 2 bad input (one line naming the field)`;
+exit status: 0 no violation, 1 violations found, 2 bad input (one line naming the field)
+             or an OUT that cannot be written (checked before replaying)`;
 
 const hex = (n: number | null) => (n === null ? "-" : "0x" + n.toString(16));
 
@@ -67,9 +76,7 @@ async function main(): Promise<void> {
   }
   if (out !== undefined && report.violations > 0) {
     const small = minimizeTrace(trace, () => makeStrategy(strategy));
-    const tmp = `${out}.tmp`;
-    await Deno.writeTextFile(tmp, traceToJson(small));
-    await Deno.rename(tmp, out);
+    await writeOutput("--minimize", out, traceToJson(small), EXIT_BAD_INPUT);
     console.error(
       `minimized: ${trace.events.length} -> ${small.events.length} events, written to ${out}`,
     );

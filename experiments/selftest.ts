@@ -7,18 +7,18 @@
  *
  * Exit status 0 when both files are written; 2 for bad input (an unreadable or malformed
  * trace, a trace with no L2 access, an event the program cannot express, an unknown
- * strategy, an unwritable output path), with one line on stderr and nothing written:
- * both files go to temporary names first and are renamed at the end.
+ * strategy, an output path that cannot be written, checked before any work), with one
+ * line on stderr and nothing written: both files go to temporary names first and are
+ * renamed at the end. Missing directories of `--out` are created.
  *
  * @module
  */
 
-import { parseArgs } from "@std/cli/parse-args";
 import { exportSelftest, SelftestError } from "../lib/selftest/mod.ts";
 import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { parseTrace, type Trace } from "../lib/trace/trace.ts";
 import { TraceError } from "../lib/trace/fields.ts";
-import { fail, readTextInput } from "./cli.ts";
+import { checkOutputFile, describeFsError, fail, parseCli, readTextInput } from "./cli.ts";
 
 const USAGE = `usage: deno task selftest <trace.json> [--out FILE.c] [--strategy NAME]
   --out FILE.c      the program (default results/selftest/<trace name>.c); the host
@@ -32,20 +32,10 @@ const basename = (p: string) => p.split("/").at(-1)!;
 const dirname = (p: string) => (p.includes("/") ? p.slice(0, p.lastIndexOf("/")) || "/" : ".");
 
 async function main(): Promise<void> {
-  const args = parseArgs(Deno.args, {
-    string: ["out", "strategy"],
-    boolean: ["help"],
-    alias: { h: "help" },
-    unknown: (arg: string, key?: string) => {
-      if (key !== undefined) fail(`unknown option ${arg} (see --help)`);
-      return true;
-    },
-  });
-  if (args.help) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
-  const positionals = args._.map(String);
+  const { values: args, positionals } = parseCli(USAGE, {
+    out: { type: "string" },
+    strategy: { type: "string" },
+  }, true);
   if (positionals.length !== 1) fail("expected one trace file (see --help)");
   const path = positionals[0];
   const source = await readTextInput(path, "JSON trace");
@@ -65,6 +55,8 @@ async function main(): Promise<void> {
   if (!/\.c$/.test(out) || basename(out) === ".c") fail(`--out ${out}: expected a FILE.c path`);
   const name = basename(out).slice(0, -2);
   const hostPath = `${out.slice(0, -2)}.host.sh`;
+  checkOutputFile("--out", out, { replace: true });
+  checkOutputFile("--out", hostPath, { replace: true });
   let result;
   try {
     result = await exportSelftest(trace, {
@@ -80,10 +72,10 @@ async function main(): Promise<void> {
     throw e;
   }
   // Both files or neither: temporary names first, renamed at the end.
-  if (args.out === undefined) await Deno.mkdir(dirname(out), { recursive: true }).catch(() => {});
   const files = [[out, result.c, 0o644], [hostPath, result.host, 0o755]] as const;
   const written: string[] = [];
   try {
+    await Deno.mkdir(dirname(out), { recursive: true });
     for (const [file, text, mode] of files) {
       written.push(`${file}.tmp`);
       await Deno.writeTextFile(`${file}.tmp`, text, { mode });
@@ -94,7 +86,7 @@ async function main(): Promise<void> {
     }
   } catch (e) {
     for (const f of written) await Deno.remove(f).catch(() => {});
-    fail(`cannot write ${dirname(out)}/: ${(e as Error).message}`);
+    fail(`--out: cannot write ${dirname(out)}/: ${describeFsError(e)}`);
   }
   for (const n of result.notes) console.error(`note: ${n}`);
   const x = result.expectation;

@@ -47,7 +47,14 @@ import {
 } from "../lib/sweep/columns.ts";
 import { KNOWN_BROKEN, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { generateWorkload } from "../lib/trace/workload.ts";
-import { checkOutputFile, type CliOptions, fail, parseCli } from "./cli.ts";
+import {
+  checkOutputFile,
+  type CliOptions,
+  decodeTextInput,
+  describeFsError,
+  fail,
+  parseCli,
+} from "./cli.ts";
 import { formatDuration, startProgress } from "./progress.ts";
 import type { WorkerReply, WorkerTask } from "./sweep_worker.ts";
 
@@ -204,14 +211,14 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
     const named = /^[\w-]+$/.test(v.grid);
     const path = named ? new URL(`${v.grid}.json`, GRIDS_DIR) : v.grid;
     try {
-      text = await Deno.readTextFile(path);
+      text = decodeTextInput(`--grid: ${v.grid}`, await Deno.readFile(path), "JSON grid");
     } catch (e) {
       if (named && e instanceof Deno.errors.NotFound) {
         const names = [...Deno.readDirSync(GRIDS_DIR)].map((f) => f.name)
           .filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -5)).sort();
         fail(`--grid: no grid named "${v.grid}" (experiments/grids/ has ${names.join(", ")})`);
       }
-      fail(`--grid: cannot read ${v.grid}: ${(e as Error).message}`);
+      fail(`--grid: cannot read ${v.grid}: ${describeFsError(e)}`);
     }
     let json: unknown;
     try {

@@ -6,7 +6,8 @@
  * `PREFIX.strategies.csv`, `PREFIX.findings.csv` and `PREFIX.unmaps.csv` (default
  * `results/reproducer`), which notebook 04 and `deno task plots` read.
  *
- * Exit status: 0 written, 2 bad input (one line on stderr, nothing written).
+ * Exit status: 0 written, 1 a write failed, 2 bad input or an unwritable `--out` (one
+ * line on stderr, checked before any work; nothing written).
  *
  * @module
  */
@@ -15,15 +16,15 @@ import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { replayTimeline, timelineCsv } from "../lib/sweep/timeline.ts";
 import { TraceError } from "../lib/trace/fields.ts";
 import { parseTrace } from "../lib/trace/trace.ts";
-import { writeAtomic } from "../lib/util/csv.ts";
-import { fail, parseCli, readTextInput } from "./cli.ts";
+import { checkOutputFile, fail, parseCli, readTextInput, writeOutput } from "./cli.ts";
 
 const USAGE = `usage: deno task timeline [trace.json] [--out PREFIX] [--strategy a,b]
   trace.json        the trace (default experiments/scenarios/reproducer.json)
   --out PREFIX      write PREFIX.strategies.csv, PREFIX.findings.csv, PREFIX.unmaps.csv
                     (default results/reproducer)
   --strategy LIST   strategies, comma-separated (default all: ${STRATEGY_NAMES.join(", ")})
-exit status: 0 written, 2 bad input`;
+exit status: 0 written, 1 a write failed, 2 bad input or an unwritable --out (one line;
+nothing written)`;
 
 async function main(): Promise<void> {
   const args = parseCli(USAGE, {
@@ -39,6 +40,8 @@ async function main(): Promise<void> {
       fail(`unknown strategy "${s}" (expected one of ${STRATEGY_NAMES.join(", ")})`);
     }
   }
+  const suffixes = ["strategies.csv", "findings.csv", "unmaps.csv"];
+  for (const s of suffixes) checkOutputFile("--out", `${args.values.out}.${s}`, { replace: true });
   const text = await readTextInput(path, "JSON trace");
   let json: unknown;
   try {
@@ -55,12 +58,7 @@ async function main(): Promise<void> {
     throw e;
   }
   for (const [suffix, text] of Object.entries(files)) {
-    const out = `${args.values.out}.${suffix}`;
-    try {
-      await writeAtomic(out, text);
-    } catch (e) {
-      fail(`cannot write ${out}: ${(e as Error).message}`);
-    }
+    await writeOutput("--out", `${args.values.out}.${suffix}`, text);
   }
   console.error(
     `wrote ${args.values.out}.{${Object.keys(files).map((f) => f.split(".")[0]).join(",")}}.csv ` +

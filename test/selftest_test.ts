@@ -246,10 +246,14 @@ Deno.test("the CLI: bad input is one line, exit 2, nothing written", async () =>
     const bad: [string[], RegExp][] = [
       [[noAccess, "--out", `${dir}/a.c`], /no L2 access/],
       [[unmapped, "--out", `${dir}/a.c`], /L1 maps nothing/],
-      [[repro, "--out", `${dir}/missing/dir/a.c`], /cannot write/],
+      [[repro, "--out", `${noAccess}/a.c`], /--out: cannot write .*: not a directory\n/],
+      [
+        [repro, "--out", "/proc/version.c"],
+        /--out: cannot write \/proc\/version\.c: permission denied\n/,
+      ],
       [[repro, "--out", `${dir}/a.txt`], /expected a FILE\.c path/],
       [[repro, "--out", `${dir}/a.c`, "--strategy", "nope"], /unknown strategy "nope"/],
-      [[repro, "--bogus"], /unknown option --bogus/],
+      [[repro, "--bogus"], /unknown option "--bogus"/],
       [[`${dir}/absent.json`], /cannot read/],
       [[], /expected one trace file/],
     ];

@@ -18,6 +18,8 @@ usage: deno task notebooks:open [--no-browser] [--ip ADDR] [--port N] [--csv FIL
   --csv FILE     the sweep CSV the notebooks read (S2LAB_SWEEP_CSV; default results/sweep.csv)
   -h, --help     this text
   Everything after -- goes to `jupyter notebook` as it is.
+exit status: jupyter notebook's own once it runs, 1 Jupyter or the Deno kernel not set up
+(run notebooks:setup), 2 bad arguments
 EOF
 }
 

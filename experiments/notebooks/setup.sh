@@ -18,6 +18,8 @@
 # Each step prints how long it took.
 #
 #   --deno-dir DIR   where the deno copy goes (default above)
+# exit status: 0 set up (or already), 2 bad arguments, 1 (or apt-get's status) a step failed:
+# the packages, no deno 2.9.6 to copy, the kernel install or its check
 set -euo pipefail
 
 DENO_VERSION=2.9.6
