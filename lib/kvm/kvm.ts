@@ -21,7 +21,7 @@
  * @module
  */
 
-import { AddrSet } from "../util/addr_table.ts";
+import { PageSet } from "../util/addr_table.ts";
 import { L1Hypervisor } from "../guest/l1.ts";
 import { HostMemory, type MemslotSpec } from "../host/memory.ts";
 import { type Granule, granule, stage2Geometry } from "./granule.ts";
@@ -160,7 +160,7 @@ export class Kvm {
   private hostRange: [number, number] | null = null;
   private cause: RemovalCause = "replaced";
   /** Per shadow MMU: shadow IPAs a host operation removed as collateral (for refaults). */
-  private readonly collateral: AddrSet[] = [];
+  private readonly collateral: PageSet[] = [];
 
   /** A VM with the configuration's memslots, no vCPU in L2 and no shadow MMU yet. */
   constructor(cfg: KvmConfig) {
@@ -203,7 +203,7 @@ export class Kvm {
   /** Add a shadow MMU to nested_mmus[], its removed leaves reported and counted. */
   addNestedMmu(mmu: ShadowMmu): void {
     this.nestedMmus.push(mmu);
-    this.collateral.push(new AddrSet());
+    this.collateral.push(new PageSet(this.granule.pageSize));
     mmu.pgt.onLeafRemoved = (addr, level, oa, _attr, canonical) =>
       this.leafRemoved(mmu, addr, mmu.pgt.sizes[level], oa, canonical);
   }

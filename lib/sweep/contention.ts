@@ -22,6 +22,7 @@
  */
 
 import type { InsertLock } from "../kvm/strategy.ts";
+import { AddrMap } from "../util/addr_table.ts";
 
 /** Leaves of one size a chunk domain covers (PTRS_PER_PTE at 4K: a last-level table). */
 export const CHUNK_LEAVES = 512;
@@ -29,26 +30,46 @@ export const CHUNK_LEAVES = 512;
 /** Domains measured (every {@linkcode InsertLock} but `none`). */
 export type LockDomain = Exclude<InsertLock, "none">;
 
-const SHARED = -2;
+/** Owner value of a domain more than one vCPU inserted into in this phase. */
+const SHARED = 2 ** 31 - 1;
 
+/** The domains of one kind touched in the current phase: flat, no per-domain object. */
 class Domains {
-  /** domain -> the one vCPU that inserted in this phase, or SHARED */
-  owner = new Map<number, number>();
-  /** domain -> inserts in this phase */
-  count = new Map<number, number>();
+  /** domain key -> its slot in this phase */
+  private readonly slot = new AddrMap();
+  /** Per slot: the one vCPU that inserted in this phase, or SHARED. */
+  private owner: number[] = [];
+  /** Per slot: inserts in this phase. */
+  private count: number[] = [];
+  /** The last key seen and its slot (runs of inserts into one domain). */
+  private lastKey = -1;
+  private lastSlot = -1;
   contended = 0;
 
   add(key: number, vcpu: number): void {
-    const o = this.owner.get(key);
-    if (o === undefined) this.owner.set(key, vcpu);
-    else if (o !== vcpu && o !== SHARED) this.owner.set(key, SHARED);
-    this.count.set(key, (this.count.get(key) ?? 0) + 1);
+    let i = key === this.lastKey ? this.lastSlot : this.slot.get(key);
+    if (i < 0) {
+      i = this.owner.length;
+      this.slot.set(key, i);
+      this.owner.push(vcpu);
+      this.count.push(1);
+    } else {
+      if (this.owner[i] !== vcpu) this.owner[i] = SHARED;
+      this.count[i]++;
+    }
+    this.lastKey = key;
+    this.lastSlot = i;
   }
 
   end(): void {
-    for (const [key, o] of this.owner) if (o === SHARED) this.contended += this.count.get(key)!;
-    this.owner.clear();
-    this.count.clear();
+    const n = this.owner.length;
+    if (n === 0) return;
+    for (let i = 0; i < n; i++) if (this.owner[i] === SHARED) this.contended += this.count[i];
+    this.slot.clear();
+    this.owner = [];
+    this.count = [];
+    this.lastKey = -1;
+    this.lastSlot = -1;
   }
 }
 

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { AddrMap, AddrSet } from "./addr_table.ts";
+import { AddrMap, AddrSet, PageSet } from "./addr_table.ts";
 import { Prng } from "./prng.ts";
 
 Deno.test("AddrSet agrees with Set<number> over random adds and deletes (52-bit addresses)", () => {
@@ -60,4 +60,34 @@ Deno.test("AddrMap agrees with Map<number, number> over random sets and deletes"
   m.forEach((a, v) => seen.push([a, v]));
   assertEquals(seen.sort((x, y) => x[0] - y[0]), [...ref].sort((x, y) => x[0] - y[0]));
   assertThrows(() => m.set(-4096, 1), RangeError);
+});
+
+Deno.test("PageSet agrees with Set<number> over random adds, deletes and clears", () => {
+  const rng = new Prng(13);
+  for (const page of [4096, 65536]) {
+    const ref = new Set<number>();
+    const s = new PageSet(page);
+    // Runs of neighbouring pages (shared regions) and far pages up to 52 bits.
+    const universe = Array.from({ length: 1500 }, (_, i) =>
+      i % 5 === 0 ? 2 ** 52 - page * (i + 1) : 2 ** 40 + page * (i * 37 % 2000));
+    for (let step = 0; step < 30000; step++) {
+      const a = universe[rng.int(universe.length)];
+      if (rng.chance(0.55)) {
+        s.add(a);
+        ref.add(a);
+      } else {
+        assertEquals(s.delete(a), ref.delete(a), `delete ${a} at step ${step}`);
+      }
+      if (step % 211 === 0) {
+        for (const u of universe) assertEquals(s.has(u), ref.has(u), `has ${u} at step ${step}`);
+      }
+      if (step === 15000) {
+        s.clear();
+        ref.clear();
+      }
+      assertEquals(s.size, ref.size);
+    }
+    assertThrows(() => s.add(page / 2), RangeError);
+    assertThrows(() => s.add(-page), RangeError);
+  }
 });
