@@ -43,6 +43,11 @@ export * from "./cost.ts";
 export * from "./correctness.ts";
 export * from "./memory.ts";
 export * from "./reproducer.ts";
+export * from "./params.ts";
+export * from "./provenance.ts";
+export * from "./takeaway.ts";
+export * from "./latency.ts";
+export * from "./hostscale.ts";
 
 /** Markdown that shows itself in Deno's Jupyter kernel (and prints as text elsewhere). */
 export function markdown(text: string): Showable & { toString(): string } {
@@ -52,10 +57,13 @@ export function markdown(text: string): Showable & { toString(): string } {
   };
 }
 
-/** Something that shows itself in Jupyter: a {@linkcode Figure} or {@linkcode markdown}. */
+/**
+ * Something that shows itself in Jupyter: a {@linkcode Figure}, {@linkcode markdown} or a
+ * takeaway (lib/plots/takeaway.ts, whose bundle also holds JSON).
+ */
 export interface Showable {
   /** The MIME bundle. */
-  [JUPYTER_DISPLAY](): Record<string, string>;
+  [JUPYTER_DISPLAY](): Record<string, unknown>;
 }
 
 interface JupyterApi {
