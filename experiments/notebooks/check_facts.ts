@@ -86,6 +86,23 @@ export function recompute(f: Fact): number {
   }
 }
 
+/**
+ * `shown` stands in `text` as a number of its own: not inside a longer number ("0" is not
+ * found in "1,024", "5" not in "2.5").
+ */
+export function statesNumber(text: string, shown: string): boolean {
+  let i = text.indexOf(shown);
+  while (i >= 0) {
+    const before = text.slice(Math.max(0, i - 2), i);
+    const after = text.slice(i + shown.length, i + shown.length + 2);
+    const digitBefore = /\d$/.test(before) || /\d[.,]$/.test(before);
+    const digitAfter = /^\d/.test(after) || /^[.,]\d/.test(after);
+    if (!digitBefore && !digitAfter) return true;
+    i = text.indexOf(shown, i + 1);
+  }
+  return false;
+}
+
 const close = (a: number, b: number) =>
   (Number.isNaN(a) && Number.isNaN(b)) || Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
 
@@ -95,8 +112,15 @@ export function checkNotebook(path: string): { problems: string[]; facts: number
   const name = path.split("/").pop();
   const problems: string[] = [];
   let facts = 0;
-  nb.cells.forEach((c: { cell_type: string; outputs?: unknown[] }, i: number) => {
+  nb.cells.forEach((
+    c: { cell_type: string; outputs?: unknown[]; metadata?: { tags?: string[] } },
+    i: number,
+  ) => {
     if (c.cell_type !== "code") return;
+    const outs = (c.outputs ?? []) as { data?: Record<string, unknown> }[];
+    if ((c.metadata?.tags ?? []).includes("takeaway") && !outs.some((o) => o.data?.[MIME])) {
+      problems.push(`${name} cell ${i}: a takeaway cell shows no facts (${MIME})`);
+    }
     for (const o of (c.outputs ?? []) as { data?: Record<string, unknown> }[]) {
       const payload = o.data?.[MIME] as { facts: Fact[]; ratios: Ratio[] } | undefined;
       if (!payload) continue;
@@ -120,7 +144,7 @@ export function checkNotebook(path: string): { problems: string[]; facts: number
               `(${f.agg} of ${f.column} where ${JSON.stringify(f.where)})`,
           );
         }
-        if (!text.includes(f.shown)) {
+        if (!statesNumber(text, f.shown)) {
           problems.push(`${name} cell ${i}: fact ${f.id} (${f.shown}) is not in its takeaway`);
         }
       }
@@ -131,7 +155,7 @@ export function checkNotebook(path: string): { problems: string[]; facts: number
         if (!close(claimed, q) && !(Math.abs(claimed - q) <= 1e-9 * Math.abs(q))) {
           problems.push(`${name} cell ${i}: ratio ${r.id} says ${r.value}, its facts give ${q}`);
         }
-        if (!text.includes(r.shown)) {
+        if (!statesNumber(text, r.shown)) {
           problems.push(`${name} cell ${i}: ratio ${r.id} (${r.shown}) is not in its takeaway`);
         }
         const printed = Number(r.shown.replace(/,/g, ""));

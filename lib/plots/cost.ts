@@ -567,25 +567,29 @@ export function costTakeaway(
   for (const g of granules) {
     if (!ours) break;
     const w = { granule: g, [opts.by]: xMax };
+    if (!Number.isFinite(fb.peek({ ...w, strategy: ours }, cd.column, "max"))) continue;
     const o = fb.fact(`${ours}.${g}`, { ...w, strategy: ours }, cd.column, "max");
     const ot = fb.fact(`${ours}.${g}.ns`, { ...w, strategy: ours }, cd.estColumn, "max", sec);
-    if (!Number.isFinite(o.value)) continue;
     let line = `**${granuleLabel(rows, g)}**, ${xText} / ${fixedText}, alias ${cd.alias}: ` +
       `${ours}'s ${statWord(stat)} unmap is ${o.shown} iterations (≈ ${ot.shown})`;
     if (strategies.includes("full-walk") && ours !== "full-walk") {
-      const f = fb.fact(`full-walk.${g}`, { ...w, strategy: "full-walk" }, cd.column, "max");
-      const ft = fb.fact(
-        `full-walk.${g}.ns`,
-        { ...w, strategy: "full-walk" },
-        cd.estColumn,
-        "max",
-        sec,
-      );
-      if (Number.isFinite(f.value) && o.value > 0) {
-        const r = fb.ratio(`full-walk/${ours}.${g}`, f, o);
-        line += r.value >= 1
-          ? `, ${r.shown} times fewer than full-walk's ${f.shown} (≈ ${ft.shown})`
-          : `, more than full-walk's ${f.shown} (≈ ${ft.shown}): ${r.shown} times as many`;
+      const fwv = fb.peek({ ...w, strategy: "full-walk" }, cd.column, "max");
+      if (Number.isFinite(fwv) && o.value > 0) {
+        const f = fb.fact(`full-walk.${g}`, { ...w, strategy: "full-walk" }, cd.column, "max");
+        const ft = fb.fact(
+          `full-walk.${g}.ns`,
+          { ...w, strategy: "full-walk" },
+          cd.estColumn,
+          "max",
+          sec,
+        );
+        if (f.value >= o.value) {
+          const r = fb.ratio(`full-walk/${ours}.${g}`, f, o);
+          line += `, ${r.shown} times fewer than full-walk's ${f.shown} (≈ ${ft.shown})`;
+        } else {
+          const r = fb.ratio(`${ours}/full-walk.${g}`, o, f);
+          line += `, ${r.shown} times full-walk's ${f.shown} (≈ ${ft.shown})`;
+        }
       }
     }
     out.push(line + ".");
@@ -593,8 +597,9 @@ export function costTakeaway(
   const past = (limitNs: number, tag: string, what: string) => {
     const names: string[] = [];
     for (const s of strategies) {
+      if (!(fb.peek({ strategy: s }, cd.estColumn, "max") > limitNs)) continue;
       const f = fb.fact(`${s}.${tag}`, { strategy: s }, cd.estColumn, "max", sec);
-      if (f.value > limitNs) names.push(`${s} (up to ${f.shown})`);
+      names.push(`${s} (up to ${f.shown})`);
     }
     return names.length > 0
       ? `Past the ${what}: ${names.join(", ")}.`
@@ -609,7 +614,10 @@ export function costTakeaway(
       ),
   );
   for (const c of cd.coincident) {
-    const fbk = fb.fact(`${c.strategy}.fallbacks`, { strategy: c.strategy }, "fallbacks", "sum");
+    const bounded = c.strategy === "rmap-bounded";
+    const fbk = bounded
+      ? fb.fact(`${c.strategy}.fallbacks`, { strategy: c.strategy }, "fallbacks", "sum")
+      : null;
     const n = fb.fact(
       `${c.strategy}.points`,
       { strategy: c.strategy },
@@ -621,7 +629,7 @@ export function costTakeaway(
     out.push(
       `${c.strategy} is not drawn: its ${cd.column} equals ${c.same}'s at all ${n.shown} ` +
         `points` +
-        (c.strategy === "rmap-bounded"
+        (fbk
           ? ` (it falls back to the full walk ${fbk.shown} times in these rows, so it runs as rmap).`
           : "."),
     );
@@ -629,8 +637,11 @@ export function costTakeaway(
   if (strategies.includes("maple-v2")) {
     const v = fb.fact("maple-v2.stale", { strategy: "maple-v2" }, "violations", "max");
     out.push(
-      `maple-v2's small numbers come with up to ${v.shown} stale shadow entries per point ` +
-        `at alias ${cd.alias} (notebook 02).`,
+      v.value > 0
+        ? `maple-v2's small numbers come with up to ${v.shown} stale shadow entries per ` +
+          `point at alias ${cd.alias} (notebook 02).`
+        : `maple-v2 leaves ${v.shown} stale entries at alias ${cd.alias}: without aliases ` +
+          `there is nothing for it to miss (notebook 02).`,
     );
   }
   return fb.takeaway(out.map((l) => `- ${l}`).join("\n"));

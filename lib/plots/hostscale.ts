@@ -321,6 +321,7 @@ export function hostScaleTakeaway(
   base: Where,
   alias: number,
   stat: Statistic = "max",
+  part: "unmap" | "storm" | "memory" | "contention" = "unmap",
 ): Takeaway {
   const s = largestScale(rows);
   const ws = Math.max(...rows.map((r) => num(r, "working_set_bytes")));
@@ -336,33 +337,53 @@ export function hostScaleTakeaway(
   const out: string[] = [];
   const line = (st: string) => {
     const w = { strategy: st };
-    const d = fb.fact(`${st}.destroyed`, w, dc, "max");
-    const rf = fb.fact(`${st}.refaults`, w, "storm_refaults_total", "max");
-    const wait = fb.fact(`${st}.vcpu_wait`, w, "storm_vcpu_est_ns_max", "max", sec);
-    const t = fb.fact(`${st}.unmap_ns`, w, `unmap_est_ns_${stat}`, "max", sec);
-    const mem = fb.fact(`${st}.memory`, w, "peak_memory_bytes", "max", formatBytes);
-    return {
-      d,
-      text:
-        `**${st}**: one host unmap destroys ${d.shown} shadow leaves (${dc}) in ≈ ${t.shown}; ` +
-        `${rf.shown} refaults on collateral leaves over the trace; one vCPU waits up to ` +
-        `${wait.shown} refaulting after an unmap; index ${mem.shown}.`,
-    };
-  };
-  const o = line(ours);
-  out.push(o.text);
-  if (strategies.includes("full-walk") && ours !== "full-walk") {
-    const f = line("full-walk");
-    out.push(f.text);
-    if (o.d.value > 0) {
-      const r = fb.ratio("destroyed.full-walk/ours", f.d, o.d);
-      out.push(`full-walk destroys ${r.shown} times as many leaves per unmap as ${ours}.`);
+    if (part === "unmap") {
+      const d = fb.fact(`${st}.destroyed`, w, dc, "max");
+      const t = fb.fact(`${st}.unmap_ns`, w, `unmap_est_ns_${stat}`, "max", sec);
+      return {
+        d,
+        text:
+          `**${st}**: one host unmap destroys ${d.shown} shadow leaves (${dc}) in ≈ ${t.shown}.`,
+      };
     }
+    if (part === "storm") {
+      const d = fb.fact(`${st}.storm`, w, "storm_faults_max", "max");
+      const rf = fb.fact(`${st}.refaults`, w, "storm_refaults_total", "max");
+      const wait = fb.fact(`${st}.vcpu_wait`, w, "storm_vcpu_est_ns_max", "max", sec);
+      return {
+        d,
+        text: `**${st}**: the worst storm is ${d.shown} shadow faults; ${rf.shown} storm ` +
+          `faults over the trace refault collateral leaves; one vCPU waits up to ${wait.shown}.`,
+      };
+    }
+    const d = fb.fact(`${st}.memory`, w, "peak_memory_bytes", "max", formatBytes);
+    const e = fb.fact(
+      `${st}.per_entry`,
+      w,
+      "memory_bytes_per_shadow_entry",
+      "max",
+      (v) => `${formatCount(v)} B`,
+    );
+    return { d, text: `**${st}**: index ${d.shown} for the VM, ${e.shown} per shadow entry.` };
+  };
+  const shown = part === "memory"
+    ? strategies.filter((st) => st !== "full-walk")
+    : part === "contention"
+    ? []
+    : [ours, ...(strategies.includes("full-walk") && ours !== "full-walk" ? ["full-walk"] : [])];
+  const lines = shown.map(line);
+  for (const l of lines) out.push(l.text);
+  if ((part === "unmap" || part === "storm") && lines.length === 2 && lines[0].d.value > 0) {
+    const r = fb.ratio(`${part}.full-walk/ours`, lines[1].d, lines[0].d);
+    out.push(
+      part === "unmap"
+        ? `full-walk destroys ${r.shown} times as many leaves per unmap as ${ours}.`
+        : `full-walk's worst storm is ${r.shown} times ${ours}'s.`,
+    );
   }
-  const falls = strategies.filter((st) => st.startsWith("rmap")).map((st) => ({
-    st,
-    f: fb.fact(`${st}.fallbacks`, { strategy: st }, "fallbacks", "max"),
-  })).filter((x) => x.f.value > 0);
+  const falls = strategies.filter((st) =>
+    part === "unmap" && fb.peek({ strategy: st }, "fallbacks", "max") > 0
+  ).map((st) => ({ st, f: fb.fact(`${st}.fallbacks`, { strategy: st }, "fallbacks", "max") }));
   for (const x of falls) {
     out.push(
       `${x.st} falls back to the full walk ${x.f.shown} times here: at this working set its ` +
@@ -370,7 +391,7 @@ export function hostScaleTakeaway(
     );
   }
   const cont: string[] = [];
-  for (const st of strategies) {
+  for (const st of part === "contention" ? strategies : []) {
     const exact = (v: number) => v.toLocaleString("en-US");
     const c = fb.fact(`${st}.contended`, { strategy: st }, "inserts_contended", "max", exact);
     const t = fb.fact(`${st}.inserts`, { strategy: st }, "inserts_total", "max", exact);

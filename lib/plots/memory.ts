@@ -275,7 +275,12 @@ export function collateralFigure(rows: readonly SweepRecord[]): Figure {
  * and in total at the largest scale (range over granules and aliases), and collateral
  * against stale entries (maple-v2's 0 collateral beside its stale entries).
  */
-export function memoryTakeaway(rows: readonly SweepRecord[], path: string, base: Where): Takeaway {
+export function memoryTakeaway(
+  rows: readonly SweepRecord[],
+  path: string,
+  base: Where,
+  part: "memory" | "collateral" = "memory",
+): Takeaway {
   const scale = largestScale(rows);
   const fb = new FactBook(path, rows, {
     ...base,
@@ -287,7 +292,10 @@ export function memoryTakeaway(rows: readonly SweepRecord[], path: string, base:
   const bytes = (v: number) => formatBytes(v);
   const per = (v: number) => `${formatCount(Math.round(v * 10) / 10)} B`;
   for (const s of strategyOrder(rows.map((r) => r.strategy))) {
-    if (none.has(s)) continue;
+    if (none.has(s) || part !== "memory") continue;
+    if (!Number.isFinite(fb.peek({ strategy: s }, "memory_bytes_per_shadow_entry", "min"))) {
+      continue;
+    }
     const lo = fb.fact(
       `${s}.per.min`,
       { strategy: s },
@@ -304,16 +312,27 @@ export function memoryTakeaway(rows: readonly SweepRecord[], path: string, base:
     );
     const tlo = fb.fact(`${s}.total.min`, { strategy: s }, "peak_memory_bytes", "min", bytes);
     const thi = fb.fact(`${s}.total.max`, { strategy: s }, "peak_memory_bytes", "max", bytes);
-    if (!Number.isFinite(lo.value)) continue;
     out.push(
       `**${s}**: ${lo.shown}–${hi.shown} per shadow entry, ${tlo.shown}–${thi.shown} per VM.`,
     );
   }
-  if (none.size > 0) out.push(`No index (0 B): ${[...none].join(", ")}.`);
+  if (none.size > 0 && part === "memory") out.push(`No index (0 B): ${[...none].join(", ")}.`);
   const col = (s: string) =>
     fb.fact(`${s}.collateral`, { strategy: s }, "removed_collateral", "max");
   const strategies = new Set(rows.map((r) => r.strategy));
-  if (strategies.has("maple-v2")) {
+  if (part === "collateral") {
+    const zero: string[] = [];
+    for (const s of strategyOrder(strategies)) {
+      if (s === "maple-v2" || s === "full-walk") continue;
+      const c = col(s);
+      if (c.value === 0) zero.push(s);
+      else out.push(`${s} removes up to ${c.shown} shadow entries without need in one trace.`);
+    }
+    if (zero.length > 0) {
+      out.push(`${zero.join(", ")}: no collateral (0).`);
+    }
+  }
+  if (strategies.has("maple-v2") && part === "collateral") {
     const c = col("maple-v2");
     const v = fb.fact("maple-v2.stale", { strategy: "maple-v2" }, "violations", "max");
     out.push(
@@ -321,7 +340,7 @@ export function memoryTakeaway(rows: readonly SweepRecord[], path: string, base:
         `stale ones: its low collateral comes from removing too little.`,
     );
   }
-  if (strategies.has("full-walk")) {
+  if (strategies.has("full-walk") && part === "collateral") {
     const c = col("full-walk");
     out.push(`full-walk removes up to ${c.shown} shadow entries without need in one trace.`);
   }
@@ -338,13 +357,24 @@ export const COMMITTED_BUDGET_CSV: string = decodeURIComponent(
 
 /** Read a budget sweep CSV (`deno task budget`) back into its rows. */
 export async function loadBudget(path: string = COMMITTED_BUDGET_CSV): Promise<BudgetRow[]> {
+  return budgetRowsOf(await loadBudgetCsv(path));
+}
+
+/** Read a budget sweep CSV as typed records, its columns as the file names them. */
+export async function loadBudgetCsv(
+  path: string = COMMITTED_BUDGET_CSV,
+): Promise<Record<string, string | number>[]> {
   const text = await readResults(
     path,
     "budget sweep",
     "Run `deno task budget` to write results/budget.csv.",
   );
   const numeric = new Set(BUDGET_COLUMNS.filter((c) => c.type !== "text").map((c) => c.name));
-  const rows = parseTyped(text, path, numeric, BUDGET_COLUMNS.map((c) => c.name), "budget CSV");
+  return parseTyped(text, path, numeric, BUDGET_COLUMNS.map((c) => c.name), "budget CSV");
+}
+
+/** Budget sweep records as {@linkcode BudgetRow}s. */
+export function budgetRowsOf(rows: readonly Record<string, string | number>[]): BudgetRow[] {
   const n = (r: Record<string, string | number>, k: string) => r[k] as number;
   return rows.map((r) => ({
     budget: n(r, "budget_bytes"),
@@ -486,6 +516,59 @@ export function budgetFigure(data: readonly BudgetRow[]): Figure {
       "so the bound costs time, never correctness).",
     ],
   });
+}
+
+/**
+ * The takeaway under the budget figure, from the budget CSV: per alias density the
+ * smallest budget at which rmap-bounded never falls back, and the violations over every
+ * replay (the fallback is the full walk: it costs time, not correctness).
+ */
+export function budgetTakeaway(
+  data: readonly BudgetRow[],
+  rows: readonly Record<string, string | number>[],
+  path: string,
+): Takeaway {
+  const fb = new FactBook(path, rows);
+  const out: string[] = [];
+  for (const a of [...new Set(data.map((d) => d.alias))].sort((x, y) => x - y)) {
+    const ok = data.filter((d) => d.alias === a && d.fallbacks === 0)
+      .sort((x, y) => x.budget - y.budget)[0];
+    if (!ok) {
+      const f = fb.fact(`fallbacks.${a}`, { alias: a }, "fallbacks", "min");
+      out.push(`alias ${a}: every budget falls back (at least ${f.shown} fallbacks).`);
+      continue;
+    }
+    const f = fb.fact(
+      `fallbacks.${a}.${ok.budget}`,
+      { alias: a, budget_bytes: ok.budget },
+      "fallbacks",
+      "max",
+    );
+    const below = data.filter((d) => d.alias === a && d.budget < ok.budget)
+      .sort((x, y) => y.budget - x.budget)[0];
+    let line = `alias ${a}: no fallback from ${formatBytes(ok.budget)} per shadow MMU on ` +
+      `(${f.shown} fallbacks)`;
+    if (below) {
+      const g = fb.fact(
+        `fallbacks.${a}.${below.budget}`,
+        { alias: a, budget_bytes: below.budget },
+        "fallbacks",
+        "max",
+      );
+      const it = fb.fact(
+        `worst.${a}.${below.budget}`,
+        { alias: a, budget_bytes: below.budget },
+        "unmap_iterations_max",
+        "max",
+      );
+      line += `; at ${formatBytes(below.budget)} it falls back ${g.shown} times and its ` +
+        `worst unmap is ${it.shown} iterations`;
+    }
+    out.push(line + ".");
+  }
+  const v = fb.fact("violations", {}, "violations", "sum");
+  out.push(`Oracle violations over every replay: ${v.shown}.`);
+  return fb.takeaway(out.map((l) => `- ${l}`).join("\n"));
 }
 
 /** Markdown table of the budget sweep. */

@@ -48,6 +48,7 @@ export * from "./provenance.ts";
 export * from "./takeaway.ts";
 export * from "./latency.ts";
 export * from "./hostscale.ts";
+export * from "./rerun.ts";
 
 /** Markdown that shows itself in Deno's Jupyter kernel (and prints as text elsewhere). */
 export function markdown(text: string): Showable & { toString(): string } {
@@ -79,7 +80,7 @@ interface JupyterApi {
  * that lost one. Outside Jupyter, prints the text form.
  */
 export async function show(...items: Showable[]): Promise<void> {
-  const jupyter = (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
+  const jupyter = jupyterApi();
   for (const it of items) {
     const bundle = it[JUPYTER_DISPLAY]();
     if (jupyter) {
@@ -167,4 +168,13 @@ export async function writePlots(opts: WritePlotsOptions = {}): Promise<WritePlo
   }
   for (const p of files) log(`wrote ${p}`);
   return { files, figures };
+}
+
+/** Deno.jupyter in the Jupyter kernel, undefined elsewhere (where reading it throws). */
+function jupyterApi(): JupyterApi | undefined {
+  try {
+    return (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
+  } catch {
+    return undefined;
+  }
 }

@@ -92,6 +92,18 @@ export function selectRows<R extends Record<string, string | number>>(
   return out;
 }
 
+/** The parameters' selection as a fact filter (lib/plots/takeaway.ts `Where`). */
+export function paramsWhere(p: NotebookParams): Record<string, (string | number)[]> {
+  const w: Record<string, (string | number)[]> = {};
+  if (p.strategies && p.strategies.length > 0) w.strategy = [...p.strategies];
+  if (p.granules && p.granules.length > 0) w.granule = [...p.granules];
+  if (p.aliases && p.aliases.length > 0) w.alias = [...p.aliases];
+  if (p.workingSets && p.workingSets.length > 0) {
+    w.working_set_bytes = p.workingSets.map(workingSetParam);
+  }
+  return w;
+}
+
 /** The column of a per-event quantity under a statistic; `unmap_descriptors` has no p99. */
 export function statColumn(
   base: "unmap_iterations" | "unmap_est_ns" | "unmap_descriptors" | "unmap_leaves_destroyed",

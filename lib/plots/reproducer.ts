@@ -555,8 +555,8 @@ export function reproducerTakeaway(run: Timeline, prefix: string, budget: number
   }
   out.push(
     clean.length === run.runs.length
-      ? `No strategy leaves a stale entry on this trace.`
-      : `No stale entry: ${clean.join(", ")}.`,
+      ? `No strategy leaves a stale entry on this trace (0 stale leaves each).`
+      : `No stale entry (0 stale leaves): ${clean.join(", ")}.`,
   );
   const strategies = run.runs.map((r) => r.strategy);
   if (strategies.includes("full-walk")) {

@@ -205,6 +205,11 @@ export class FactBook {
     return f;
   }
 
+  /** A fact's value without recording it (to choose what to say before saying it). */
+  peek(where: Where, column: string, agg: Aggregate, columns?: string[]): number {
+    return aggregate(filterRows(this.rows, { ...this.base, ...where }), column, agg, columns);
+  }
+
   /** A ratio of two facts (shown with `format`, default 3 significant digits). */
   ratio(
     id: string,
