@@ -386,8 +386,11 @@ export function hostScaleTakeaway(
   ).map((st) => ({ st, f: fb.fact(`${st}.fallbacks`, { strategy: st }, "fallbacks", "max") }));
   for (const x of falls) {
     out.push(
-      `${x.st} falls back to the full walk ${x.f.shown} times here: at this working set its ` +
-        `index outgrows the per-MMU budget, and its unmaps cost what full-walk's do.`,
+      x.st === "rmap-bounded"
+        ? `${x.st} falls back to the full walk ${x.f.shown} times here: at this working set ` +
+          `its index outgrows the per-MMU budget, and those unmaps cost what full-walk's do.`
+        : `${x.st} records ${x.f.shown} fallbacks here (the fallbacks column: unmaps it could ` +
+          `not do from its index).`,
     );
   }
   const cont: string[] = [];
