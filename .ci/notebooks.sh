@@ -3,7 +3,14 @@
 # (experiments/notebooks/setup.sh: Jupyter from Debian, Deno at a stable path, the kernel),
 # check that `deno task notebooks:open` serves them and starts the Deno kernel, execute every
 # notebooks/*.ipynb headless into a temporary directory (the committed notebooks are not
-# touched), and fail when a cell errors or a cell tagged "plot" shows no image/svg+xml.
+# touched), and fail when a cell errors, a cell tagged "plot" shows no image/svg+xml, or a
+# takeaway contradicts its data (issue #12: experiments/notebooks/check_facts.ts recomputes
+# every number a takeaway states from its CSV, sharing no code with the notebooks).
+# Every notebook runs twice: with the committed results, and with a small alternative
+# from another grid and trace (test/fixtures/notebooks/: `deno task sweep --grid
+# notebook-ci`, `deno task timeline experiments/scenarios/tlbi-remap.json`), through the
+# parameters cell's environment variables (S2LAB_SWEEP_CSV, S2LAB_WORKING_SET_CSV,
+# S2LAB_TIMELINE).
 #
 #   bash .ci/notebooks.sh            check (what .ci/run calls)
 #   bash .ci/notebooks.sh --inplace  re-execute the committed notebooks in place, keeping
@@ -157,27 +164,46 @@ if [[ ${#NOTEBOOKS[@]} -eq 0 ]]; then
   echo "error: no notebooks in $NB_DIR/" >&2
   exit 1
 fi
-mkdir -p "$TMP/out"
+mkdir -p "$TMP/out" "$TMP/alt"
 FAILED=0
-for nb in "${NOTEBOOKS[@]}"; do
-  out="$TMP/out/$(basename "$nb")"
+ALT_CSV=test/fixtures/notebooks/notebook-ci.csv
+ALT_TIMELINE=test/fixtures/notebooks/tlbi-remap
+# Execute one notebook into $2 with the environment given after it; check it (errors, SVGs,
+# takeaways against their data). Retried: see below.
+run_notebook() {
+  local nb="$1" out="$2"
+  shift 2
   # A cell that raises fails at once. A run whose check fails is retried (twice at most):
   # Deno 2.9's kernel can report a cell idle before its last output went out, and nbconvert
   # stops listening at idle (lib/plots/mod.ts show() makes this rare).
   for attempt in 1 2 3; do
     t0=$(date +%s)
-    jupyter nbconvert --to notebook --execute --output-dir "$TMP/run" \
+    env "$@" jupyter nbconvert --to notebook --execute --output-dir "$TMP/run" \
       --ExecutePreprocessor.timeout=300 --ExecutePreprocessor.kernel_name=deno \
       --ExecutePreprocessor.record_timing=False "$nb" \
       2>"$TMP/nbconvert.log" || { cat "$TMP/nbconvert.log" >&2; exit 1; }
     mv "$TMP/run/$(basename "$nb")" "$out"
-    echo "$nb: executed in $(($(date +%s) - t0)) s (attempt $attempt)"
-    if check_notebook "$out"; then
-      [[ $INPLACE -eq 1 ]] && cp "$out" "$nb"
-      continue 2
+    echo "$nb ($*): executed in $(($(date +%s) - t0)) s (attempt $attempt)"
+    if check_notebook "$out" && "$DENO" run --allow-read experiments/notebooks/check_facts.ts "$out"; then
+      return 0
     fi
   done
-  FAILED=1
+  return 1
+}
+for nb in "${NOTEBOOKS[@]}"; do
+  out="$TMP/out/$(basename "$nb")"
+  # The alternative run checks that nothing in the notebook depends on the committed data;
+  # --inplace (refreshing the committed outputs) skips it.
+  if [[ $INPLACE -eq 0 ]]; then
+    run_notebook "$nb" "$TMP/alt/$(basename "$nb")" S2LAB_SWEEP_CSV="$ALT_CSV" \
+      S2LAB_WORKING_SET_CSV="$ALT_CSV" S2LAB_TIMELINE="$ALT_TIMELINE" || FAILED=1
+  fi
+  if run_notebook "$nb" "$out" S2LAB_SWEEP_CSV="${S2LAB_SWEEP_CSV:-}" S2LAB_WORKING_SET_CSV= \
+    S2LAB_TIMELINE=; then
+    [[ $INPLACE -eq 1 ]] && cp "$out" "$nb"
+  else
+    FAILED=1
+  fi
 done
 if [[ $FAILED -ne 0 ]]; then
   echo "error: a notebook failed its check (above)" >&2

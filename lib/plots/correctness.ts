@@ -14,18 +14,35 @@
  */
 
 import * as Plot from "@observablehq/plot";
-import { costModelOf, lockupIterations } from "./cost.ts";
+import {
+  coincidentSeries,
+  costModelOf,
+  granuleLabel,
+  lockupIterations,
+  nsPerWalkIteration,
+  paBitsNotes,
+} from "./cost.ts";
+import {
+  SCHED_LATENCY_NS,
+  SCHED_LATENCY_SOURCE,
+  secondsToIterations,
+  SOFT_LOCKUP_SOURCE,
+} from "./latency.ts";
+import { statColumn, type Statistic, statWord } from "./params.ts";
+import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
 import { distinct, largestScale, maxBy, num, type SweepRecord } from "./results.ts";
 import { formatBytes } from "../util/size.ts";
 import {
   formatCount,
   formatPow10,
+  formatSeconds,
   GRANULE_COLORS,
   granuleOrder,
   LOCKUP_COLOR,
   pow10Ticks,
   strategyOrder,
   strategyStyle,
+  STRICT_COLOR,
   symlogTicks,
 } from "./style.ts";
 import {
@@ -117,7 +134,7 @@ export function violationsFigure(rows: readonly SweepRecord[]): Figure {
     },
     y: {
       type: "symlog",
-      domain: [0, maxV * 1.5],
+      domain: [0, symlogTicks(maxV).at(-1)! * 1.6],
       ticks: symlogTicks(maxV),
       tickFormat: formatPow10,
       grid: true,
@@ -146,102 +163,125 @@ export function violationsFigure(rows: readonly SweepRecord[]): Figure {
   });
 }
 
-/** The scatter's points: one per (strategy, granule, alias) at the largest scale. */
-export function tradeoffData(rows: readonly SweepRecord[]): Record<string, string | number>[] {
-  const at = atLargestScale(rows);
-  const keys = ["strategy", "granule", "alias"];
-  const it = maxBy(at, keys, "unmap_iterations_max");
+/** The scatter's points: one per (strategy, granule, L1 memory, alias) at the most vCPUs. */
+export function tradeoffData(
+  rows: readonly SweepRecord[],
+  stat: Statistic = "max",
+): Record<string, string | number>[] {
+  const column = statColumn("unmap_iterations", stat);
+  const vcpus = largestScale(rows).vcpus;
+  const at = rows.filter((r) => num(r, "vcpus") === vcpus);
+  const keys = ["strategy", "granule", "l1_mem_bytes", "alias"];
+  const it = maxBy(at, keys, column);
   const v = new Map(
     maxBy(at, keys, "violations").map((g) => [JSON.stringify(keys.map((k) => g[k])), g.violations]),
   );
   return it
-    .map((g): Record<string, string | number> => ({
-      ...g,
-      violations: v.get(JSON.stringify(keys.map((k) => g[k]))) ?? 0,
-    }))
-    .filter((g) => (g.unmap_iterations_max as number) > 0);
+    .map((g): Record<string, string | number> => {
+      const violations = v.get(JSON.stringify(keys.map((k) => g[k]))) ?? 0;
+      return {
+        ...g,
+        iterations: g[column],
+        violations,
+        pair: `${g[column]}/${violations}`,
+      };
+    })
+    .filter((g) => (g.iterations as number) > 0);
+}
+
+/** Dot radius per alias density: the denser, the larger. */
+function aliasRadius(aliases: readonly number[], a: number): number {
+  return 3 + 2.2 * aliases.indexOf(a);
 }
 
 /**
- * Cost against correctness in one picture: iterations in the worst unmap event (x, log)
- * against violations (y, symlog), a dot per strategy, granule and alias density.
+ * Cost against correctness: iterations of the unmap event (the statistic; x, log) against
+ * violations (y, symlog), a panel per host granule (columns) and L1 memory (rows) at the
+ * most vCPUs, a symbol and colour per strategy, the dot's size the alias density. A
+ * strategy whose dots are another's everywhere is not drawn (named in the notes).
  */
-export function tradeoffFigure(rows: readonly SweepRecord[]): Figure {
+export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "max"): Figure {
   const m = costModelOf(rows);
   const lock = lockupIterations(m);
-  const data = tradeoffData(rows);
+  const strict = secondsToIterations(SCHED_LATENCY_NS / 1e9, nsPerWalkIteration(m));
+  const all = tradeoffData(rows, stat);
+  const coincident = coincidentSeries(all, ["granule", "l1_mem_bytes", "alias"], "pair");
+  const hidden = new Set(coincident.map((c) => c.strategy));
+  const data = all.filter((d) => !hidden.has(d.strategy as string));
   const scale = largestScale(rows);
   const strategies = strategyOrder(data.map((d) => d.strategy as string));
-  const xsAll = data.map((d) => d.unmap_iterations_max as number);
-  const xLo = Math.min(...xsAll) / 3;
+  const granules = granuleOrder(data.map((d) => d.granule as string));
+  const mems = [...new Set(data.map((d) => d.l1_mem_bytes as number))].sort((a, b) => a - b);
+  const aliases = [...new Set(data.map((d) => d.alias as number))].sort((a, b) => a - b);
+  const xsAll = data.map((d) => d.iterations as number);
+  const xLo = Math.min(...xsAll, strict) / 3;
   const xHi = Math.max(...xsAll, lock) * 3;
   const maxV = Math.max(1, ...data.map((d) => d.violations as number));
+  const yTicks = symlogTicks(maxV);
   const marks: Plot.Markish[] = [
     Plot.frame({ stroke: "#ccc" }),
     Plot.ruleX([lock], { stroke: LOCKUP_COLOR, strokeWidth: 1.8, strokeDasharray: "7,4" }),
-    Plot.text([lock], {
-      x: (d: number) => d,
-      text: () => `soft lockup: ${m.softLockupNs / 1e9} s`,
-      frameAnchor: "top",
-      textAnchor: "end",
-      dx: -6,
-      dy: 10,
-      fill: LOCKUP_COLOR,
-      fontSize: 12,
-    }),
-    Plot.text(["correct and cheap ↙"], {
-      frameAnchor: "bottom-left",
-      dx: 8,
-      dy: -22,
-      textAnchor: "start",
-      fill: "#2a6",
-      fontSize: 13,
-      fontWeight: "bold",
-    }),
+    Plot.ruleX([strict], { stroke: STRICT_COLOR, strokeWidth: 1.6, strokeDasharray: "2,3" }),
   ];
   for (const s of strategies) {
     const st = strategyStyle(s);
+    const stroked = ["cross", "times", "wye"].includes(st.symbol);
     marks.push(
       Plot.dot(data.filter((d) => d.strategy === s), {
-        x: "unmap_iterations_max",
+        x: "iterations",
         y: "violations",
+        fx: "granule",
+        fy: "l1_mem_bytes",
         symbol: () => st.symbol,
-        r: st.hollow ? 7 : 5,
-        fill: st.hollow ? "none" : st.color,
-        fillOpacity: 0.85,
+        r: (d: Record<string, number>) => aliasRadius(aliases, d.alias),
+        fill: st.hollow || stroked ? "none" : st.color,
+        fillOpacity: 0.35,
         stroke: st.color,
-        strokeWidth: st.hollow ? 2 : 1,
+        strokeWidth: 1.6,
       }),
     );
   }
   const chart = Plot.plot({
     document: plotDocument(),
-    width: 900,
-    height: 460,
+    width: 1040,
+    height: 120 + 200 * mems.length,
     marginLeft: 64,
-    marginRight: 20,
+    marginRight: 84,
     marginTop: 30,
     marginBottom: 48,
     style: FONT_STYLE,
+    fx: {
+      domain: granules,
+      label: null,
+      tickFormat: (g: string) => granuleLabel(rows, g),
+      padding: 0.08,
+    },
+    fy: {
+      domain: mems,
+      label: null,
+      tickFormat: (b: number) => `L1 ${formatBytes(b)}`,
+      padding: 0.12,
+    },
     x: {
       type: "log",
       domain: [xLo, xHi],
       ticks: pow10Ticks(xLo, xHi).filter((t) => t >= xLo && t <= xHi),
       tickFormat: formatPow10,
       grid: true,
-      label: "iterations in the worst unmap event (log) →",
+      label: `iterations, ${statWord(stat)} unmap event (log) →`,
       labelAnchor: "center",
       labelOffset: 40,
     },
     y: {
       type: "symlog",
-      domain: [0, maxV * 1.5],
-      ticks: symlogTicks(maxV),
+      domain: [0, yTicks[yTicks.length - 1] * 1.6],
+      ticks: yTicks,
       tickFormat: formatPow10,
       grid: true,
-      label: "↑ oracle violations (stale shadow entries)",
+      label: "↑ stale shadow entries (violations)",
     },
     symbol: { type: "identity" },
+    r: { type: "identity" },
     marks,
   } as Plot.PlotOptions) as unknown as DomElement;
   const legend: LegendItem[] = strategies.map((s) => {
@@ -254,28 +294,140 @@ export function tradeoffFigure(rows: readonly SweepRecord[]): Figure {
       hollow: st.hollow,
     };
   });
-  legend.push({
-    label: `soft lockup (${m.softLockupNs / 1e9} s)`,
-    color: LOCKUP_COLOR,
-    kind: "rule",
-  });
-  const granules = granuleOrder(data.map((d) => d.granule as string));
-  const aliases = distinct(rows, "alias");
+  legend.push(
+    { label: `soft lockup (${m.softLockupNs / 1e9} s)`, color: LOCKUP_COLOR, kind: "rule" },
+    {
+      label: `scheduling latency (${formatSeconds(SCHED_LATENCY_NS / 1e9)})`,
+      color: STRICT_COLOR,
+      kind: "rule",
+      dash: "2,3",
+    },
+  );
   return composeFigure({
     name: "02-tradeoff",
     title: "Cost against correctness",
-    subtitle: `One dot per strategy, host granule (${granules.join(", ")}) and alias density ` +
-      `(${aliases.join(", ")}) at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs), ` +
-      `${formatBytes(scale.l1MemBytes)} of L1 memory. Right of the dashed line an unmap ` +
-      `event alone trips the soft-lockup watchdog (≈ ${formatCount(lock)} iterations); ` +
-      `above 0 the strategy left stale shadow entries.`,
+    subtitle: `One dot per strategy, host granule (columns), L1 memory (rows) and alias ` +
+      `density (dot size: ${
+        aliases.map((a, i) => `${a} ${["smallest", "small", "large", "largest"][i] ?? ""}`)
+          .join(", ")
+      }) at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs). Right of the red line ` +
+      `one unmap event trips the soft-lockup watchdog, right of the orange one it holds a ` +
+      `CPU past CFS's scheduling latency; above 0 the strategy left stale shadow entries. ` +
+      `Correct and cheap is bottom left.`,
     chart,
     legend,
     notes: [
-      "x: unmap_iterations_max (stage2_apply_range() chunks + index steps of the worst unmap " +
-      "event); y: violations (distinct stale entries over the trace), symlog.",
+      ...coincident.map((c) =>
+        `Not drawn: ${c.strategy} sits exactly on ${c.same} at all ${c.points} points.`
+      ),
+      `x: ${statColumn("unmap_iterations", stat)}; y: violations (distinct stale entries over ` +
+      "the trace), symlog. " + SOFT_LOCKUP_SOURCE + "; " + SCHED_LATENCY_SOURCE + ".",
+      ...paBitsNotes(rows),
     ],
   });
+}
+
+/**
+ * The takeaway under the violations and trade-off figures: which strategies left stale
+ * entries (how many at most, from which alias density on), which stayed correct, and the
+ * cheapest correct design against the upstream walk.
+ */
+export function correctnessTakeaway(
+  rows: readonly SweepRecord[],
+  path: string,
+  base: Where,
+  stat: Statistic = "max",
+): Takeaway {
+  const column = statColumn("unmap_iterations", stat);
+  const scale = largestScale(rows);
+  const fb = new FactBook(path, rows, { ...base, vcpus: scale.vcpus });
+  const strategies = strategyOrder(rows.map((r) => r.strategy));
+  const aliases = distinct(rows, "alias") as number[];
+  const out: string[] = [];
+  const correct: string[] = [];
+  for (const s of strategies) {
+    const v = fb.fact(`${s}.stale`, { strategy: s }, "violations", "max");
+    if (v.value === 0) {
+      correct.push(s);
+      continue;
+    }
+    const firstAlias = aliases.find((a) =>
+      rows.some((r) =>
+        r.strategy === s && num(r, "alias") === a && num(r, "vcpus") === scale.vcpus &&
+        num(r, "violations") > 0
+      )
+    );
+    const zero = fb.fact(
+      `${s}.stale.alias0`,
+      { strategy: s, alias: aliases[0] },
+      "violations",
+      "max",
+    );
+    out.push(
+      `**${s}** leaves up to ${v.shown} stale shadow entries in one trace at ${scale.vcpus} ` +
+        `vCPUs` + (firstAlias !== undefined ? `, from alias density ${firstAlias} on` : "") +
+        ` (${zero.shown} at alias ${aliases[0]}).`,
+    );
+  }
+  if (correct.length > 0) {
+    out.push(`No stale entry (0) at any point of these rows: ${correct.join(", ")}.`);
+  }
+  // The cheapest correct design against the upstream walk, at the largest scale.
+  const big = { l1_mem_bytes: scale.l1MemBytes };
+  const cheapest = correct.filter((s) => s !== "full-walk")
+    .map((s) => ({ s, v: fb.peek({ ...big, strategy: s }, column, "max") }))
+    .filter((x) => Number.isFinite(x.v))
+    .sort((a, b) => a.v - b.v)[0];
+  const cheap = cheapest && {
+    s: cheapest.s,
+    f: fb.fact(`${cheapest.s}.worst`, { ...big, strategy: cheapest.s }, column, "max"),
+  };
+  if (cheap && correct.includes("full-walk")) {
+    const f = fb.fact("full-walk.worst", { ...big, strategy: "full-walk" }, column, "max");
+    const r = fb.ratio(`full-walk/${cheap.s}`, f, cheap.f);
+    out.push(
+      `The cheapest correct design at ${scale.vcpus} vCPUs / ${formatBytes(scale.l1MemBytes)} ` +
+        `(the ${statWord(stat)} unmap, any granule and alias) is ${cheap.s}: ${cheap.f.shown} ` +
+        `iterations against full-walk's ${f.shown}, ${r.shown} times fewer.`,
+    );
+  }
+  return fb.takeaway(out.map((l) => `- ${l}`).join("\n"));
+}
+
+/**
+ * The takeaway under the trade-off figure: per strategy, how many of its points at the most
+ * vCPUs trip the soft-lockup watchdog (soft_lockup = 1, from the worst event) and at which
+ * L1 memory sizes, and how many leave stale entries.
+ */
+export function tradeoffTakeaway(
+  rows: readonly SweepRecord[],
+  path: string,
+  base: Where,
+): Takeaway {
+  const scale = largestScale(rows);
+  const fb = new FactBook(path, rows, { ...base, vcpus: scale.vcpus });
+  const out: string[] = [];
+  for (const s of strategyOrder(rows.map((r) => r.strategy))) {
+    const all = fb.fact(`${s}.points`, { strategy: s }, "strategy", "count");
+    const lock = fb.fact(`${s}.lockups`, { strategy: s, soft_lockup: 1 }, "strategy", "count");
+    const stale = fb.fact(`${s}.stale_points`, { strategy: s, violations: 0 }, "strategy", "count");
+    const mems = [
+      ...new Set(
+        rows.filter((r) =>
+          r.strategy === s && num(r, "vcpus") === scale.vcpus && num(r, "soft_lockup") === 1
+        ).map((r) => num(r, "l1_mem_bytes")),
+      ),
+    ].sort((a, b) => a - b).map((b) => formatBytes(b));
+    out.push(
+      `**${s}**: ${lock.shown} of ${all.shown} points past the soft lockup` +
+        (mems.length > 0 ? ` (at L1 ${mems.join(", ")})` : "") +
+        `; ${stale.shown} of ${all.shown} without stale entries.`,
+    );
+  }
+  return fb.takeaway(
+    `At ${scale.vcpus} vCPUs, every granule, L1 memory and alias density kept:\n\n` +
+      out.map((l) => `- ${l}`).join("\n"),
+  );
 }
 
 /** Markdown: violations per strategy and alias density at the largest scale (worst granule). */

@@ -20,12 +20,23 @@ import { formatBytes } from "../util/size.ts";
 import {
   formatCount,
   formatPow10,
+  formatSeconds,
   granuleOrder,
   LOCKUP_COLOR,
   pow10Ticks,
   strategyOrder,
   strategyStyle,
+  STRICT_COLOR,
 } from "./style.ts";
+import {
+  iterationsToSeconds,
+  SCHED_LATENCY_NS,
+  SCHED_LATENCY_SOURCE,
+  secondsToIterations,
+  SOFT_LOCKUP_SOURCE,
+} from "./latency.ts";
+import { statColumn, type Statistic, statWord } from "./params.ts";
+import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
 import {
   composeFigure,
   type DomElement,
@@ -112,20 +123,106 @@ export interface CostOptions {
   by: CostAxis;
   /** Alias density to show (default: the largest in the rows). */
   alias?: number;
+  /** Statistic of the per-event columns (default max). */
+  stat?: Statistic;
   /** Plot width in px (default 1020). */
   width?: number;
 }
 
-/** The points a cost figure draws: one per (granule, strategy, x), worst over the rest. */
-export function costData(
-  rows: readonly SweepRecord[],
-  opts: CostOptions,
-): {
+/** A strategy not drawn because its series is another's, point for point. */
+export interface Coincident {
+  /** The strategy not drawn. */
+  strategy: string;
+  /** The strategy drawn in its place. */
+  same: string;
+  /** Points the two share. */
+  points: number;
+}
+
+/** What a cost figure draws. */
+export interface CostData {
+  /** One point per (granule, strategy, x): the statistic, worst over the other dimensions. */
   data: Record<string, string | number>[];
+  /** Points whose estimate (same statistic) is past the soft-lockup threshold. */
   locked: Record<string, string | number>[];
+  /** Alias density shown. */
   alias: number;
+  /** The value of the dimension not on x (most vCPUs, or most L1 memory). */
   fixed: number;
-} {
+  /** The iterations column drawn. */
+  column: string;
+  /** The estimate column of the same statistic. */
+  estColumn: string;
+  /** Strategies not drawn because they coincide with one that is. */
+  coincident: Coincident[];
+  /** The rows the figure reads (alias and the fixed dimension applied). */
+  rows: SweepRecord[];
+}
+
+/**
+ * Series that are another strategy's point for point (same keys, same values): the later
+ * one in legend order is reported, with the one it sits on.
+ */
+export function coincidentSeries(
+  data: readonly Record<string, string | number>[],
+  keys: readonly string[],
+  value: string,
+): Coincident[] {
+  const series = new Map<string, Map<string, number>>();
+  for (const d of data) {
+    const s = String(d.strategy);
+    const m = series.get(s) ?? new Map<string, number>();
+    m.set(JSON.stringify(keys.map((k) => d[k])), d[value] as number);
+    series.set(s, m);
+  }
+  const out: Coincident[] = [];
+  const drawn: string[] = [];
+  for (const s of strategyOrder(series.keys())) {
+    const m = series.get(s)!;
+    const same = drawn.find((t) => {
+      const o = series.get(t)!;
+      return o.size === m.size && [...m].every(([k, v]) => o.get(k) === v);
+    });
+    if (same) out.push({ strategy: s, same, points: m.size });
+    else drawn.push(s);
+  }
+  return out;
+}
+
+/**
+ * Spread points that sit on each other (same panel and x, y within about 10 %) a little
+ * along a log x axis, so that every strategy's mark stays visible: adds `xd` to each.
+ */
+export function dodgeLogX(
+  data: Record<string, string | number>[],
+  panel: string,
+  x: string,
+  y: string,
+  step = 0.07,
+): Record<string, string | number>[] {
+  const groups = new Map<string, Record<string, string | number>[]>();
+  for (const d of data) {
+    const v = d[y] as number;
+    const k = JSON.stringify([d[panel], d[x], v > 0 ? Math.round(Math.log10(v) * 24) : 0]);
+    groups.set(k, [...(groups.get(k) ?? []), d]);
+  }
+  const order = strategyOrder(data.map((d) => String(d.strategy)));
+  const out: Record<string, string | number>[] = [];
+  for (const g of groups.values()) {
+    g.sort((a, b) => order.indexOf(String(a.strategy)) - order.indexOf(String(b.strategy)));
+    g.forEach((d, i) => {
+      const off = g.length > 1 ? (i - (g.length - 1) / 2) * step : 0;
+      out.push({ ...d, xd: (d[x] as number) * 2 ** off });
+    });
+  }
+  return out;
+}
+
+/** The points a cost figure draws: one per (granule, strategy, x), worst over the rest. */
+export function costData(rows: readonly SweepRecord[], opts: CostOptions): CostData {
+  const stat = opts.stat ?? "max";
+  const column = statColumn("unmap_iterations", stat);
+  const estColumn = statColumn("unmap_est_ns", stat);
   const alias = opts.alias ?? Math.max(...rows.map((r) => num(r, "alias")));
   const scale = largestScale(rows);
   const other: CostAxis = opts.by === "vcpus" ? "l1_mem_bytes" : "vcpus";
@@ -138,38 +235,103 @@ export function costData(
     );
   }
   const keys = ["granule", "strategy", opts.by];
-  const it = maxBy(sel, keys, "unmap_iterations_max");
-  const lock = maxBy(sel, keys, "soft_lockup");
-  const lockedKeys = new Set(
-    lock.filter((g) => (g.soft_lockup as number) > 0).map((g) =>
-      JSON.stringify(keys.map((k) => g[k]))
-    ),
+  const it = maxBy(sel, keys, column);
+  const est = new Map(
+    maxBy(sel, keys, estColumn).map((g) => [JSON.stringify(keys.map((k) => g[k])), g[estColumn]]),
   );
-  const data = it.filter((d) => (d.unmap_iterations_max as number) > 0)
+  const threshold = costModelOf(rows).softLockupNs;
+  const data = it.filter((d) => (d[column] as number) > 0)
+    .map((d): Record<string, string | number> => ({
+      ...d,
+      est_ns: est.get(JSON.stringify(keys.map((k) => d[k]))) ?? 0,
+    }))
     .sort((a, b) => (a[opts.by] as number) - (b[opts.by] as number));
-  const locked = data.filter((d) => lockedKeys.has(JSON.stringify(keys.map((k) => d[k]))));
-  return { data, locked, alias, fixed };
+  const locked = data.filter((d) => (d.est_ns as number) > threshold);
+  const coincident = coincidentSeries(data, ["granule", opts.by], column);
+  return { data, locked, alias, fixed, column, estColumn, coincident, rows: sel };
+}
+
+/** The granule's facet label: "host granule 64K (52-bit PA)" from the rows' pa_bits. */
+export function granuleLabel(rows: readonly SweepRecord[], g: string): string {
+  const bits = [...new Set(rows.filter((r) => r.granule === g).map((r) => num(r, "pa_bits")))]
+    .sort((a, b) => a - b);
+  return `host granule ${g}` + (bits.length > 0 ? ` (${bits.join("/")}-bit PA)` : "");
 }
 
 /**
- * Iterations in the worst unmap event (log) against vCPUs or L1 memory (log), a line per
- * strategy, a panel per host granule, the soft-lockup threshold as a dashed rule.
+ * One sentence per granule whose rows assume a host with more than 48 PA bits (64K is
+ * swept at 52 by default): the full walk's IPA space, and how much smaller it is on a
+ * 48-bit host.
+ */
+export function paBitsNotes(rows: readonly SweepRecord[]): string[] {
+  const out: string[] = [];
+  for (const g of granuleOrder(rows.map((r) => r.granule))) {
+    const bits = Math.max(...rows.filter((r) => r.granule === g).map((r) => num(r, "pa_bits")));
+    if (bits > 48) {
+      out.push(
+        `The ${g} panel assumes a ${bits}-bit host (pa_bits = kvm_get_pa_bits()): every ` +
+          `shadow MMU spans 2^${bits} bytes of IPA, so on a 48-bit host the full walk is ` +
+          `${2 ** (bits - 48)} times smaller.`,
+      );
+    }
+  }
+  return out;
+}
+
+/** ns of one upstream-walk iteration with its descriptors: the seconds axis' conversion. */
+export function nsPerWalkIteration(m: CostModelInfo): number {
+  return m.nsPerIteration + m.descriptorsPerIteration * m.nsPerDescriptor;
+}
+
+/**
+ * Iterations per unmap event (log) against vCPUs or L1 memory (log), a line per strategy
+ * (distinct colour, dash and symbol; a strategy whose series is another's is not drawn and
+ * is named in the notes; points that sit on each other are spread along x), a panel per
+ * host granule; on the right the same axis in estimated seconds, with the soft-lockup
+ * threshold and CFS's scheduling latency as dashed rules.
  */
 export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Figure {
   const m = costModelOf(rows);
+  const stat = opts.stat ?? "max";
+  const nsIt = nsPerWalkIteration(m);
   const lock = lockupIterations(m);
-  const { data, locked, alias, fixed } = costData(rows, opts);
+  const strict = secondsToIterations(SCHED_LATENCY_NS / 1e9, nsIt);
+  const cd = costData(rows, opts);
+  const { locked, alias, fixed, column, coincident } = cd;
+  const hidden = new Set(coincident.map((c) => c.strategy));
+  const data = dodgeLogX(
+    cd.data.filter((d) => !hidden.has(d.strategy as string)),
+    "granule",
+    opts.by,
+    column,
+  );
   const granules = granuleOrder(data.map((d) => d.granule as string));
   const strategies = strategyOrder(data.map((d) => d.strategy as string));
   const xs = [...new Set(data.map((d) => d[opts.by] as number))].sort((a, b) => a - b);
-  const ys = data.map((d) => d.unmap_iterations_max as number);
-  const yLo = Math.min(...ys, lock) / 3;
+  const ys = data.map((d) => d[column] as number);
+  const yLo = Math.min(...ys, strict) / 3;
   const yHi = Math.max(...ys, lock) * 3;
   const byVcpus = opts.by === "vcpus";
   const scale = largestScale(rows);
+  const yTicks = pow10Ticks(yLo, yHi).filter((t) => t >= yLo && t <= yHi);
+  const secTicks = pow10Ticks(yLo * nsIt / 1e9, yHi * nsIt / 1e9)
+    .map((s) => secondsToIterations(s, nsIt)).filter((t) => t >= yLo && t <= yHi);
   const marks: Plot.Markish[] = [
     Plot.frame({ stroke: "#ccc" }),
+    Plot.gridY(yTicks, { stroke: "#ddd", strokeOpacity: 1 }),
+    Plot.axisY(yTicks, {
+      anchor: "left",
+      tickFormat: formatPow10,
+      label: `↑ iterations, ${statWord(stat)} unmap event (${column})`,
+    }),
+    Plot.axisY(secTicks, {
+      anchor: "right",
+      // text, not tickFormat: a log scale blanks formatted ticks that are not powers of 10.
+      text: (v: number) => formatSeconds(iterationsToSeconds(v, nsIt)),
+      label: "estimated time ↑",
+    }),
     Plot.ruleY([lock], { stroke: LOCKUP_COLOR, strokeWidth: 1.8, strokeDasharray: "7,4" }),
+    Plot.ruleY([strict], { stroke: STRICT_COLOR, strokeWidth: 1.6, strokeDasharray: "2,3" }),
     // Explicit tick labels: a log scale's own format blanks ticks that are not powers of 10.
     Plot.axisX(xs, {
       text: byVcpus ? (v: number) => String(v) : (v: number) => formatBytes(v),
@@ -181,69 +343,87 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
   ];
   for (const s of strategies) {
     const st = strategyStyle(s);
-    const d = data.filter((r) => r.strategy === s);
+    const d = data.filter((r) => r.strategy === s)
+      .sort((a, b) => (a.xd as number) - (b.xd as number));
     marks.push(
       Plot.line(d, {
-        x: opts.by,
-        y: "unmap_iterations_max",
+        x: "xd",
+        y: column,
         fx: "granule",
+        z: "granule",
         stroke: st.color,
         strokeWidth: 2.2,
         strokeDasharray: st.dash || undefined,
       }),
       Plot.dot(d, {
-        x: opts.by,
-        y: "unmap_iterations_max",
+        x: "xd",
+        y: column,
         fx: "granule",
         symbol: () => st.symbol,
         r: 4.5,
-        fill: st.hollow ? "white" : st.color,
+        fill: st.hollow || ["cross", "times", "wye"].includes(st.symbol) ? "white" : st.color,
         stroke: st.color,
-        strokeWidth: 1.6,
+        strokeWidth: 1.8,
       }),
     );
   }
+  const drawnLocked = dodgeLogX(
+    locked.filter((d) => !hidden.has(d.strategy as string)),
+    "granule",
+    opts.by,
+    column,
+  );
+  // The rings sit where the dots are: the dodge of the drawn data, looked up by key.
+  const where = new Map(
+    data.map((d) => [JSON.stringify([d.granule, d.strategy, d[opts.by]]), d.xd]),
+  );
   marks.push(
-    Plot.dot(locked, {
-      x: opts.by,
-      y: "unmap_iterations_max",
-      fx: "granule",
-      r: 10,
-      fill: "none",
-      stroke: LOCKUP_COLOR,
-      strokeWidth: 2,
-    }),
+    Plot.dot(
+      drawnLocked.map((d) => ({
+        ...d,
+        xd: where.get(JSON.stringify([d.granule, d.strategy, d[opts.by]])) ?? d.xd,
+      })),
+      {
+        x: "xd",
+        y: column,
+        fx: "granule",
+        r: 10,
+        fill: "none",
+        stroke: LOCKUP_COLOR,
+        strokeWidth: 2,
+      },
+    ),
   );
   const chart = Plot.plot({
     document: plotDocument(),
     width: opts.width ?? 1020,
     height: 430,
     marginLeft: 64,
-    marginRight: 16,
+    marginRight: 72,
     marginTop: 44,
     marginBottom: 48,
     style: { fontSize: "13px", fontFamily: "DejaVu Sans, Verdana, Arial, sans-serif" },
     fx: {
       domain: granules,
       label: null,
-      tickFormat: (g: string) => `host granule ${g}`,
-      padding: 0.08,
+      tickFormat: (g: string) => granuleLabel(rows, g),
+      padding: 0.1,
     },
-    x: { type: "log", domain: [xs[0] / 1.4, xs[xs.length - 1] * 1.4] },
-    y: {
-      type: "log",
-      domain: [yLo, yHi],
-      ticks: pow10Ticks(yLo, yHi).filter((t) => t >= yLo && t <= yHi),
-      tickFormat: formatPow10,
-      grid: true,
-      label: "↑ iterations in the worst unmap event",
-    },
+    x: { type: "log", domain: [xs[0] / 1.5, xs[xs.length - 1] * 1.5] },
+    y: { type: "log", domain: [yLo, yHi] },
     symbol: { type: "identity" },
     marks,
   } as Plot.PlotOptions) as unknown as DomElement;
   const legend: LegendItem[] = strategies.map((s) => {
     const st = strategyStyle(s);
-    return { label: st.label, color: st.color, kind: "line" as const, dash: st.dash };
+    return {
+      label: st.label,
+      color: st.color,
+      kind: "line" as const,
+      dash: st.dash,
+      symbol: st.symbol,
+      hollow: st.hollow,
+    };
   });
   legend.push(
     {
@@ -251,9 +431,17 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
       color: LOCKUP_COLOR,
       kind: "rule",
     },
-    { label: "estimate past it (soft_lockup = 1)", color: LOCKUP_COLOR, kind: "ring" },
+    {
+      label: `scheduling latency ${formatSeconds(SCHED_LATENCY_NS / 1e9)} ≈ ${
+        formatCount(Math.round(strict))
+      } iterations`,
+      color: STRICT_COLOR,
+      kind: "rule",
+      dash: "2,3",
+    },
+    { label: "estimate past the soft lockup", color: LOCKUP_COLOR, kind: "ring" },
   );
-  const where = byVcpus
+  const at = byVcpus
     ? `L1 memory ${formatBytes(fixed)}`
     : `${fixed} vCPUs (${scale.shadowMmus} shadow MMUs)`;
   return composeFigure({
@@ -261,45 +449,200 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
     title: byVcpus
       ? "Iterations per unmap event against vCPUs"
       : "Iterations per unmap event against L1 memory",
-    subtitle: `Worst unmap event of each grid point (unmap_iterations_max) at ${where}, ` +
-      `alias density ${alias}; the worst over any other grid dimension. Both axes log.`,
+    subtitle: `The ${statWord(stat)} unmap event of each grid point (${column}) at ${at}, ` +
+      `alias density ${alias}; the worst over any other grid dimension. Both axes log; the ` +
+      `right axis is the same scale in estimated time.`,
     chart,
     legend,
-    notes: costModelNotes(m),
+    notes: [
+      ...coincident.map((c) =>
+        `Not drawn: ${c.strategy} coincides with ${c.same} at all ${c.points} points ` +
+        `(the same ${column}); its line would hide under ${c.same}'s.`
+      ),
+      `Points that sit on each other are spread slightly along x; the x tick is the value.`,
+      ...paBitsNotes(rows),
+      ...costModelNotes(m),
+      `Estimated time = iterations × ${formatCount(nsIt)} ns (the upstream walk's ns per ` +
+      `iteration with its descriptors). Lines: ${SOFT_LOCKUP_SOURCE}; ${SCHED_LATENCY_SOURCE}.`,
+    ],
   });
 }
 
-/** Markdown table of the worst unmap per strategy and granule at the largest scale. */
-export function costSummary(rows: readonly SweepRecord[], alias?: number): string {
-  const m = costModelOf(rows);
+/** One cell of {@linkcode costTable}: a granule and an alias density. */
+export interface CostCell {
+  /** Host granule. */
+  granule: string;
+  /** Alias density. */
+  alias: number;
+}
+
+/**
+ * Markdown table of the per-event statistic per strategy at the largest scale, one column
+ * per (granule, alias) cell (default: every granule at the largest alias), with the
+ * estimated time beside each when `seconds` is set.
+ */
+export function costTable(
+  rows: readonly SweepRecord[],
+  opts: { stat?: Statistic; cells?: readonly CostCell[]; seconds?: boolean } = {},
+): string {
+  const stat = opts.stat ?? "max";
+  const column = statColumn("unmap_iterations", stat);
+  const estColumn = statColumn("unmap_est_ns", stat);
   const scale = largestScale(rows);
-  const a = alias ?? Math.max(...rows.map((r) => num(r, "alias")));
-  const sel = rows.filter((r) =>
-    num(r, "vcpus") === scale.vcpus && num(r, "l1_mem_bytes") === scale.l1MemBytes &&
-    num(r, "alias") === a
+  const big = rows.filter((r) =>
+    num(r, "vcpus") === scale.vcpus && num(r, "l1_mem_bytes") === scale.l1MemBytes
   );
-  const granules = granuleOrder(sel.map((r) => r.granule));
-  const strategies = strategyOrder(sel.map((r) => r.strategy));
+  const maxAlias = Math.max(...rows.map((r) => num(r, "alias")));
+  const cells = opts.cells ??
+    granuleOrder(big.map((r) => r.granule)).map((g) => ({ granule: g, alias: maxAlias }));
+  const strategies = strategyOrder(big.map((r) => r.strategy));
+  const head = cells.map((c) => `${c.granule}, alias ${c.alias}`);
   const lines = [
-    `At ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs), ${
-      formatBytes(scale.l1MemBytes)
-    } of L1 memory, alias density ${a}: the worst unmap event, in iterations and in ` +
-    `estimated seconds (${m.nsPerIteration} ns/iteration, ${m.nsPerDescriptor} ns/descriptor; ` +
-    `soft lockup past ${m.softLockupNs / 1e9} s).`,
-    "",
-    `| strategy | ${granules.map((g) => `${g}: iterations | ${g}: est. s`).join(" | ")} |`,
-    `|---|${granules.map(() => "---:|---:").join("|")}|`,
+    `| strategy | ${
+      head.map((h) => (opts.seconds ? `${h} | est. time` : h)).join(" | ")
+    } | stale entries (these rows) |`,
+    `|---|${cells.map(() => (opts.seconds ? "---:|---:" : "---:")).join("|")}|---:|`,
   ];
   for (const s of strategies) {
-    const cells = granules.map((g) => {
-      const rs = sel.filter((r) => r.strategy === s && r.granule === g);
-      if (rs.length === 0) return "– | –";
-      const it = Math.max(...rs.map((r) => num(r, "unmap_iterations_max")));
-      const ns = Math.max(...rs.map((r) => num(r, "unmap_est_ns_max")));
-      const lock = rs.some((r) => num(r, "soft_lockup") > 0);
-      return `${formatCount(it)} | ${(ns / 1e9).toPrecision(3)}${lock ? " **lockup**" : ""}`;
+    const vals = cells.map((c) => {
+      const rs = big.filter((r) =>
+        r.strategy === s && r.granule === c.granule &&
+        num(r, "alias") === c.alias
+      );
+      if (rs.length === 0) return opts.seconds ? "– | –" : "–";
+      const it = Math.round(Math.max(...rs.map((r) => num(r, column))));
+      const ns = Math.max(...rs.map((r) => num(r, estColumn)));
+      const lock = ns > num(rs[0], "soft_lockup_threshold_ns");
+      const text = it.toLocaleString("en-US");
+      return opts.seconds
+        ? `${text} | ${formatSeconds(ns / 1e9)}${lock ? " **lockup**" : ""}`
+        : text;
     });
-    lines.push(`| ${strategyStyle(s).label} | ${cells.join(" | ")} |`);
+    const stale = rows.filter((r) => r.strategy === s).reduce(
+      (a, r) => a + num(r, "violations"),
+      0,
+    );
+    lines.push(`| ${strategyStyle(s).label} | ${vals.join(" | ")} | ${formatCount(stale)} |`);
   }
-  return lines.join("\n");
+  return [
+    `${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs), ${
+      formatBytes(scale.l1MemBytes)
+    } of L1 memory; ${statWord(stat)} iterations per host unmap event (${column}).`,
+    "",
+    ...lines,
+  ].join("\n");
+}
+
+/** The strategy the takeaways speak for: rmap when present, else the first of ours. */
+export function oursOf(strategies: readonly string[]): string | undefined {
+  return ["rmap", "rmap-compact", "rmap-bounded"].find((s) => strategies.includes(s)) ??
+    strategies.find((s) => s !== "full-walk");
+}
+
+/**
+ * The takeaway under a cost figure, computed from the rows it draws: at the right end of
+ * x, per granule, our design's statistic against the upstream walk's (ratio and estimated
+ * time); which designs pass the soft-lockup and the scheduling-latency lines; the
+ * strategies not drawn and why; maple-v2's stale entries at these points.
+ */
+export function costTakeaway(
+  rows: readonly SweepRecord[],
+  path: string,
+  base: Where,
+  opts: CostOptions,
+): Takeaway {
+  const stat = opts.stat ?? "max";
+  const cd = costData(rows, opts);
+  const m = costModelOf(rows);
+  const other = opts.by === "vcpus" ? "l1_mem_bytes" : "vcpus";
+  const fb = new FactBook(path, rows, { ...base, alias: cd.alias, [other]: cd.fixed });
+  const xMax = Math.max(...cd.data.map((d) => d[opts.by] as number));
+  const strategies = strategyOrder(cd.data.map((d) => d.strategy as string));
+  const ours = oursOf(strategies);
+  const granules = granuleOrder(cd.data.map((d) => d.granule as string));
+  const sec = (ns: number) => formatSeconds(ns / 1e9);
+  const xText = opts.by === "vcpus" ? `${xMax} vCPUs` : formatBytes(xMax);
+  const fixedText = opts.by === "vcpus" ? formatBytes(cd.fixed) : `${cd.fixed} vCPUs`;
+  const out: string[] = [];
+  for (const g of granules) {
+    if (!ours) break;
+    const w = { granule: g, [opts.by]: xMax };
+    if (!Number.isFinite(fb.peek({ ...w, strategy: ours }, cd.column, "max"))) continue;
+    const o = fb.fact(`${ours}.${g}`, { ...w, strategy: ours }, cd.column, "max");
+    const ot = fb.fact(`${ours}.${g}.ns`, { ...w, strategy: ours }, cd.estColumn, "max", sec);
+    let line = `**${granuleLabel(rows, g)}**, ${xText} / ${fixedText}, alias ${cd.alias}: ` +
+      `${ours}'s ${statWord(stat)} unmap is ${o.shown} iterations (≈ ${ot.shown})`;
+    if (strategies.includes("full-walk") && ours !== "full-walk") {
+      const fwv = fb.peek({ ...w, strategy: "full-walk" }, cd.column, "max");
+      if (Number.isFinite(fwv) && o.value > 0) {
+        const f = fb.fact(`full-walk.${g}`, { ...w, strategy: "full-walk" }, cd.column, "max");
+        const ft = fb.fact(
+          `full-walk.${g}.ns`,
+          { ...w, strategy: "full-walk" },
+          cd.estColumn,
+          "max",
+          sec,
+        );
+        if (f.value >= o.value) {
+          const r = fb.ratio(`full-walk/${ours}.${g}`, f, o);
+          line += `, ${r.shown} times fewer than full-walk's ${f.shown} (≈ ${ft.shown})`;
+        } else {
+          const r = fb.ratio(`${ours}/full-walk.${g}`, o, f);
+          line += `, ${r.shown} times full-walk's ${f.shown} (≈ ${ft.shown})`;
+        }
+      }
+    }
+    out.push(line + ".");
+  }
+  const past = (limitNs: number, tag: string, what: string) => {
+    const names: string[] = [];
+    for (const s of strategies) {
+      if (!(fb.peek({ strategy: s }, cd.estColumn, "max") > limitNs)) continue;
+      const f = fb.fact(`${s}.${tag}`, { strategy: s }, cd.estColumn, "max", sec);
+      names.push(`${s} (up to ${f.shown})`);
+    }
+    return names.length > 0
+      ? `Past the ${what}: ${names.join(", ")}.`
+      : `No design passes the ${what} in these rows.`;
+  };
+  out.push(
+    past(m.softLockupNs, "lockup", `${m.softLockupNs / 1e9} s soft-lockup line`) + " " +
+      past(
+        SCHED_LATENCY_NS,
+        "sched",
+        `${formatSeconds(SCHED_LATENCY_NS / 1e9)} scheduling-latency line`,
+      ),
+  );
+  for (const c of cd.coincident) {
+    const bounded = c.strategy === "rmap-bounded";
+    const fbk = bounded
+      ? fb.fact(`${c.strategy}.fallbacks`, { strategy: c.strategy }, "fallbacks", "sum")
+      : null;
+    const n = fb.fact(
+      `${c.strategy}.points`,
+      { strategy: c.strategy },
+      cd.column,
+      "distinct",
+      formatCount,
+      ["granule", opts.by],
+    );
+    out.push(
+      `${c.strategy} is not drawn: its ${cd.column} equals ${c.same}'s at all ${n.shown} ` +
+        `points` +
+        (fbk
+          ? ` (it falls back to the full walk ${fbk.shown} times in these rows, so it runs as rmap).`
+          : "."),
+    );
+  }
+  if (strategies.includes("maple-v2")) {
+    const v = fb.fact("maple-v2.stale", { strategy: "maple-v2" }, "violations", "max");
+    out.push(
+      v.value > 0
+        ? `maple-v2's small numbers come with up to ${v.shown} stale shadow entries per ` +
+          `point at alias ${cd.alias} (notebook 02).`
+        : `maple-v2 leaves ${v.shown} stale entries at alias ${cd.alias}: without aliases ` +
+          `there is nothing for it to miss (notebook 02).`,
+    );
+  }
+  return fb.takeaway(out.map((l) => `- ${l}`).join("\n"));
 }

@@ -23,10 +23,13 @@ import { RMAP_BOUNDED_DEFAULT_BUDGET } from "../strategies/mod.ts";
 import { BUDGET_COLUMNS, type BudgetRow } from "../sweep/budget.ts";
 import { formatBytes } from "../util/size.ts";
 import { atLargestScale } from "./correctness.ts";
+import { coincidentSeries, granuleLabel } from "./cost.ts";
+import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
 import {
   distinct,
   largestScale,
   maxBy,
+  num,
   parseTyped,
   readResults,
   type SweepRecord,
@@ -35,6 +38,7 @@ import {
   formatCount,
   formatPow10,
   granuleOrder,
+  logTicks,
   pow10Ticks,
   strategyOrder,
   strategyStyle,
@@ -60,28 +64,33 @@ export function aliasSeries(
     .sort((a, b) => (a.alias as number) - (b.alias as number));
 }
 
-interface AliasFigureSpec {
-  name: string;
-  title: string;
+interface AliasChartSpec {
   column: string;
+  ticks?: (lo: number, hi: number) => number[];
   yLabel: string;
   yType: "log" | "symlog";
   tickFormat: (v: number) => string;
-  what: string;
-  notes: string[];
+  height?: number;
 }
 
-function aliasFigure(rows: readonly SweepRecord[], spec: AliasFigureSpec): Figure {
-  const all = aliasSeries(rows, spec.column);
-  const data = spec.yType === "log" ? all.filter((d) => (d[spec.column] as number) > 0) : all;
-  if (data.length === 0) throw new Error(`${spec.name}: no rows with ${spec.column} > 0`);
-  const scale = largestScale(rows);
+/**
+ * One chart of a column against alias density: a panel per granule, a line per strategy
+ * (strategies in `hidden` left out), readable ticks (several labels even on a short log
+ * axis; a symlog axis labelled up to the first power of ten above its largest value).
+ */
+function aliasChart(
+  rows: readonly SweepRecord[],
+  data: readonly Record<string, string | number>[],
+  spec: AliasChartSpec,
+): DomElement {
   const granules = granuleOrder(data.map((d) => d.granule as string));
   const strategies = strategyOrder(data.map((d) => d.strategy as string));
   const aliases = (distinct(rows, "alias") as number[]).map(String);
   const ys = data.map((d) => d[spec.column] as number);
   const hi = Math.max(1, ...ys);
-  const lo = spec.yType === "log" ? Math.min(...ys) / 2 : 0;
+  const lo = spec.yType === "log" ? Math.min(...ys) / 1.5 : 0;
+  const ticks = spec.yType === "log" ? (spec.ticks ?? logTicks)(lo, hi * 1.5) : symlogTicks(hi);
+  const top = spec.yType === "log" ? hi * 1.5 : ticks[ticks.length - 1] * 1.6;
   const marks: Plot.Markish[] = [Plot.frame({ stroke: "#ccc" })];
   for (const s of strategies) {
     const st = strategyStyle(s);
@@ -101,25 +110,25 @@ function aliasFigure(rows: readonly SweepRecord[], spec: AliasFigureSpec): Figur
         fx: "granule",
         symbol: () => st.symbol,
         r: 4.5,
-        fill: st.hollow ? "white" : st.color,
+        fill: st.hollow || ["cross", "times", "wye"].includes(st.symbol) ? "white" : st.color,
         stroke: st.color,
-        strokeWidth: 1.6,
+        strokeWidth: 1.8,
       }),
     );
   }
-  const chart = Plot.plot({
+  return Plot.plot({
     document: plotDocument(),
     width: 1020,
-    height: 400,
-    marginLeft: 64,
+    height: spec.height ?? 360,
+    marginLeft: 76,
     marginRight: 16,
-    marginTop: 34,
+    marginTop: 46,
     marginBottom: 48,
     style: FONT_STYLE,
     fx: {
       domain: granules,
       label: null,
-      tickFormat: (g: string) => `host granule ${g}`,
+      tickFormat: (g: string) => granuleLabel(rows, g),
       padding: 0.08,
     },
     x: {
@@ -132,10 +141,8 @@ function aliasFigure(rows: readonly SweepRecord[], spec: AliasFigureSpec): Figur
     },
     y: {
       type: spec.yType,
-      domain: [lo, hi * (spec.yType === "log" ? 2 : 1.5)],
-      ticks: spec.yType === "log"
-        ? pow10Ticks(lo, hi * 2).filter((t) => t >= lo && t <= hi * 2)
-        : symlogTicks(hi),
+      domain: [lo, top],
+      ticks,
       tickFormat: spec.tickFormat,
       grid: true,
       label: spec.yLabel,
@@ -143,49 +150,86 @@ function aliasFigure(rows: readonly SweepRecord[], spec: AliasFigureSpec): Figur
     symbol: { type: "identity" },
     marks,
   } as Plot.PlotOptions) as unknown as DomElement;
-  const legend: LegendItem[] = strategies.map((s) => {
+}
+
+function legendOf(strategies: readonly string[]): LegendItem[] {
+  return strategies.map((s) => {
     const st = strategyStyle(s);
-    return { label: st.label, color: st.color, kind: "line" as const, dash: st.dash };
-  });
-  return composeFigure({
-    name: spec.name,
-    title: spec.title,
-    subtitle: `${spec.what} at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs), ` +
-      `${formatBytes(scale.l1MemBytes)} of L1 memory; the worst over any other grid dimension.`,
-    chart,
-    legend,
-    notes: spec.notes,
+    return {
+      label: st.label,
+      color: st.color,
+      kind: "line" as const,
+      dash: st.dash,
+      symbol: st.symbol,
+      hollow: st.hollow,
+    };
   });
 }
 
-/** Strategy index memory per shadow entry against alias density (log y). */
-export function memoryFigure(rows: readonly SweepRecord[]): Figure {
-  const zero = strategyOrder(
-    rows.filter((r) => r.strategy && (r.memory_bytes_per_shadow_entry as number) === 0)
-      .map((r) => r.strategy),
-  ).filter((s) =>
-    rows.filter((r) => r.strategy === s).every((r) =>
-      (r.memory_bytes_per_shadow_entry as number) === 0
-    )
+/** Powers of two over [lo, hi] (every other one past eight of them): binary size ticks. */
+export function pow2Ticks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.ceil(Math.log2(lo)); 2 ** e <= hi; e++) out.push(2 ** e);
+  return out.length > 8 ? out.filter((_, i) => i % 2 === 0) : out;
+}
+
+/** Strategies with no index at all in the rows (0 B everywhere). */
+function indexless(rows: readonly SweepRecord[]): string[] {
+  return strategyOrder(rows.map((r) => r.strategy)).filter((s) =>
+    rows.filter((r) => r.strategy === s).every((r) => num(r, "peak_memory_bytes") === 0)
   );
-  return aliasFigure(rows, {
-    name: "03-memory",
-    title: "Index memory per shadow entry against alias density",
+}
+
+/**
+ * Index memory against alias density, two charts: top, modeled kernel bytes per shadow
+ * entry; bottom, the total (peak index bytes of the VM). A strategy whose values are
+ * another's at every point is not drawn and is named in the notes.
+ */
+export function memoryFigure(rows: readonly SweepRecord[]): Figure {
+  const scale = largestScale(rows);
+  const per = aliasSeries(rows, "memory_bytes_per_shadow_entry")
+    .filter((d) => (d.memory_bytes_per_shadow_entry as number) > 0);
+  const total = aliasSeries(rows, "peak_memory_bytes")
+    .filter((d) => (d.peak_memory_bytes as number) > 0);
+  if (per.length === 0) throw new Error("03-memory: no strategy with an index in these rows");
+  const coincident = coincidentSeries(total, ["granule", "alias"], "peak_memory_bytes");
+  const hidden = new Set(coincident.map((c) => c.strategy));
+  const keep = (d: Record<string, string | number>) => !hidden.has(d.strategy as string);
+  const bytes = (v: number) => formatBytes(v).replace(/\.0 /, " ");
+  const top = aliasChart(rows, per.filter(keep), {
     column: "memory_bytes_per_shadow_entry",
-    yLabel: "↑ bytes per shadow entry (peak index bytes ÷ peak shadow leaves)",
+    yLabel: "↑ bytes per shadow entry",
     yType: "log",
-    tickFormat: (v) => formatPow10(v) + " B",
-    what:
-      "Peak modeled kernel bytes of the strategy's index divided by the peak live shadow leaves",
+    tickFormat: (v) => `${formatCount(v)} B`,
+    height: 330,
+  });
+  const bottom = aliasChart(rows, total.filter(keep), {
+    column: "peak_memory_bytes",
+    yLabel: "↑ index bytes of the VM (peak)",
+    yType: "log",
+    ticks: pow2Ticks,
+    tickFormat: bytes,
+    height: 330,
+  });
+  const none = indexless(rows);
+  return composeFigure({
+    name: "03-memory",
+    title: "Index memory against alias density: per shadow entry and in total",
+    subtitle: `Top: peak modeled kernel bytes of the strategy's index ÷ peak live shadow ` +
+      `leaves. Bottom: the peak index bytes themselves, for the whole VM. At ` +
+      `${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs), ` +
+      `${formatBytes(scale.l1MemBytes)} of L1 memory; the worst over any other grid dimension.`,
+    chart: [top, bottom],
+    legend: legendOf(strategyOrder(per.filter(keep).map((d) => d.strategy as string))),
     notes: [
-      "memory_bytes_per_shadow_entry = peak_memory_bytes / peak_shadow_entries (lib/sweep/schema.ts); " +
+      ...coincident.map((c) =>
+        `Not drawn: ${c.strategy}'s index is ${c.same}'s byte for byte at all ${c.points} ` +
+        `points (it never fell back here); its line would hide under ${c.same}'s.`
+      ),
+      "memory_bytes_per_shadow_entry = peak_memory_bytes / peak_shadow_entries (lib/sweep/columns.ts); " +
       "modeled kernel allocations (maple nodes, rmap descriptors and side tables), not the simulator's.",
-      ...(zero.length > 0
-        ? [
-          `Not drawn (no index, 0 B per entry): ${
-            zero.map((s) => strategyStyle(s).label).join(", ")
-          }.`,
-        ]
+      ...(none.length > 0
+        ? [`Not drawn (no index, 0 B): ${none.map((s) => strategyStyle(s).label).join(", ")}.`]
         : []),
     ],
   });
@@ -193,21 +237,117 @@ export function memoryFigure(rows: readonly SweepRecord[]): Figure {
 
 /** Shadow entries removed without need (collateral) against alias density (symlog y). */
 export function collateralFigure(rows: readonly SweepRecord[]): Figure {
-  return aliasFigure(rows, {
-    name: "03-collateral",
-    title: "Collateral unmaps against alias density",
+  const scale = largestScale(rows);
+  const data = aliasSeries(rows, "removed_collateral");
+  const coincident = coincidentSeries(data, ["granule", "alias"], "removed_collateral");
+  const shown = data.filter((d) =>
+    !coincident.some((c) => c.strategy === d.strategy && c.same !== "maple-v2")
+  );
+  const hidden = coincident.filter((c) => c.same !== "maple-v2");
+  const chart = aliasChart(rows, shown, {
     column: "removed_collateral",
-    yLabel: "↑ shadow entries removed without need",
+    yLabel: "↑ shadow entries removed without need (collateral), whole trace",
     yType: "symlog",
     tickFormat: formatPow10,
-    what: "Shadow entries the host unmap events removed although their range did not require it " +
-      "(removed_collateral; each one refaults later)",
+  });
+  return composeFigure({
+    name: "03-collateral",
+    title: "Collateral unmaps against alias density",
+    subtitle: "Shadow entries the host unmap events removed although their range did not " +
+      `require it (removed_collateral; each one refaults later), at ${scale.vcpus} vCPUs ` +
+      `(${scale.shadowMmus} shadow MMUs), ${formatBytes(scale.l1MemBytes)} of L1 memory; ` +
+      "the worst over any other grid dimension. y is symlog: 0 is exact.",
+    chart,
+    legend: legendOf(strategyOrder(shown.map((d) => d.strategy as string))),
     notes: [
+      ...hidden.map((c) => `Not drawn: ${c.strategy} equals ${c.same} at all ${c.points} points.`),
       "The upstream walk unmaps every valid shadow MMU's whole IPA space on every host unmap; " +
       "span-unknown does so for an MMU whose range it marked UNKNOWN (aliases); the indexed " +
       "strategies remove only the leaves derived from the range.",
+      "A 0 is good only for a correct design: maple-v2's 0 comes from removing too little " +
+      "(what it does not remove are its stale entries, notebook 02).",
     ],
   });
+}
+
+/**
+ * The takeaway under the memory and collateral figures: per design, index bytes per entry
+ * and in total at the largest scale (range over granules and aliases), and collateral
+ * against stale entries (maple-v2's 0 collateral beside its stale entries).
+ */
+export function memoryTakeaway(
+  rows: readonly SweepRecord[],
+  path: string,
+  base: Where,
+  part: "memory" | "collateral" = "memory",
+): Takeaway {
+  const scale = largestScale(rows);
+  const fb = new FactBook(path, rows, {
+    ...base,
+    vcpus: scale.vcpus,
+    l1_mem_bytes: scale.l1MemBytes,
+  });
+  const none = new Set(indexless(rows));
+  const out: string[] = [];
+  const bytes = (v: number) => formatBytes(v);
+  const per = (v: number) => `${formatCount(Math.round(v * 10) / 10)} B`;
+  for (const s of strategyOrder(rows.map((r) => r.strategy))) {
+    if (none.has(s) || part !== "memory") continue;
+    if (!Number.isFinite(fb.peek({ strategy: s }, "memory_bytes_per_shadow_entry", "min"))) {
+      continue;
+    }
+    const lo = fb.fact(
+      `${s}.per.min`,
+      { strategy: s },
+      "memory_bytes_per_shadow_entry",
+      "min",
+      per,
+    );
+    const hi = fb.fact(
+      `${s}.per.max`,
+      { strategy: s },
+      "memory_bytes_per_shadow_entry",
+      "max",
+      per,
+    );
+    const tlo = fb.fact(`${s}.total.min`, { strategy: s }, "peak_memory_bytes", "min", bytes);
+    const thi = fb.fact(`${s}.total.max`, { strategy: s }, "peak_memory_bytes", "max", bytes);
+    out.push(
+      `**${s}**: ${lo.shown}–${hi.shown} per shadow entry, ${tlo.shown}–${thi.shown} per VM.`,
+    );
+  }
+  if (none.size > 0 && part === "memory") out.push(`No index (0 B): ${[...none].join(", ")}.`);
+  const col = (s: string) =>
+    fb.fact(`${s}.collateral`, { strategy: s }, "removed_collateral", "max");
+  const strategies = new Set(rows.map((r) => r.strategy));
+  if (part === "collateral") {
+    const zero: string[] = [];
+    for (const s of strategyOrder(strategies)) {
+      if (s === "maple-v2" || s === "full-walk") continue;
+      const c = col(s);
+      if (c.value === 0) zero.push(s);
+      else out.push(`${s} removes up to ${c.shown} shadow entries without need in one trace.`);
+    }
+    if (zero.length > 0) {
+      out.push(`${zero.join(", ")}: no collateral (0).`);
+    }
+  }
+  if (strategies.has("maple-v2") && part === "collateral") {
+    const c = col("maple-v2");
+    const v = fb.fact("maple-v2.stale", { strategy: "maple-v2" }, "violations", "max");
+    out.push(
+      `maple-v2 removes at most ${c.shown} entries without need, but leaves up to ${v.shown} ` +
+        `stale ones: its low collateral comes from removing too little.`,
+    );
+  }
+  if (strategies.has("full-walk") && part === "collateral") {
+    const c = col("full-walk");
+    out.push(`full-walk removes up to ${c.shown} shadow entries without need in one trace.`);
+  }
+  return fb.takeaway(
+    `At ${scale.vcpus} vCPUs / ${formatBytes(scale.l1MemBytes)}, over every granule and ` +
+      `alias density kept:\n\n` + out.map((l) => `- ${l}`).join("\n"),
+  );
 }
 
 /** The committed budget sweep, `results/budget.csv` (written by `deno task budget`). */
@@ -217,13 +357,24 @@ export const COMMITTED_BUDGET_CSV: string = decodeURIComponent(
 
 /** Read a budget sweep CSV (`deno task budget`) back into its rows. */
 export async function loadBudget(path: string = COMMITTED_BUDGET_CSV): Promise<BudgetRow[]> {
+  return budgetRowsOf(await loadBudgetCsv(path));
+}
+
+/** Read a budget sweep CSV as typed records, its columns as the file names them. */
+export async function loadBudgetCsv(
+  path: string = COMMITTED_BUDGET_CSV,
+): Promise<Record<string, string | number>[]> {
   const text = await readResults(
     path,
     "budget sweep",
     "Run `deno task budget` to write results/budget.csv.",
   );
   const numeric = new Set(BUDGET_COLUMNS.filter((c) => c.type !== "text").map((c) => c.name));
-  const rows = parseTyped(text, path, numeric, BUDGET_COLUMNS.map((c) => c.name), "budget CSV");
+  return parseTyped(text, path, numeric, BUDGET_COLUMNS.map((c) => c.name), "budget CSV");
+}
+
+/** Budget sweep records as {@linkcode BudgetRow}s. */
+export function budgetRowsOf(rows: readonly Record<string, string | number>[]): BudgetRow[] {
   const n = (r: Record<string, string | number>, k: string) => r[k] as number;
   return rows.map((r) => ({
     budget: n(r, "budget_bytes"),
@@ -365,6 +516,59 @@ export function budgetFigure(data: readonly BudgetRow[]): Figure {
       "so the bound costs time, never correctness).",
     ],
   });
+}
+
+/**
+ * The takeaway under the budget figure, from the budget CSV: per alias density the
+ * smallest budget at which rmap-bounded never falls back, and the violations over every
+ * replay (the fallback is the full walk: it costs time, not correctness).
+ */
+export function budgetTakeaway(
+  data: readonly BudgetRow[],
+  rows: readonly Record<string, string | number>[],
+  path: string,
+): Takeaway {
+  const fb = new FactBook(path, rows);
+  const out: string[] = [];
+  for (const a of [...new Set(data.map((d) => d.alias))].sort((x, y) => x - y)) {
+    const ok = data.filter((d) => d.alias === a && d.fallbacks === 0)
+      .sort((x, y) => x.budget - y.budget)[0];
+    if (!ok) {
+      const f = fb.fact(`fallbacks.${a}`, { alias: a }, "fallbacks", "min");
+      out.push(`alias ${a}: every budget falls back (at least ${f.shown} fallbacks).`);
+      continue;
+    }
+    const f = fb.fact(
+      `fallbacks.${a}.${ok.budget}`,
+      { alias: a, budget_bytes: ok.budget },
+      "fallbacks",
+      "max",
+    );
+    const below = data.filter((d) => d.alias === a && d.budget < ok.budget)
+      .sort((x, y) => y.budget - x.budget)[0];
+    let line = `alias ${a}: no fallback from ${formatBytes(ok.budget)} per shadow MMU on ` +
+      `(${f.shown} fallbacks)`;
+    if (below) {
+      const g = fb.fact(
+        `fallbacks.${a}.${below.budget}`,
+        { alias: a, budget_bytes: below.budget },
+        "fallbacks",
+        "max",
+      );
+      const it = fb.fact(
+        `worst.${a}.${below.budget}`,
+        { alias: a, budget_bytes: below.budget },
+        "unmap_iterations_max",
+        "max",
+      );
+      line += `; at ${formatBytes(below.budget)} it falls back ${g.shown} times and its ` +
+        `worst unmap is ${it.shown} iterations`;
+    }
+    out.push(line + ".");
+  }
+  const v = fb.fact("violations", {}, "violations", "sum");
+  out.push(`Oracle violations over every replay: ${v.shown}.`);
+  return fb.takeaway(out.map((l) => `- ${l}`).join("\n"));
 }
 
 /** Markdown table of the budget sweep. */

@@ -43,6 +43,12 @@ export * from "./cost.ts";
 export * from "./correctness.ts";
 export * from "./memory.ts";
 export * from "./reproducer.ts";
+export * from "./params.ts";
+export * from "./provenance.ts";
+export * from "./takeaway.ts";
+export * from "./latency.ts";
+export * from "./hostscale.ts";
+export * from "./rerun.ts";
 
 /** Markdown that shows itself in Deno's Jupyter kernel (and prints as text elsewhere). */
 export function markdown(text: string): Showable & { toString(): string } {
@@ -52,10 +58,13 @@ export function markdown(text: string): Showable & { toString(): string } {
   };
 }
 
-/** Something that shows itself in Jupyter: a {@linkcode Figure} or {@linkcode markdown}. */
+/**
+ * Something that shows itself in Jupyter: a {@linkcode Figure}, {@linkcode markdown} or a
+ * takeaway (lib/plots/takeaway.ts, whose bundle also holds JSON).
+ */
 export interface Showable {
   /** The MIME bundle. */
-  [JUPYTER_DISPLAY](): Record<string, string>;
+  [JUPYTER_DISPLAY](): Record<string, unknown>;
 }
 
 interface JupyterApi {
@@ -71,7 +80,7 @@ interface JupyterApi {
  * that lost one. Outside Jupyter, prints the text form.
  */
 export async function show(...items: Showable[]): Promise<void> {
-  const jupyter = (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
+  const jupyter = jupyterApi();
   for (const it of items) {
     const bundle = it[JUPYTER_DISPLAY]();
     if (jupyter) {
@@ -159,4 +168,13 @@ export async function writePlots(opts: WritePlotsOptions = {}): Promise<WritePlo
   }
   for (const p of files) log(`wrote ${p}`);
   return { files, figures };
+}
+
+/** Deno.jupyter in the Jupyter kernel, undefined elsewhere (where reading it throws). */
+function jupyterApi(): JupyterApi | undefined {
+  try {
+    return (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
+  } catch {
+    return undefined;
+  }
 }

@@ -8,7 +8,7 @@ import {
 } from "@std/assert";
 import { DOMParser } from "linkedom";
 import * as Plot from "@observablehq/plot";
-import { costFigure } from "./cost.ts";
+import { coincidentSeries, costData, costFigure, tradeoffData } from "./mod.ts";
 import { writePlots } from "./mod.ts";
 import { loadSweep, parseSweep, ResultsFormatError, ResultsMissingError } from "./results.ts";
 import {
@@ -171,8 +171,13 @@ Deno.test("writePlots writes every figure as valid SVG with the marks the data c
       ["01-cost-memory", "l1_mem_bytes", "vcpus"],
     ] as const
   ) {
+    // Strategies whose series is another's point for point are not drawn (named in notes).
+    const hidden = new Set(
+      costData(await loadSweep(csv), { by }).coincident.map((c) => c.strategy),
+    );
     const sel = rows.filter((r) =>
-      n(r, "alias") === maxAlias && n(r, other) === maxOf(other) && n(r, "unmap_iterations_max") > 0
+      n(r, "alias") === maxAlias && n(r, other) === maxOf(other) &&
+      n(r, "unmap_iterations_max") > 0 && !hidden.has(r.strategy)
     );
     const pts = distinctCount(sel, ["granule", "strategy", by]);
     const rings = distinctCount(sel.filter((r) => n(r, "soft_lockup") === 1), [
@@ -183,7 +188,7 @@ Deno.test("writePlots writes every figure as valid SVG with the marks the data c
     assert(rings > 0, "the lowered threshold puts some points past it");
     assertEquals(marks[name].line, distinctCount(sel, ["granule", "strategy"]), `${name} lines`);
     assertEquals(marks[name].dot, pts + rings, `${name} dots`);
-    assertEquals(marks[name].rule, granules, `${name} rules`);
+    assertEquals(marks[name].rule, 2 * granules, `${name}: soft lockup and latency rules`);
   }
 
   // 02: at the largest scale, a line per (strategy, granule) over alias densities.
@@ -193,26 +198,47 @@ Deno.test("writePlots writes every figure as valid SVG with the marks the data c
   assertEquals(marks["02-violations"].line, distinctCount(big, ["strategy", "granule"]));
   assertEquals(marks["02-violations"].dot, distinctCount(big, ["strategy", "granule", "alias"]));
   assertEquals(marks["02-violations"].rule, STRATEGY_NAMES.length, "a zero line per panel");
+  const td = tradeoffData(await loadSweep(csv));
+  const tdHidden = new Set(
+    coincidentSeries(td, ["granule", "l1_mem_bytes", "alias"], "pair").map((c) => c.strategy),
+  );
+  const most = rows.filter((r) => n(r, "vcpus") === maxOf("vcpus"));
   assertEquals(
     marks["02-tradeoff"].dot,
-    distinctCount(big.filter((r) => n(r, "unmap_iterations_max") > 0), [
-      "strategy",
-      "granule",
-      "alias",
-    ]),
+    distinctCount(
+      most.filter((r) => n(r, "unmap_iterations_max") > 0 && !tdHidden.has(r.strategy)),
+      ["strategy", "granule", "l1_mem_bytes", "alias"],
+    ),
   );
-  assertEquals(marks["02-tradeoff"].rule, 1, "one soft-lockup line");
+  const panels = distinctCount(most, ["granule", "l1_mem_bytes"]);
+  assertEquals(marks["02-tradeoff"].rule, 2 * panels, "soft-lockup and latency lines per panel");
   assert(
     big.some((r) => r.strategy === "maple-v2" && n(r, "violations") > 0),
     "the small sweep shows maple-v2's violations",
   );
 
   // 03: memory (log: full-walk's 0 B not drawn) and collateral (symlog: every point).
-  const mem = big.filter((r) => n(r, "memory_bytes_per_shadow_entry") > 0);
-  assertEquals(marks["03-memory"].line, distinctCount(mem, ["strategy", "granule"]));
-  assertEquals(marks["03-memory"].dot, distinctCount(mem, ["strategy", "granule", "alias"]));
-  assertEquals(marks["03-collateral"].line, distinctCount(big, ["strategy", "granule"]));
-  assertEquals(marks["03-collateral"].dot, distinctCount(big, ["strategy", "granule", "alias"]));
+  // Memory: per entry and total, two charts; a strategy whose index equals another's at
+  // every point is not drawn.
+  const memHidden = new Set(
+    coincidentSeries(
+      big.filter((r) => n(r, "peak_memory_bytes") > 0).map((r) => ({ ...r })),
+      ["granule", "alias"],
+      "peak_memory_bytes",
+    ).map((c) => c.strategy),
+  );
+  const mem = big.filter((r) =>
+    n(r, "memory_bytes_per_shadow_entry") > 0 && !memHidden.has(r.strategy)
+  );
+  assertEquals(marks["03-memory"].line, 2 * distinctCount(mem, ["strategy", "granule"]));
+  assertEquals(marks["03-memory"].dot, 2 * distinctCount(mem, ["strategy", "granule", "alias"]));
+  const colHidden = new Set(
+    coincidentSeries(big.map((r) => ({ ...r })), ["granule", "alias"], "removed_collateral")
+      .filter((c) => c.same !== "maple-v2").map((c) => c.strategy),
+  );
+  const col = big.filter((r) => !colHidden.has(r.strategy));
+  assertEquals(marks["03-collateral"].line, distinctCount(col, ["strategy", "granule"]));
+  assertEquals(marks["03-collateral"].dot, distinctCount(col, ["strategy", "granule", "alias"]));
   // Budget: two charts, a line per alias density in each, a dot per (alias, budget).
   assertEquals(budget.length, aliases.length * budgets.length);
   assertEquals(marks["03-budget"].line, 2 * aliases.length);

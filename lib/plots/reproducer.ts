@@ -11,8 +11,8 @@
  * import { staleSummaryMarkdown } from "./reproducer.ts";
  * const t = { trace: "t", traceEvents: 3, unmapEvents: [2], runs: [{
  *   strategy: "rmap", violations: 0, firstSeen: [], unmapIterationsMax: 2, unmapEvents: 1,
- *   removedNeeded: 1, peakMemoryBytes: 256 }] };
- * assertEquals(staleSummaryMarkdown(t).split("\n")[2], "| rmap (ours) | 0 | – | – | 2 |");
+ *   removedNeeded: 1, peakMemoryBytes: 256, fallbacks: 0 }] };
+ * assertEquals(staleSummaryMarkdown(t).split("\n")[2], "| rmap (ours) | 0 | 0 | – | – | 2 | 0 |");
  * ```
  * @module
  */
@@ -29,6 +29,7 @@ import {
 } from "../sweep/timeline.ts";
 import { formatBytes, parseAddr } from "../util/size.ts";
 import { parseTyped, readResults } from "./results.ts";
+import { FactBook, type Takeaway } from "./takeaway.ts";
 import { formatCount, formatPow10, strategyOrder, strategyStyle, symlogTicks } from "./style.ts";
 import {
   composeFigure,
@@ -48,9 +49,10 @@ export function hex(n: number | null): string {
   return n === null ? "-" : "0x" + n.toString(16);
 }
 
-async function readTable<R>(
+async function readTable(
   path: string,
   cols: readonly { name: string; type: string }[],
+  optional: readonly string[] = [],
 ): Promise<Record<string, string | number>[]> {
   const text = await readResults(
     path,
@@ -60,7 +62,13 @@ async function readTable<R>(
   );
   if (text.trim().split("\n").length === 1) return []; // a header and no rows
   const numeric = new Set(cols.filter((c) => c.type !== "text").map((c) => c.name));
-  return parseTyped(text, path, numeric, cols.map((c) => c.name), "timeline CSV");
+  return parseTyped(
+    text,
+    path,
+    numeric,
+    cols.map((c) => c.name).filter((c) => !optional.includes(c)),
+    "timeline CSV",
+  );
 }
 
 /**
@@ -68,7 +76,10 @@ async function readTable<R>(
  * `<prefix>.findings.csv`, `<prefix>.unmaps.csv`); strategies in legend order.
  */
 export async function loadTimeline(prefix: string = REPRODUCER_TIMELINE): Promise<Timeline> {
-  const strategies = await readTable(`${prefix}.strategies.csv`, TIMELINE_STRATEGY_COLUMNS);
+  // fallbacks joined the columns later: a timeline written before reads as 0 fallbacks.
+  const strategies = await readTable(`${prefix}.strategies.csv`, TIMELINE_STRATEGY_COLUMNS, [
+    "fallbacks",
+  ]);
   const findings = await readTable(`${prefix}.findings.csv`, TIMELINE_FINDING_COLUMNS);
   const unmaps = await readTable(`${prefix}.unmaps.csv`, TIMELINE_UNMAP_COLUMNS);
   const n = (r: Record<string, string | number>, k: string) => r[k] as number;
@@ -99,6 +110,7 @@ export async function loadTimeline(prefix: string = REPRODUCER_TIMELINE): Promis
     unmapEvents: n(r, "unmap_events"),
     removedNeeded: n(r, "removed_needed"),
     peakMemoryBytes: n(r, "peak_memory_bytes"),
+    fallbacks: typeof r.fallbacks === "number" ? r.fallbacks : 0,
   }));
   const order = strategyOrder(runs.map((r) => r.strategy));
   runs.sort((a, b) => order.indexOf(a.strategy) - order.indexOf(b.strategy));
@@ -117,6 +129,16 @@ function kindsOf(run: Timeline): string[] {
   return [...order.filter((k) => seen.has(k)), ...[...seen].filter((k) => !order.includes(k))];
 }
 
+/** The key of a stale leaf: its shadow MMU and shadow IPA (a leaf breaks one rule or more). */
+export function leafKey(v: { mmu: number; shadowIpa: number }): string {
+  return `${v.mmu}/${v.shadowIpa}`;
+}
+
+/** Distinct stale leaves of a run (findings count a leaf once per rule it breaks). */
+export function distinctLeaves(r: StrategyRun): number {
+  return new Set(r.firstSeen.map(leafKey)).size;
+}
+
 /** One row per strategy: what it left stale. */
 export function staleSummary(run: Timeline): Record<string, string | number>[] {
   const kinds = kindsOf(run);
@@ -124,6 +146,8 @@ export function staleSummary(run: Timeline): Record<string, string | number>[] {
     const row: Record<string, string | number> = {
       strategy: r.strategy,
       violations: r.violations,
+      leaves: distinctLeaves(r),
+      findings: r.firstSeen.length,
     };
     for (const k of kinds) row[k] = r.firstSeen.filter((v) => v.kind === k).length;
     const ipas = r.firstSeen.map((v) => v.shadowIpa);
@@ -141,32 +165,44 @@ export function staleSummary(run: Timeline): Record<string, string | number>[] {
     row.distinct_shadow_ipas = new Set(ipas).size;
     row.worst_unmap_iterations = r.unmapIterationsMax;
     row.removed_needed = r.removedNeeded;
+    row.fallbacks = r.fallbacks;
     return row;
   });
 }
 
-/** Markdown table of {@linkcode staleSummary}. */
+/**
+ * Markdown table of {@linkcode staleSummary}: distinct stale leaves, findings (a leaf once
+ * per rule it breaks) by kind, where the first was seen, the worst unmap and the
+ * fallbacks. Every row has one cell per header column, whatever the kinds present.
+ */
 export function staleSummaryMarkdown(run: Timeline): string {
   const kinds = kindsOf(run);
   const rows = staleSummary(run);
   const head = [
     "strategy",
-    "stale entries",
-    ...kinds,
+    "stale leaves",
+    "findings",
+    ...kinds.map((k) => `findings: ${k}`),
     "first seen (event)",
     "first stale entry",
     "worst unmap (iterations)",
+    "fallbacks",
   ];
   const lines = [`| ${head.join(" | ")} |`, `|---|${head.slice(1).map(() => "---:").join("|")}|`];
   for (const r of rows) {
     const cells = [
       strategyStyle(r.strategy as string).label,
-      formatCount(r.violations as number),
+      formatCount(r.leaves as number),
+      formatCount(r.findings as number),
       ...kinds.map((k) => formatCount(r[k] as number)),
       r.first_event === "" ? "–" : `${r.first_event} (${r.first_op})`,
-      r.first_stale || "–",
+      r.first_stale === "" ? "–" : r.first_stale,
       formatCount(r.worst_unmap_iterations as number),
+      formatCount(r.fallbacks as number),
     ];
+    if (cells.length !== head.length) {
+      throw new Error(`staleSummaryMarkdown: ${cells.length} cells under ${head.length} columns`);
+    }
     lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines.join("\n");
@@ -235,14 +271,22 @@ function pow2Ticks(lo: number, hi: number, count = 5): number[] {
   return out;
 }
 
-/** Cumulative distinct stale entries of one strategy, as steps over [x0, x1]. */
+/**
+ * Cumulative distinct stale leaves of one strategy, as steps over [x0, x1]: a leaf counts
+ * at its first finding, not again when it breaks another rule later.
+ */
 export function cumulativeStale(
   r: StrategyRun,
   x0: number,
   x1: number,
 ): { strategy: string; event: number; stale: number }[] {
   const per = new Map<number, number>();
-  for (const v of r.firstSeen) per.set(v.event, (per.get(v.event) ?? 0) + 1);
+  const seen = new Set<string>();
+  for (const v of r.firstSeen) {
+    if (seen.has(leafKey(v))) continue;
+    seen.add(leafKey(v));
+    per.set(v.event, (per.get(v.event) ?? 0) + 1);
+  }
   const pts = [{ strategy: r.strategy, event: x0, stale: 0 }];
   let cum = 0;
   for (const e of [...per.keys()].sort((a, b) => a - b)) {
@@ -336,11 +380,12 @@ export function reproducerTimeline(run: Timeline): Figure {
     );
   }
   const cum = run.runs.flatMap((r) => cumulativeStale(r, x0, x1));
-  const maxStale = Math.max(1, ...run.runs.map((r) => r.violations));
+  const maxStale = Math.max(1, ...run.runs.map(distinctLeaves));
   // End labels: strategies with the same final count share one label.
   const finals = new Map<number, string[]>();
   for (const r of run.runs) {
-    finals.set(r.violations, [...(finals.get(r.violations) ?? []), r.strategy]);
+    const v = distinctLeaves(r);
+    finals.set(v, [...(finals.get(v) ?? []), r.strategy]);
   }
   const endLabels = [...finals.entries()].map(([v, ss]) => ({
     stale: v,
@@ -386,11 +431,11 @@ export function reproducerTimeline(run: Timeline): Figure {
       x: xAxis,
       y: {
         type: "symlog",
-        domain: [0, maxStale * 2],
+        domain: [0, symlogTicks(maxStale).at(-1)! * 2],
         ticks: symlogTicks(maxStale),
         tickFormat: formatPow10,
         grid: true,
-        label: "↑ stale entries so far",
+        label: "↑ distinct stale leaves so far",
       },
       marks: lineMarks,
     } as Plot.PlotOptions) as unknown as DomElement,
@@ -400,21 +445,26 @@ export function reproducerTimeline(run: Timeline): Figure {
     color: KIND_COLORS[k] ?? "#333",
     kind: "dot" as const,
   }));
-  legend.push({ label: "host unmap event (migrate)", color: "#bbb", kind: "line" });
+  legend.push({ label: "host unmap event", color: "#bbb", kind: "line" });
   for (const r of run.runs) {
     const st = strategyStyle(r.strategy);
     legend.push({ label: st.label, color: st.color, kind: "line", dash: st.dash });
   }
   return composeFigure({
     name: "04-reproducer-timeline",
-    title: "The published reproducer, replayed: which shadow entries each strategy left stale",
-    subtitle: `${run.trace} (${formatCount(n)} events; host unmap events ${firstUnmap}..` +
-      `${lastUnmap}, ${run.unmapEvents.length} of them). Top: each stale entry at the ` +
-      `event where the oracle first saw it. Bottom: stale entries so far, per strategy. ` +
+    title: `${run.trace.split(":")[0] || "the trace"}, replayed: which shadow entries each ` +
+      `strategy left stale`,
+    subtitle: `${run.trace} (${formatCount(n)} events; ` +
+      (run.unmapEvents.length > 0
+        ? `host unmap events ${firstUnmap}..${lastUnmap}, ${run.unmapEvents.length} of them). `
+        : "no host unmap event). ") +
+      `Top: each finding (a stale leaf and a rule it breaks) at the event where the oracle ` +
+      `first saw it. Bottom: distinct stale leaves so far, per strategy. ` +
       `No stale entry before event ${formatCount(x0)}.`,
     chart: charts,
     legend,
     notes: [
+      ...loneFindings(run).map((l) => l.text),
       (clean.length > 0
         ? `No stale entry at any event: ${clean.map((r) => r.strategy).join(", ")}. `
         : "") +
@@ -423,4 +473,126 @@ export function reproducerTimeline(run: Timeline): Figure {
       "freed memory (how L1 crashes).",
     ],
   });
+}
+
+/** Findings the oracle made at an L2 access, not at a host unmap: dots off the unmap lines. */
+export function loneFindings(run: Timeline): { strategy: string; count: number; text: string }[] {
+  const unmaps = new Set(run.unmapEvents);
+  const out: { strategy: string; count: number; text: string }[] = [];
+  for (const r of run.runs) {
+    const off = r.firstSeen.filter((v) => !unmaps.has(v.event));
+    if (off.length === 0) continue;
+    const ops = [...new Set(off.map((v) => v.op))].join("/");
+    const kinds = [...new Set(off.map((v) => v.kind))].join("/");
+    const last = off[off.length - 1];
+    out.push({
+      strategy: r.strategy,
+      count: off.length,
+      text: `${r.strategy}: ${formatCount(off.length)} findings sit between unmap events, ` +
+        `at ${ops} events (${kinds}): an L2 access went through a leaf the unmap left, so ` +
+        `the oracle saw it there; the last one, at event ${last.event}, is ` +
+        `${hex(last.shadowIpa)} in MMU ${last.mmu}.`,
+    });
+  }
+  return out;
+}
+
+/** The rows of a timeline as its CSV files hold them (for facts over those files). */
+function timelineRows(run: Timeline): {
+  strategies: Record<string, string | number>[];
+  findings: Record<string, string | number>[];
+} {
+  return {
+    strategies: run.runs.map((r) => ({
+      trace: run.trace,
+      trace_events: run.traceEvents,
+      strategy: r.strategy,
+      violations: r.violations,
+      unmap_events: r.unmapEvents,
+      unmap_iterations_max: r.unmapIterationsMax,
+      removed_needed: r.removedNeeded,
+      peak_memory_bytes: r.peakMemoryBytes,
+      fallbacks: r.fallbacks,
+    })),
+    findings: staleEntries(run).map((e) => ({ ...e })),
+  };
+}
+
+/**
+ * The takeaway of a timeline, computed from its CSV files `<prefix>.*.csv`: per strategy
+ * that left stale entries, the distinct leaves (against the findings, which count a leaf
+ * once per rule) by kind; which strategies left none; the worst unmap of each design
+ * against the upstream walk's; rmap-bounded's fallbacks against rmap's peak index and the
+ * default budget.
+ */
+export function reproducerTakeaway(run: Timeline, prefix: string, budget: number): Takeaway {
+  const rows = timelineRows(run);
+  const st = new FactBook(`${prefix}.strategies.csv`, rows.strategies);
+  const fi = st.other(`${prefix}.findings.csv`, rows.findings);
+  const out: string[] = [];
+  const clean: string[] = [];
+  for (const r of run.runs) {
+    const s = r.strategy;
+    const v = st.fact(`${s}.violations`, { strategy: s }, "violations", "max");
+    if (v.value === 0) {
+      clean.push(s);
+      continue;
+    }
+    const leaves = fi.fact(`${s}.leaves`, { strategy: s }, "mmu", "distinct", formatCount, [
+      "mmu",
+      "shadow_ipa",
+    ]);
+    const n = fi.fact(`${s}.findings`, { strategy: s }, "strategy", "count");
+    const kinds = [...new Set(r.firstSeen.map((x) => x.kind))].map((k) => {
+      const f = fi.fact(`${s}.kind.${k}`, { strategy: s, kind: k }, "strategy", "count");
+      return `${f.shown} ${k}`;
+    });
+    out.push(
+      `**${s}** leaves ${leaves.shown} distinct stale leaves (the oracle's count: ` +
+        `${v.shown}); the ${n.shown} findings count a leaf once per rule it breaks: ` +
+        `${kinds.join(", ")}.`,
+    );
+  }
+  out.push(
+    clean.length === run.runs.length
+      ? `No strategy leaves a stale entry on this trace (0 stale leaves each).`
+      : `No stale entry (0 stale leaves): ${clean.join(", ")}.`,
+  );
+  const strategies = run.runs.map((r) => r.strategy);
+  if (strategies.includes("full-walk")) {
+    const fw = st.fact("full-walk.worst", { strategy: "full-walk" }, "unmap_iterations_max", "max");
+    const parts: string[] = [];
+    for (const s of strategies.filter((x) => x !== "full-walk")) {
+      const w = st.fact(`${s}.worst`, { strategy: s }, "unmap_iterations_max", "max");
+      parts.push(`${s} ${w.shown}`);
+    }
+    out.push(
+      `Worst single unmap, in iterations: full-walk ${fw.shown}; ${parts.join(", ")}.` +
+        (run.runs.some((r) => r.strategy !== "full-walk" && r.unmapIterationsMax > fw.value)
+          ? ` On this trace (${formatCount(run.traceEvents)} events) ` +
+            `the full walk is cheap, and an index can cost more than it: ${
+              run.runs.filter((r) => r.strategy !== "full-walk" && r.unmapIterationsMax > fw.value)
+                .map((r) => r.strategy).join(", ")
+            }.`
+          : ""),
+    );
+  }
+  if (strategies.includes("rmap-bounded")) {
+    const fb = st.fact("rmap-bounded.fallbacks", { strategy: "rmap-bounded" }, "fallbacks", "max");
+    let line = `rmap-bounded falls back to the full walk ${fb.shown} time(s)`;
+    if (strategies.includes("rmap")) {
+      const peak = st.fact(
+        "rmap.peak",
+        { strategy: "rmap" },
+        "peak_memory_bytes",
+        "max",
+        formatBytes,
+      );
+      line += `: rmap's index peaks at ${peak.shown}, ${
+        peak.value > budget ? "over" : "within"
+      } rmap-bounded's default budget of ${formatBytes(budget)} per shadow MMU`;
+    }
+    out.push(line + ".");
+  }
+  return st.takeaway(out.map((l) => `- ${l}`).join("\n"));
 }

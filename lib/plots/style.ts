@@ -34,7 +34,7 @@ export const STRATEGY_STYLES: readonly StrategyStyle[] = [
     name: "full-walk",
     label: "full-walk (upstream)",
     color: "#4d4d4d",
-    dash: "",
+    dash: "14,4,3,4",
     symbol: "square",
     hollow: false,
   },
@@ -42,7 +42,7 @@ export const STRATEGY_STYLES: readonly StrategyStyle[] = [
     name: "maple-v2",
     label: "maple-v2 (rejected)",
     color: "#d62728",
-    dash: "",
+    dash: "5,3",
     symbol: "triangle",
     hollow: false,
   },
@@ -50,7 +50,7 @@ export const STRATEGY_STYLES: readonly StrategyStyle[] = [
     name: "merged-pivot",
     label: "merged-pivot",
     color: "#ff7f0e",
-    dash: "6,3",
+    dash: "10,4",
     symbol: "diamond",
     hollow: false,
   },
@@ -74,9 +74,9 @@ export const STRATEGY_STYLES: readonly StrategyStyle[] = [
     name: "rmap-bounded",
     label: "rmap-bounded (ours)",
     color: "#17becf",
-    dash: "8,4",
-    symbol: "circle",
-    hollow: true,
+    dash: "8,3,2,3,2,3",
+    symbol: "times",
+    hollow: false,
   },
   {
     name: "rmap-compact",
@@ -130,6 +130,9 @@ export const GRANULE_COLORS: Readonly<Record<string, string>> = {
 /** Colour of the soft-lockup threshold and of the points past it. */
 export const LOCKUP_COLOR = "#c0392b";
 
+/** Colour of the stricter latency line (CFS's scheduling latency). */
+export const STRICT_COLOR = "#e67e22";
+
 /** Font sizes and the figure frame. */
 export const FONT = {
   family: "DejaVu Sans, Verdana, Arial, sans-serif",
@@ -177,6 +180,49 @@ export function formatCount(v: number): string {
     : v.toLocaleString("en-US", { maximumFractionDigits: 3 });
 }
 
+/**
+ * Ticks of a log axis over [lo, hi] with several labels however short the span: powers of
+ * ten over three decades or more, else 1-2-5 steps (1, 2, 5, 10, 20, …), else 1-9 steps.
+ */
+export function logTicks(lo: number, hi: number): number[] {
+  const decades = Math.log10(Math.max(hi, lo * 1.0001) / Math.max(lo, 1e-12));
+  const steps = decades >= 3 ? [1] : decades >= 1 ? [1, 2, 5] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const out: number[] = [];
+  const a = Math.floor(Math.log10(Math.max(lo, 1e-12)));
+  const b = Math.ceil(Math.log10(Math.max(hi, 1e-12)));
+  for (let e = a; e <= b; e++) {
+    for (const s of steps) {
+      const t = s * 10 ** e;
+      if (t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9)) out.push(Number(t.toPrecision(12)));
+    }
+  }
+  return out;
+}
+
+/** A duration in seconds as text: "35.5 s", "6 ms", "590 µs", "80 ns". */
+export function formatSeconds(s: number): string {
+  const a = Math.abs(s);
+  const [v, unit] = a >= 1
+    ? [s, "s"]
+    : a >= 1e-3
+    ? [s * 1e3, "ms"]
+    : a >= 1e-6
+    ? [s * 1e6, "µs"]
+    : [s * 1e9, "ns"];
+  return `${
+    Number(v.toPrecision(3)).toLocaleString("en-US", { maximumFractionDigits: 3 })
+  } ${unit}`;
+}
+
+/** A multiple of 1-2-5 × 10ⁿ as a short count: 1, 20, 500, 10⁴, 2×10⁴. */
+export function formatTick(v: number): string {
+  if (v === 0) return "0";
+  const e = Math.floor(Math.log10(Math.abs(v)) + 1e-9);
+  const m = Math.round((v / 10 ** e) * 1000) / 1000;
+  if (e < 4) return formatCount(v);
+  return m === 1 ? formatPow10(10 ** e) : `${m}×${formatPow10(10 ** e)}`;
+}
+
 /** Powers of ten covering [lo, hi] (for log axes). */
 export function pow10Ticks(lo: number, hi: number): number[] {
   const out: number[] = [];
@@ -186,10 +232,18 @@ export function pow10Ticks(lo: number, hi: number): number[] {
   return out;
 }
 
-/** 0 and powers of ten up to `hi` (for symlog axes of counts that may be 0). */
+/**
+ * 0 and powers of ten up to the first one at or above `hi` (for symlog axes of counts
+ * that may be 0: the largest value always has a labelled tick above it).
+ */
 export function symlogTicks(hi: number): number[] {
   const out = [0];
-  for (let v = 1; v <= Math.max(hi, 1) * 1.0001; v *= 10) out.push(v);
+  let v = 1;
+  out.push(v);
+  while (v < Math.max(hi, 1) * 0.9999) {
+    v *= 10;
+    out.push(v);
+  }
   return out;
 }
 

@@ -61,13 +61,19 @@ export interface LegendItem {
   label: string;
   /** Colour. */
   color: string;
-  /** `line` (a stroke with an optional dash), `dot` (a symbol), `rule` (a dashed line) or `ring`. */
+  /**
+   * `line` (a stroke with an optional dash, and the symbol of its dots when given), `dot`
+   * (a symbol), `rule` (a dashed line) or `ring`.
+   */
   kind: "line" | "dot" | "rule" | "ring";
   /** stroke-dasharray for `line` and `rule`. */
   dash?: string;
   /** Dot drawn hollow. */
   hollow?: boolean;
-  /** Dot shape: `circle` (default), `square`, `triangle`, `diamond`, `star`, `cross`. */
+  /**
+   * Dot shape: `circle` (default), `square`, `triangle`, `diamond`, `star`, `cross`,
+   * `times`, `wye`.
+   */
   symbol?: string;
 }
 
@@ -128,29 +134,42 @@ const SYMBOL_PATHS: Record<string, (r: number) => string> = {
     return d + "z";
   },
   cross: (r) => `M${-r},0H${r}M0,${-r}V${r}`,
+  times: (r) => `M${-r},${-r}L${r},${r}M${-r},${r}L${r},${-r}`,
+  wye: (r) => {
+    const arm = (a: number) =>
+      `M0,0L${(r * 1.2 * Math.cos(a)).toFixed(2)},${(r * 1.2 * Math.sin(a)).toFixed(2)}`;
+    return arm(-Math.PI / 2) + arm(Math.PI / 6) + arm((5 * Math.PI) / 6);
+  },
 };
+
+/** Symbols drawn as strokes only (no fill). */
+const STROKED = new Set(["cross", "times", "wye"]);
+
+function symbolSwatch(sym: string, color: string, hollow: boolean, x: number, y: number): string {
+  const c = escapeXml(color);
+  const paint = STROKED.has(sym)
+    ? `fill="none" stroke="${c}" stroke-width="2"`
+    : hollow
+    ? `fill="white" stroke="${c}" stroke-width="1.8"`
+    : `fill="${c}" stroke="${c}"`;
+  if (sym === "circle" || !SYMBOL_PATHS[sym]) return `<circle cx="${x}" cy="${y}" r="5" ${paint}/>`;
+  return `<path transform="translate(${x},${y})" d="${SYMBOL_PATHS[sym](5)}" ${paint}/>`;
+}
 
 function legendSwatch(it: LegendItem, x: number, y: number): string {
   const c = escapeXml(it.color);
   switch (it.kind) {
     case "line":
       return `<line x1="${x}" y1="${y}" x2="${x + 28}" y2="${y}" stroke="${c}" stroke-width="2.5"` +
-        (it.dash ? ` stroke-dasharray="${it.dash}"` : "") + "/>";
+        (it.dash ? ` stroke-dasharray="${it.dash}"` : "") + "/>" +
+        (it.symbol ? symbolSwatch(it.symbol, it.color, it.hollow ?? false, x + 14, y) : "");
     case "rule":
       return `<line x1="${x}" y1="${y}" x2="${x + 28}" y2="${y}" stroke="${c}" stroke-width="2"` +
         ` stroke-dasharray="${it.dash ?? "6,4"}"/>`;
     case "ring":
       return `<circle cx="${x + 14}" cy="${y}" r="7" fill="none" stroke="${c}" stroke-width="2"/>`;
-    case "dot": {
-      const sym = it.symbol ?? "circle";
-      const paint = it.hollow
-        ? `fill="white" stroke="${c}" stroke-width="1.8"`
-        : `fill="${c}" stroke="${c}"`;
-      if (sym === "circle" || !SYMBOL_PATHS[sym]) {
-        return `<circle cx="${x + 14}" cy="${y}" r="5" ${paint}/>`;
-      }
-      return `<path transform="translate(${x + 14},${y})" d="${SYMBOL_PATHS[sym](5)}" ${paint}/>`;
-    }
+    case "dot":
+      return symbolSwatch(it.symbol ?? "circle", it.color, it.hollow ?? false, x + 14, y);
   }
 }
 

@@ -56,6 +56,8 @@ export interface StrategyRun {
   removedNeeded: number;
   /** Peak index bytes. */
   peakMemoryBytes: number;
+  /** Fallbacks to the full walk (rmap-bounded over its budget; 0 for the others). */
+  fallbacks: number;
 }
 
 /** All strategies' replays of one trace. */
@@ -92,6 +94,7 @@ export function replayTimeline(trace: Trace, strategies: readonly string[]): Tim
       unmapEvents: unmaps,
       removedNeeded: needed,
       peakMemoryBytes: r.peakMemoryBytes,
+      fallbacks: r.fallbacks,
     });
   }
   return {
@@ -143,6 +146,12 @@ export const TIMELINE_STRATEGY_COLUMNS = [
     type: "int",
     description: "peak index memory, modeled kernel bytes",
     get: (x) => x.r.peakMemoryBytes,
+  },
+  {
+    name: "fallbacks",
+    type: "int",
+    description: "fallbacks to the full walk (budgeted strategies)",
+    get: (x) => x.r.fallbacks,
   },
 ] as const satisfies readonly ColumnSpec<StrategyRow>[];
 

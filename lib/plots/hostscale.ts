@@ -1,0 +1,413 @@
+/**
+ * Notebook 05, host scale (issue #12): the sweep with a populated working set
+ * (`deno task sweep --grid working-set`, results/working-set.csv), where every L2 context
+ * maps and touches its working set page by page and re-touches part of it after each host
+ * unmap. Per design against vCPUs, one panel per working set: the shadow leaves one host
+ * unmap event destroys and the estimated time of that event; the refault storm after it
+ * (faults, and what one vCPU waits); and the index memory against the working set. The
+ * insert-lock contention columns go into a table.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { hostScaleRows } from "./hostscale.ts";
+ * assertEquals(hostScaleRows([{ strategy: "rmap", granule: "4K", working_set_bytes: 0 }]).length, 0);
+ * ```
+ * @module
+ */
+
+import * as Plot from "@observablehq/plot";
+import { formatBytes } from "../util/size.ts";
+import { costModelOf, oursOf } from "./cost.ts";
+import { SCHED_LATENCY_NS } from "./latency.ts";
+import { type Statistic, statWord } from "./params.ts";
+import { largestScale, num, type SweepRecord } from "./results.ts";
+import {
+  formatCount,
+  formatPow10,
+  formatSeconds,
+  LOCKUP_COLOR,
+  logTicks,
+  pow10Ticks,
+  strategyOrder,
+  strategyStyle,
+  STRICT_COLOR,
+} from "./style.ts";
+import {
+  composeFigure,
+  type DomElement,
+  type Figure,
+  type LegendItem,
+  plotDocument,
+} from "./svg.ts";
+import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
+
+const FONT_STYLE = { fontSize: "13px", fontFamily: "DejaVu Sans, Verdana, Arial, sans-serif" };
+
+/** Rows with a working set (working_set_bytes > 0): what notebook 05 reads. */
+export function hostScaleRows<R extends Record<string, string | number>>(rows: readonly R[]): R[] {
+  return rows.filter((r) => Number(r.working_set_bytes ?? 0) > 0);
+}
+
+/** The leaves-destroyed column of a statistic (that column has mean and max only). */
+export function destroyedColumn(stat: Statistic): string {
+  return stat === "mean" ? "unmap_leaves_destroyed_mean" : "unmap_leaves_destroyed_max";
+}
+
+interface HostChart {
+  column: string;
+  label: string;
+  format: (v: number) => string;
+  rules?: { y: number; color: string; dash: string }[];
+}
+
+/** One chart: a column against vCPUs (log), a panel per working set, a line per strategy. */
+function hostChart(
+  rows: readonly SweepRecord[],
+  alias: number,
+  spec: HostChart,
+  ticks?: (lo: number, hi: number) => number[],
+): DomElement {
+  const sel = rows.filter((r) => num(r, "alias") === alias && num(r, spec.column) > 0);
+  const data = sel.map((r) => ({
+    strategy: r.strategy,
+    ws: num(r, "working_set_bytes"),
+    vcpus: num(r, "vcpus"),
+    v: num(r, spec.column),
+  }));
+  const wss = [...new Set(data.map((d) => d.ws))].sort((a, b) => a - b);
+  const xs = [...new Set(data.map((d) => d.vcpus))].sort((a, b) => a - b);
+  const vs = [...data.map((d) => d.v), ...(spec.rules ?? []).map((r) => r.y)];
+  const lo = Math.min(...vs) / 2, hi = Math.max(...vs) * 2;
+  const yt = (ticks ?? ((a: number, b: number) => {
+    const p = pow10Ticks(a, b).filter((t) => t >= a && t <= b);
+    return p.length >= 3 ? p : logTicks(a, b);
+  }))(lo, hi);
+  const marks: Plot.Markish[] = [
+    Plot.frame({ stroke: "#ccc" }),
+    ...(spec.rules ?? []).map((r) =>
+      Plot.ruleY([r.y], { stroke: r.color, strokeDasharray: r.dash, strokeWidth: 1.6 })
+    ),
+    Plot.axisX(xs, {
+      text: (v: number) => String(v),
+      label: "L1 vCPUs →",
+      labelAnchor: "center",
+      labelOffset: 38,
+      labelArrow: "none",
+    }),
+  ];
+  for (const s of strategyOrder(data.map((d) => d.strategy))) {
+    const st = strategyStyle(s);
+    const d = data.filter((x) => x.strategy === s).sort((a, b) => a.vcpus - b.vcpus);
+    marks.push(
+      Plot.line(d, {
+        x: "vcpus",
+        y: "v",
+        fx: "ws",
+        stroke: st.color,
+        strokeWidth: 2.2,
+        strokeDasharray: st.dash || undefined,
+      }),
+      Plot.dot(d, {
+        x: "vcpus",
+        y: "v",
+        fx: "ws",
+        symbol: () => st.symbol,
+        r: 4.5,
+        fill: ["cross", "times", "wye"].includes(st.symbol) ? "white" : st.color,
+        stroke: st.color,
+        strokeWidth: 1.8,
+      }),
+    );
+  }
+  return Plot.plot({
+    document: plotDocument(),
+    width: 1020,
+    height: 300,
+    marginLeft: 80,
+    marginRight: 16,
+    marginTop: 46,
+    marginBottom: 46,
+    style: FONT_STYLE,
+    fx: {
+      domain: wss,
+      label: null,
+      tickFormat: (b: number) => `working set ${formatBytes(b)} per context`,
+      padding: 0.08,
+    },
+    x: { type: "log", domain: [xs[0] / 1.4, xs[xs.length - 1] * 1.4] },
+    y: {
+      type: "log",
+      domain: [lo, hi],
+      ticks: yt,
+      tickFormat: spec.format,
+      grid: true,
+      label: spec.label,
+    },
+    symbol: { type: "identity" },
+    marks,
+  } as Plot.PlotOptions) as unknown as DomElement;
+}
+
+function legendOf(rows: readonly SweepRecord[], extra: LegendItem[] = []): LegendItem[] {
+  return [
+    ...strategyOrder(rows.map((r) => r.strategy)).map((s) => {
+      const st = strategyStyle(s);
+      return {
+        label: st.label,
+        color: st.color,
+        kind: "line" as const,
+        dash: st.dash,
+        symbol: st.symbol,
+      };
+    }),
+    ...extra,
+  ];
+}
+
+const sec = (ns: number) => formatSeconds(ns / 1e9);
+
+/**
+ * One host unmap event at host scale: the shadow leaves it destroys (needed and
+ * collateral) and its estimated time, with the soft-lockup and scheduling-latency lines.
+ */
+export function hostUnmapFigure(
+  rows: readonly SweepRecord[],
+  alias: number,
+  stat: Statistic = "max",
+): Figure {
+  const m = costModelOf(rows);
+  const est = `unmap_est_ns_${stat}`;
+  const top = hostChart(rows, alias, {
+    column: destroyedColumn(stat),
+    label: `↑ leaves one unmap destroys (${destroyedColumn(stat)})`,
+    format: (v) => formatPow10(v),
+  });
+  const bottom = hostChart(rows, alias, {
+    column: est,
+    label: `↑ estimated time of the unmap (${est})`,
+    format: (v) => sec(v),
+    rules: [
+      { y: m.softLockupNs, color: LOCKUP_COLOR, dash: "7,4" },
+      { y: SCHED_LATENCY_NS, color: STRICT_COLOR, dash: "2,3" },
+    ],
+  });
+  return composeFigure({
+    name: "05-host-unmap",
+    title: "One host unmap event at host scale: leaves destroyed and time",
+    subtitle: `Every L2 context maps and touches its working set page by page; alias ` +
+      `density ${alias}; the ${statWord(stat)} host unmap event of each point (leaves ` +
+      `destroyed: ${stat === "p99" ? "max, the column has no p99" : stat}). Log axes.`,
+    chart: [top, bottom],
+    legend: legendOf(rows, [
+      { label: `soft lockup ${sec(m.softLockupNs)}`, color: LOCKUP_COLOR, kind: "rule" },
+      {
+        label: `scheduling latency ${sec(SCHED_LATENCY_NS)}`,
+        color: STRICT_COLOR,
+        kind: "rule",
+        dash: "2,3",
+      },
+    ]),
+    notes: [
+      "Leaves destroyed = the leaves the unmap's range required plus its collateral (the " +
+      "full walk tears down every valid MMU's tables); each collateral leaf the guest " +
+      "touches again is a refault (next figure).",
+      `Estimated time: lib/sweep/costmodel.ts (${m.nsPerIteration} ns per iteration, ` +
+      `${m.nsPerDescriptor} ns per descriptor).`,
+    ],
+  });
+}
+
+/** The refault storm after a host unmap: faults over all vCPUs, and what one vCPU waits. */
+export function hostStormFigure(rows: readonly SweepRecord[], alias: number): Figure {
+  const faults = hostChart(rows, alias, {
+    column: "storm_faults_max",
+    label: "↑ shadow faults of the worst storm (all vCPUs)",
+    format: (v) => formatPow10(v),
+  });
+  const wait = hostChart(rows, alias, {
+    column: "storm_vcpu_est_ns_max",
+    label: "↑ one vCPU's refault time, worst storm",
+    format: (v) => sec(v),
+    rules: [{ y: SCHED_LATENCY_NS, color: STRICT_COLOR, dash: "2,3" }],
+  });
+  const nsf = [...new Set(rows.map((r) => num(r, "ns_per_fault")))].join(", ");
+  return composeFigure({
+    name: "05-host-storm",
+    title: "The refault storm after a host unmap",
+    subtitle: `After each host unmap every context re-touches part of its working set ` +
+      `(retouch); the shadow faults that follow are the storm. Alias density ${alias}.`,
+    chart: [faults, wait],
+    legend: legendOf(rows, [{
+      label: `scheduling latency ${sec(SCHED_LATENCY_NS)}`,
+      color: STRICT_COLOR,
+      kind: "rule",
+      dash: "2,3",
+    }]),
+    notes: [
+      `Time: faults × ${nsf} ns per nested shadow fault (ns_per_fault, an order-of-magnitude ` +
+      "estimate: lib/sweep/costmodel.ts); storm_vcpu_est_ns_max is what one vCPU waits.",
+    ],
+  });
+}
+
+/** Index memory of the VM against vCPUs, per working set (full-walk, 0 B, not drawn). */
+export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): Figure {
+  const pow2 = (lo: number, hi: number) => {
+    const out: number[] = [];
+    for (let e = Math.ceil(Math.log2(lo)); 2 ** e <= hi; e++) out.push(2 ** e);
+    return out.length > 8 ? out.filter((_, i) => i % 3 === 0) : out;
+  };
+  const total = hostChart(rows, alias, {
+    column: "peak_memory_bytes",
+    label: "↑ index bytes of the VM (peak)",
+    format: (v) => formatBytes(v),
+  }, pow2);
+  const per = hostChart(rows, alias, {
+    column: "memory_bytes_per_shadow_entry",
+    label: "↑ bytes per shadow entry",
+    format: (v) => `${formatCount(v)} B`,
+  });
+  return composeFigure({
+    name: "05-host-memory",
+    title: "Index memory at host scale",
+    subtitle: `Peak modeled kernel bytes of each design's index for the whole VM (top) and ` +
+      `per live shadow leaf (bottom), alias density ${alias}.`,
+    chart: [total, per],
+    legend: legendOf(rows.filter((r) => num(r, "peak_memory_bytes") > 0)),
+    notes: ["full-walk keeps no index (0 B) and is not drawn."],
+  });
+}
+
+/** Markdown table of the insert-lock contention columns at the largest point. */
+export function contentionTable(rows: readonly SweepRecord[], alias: number): string {
+  const s = largestScale(rows);
+  const ws = Math.max(...rows.map((r) => num(r, "working_set_bytes")));
+  const at = rows.filter((r) =>
+    num(r, "vcpus") === s.vcpus && num(r, "alias") === alias && num(r, "working_set_bytes") === ws
+  );
+  const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : "–");
+  const lines = [
+    `${s.vcpus} vCPUs, working set ${formatBytes(ws)} per context, alias ${alias}: index ` +
+    "inserts by nested faults, and those into a lock domain another vCPU inserted into in " +
+    "the same phase, under the design's own lock and under each alternative.",
+    "",
+    "| strategy | insert lock | inserts | contended (own lock) | one lock per VM | per MMU | per chunk |",
+    "|---|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const st of strategyOrder(at.map((r) => r.strategy))) {
+    const r = at.find((x) => x.strategy === st)!;
+    const t = num(r, "inserts_total");
+    lines.push(
+      `| ${st} | ${r.insert_lock} | ${formatCount(t)} | ${pct(num(r, "inserts_contended"), t)} | ${
+        pct(num(r, "inserts_contended_vm"), t)
+      } | ${pct(num(r, "inserts_contended_mmu"), t)} | ${
+        pct(num(r, "inserts_contended_chunk"), t)
+      } |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/**
+ * The takeaway of notebook 05 at the largest point (most vCPUs, largest working set): the
+ * leaves one unmap destroys, the collateral refaults, what one vCPU waits in the storm,
+ * the unmap's time, and the index memory, for our design against the upstream walk; the
+ * designs that fall back; the contended inserts under each design's lock.
+ */
+export function hostScaleTakeaway(
+  rows: readonly SweepRecord[],
+  path: string,
+  base: Where,
+  alias: number,
+  stat: Statistic = "max",
+  part: "unmap" | "storm" | "memory" | "contention" = "unmap",
+): Takeaway {
+  const s = largestScale(rows);
+  const ws = Math.max(...rows.map((r) => num(r, "working_set_bytes")));
+  const fb = new FactBook(path, rows, {
+    ...base,
+    vcpus: s.vcpus,
+    alias,
+    working_set_bytes: ws,
+  });
+  const strategies = strategyOrder(rows.map((r) => r.strategy));
+  const ours = oursOf(strategies) ?? strategies[0];
+  const dc = destroyedColumn(stat);
+  const out: string[] = [];
+  const line = (st: string) => {
+    const w = { strategy: st };
+    if (part === "unmap") {
+      const d = fb.fact(`${st}.destroyed`, w, dc, "max");
+      const t = fb.fact(`${st}.unmap_ns`, w, `unmap_est_ns_${stat}`, "max", sec);
+      return {
+        d,
+        text:
+          `**${st}**: one host unmap destroys ${d.shown} shadow leaves (${dc}) in ≈ ${t.shown}.`,
+      };
+    }
+    if (part === "storm") {
+      const d = fb.fact(`${st}.storm`, w, "storm_faults_max", "max");
+      const rf = fb.fact(`${st}.refaults`, w, "storm_refaults_total", "max");
+      const wait = fb.fact(`${st}.vcpu_wait`, w, "storm_vcpu_est_ns_max", "max", sec);
+      return {
+        d,
+        text: `**${st}**: the worst storm is ${d.shown} shadow faults; ${rf.shown} storm ` +
+          `faults over the trace refault collateral leaves; one vCPU waits up to ${wait.shown}.`,
+      };
+    }
+    const d = fb.fact(`${st}.memory`, w, "peak_memory_bytes", "max", formatBytes);
+    const e = fb.fact(
+      `${st}.per_entry`,
+      w,
+      "memory_bytes_per_shadow_entry",
+      "max",
+      (v) => `${formatCount(v)} B`,
+    );
+    return { d, text: `**${st}**: index ${d.shown} for the VM, ${e.shown} per shadow entry.` };
+  };
+  const shown = part === "memory"
+    ? strategies.filter((st) => st !== "full-walk")
+    : part === "contention"
+    ? []
+    : [ours, ...(strategies.includes("full-walk") && ours !== "full-walk" ? ["full-walk"] : [])];
+  const lines = shown.map(line);
+  for (const l of lines) out.push(l.text);
+  if ((part === "unmap" || part === "storm") && lines.length === 2 && lines[0].d.value > 0) {
+    const r = fb.ratio(`${part}.full-walk/ours`, lines[1].d, lines[0].d);
+    out.push(
+      part === "unmap"
+        ? `full-walk destroys ${r.shown} times as many leaves per unmap as ${ours}.`
+        : `full-walk's worst storm is ${r.shown} times ${ours}'s.`,
+    );
+  }
+  const falls = strategies.filter((st) =>
+    part === "unmap" && fb.peek({ strategy: st }, "fallbacks", "max") > 0
+  ).map((st) => ({ st, f: fb.fact(`${st}.fallbacks`, { strategy: st }, "fallbacks", "max") }));
+  for (const x of falls) {
+    out.push(
+      x.st === "rmap-bounded"
+        ? `${x.st} falls back to the full walk ${x.f.shown} times here: at this working set ` +
+          `its index outgrows the per-MMU budget, and those unmaps cost what full-walk's do.`
+        : `${x.st} records ${x.f.shown} fallbacks here (the fallbacks column: unmaps it could ` +
+          `not do from its index).`,
+    );
+  }
+  const cont: string[] = [];
+  for (const st of part === "contention" ? strategies : []) {
+    const exact = (v: number) => v.toLocaleString("en-US");
+    const c = fb.fact(`${st}.contended`, { strategy: st }, "inserts_contended", "max", exact);
+    const t = fb.fact(`${st}.inserts`, { strategy: st }, "inserts_total", "max", exact);
+    if (t.value > 0) {
+      const r = fb.ratio(`${st}.contended/inserts`, c, t, (v) => `${(100 * v).toFixed(1)} %`);
+      cont.push(`${st} ${r.shown} (${c.shown} of ${t.shown})`);
+    }
+  }
+  if (cont.length > 0) {
+    out.push(`Inserts contended under each design's own lock: ${cont.join(", ")}.`);
+  }
+  return fb.takeaway(
+    `At ${s.vcpus} vCPUs, a working set of ${formatBytes(ws)} per context, alias ${alias}:\n\n` +
+      out.map((l) => `- ${l}`).join("\n"),
+  );
+}

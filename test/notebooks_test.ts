@@ -1,0 +1,128 @@
+/**
+ * The committed notebooks (issue #12), without Jupyter: each opens with a code cell tagged
+ * `parameters` and a reproducibility header whose sweep command reproduces the CSV's grid
+ * id; every plot cell holds an SVG; every takeaway's numbers hold against its CSV when an
+ * independent checker (experiments/notebooks/check_facts.ts) recomputes them; and the
+ * checker fails a notebook whose takeaway was edited to say something else.
+ */
+
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
+import { checkNotebook } from "../experiments/notebooks/check_facts.ts";
+
+const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
+const NOTEBOOKS = [...Deno.readDirSync(`${ROOT}notebooks`)]
+  .map((e) => e.name).filter((n) => n.endsWith(".ipynb")).sort();
+const MIME = "application/vnd.s2lab.facts+json";
+
+interface Cell {
+  cell_type: string;
+  metadata: { tags?: string[] };
+  source: string[] | string;
+  outputs?: { output_type: string; data?: Record<string, unknown> }[];
+}
+
+const text = (v: unknown) => (Array.isArray(v) ? v.join("") : String(v ?? ""));
+const load = (name: string): { cells: Cell[] } =>
+  JSON.parse(Deno.readTextFileSync(`${ROOT}notebooks/${name}`));
+
+Deno.test("five notebooks, host scale included", () => {
+  assertEquals(NOTEBOOKS, [
+    "01-cost.ipynb",
+    "02-correctness.ipynb",
+    "03-memory.ipynb",
+    "04-reproducer.ipynb",
+    "05-host-scale.ipynb",
+  ]);
+});
+
+for (const name of NOTEBOOKS) {
+  Deno.test(`${name}: parameters first, a header, SVGs, takeaways that hold`, () => {
+    const nb = load(name);
+    const code = nb.cells.filter((c) => c.cell_type === "code");
+    assert(code[0].metadata.tags?.includes("parameters"), "the first code cell is `parameters`");
+    for (const c of code) {
+      for (const o of c.outputs ?? []) assert(o.output_type !== "error", text(c.source));
+    }
+    const header = text(code[1].outputs?.[0]?.data?.["text/markdown"]);
+    assertStringIncludes(header, "**Reproducibility**");
+    assertMatch(header, /s2lab \d+\.\d+\.\d+, code at commit `[0-9a-f]{12}`/);
+    assertMatch(header, /Deno \d+\.\d+\.\d+/);
+    if (!name.startsWith("04")) {
+      // The derived command reproduces the CSV's grid id (verified, not guessed).
+      assertMatch(header, /Made by `deno task sweep [^`]*` \(derived from the rows; its grid id/);
+      assertMatch(header, /grid id [0-9a-f]{8}, seed \d+/);
+    }
+    for (const c of code.filter((c) => c.metadata.tags?.includes("plot"))) {
+      const svg = text(c.outputs?.map((o) => o.data?.["image/svg+xml"]).find((s) => s));
+      assert(svg.startsWith("<svg") && svg.trimEnd().endsWith("</svg>"), text(c.source));
+    }
+    const takeaways = code.filter((c) => c.metadata.tags?.includes("takeaway"));
+    assert(takeaways.length > 0, "at least one takeaway");
+    for (const c of takeaways) assert(c.outputs?.some((o) => o.data?.[MIME]), text(c.source));
+    const res = checkNotebook(`${ROOT}notebooks/${name}`);
+    assertEquals(res.problems, []);
+    assert(res.facts > 5, `${res.facts} facts`);
+  });
+}
+
+Deno.test("the checker fails a takeaway edited to contradict its data", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "s2lab-nb-" });
+  try {
+    const nb = load("01-cost.ipynb");
+    const cell = nb.cells.find((c) => c.metadata.tags?.includes("takeaway"))!;
+    const out = cell.outputs!.find((o) => o.data?.[MIME])!;
+    const payload = out.data![MIME] as { facts: { value: number; shown: string }[] };
+    const f = payload.facts[0];
+    // 1. The value differs from the CSV's.
+    const claimed = structuredClone(nb);
+    const c1 = claimed.cells[nb.cells.indexOf(cell)].outputs!.find((o) => o.data?.[MIME])!;
+    (c1.data![MIME] as { facts: { value: number }[] }).facts[0].value = f.value * 2 + 1;
+    await Deno.writeTextFile(`${dir}/value.ipynb`, JSON.stringify(claimed));
+    assertMatch(checkNotebook(`${dir}/value.ipynb`).problems.join("\n"), /gives/);
+    // 2. The sentence no longer states the number.
+    const prose = structuredClone(nb);
+    const c2 = prose.cells[nb.cells.indexOf(cell)].outputs!.find((o) => o.data?.[MIME])!;
+    c2.data!["text/markdown"] = text(c2.data!["text/markdown"]).split(f.shown).join("many");
+    await Deno.writeTextFile(`${dir}/prose.ipynb`, JSON.stringify(prose));
+    assertMatch(checkNotebook(`${dir}/prose.ipynb`).problems.join("\n"), /is not in its takeaway/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a few numbers the takeaways state, recomputed here from the CSVs", () => {
+  const facts = (name: string) =>
+    load(name).cells.flatMap((c) =>
+      (c.outputs ?? []).flatMap((o) =>
+        (o.data?.[MIME] as { facts: { id: string; value: number }[] } | undefined)?.facts ?? []
+      )
+    );
+  const csv = (path: string) => {
+    const [head, ...lines] = Deno.readTextFileSync(`${ROOT}${path}`).trimEnd().split("\n");
+    const cols = head.split(",");
+    return lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [cols[i], v])));
+  };
+  // 01: rmap's and full-walk's worst unmap at 192 vCPUs, 256 GiB, 64K, alias 0.5.
+  const sweep = csv("results/sweep.csv").filter((r) =>
+    r.vcpus === "192" && r.l1_mem_bytes === String(256 * 2 ** 30) && r.granule === "64K" &&
+    r.alias === "0.5"
+  );
+  const worst = (s: string) =>
+    Math.max(...sweep.filter((r) => r.strategy === s).map((r) => Number(r.unmap_iterations_max)));
+  const f01 = facts("01-cost.ipynb");
+  assertEquals(f01.find((f) => f.id === "rmap.64K")?.value, worst("rmap"));
+  assertEquals(f01.find((f) => f.id === "full-walk.64K")?.value, worst("full-walk"));
+  // 04: 1,520 distinct stale leaves under maple-v2 (3,035 findings), rmap's worst unmap
+  // 2,573 iterations against full-walk's 1,024, rmap-bounded's one fallback.
+  const f04 = facts("04-reproducer.ipynb");
+  const byId = (id: string) => f04.find((f) => f.id === id)?.value;
+  const findings = csv("results/reproducer.findings.csv").filter((r) => r.strategy === "maple-v2");
+  assertEquals(
+    byId("maple-v2.leaves"),
+    new Set(findings.map((r) => `${r.mmu}/${r.shadow_ipa}`)).size,
+  );
+  assertEquals(byId("maple-v2.findings"), findings.length);
+  assertEquals([byId("maple-v2.leaves"), byId("maple-v2.findings")], [1520, 3035]);
+  assertEquals([byId("rmap.worst"), byId("full-walk.worst")], [2573, 1024]);
+  assertEquals(byId("rmap-bounded.fallbacks"), 1);
+});
