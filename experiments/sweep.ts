@@ -105,7 +105,7 @@ const OTHER_FLAGS: [string, string, string][] = [
   [
     "max-memory",
     "75% of RAM",
-    "bytes the running points may need together (estimated before running)",
+    "bytes the running replays may need together (estimated per design; a replay waits for room)",
   ],
   [
     "emit-trace",
@@ -363,6 +363,8 @@ function parse() {
 }
 
 interface Task {
+  /** Index in the task list (progress bookkeeping). */
+  id: number;
   point: PointSpec;
   strategies: string[];
   weight: number;
@@ -422,28 +424,26 @@ async function main(): Promise<void> {
 
   // Points of this shard; memory check before anything is written.
   const mine = specs.filter((s) => s.index % o.shard[1] === o.shard[0] - 1);
-  const est = mine.map((s) => estimatePointBytes(s.params)).sort((a, b) => b - a);
-  const jobs = Math.max(1, Math.min(o.jobs, mine.length));
-  const need = est.slice(0, jobs).reduce((a, b) => a + b, 0);
+  // Each replay's estimate (a heavy point's strategies may run on several workers at
+  // once); the pool starts a task only while the running ones' estimates leave room.
+  const est = mine.flatMap((s) => o.strategies.map((st) => estimatePointBytes(s.params, st)))
+    .sort((a, b) => b - a);
+  const jobs = Math.max(1, Math.min(o.jobs, est.length));
+  const need = Math.min(est.slice(0, jobs).reduce((a, b) => a + b, 0), o.maxMemory);
   if (est.length > 0 && est[0] > o.maxMemory) {
-    const big = mine.find((s) => estimatePointBytes(s.params) === est[0])!;
+    const big = mine.find((s) =>
+      o.strategies.some((st) => estimatePointBytes(s.params, st) === est[0])
+    )!;
     fail(
       `grid too large: point ${big.index} (${describePoint(big.params)}) needs ~${
         gib(est[0])
       } GiB, more than --max-memory ${gib(o.maxMemory)} GiB`,
     );
   }
-  if (need > o.maxMemory) {
-    fail(
-      `grid too large: ${jobs} jobs need ~${gib(need)} GiB together, more than --max-memory ${
-        gib(o.maxMemory)
-      } GiB; use fewer --jobs`,
-    );
-  }
   if (v["dry-run"]) {
     console.log(
       `grid ${id}: ${n} points (${grid.skipped} skipped), this shard ${mine.length}, ${o.strategies.length} strategies, ` +
-        `${jobs} jobs, largest point ~${gib(est[0] ?? 0)} GiB, together ~${gib(need)} GiB`,
+        `${jobs} jobs, largest replay ~${gib(est[0] ?? 0)} GiB, at most ~${gib(need)} GiB at once`,
     );
     return;
   }
@@ -480,14 +480,28 @@ async function main(): Promise<void> {
     }
   }
 
+  // One task per point, or per (point, strategy) for a point heavier than half a job's
+  // share of the grid: its replays then spread over the workers (each regenerates the
+  // trace, which costs little beside replaying it).
+  const todoOf = new Map(
+    mine.map((s) => [s, o.strategies.filter((st) => !done.has(key(s.index, st)))]),
+  );
+  const gridWeight = mine.reduce((a, s) => a + pointWeight(s.params) * todoOf.get(s)!.length, 0);
   const tasks: Task[] = [];
+  const tasksLeft = new Map<number, number>();
   for (const s of mine) {
-    const todo = o.strategies.filter((st) => !done.has(key(s.index, st)));
-    if (todo.length > 0) {
-      tasks.push({ point: s, strategies: todo, weight: pointWeight(s.params) * todo.length });
+    const todo = todoOf.get(s)!;
+    if (todo.length === 0) continue;
+    const w = pointWeight(s.params);
+    const split = todo.length > 1 && w * todo.length > gridWeight / (2 * Math.max(1, o.jobs));
+    const groups = split ? todo.map((st) => [st]) : [todo];
+    for (const g of groups) {
+      tasks.push({ id: 0, point: s, strategies: g, weight: w * g.length });
     }
+    tasksLeft.set(s.index, groups.length);
   }
   tasks.sort((a, b) => b.weight - a.weight || a.point.index - b.point.index);
+  tasks.forEach((t, i) => t.id = i);
 
   await mkdirFor(o.out);
   await mkdirFor(o.timing);
@@ -514,12 +528,18 @@ async function main(): Promise<void> {
   const show = () => {
     let w = doneWeight;
     for (const [t, f] of running.values()) w += t.weight * f;
-    progress.update(Math.round(w * scale), `${pointsDone}/${tasks.length} points`);
+    progress.update(Math.round(w * scale), `${pointsDone}/${tasksLeft.size} points`);
   };
   const t0 = performance.now();
   const results = new Map<string, CsvRecord>(done);
   const timings = new Map<string, CsvRecord>(doneTiming);
-  await runPool(tasks, Math.min(jobs, Math.max(1, tasks.length)), o.cost, o.fullCheck, (t, r) => {
+  const taskBytes = (t: Task) =>
+    Math.max(...t.strategies.map((st) => estimatePointBytes(t.point.params, st)));
+  const memory = { bytes: taskBytes, max: o.maxMemory };
+  await runPool(tasks, Math.min(o.jobs, Math.max(1, tasks.length)), o.cost, o.fullCheck, memory, (
+    t,
+    r,
+  ) => {
     for (const row of r.rows) results.set(key(row.point, row.strategy), row);
     for (const row of r.timing) timings.set(key(row.point, row.strategy), row);
     Deno.writeTextFileSync(partial, formatCsvLines(SWEEP_HEADER, r.rows), { append: true });
@@ -528,9 +548,11 @@ async function main(): Promise<void> {
       formatCsvLines(TIMING_HEADER, r.timing),
       { append: true },
     );
-    running.delete(t.point.index);
+    running.delete(t.id);
     doneWeight += t.weight;
-    pointsDone++;
+    const left = tasksLeft.get(t.point.index)! - 1;
+    tasksLeft.set(t.point.index, left);
+    if (left === 0) pointsDone++;
     show();
   }, (t, message) => {
     progress.stop();
@@ -541,7 +563,7 @@ async function main(): Promise<void> {
       1,
     );
   }, (t, fraction) => {
-    running.set(t.point.index, [t, fraction]);
+    running.set(t.id, [t, fraction]);
     show();
   });
   await progress.stop();
@@ -618,24 +640,44 @@ function runPool(
   jobs: number,
   cost: CostModel,
   fullCheck: boolean,
+  memory: { bytes: (t: Task) => number; max: number },
   onDone: (t: Task, r: Extract<WorkerReply, { type: "done" }>) => void,
   onError: (t: Task, message: string) => void,
   onProgress: (t: Task, fraction: number) => void,
 ): Promise<void> {
   if (tasks.length === 0) return Promise.resolve();
   return new Promise((resolve) => {
-    let next = 0, finished = 0;
+    let finished = 0, runningBytes = 0, running = 0;
+    const pending = [...tasks];
     const url = new URL("./sweep_worker.ts", import.meta.url).href;
     const workers: Worker[] = [];
-    const feed = (w: Worker, slot: { task?: Task }) => {
-      if (next >= tasks.length) {
-        w.terminate();
-        return;
+    const idle: [Worker, { task?: Task }][] = [];
+    // The first pending task that fits beside the running ones (any task when none runs).
+    const take = (): Task | undefined => {
+      const i = pending.findIndex((t) =>
+        running === 0 || runningBytes + memory.bytes(t) <= memory.max
+      );
+      return i < 0 ? undefined : pending.splice(i, 1)[0];
+    };
+    const feed = (w: Worker, slot: { task?: Task }): boolean => {
+      const t = take();
+      if (!t) {
+        slot.task = undefined;
+        return false;
       }
-      const t = tasks[next++];
       slot.task = t;
+      running++;
+      runningBytes += memory.bytes(t);
       const msg: WorkerTask = { point: t.point, strategies: t.strategies, cost, fullCheck };
       w.postMessage(msg);
+      return true;
+    };
+    const feedIdle = () => {
+      while (idle.length > 0 && pending.length > 0) {
+        const [w, slot] = idle[0];
+        if (!feed(w, slot)) break;
+        idle.shift();
+      }
     };
     for (let j = 0; j < jobs; j++) {
       const w = new Worker(url, { type: "module" });
@@ -651,6 +693,8 @@ function runPool(
           onProgress(t, e.data.fraction);
           return;
         }
+        running--;
+        runningBytes -= memory.bytes(t);
         onDone(t, e.data);
         finished++;
         if (finished === tasks.length) {
@@ -658,7 +702,8 @@ function runPool(
           resolve();
           return;
         }
-        feed(w, slot);
+        if (!feed(w, slot)) idle.push([w, slot]);
+        feedIdle();
       };
       w.onerror = (e: ErrorEvent) => {
         e.preventDefault();
@@ -666,7 +711,7 @@ function runPool(
         onError(slot.task ?? tasks[0], e.message);
       };
       workers.push(w);
-      feed(w, slot);
+      if (!feed(w, slot)) idle.push([w, slot]);
     }
   });
 }

@@ -190,7 +190,7 @@ Deno.test("grid: expansion order, same/auto resolution, skipped and refused comb
   // The default grid holds the published scale and fits this machine's memory.
   const d = expandGrid(parseGridValues({}));
   assert(d.points.some((p) => p.vcpus === 192 && p.l1Mem >= 256 * G));
-  assert(Math.max(...d.points.map(estimatePointBytes)) < 8 * G);
+  assert(Math.max(...d.points.map((p) => estimatePointBytes(p))) < 8 * G);
 });
 
 Deno.test({

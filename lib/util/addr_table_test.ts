@@ -68,8 +68,10 @@ Deno.test("PageSet agrees with Set<number> over random adds, deletes and clears"
     const ref = new Set<number>();
     const s = new PageSet(page);
     // Runs of neighbouring pages (shared regions) and far pages up to 52 bits.
-    const universe = Array.from({ length: 1500 }, (_, i) =>
-      i % 5 === 0 ? 2 ** 52 - page * (i + 1) : 2 ** 40 + page * (i * 37 % 2000));
+    const universe = Array.from(
+      { length: 1500 },
+      (_, i) => i % 5 === 0 ? 2 ** 52 - page * (i + 1) : 2 ** 40 + page * (i * 37 % 2000),
+    );
     for (let step = 0; step < 30000; step++) {
       const a = universe[rng.int(universe.length)];
       if (rng.chance(0.55)) {
