@@ -184,15 +184,24 @@ export class KvmPgtable {
   private readonly counter: PgtableCounter;
   /** Descriptors of the root, rounded up to a whole bitmap word. */
   private readonly rootLen: number;
-  /** Per table: level, base IPA, valid descriptors. */
+  /** Per table: level, base IPA, valid descriptors, pool segment and offset in it. */
   private tLevel: Int8Array;
   private tBase: Float64Array;
   private tCount: Int32Array;
-  /** Per descriptor: output address, attribute bits, simulator number; per 32: valid bits. */
-  private oaPool: Float64Array;
-  private attrPool: Uint8Array;
-  private metaPool: Float64Array;
-  private bitsPool: Uint32Array;
+  private tSeg: Uint8Array;
+  private tOff: Int32Array;
+  /**
+   * Descriptor pools in segments that are never copied (a segment holds twice the tables
+   * of the one before it; the root sits at the start of the first): per descriptor, output
+   * address, attribute bits, simulator number; per 32, valid bits.
+   */
+  private readonly oaSegs: Float64Array[] = [];
+  private readonly attrSegs: Uint8Array[] = [];
+  private readonly metaSegs: Float64Array[] = [];
+  private readonly bitsSegs: Uint32Array[] = [];
+  /** Descriptors used and held in the last segment. */
+  private segUsed = 0;
+  private segCap = 0;
   /** Table ids handed out so far (the next new id), and the ones freed since. */
   private tables = 1;
   private readonly freeIds: number[] = [];
@@ -211,11 +220,10 @@ export class KvmPgtable {
     this.tLevel = new Int8Array(cap);
     this.tBase = new Float64Array(cap);
     this.tCount = new Int32Array(cap);
-    const n = this.rootLen + (cap - 1) * this.ptrs;
-    this.oaPool = new Float64Array(n);
-    this.attrPool = new Uint8Array(n);
-    this.metaPool = new Float64Array(this.withMeta ? n : 0);
-    this.bitsPool = new Uint32Array(n / 32);
+    this.tSeg = new Uint8Array(cap);
+    this.tOff = new Int32Array(cap);
+    this.addSegment(this.rootLen + (cap - 1) * this.ptrs);
+    this.segUsed = this.rootLen;
     this.tLevel[ROOT_TABLE] = geom.startLevel;
     this.tablePages = geom.pgdPages;
     this.counter.tablePages += geom.pgdPages;
@@ -244,9 +252,9 @@ export class KvmPgtable {
     return this.tables;
   }
 
-  /** Offset of table `t`'s first descriptor in the pools. */
+  /** Offset of table `t`'s first descriptor in its segment of the pools. */
   private off(t: number): number {
-    return t === ROOT_TABLE ? 0 : this.rootLen + (t - 1) * this.ptrs;
+    return this.tOff[t];
   }
 
   /** Number of descriptors in table `t`. */
@@ -276,39 +284,49 @@ export class KvmPgtable {
 
   /** Attribute bits of descriptor (t, i); 0 when invalid. */
   attrAt(t: number, i: number): number {
-    return this.attrPool[this.off(t) + i];
+    return this.attrSegs[this.tSeg[t]][this.tOff[t] + i];
   }
 
   /** Output address of descriptor (t, i): a leaf's address, or a table's child id. */
   oaAt(t: number, i: number): number {
-    return this.oaPool[this.off(t) + i];
+    return this.oaSegs[this.tSeg[t]][this.tOff[t] + i];
   }
 
-  private grow(): void {
+  /** A new zeroed segment of `n` descriptors (a multiple of 32). */
+  private addSegment(n: number): void {
+    this.oaSegs.push(new Float64Array(n));
+    this.attrSegs.push(new Uint8Array(n));
+    this.metaSegs.push(new Float64Array(this.withMeta ? n : 0));
+    this.bitsSegs.push(new Uint32Array(n / 32));
+    this.segUsed = 0;
+    this.segCap = n;
+  }
+
+  /** Room for table id `id`: the per-table arrays grow (copied, small), the pools do not. */
+  private growTables(): void {
     const cap = this.tLevel.length * 2;
-    const g = <T extends Int8Array | Int32Array | Float64Array | Uint8Array | Uint32Array>(
-      a: T,
-      n: number,
-    ): T => {
-      const b = new (a.constructor as new (n: number) => T)(n);
+    const g = <T extends Int8Array | Uint8Array | Int32Array | Float64Array>(a: T, b: T): T => {
       b.set(a);
       return b;
     };
-    this.tLevel = g(this.tLevel, cap);
-    this.tBase = g(this.tBase, cap);
-    this.tCount = g(this.tCount, cap);
-    const n = this.rootLen + (cap - 1) * this.ptrs;
-    this.oaPool = g(this.oaPool, n);
-    this.attrPool = g(this.attrPool, n);
-    if (this.withMeta) this.metaPool = g(this.metaPool, n);
-    this.bitsPool = g(this.bitsPool, n / 32);
+    this.tLevel = g(this.tLevel, new Int8Array(cap));
+    this.tBase = g(this.tBase, new Float64Array(cap));
+    this.tCount = g(this.tCount, new Int32Array(cap));
+    this.tSeg = g(this.tSeg, new Uint8Array(cap));
+    this.tOff = g(this.tOff, new Int32Array(cap));
   }
 
   private newTable(level: number, base: number): number {
     let id = this.freeIds.pop();
     if (id === undefined) {
-      if (this.tables === this.tLevel.length) this.grow();
+      if (this.tables === this.tLevel.length) this.growTables();
       id = this.tables++;
+      if (this.segUsed + this.ptrs > this.segCap) {
+        this.addSegment(Math.max(1, Math.floor((2 * this.segCap) / this.ptrs)) * this.ptrs);
+      }
+      this.tSeg[id] = this.oaSegs.length - 1;
+      this.tOff[id] = this.segUsed;
+      this.segUsed += this.ptrs;
     }
     this.tLevel[id] = level;
     this.tBase[id] = base;
@@ -323,58 +341,65 @@ export class KvmPgtable {
     this.counter.tablePages++;
     const o = this.off(t) + i;
     this.setValid(t, o);
-    this.oaPool[o] = id;
-    this.attrPool[o] = PTE_VALID | PTE_TABLE;
+    const k = this.tSeg[t];
+    this.oaSegs[k][o] = id;
+    this.attrSegs[k][o] = PTE_VALID | PTE_TABLE;
     return id;
   }
 
   private setValid(t: number, o: number): void {
-    if (this.attrPool[o] === 0) {
+    const k = this.tSeg[t];
+    if (this.attrSegs[k][o] === 0) {
       this.tCount[t]++;
-      this.bitsPool[o >>> 5] |= 1 << (o & 31);
+      this.bitsSegs[k][o >>> 5] |= 1 << (o & 31);
     }
   }
 
   /** Write a leaf descriptor at (t, i); the old descriptor must be invalid or a leaf. */
   setLeaf(t: number, i: number, oa: number, attr: number, meta: number): void {
     const o = this.off(t) + i;
-    if (this.attrPool[o] === 0) {
-      this.setValid(t, o);
+    const k = this.tSeg[t];
+    const attrs = this.attrSegs[k];
+    if (attrs[o] === 0) {
+      this.tCount[t]++;
+      this.bitsSegs[k][o >>> 5] |= 1 << (o & 31);
       this.leaves++;
       this.counter.leaves++;
     }
-    this.oaPool[o] = oa;
-    this.attrPool[o] = attr | PTE_VALID;
-    if (this.withMeta) this.metaPool[o] = meta;
+    this.oaSegs[k][o] = oa;
+    attrs[o] = attr | PTE_VALID;
+    if (this.withMeta) this.metaSegs[k][o] = meta;
   }
 
   /** Change a leaf's attribute bits in place (stage2_attr_walker). */
   setAttr(t: number, i: number, attr: number): void {
-    this.attrPool[this.off(t) + i] = attr | PTE_VALID;
+    this.attrSegs[this.tSeg[t]][this.off(t) + i] = attr | PTE_VALID;
   }
 
   /** Clear (t, i): a leaf is reported removed; a table is freed with everything below it. */
   clear(t: number, i: number): void {
     const o = this.off(t) + i;
-    const a = this.attrPool[o];
+    const k = this.tSeg[t];
+    const attrs = this.attrSegs[k], oas = this.oaSegs[k];
+    const a = attrs[o];
     if (a === 0) return;
     if (a & PTE_TABLE) {
-      this.freeTable(this.oaPool[o]);
+      this.freeTable(oas[o]);
     } else {
       this.leaves--;
       this.counter.leaves--;
       this.onLeafRemoved?.(
         this.tBase[t] + i * this.sizes[this.tLevel[t]],
         this.tLevel[t],
-        this.oaPool[o],
+        oas[o],
         a,
-        this.withMeta ? this.metaPool[o] : 0,
+        this.withMeta ? this.metaSegs[k][o] : 0,
       );
     }
-    this.attrPool[o] = 0;
-    this.oaPool[o] = 0;
+    attrs[o] = 0;
+    oas[o] = 0;
     this.tCount[t]--;
-    this.bitsPool[o >>> 5] &= ~(1 << (o & 31));
+    this.bitsSegs[k][o >>> 5] &= ~(1 << (o & 31));
   }
 
   /** kvm_pgtable_stage2_free_unlinked(): free a table and all below it, leaves reported. */
@@ -393,7 +418,7 @@ export class KvmPgtable {
   nextValid(t: number, i: number, end: number): number {
     if (i >= end) return end;
     const o = this.off(t);
-    const b = this.bitsPool;
+    const b = this.bitsSegs[this.tSeg[t]];
     // Table offsets are multiples of 32, so bit j of the table is bit (o + j) of the pool.
     const w0 = o >>> 5;
     let w = i >>> 5;
@@ -420,19 +445,20 @@ export class KvmPgtable {
     for (;;) {
       const i = this.slot(t, ipa);
       const o = this.off(t) + i;
-      const a = this.attrPool[o];
+      const k = this.tSeg[t];
+      const a = this.attrSegs[k][o];
       if (a === 0) return -1;
       if (a & PTE_TABLE) {
-        t = this.oaPool[o];
+        t = this.oaSegs[k][o];
         continue;
       }
       const level = this.tLevel[t];
       const size = this.sizes[level];
-      this.leafOa = this.oaPool[o];
+      this.leafOa = this.oaSegs[k][o];
       this.leafAttr = a;
       this.leafBase = this.tBase[t] + i * size;
       this.leafSize = size;
-      this.leafMeta = this.withMeta ? this.metaPool[o] : 0;
+      this.leafMeta = this.withMeta ? this.metaSegs[k][o] : 0;
       return level;
     }
   }
@@ -520,6 +546,8 @@ export class KvmPgtable {
     const size = this.sizes[level];
     const base = this.tBase[t];
     const o = this.off(t);
+    const k = this.tSeg[t];
+    const attrs = this.attrSegs[k], oas = this.oaSegs[k];
     const n = this.entries(t);
     let i = this.slot(t, start);
     let iEnd = Math.ceil((end - base) / size);
@@ -528,7 +556,7 @@ export class KvmPgtable {
     const flags = w.flags;
     const ctx = this.ctxs[level];
     while (i < iEnd) {
-      let a = this.attrPool[o + i];
+      let a = attrs[o + i];
       if (a === 0 && !w.visitsInvalid) {
         const j = this.nextValid(t, i, iEnd);
         st.descriptors += j - i;
@@ -541,17 +569,17 @@ export class KvmPgtable {
       const visit = table ? KVM_PGTABLE_WALK_TABLE_PRE : KVM_PGTABLE_WALK_LEAF;
       if (flags & visit) {
         ctx.table = t, ctx.index = i, ctx.addr = eBase, ctx.end = end;
-        ctx.old = a, ctx.oldOa = this.oaPool[o + i];
+        ctx.old = a, ctx.oldOa = oas[o + i];
         w.cb(ctx, visit);
-        a = this.attrPool[o + i];
+        a = attrs[o + i];
       }
       if (a & PTE_TABLE) {
         const cs = eBase > start ? eBase : start;
         const ce = eBase + size < end ? eBase + size : end;
-        this.walkTable(this.oaPool[o + i], cs, ce, w, st);
+        this.walkTable(oas[o + i], cs, ce, w, st);
         if (flags & KVM_PGTABLE_WALK_TABLE_POST) {
           ctx.table = t, ctx.index = i, ctx.addr = eBase, ctx.end = end;
-          ctx.old = a, ctx.oldOa = this.oaPool[o + i];
+          ctx.old = a, ctx.oldOa = oas[o + i];
           w.cb(ctx, KVM_PGTABLE_WALK_TABLE_POST);
         }
       }
@@ -606,6 +634,8 @@ export class KvmPgtable {
     const base = this.tBase[t];
     const n = this.entries(t);
     const o = this.off(t);
+    const k = this.tSeg[t];
+    const attrs = this.attrSegs[k], oas = this.oaSegs[k], metas = this.metaSegs[k];
     let iEnd = Math.ceil((end - base) / size);
     if (iEnd > n) iEnd = n;
     for (
@@ -613,10 +643,10 @@ export class KvmPgtable {
       i < iEnd;
       i = this.nextValid(t, i + 1, iEnd)
     ) {
-      const a = this.attrPool[o + i];
-      if (a & PTE_TABLE) this.eachLeaf(this.oaPool[o + i], start, end, fn);
+      const a = attrs[o + i];
+      if (a & PTE_TABLE) this.eachLeaf(oas[o + i], start, end, fn);
       else {
-        fn(base + i * size, size, this.oaPool[o + i], a, this.withMeta ? this.metaPool[o + i] : 0);
+        fn(base + i * size, size, oas[o + i], a, this.withMeta ? metas[o + i] : 0);
       }
     }
   }

@@ -184,3 +184,30 @@ Deno.test("a million leaves live in typed arrays, not one object per leaf", () =
   // One pool slot per table: the root and 2052 others, no per-leaf object.
   assertEquals(pgt.tableSlots, n / 512 + 4 + 1);
 });
+
+Deno.test("tables over many pool segments keep their descriptors (every granule, 48 and 52 bits)", () => {
+  // The pools grow in segments that are never copied; a table must never straddle two,
+  // whatever the root's size (64K at 52 bits has a 1024-entry root, not a whole table).
+  for (const g of ["4K", "16K", "64K"]) {
+    for (const bits of [48, 52]) {
+      const gr = granule(g);
+      const pgt = new KvmPgtable(stage2Geometry(gr, bits), { withMeta: true });
+      const span = levelSize(gr, 2); // one last-level table per leaf below
+      const n = 70;
+      for (let i = 0; i < n; i++) {
+        pgt.installLeaf(2 ** 32 + i * span, 3, 2 ** 40 + i * gr.pageSize, PTE_R, i);
+      }
+      const where = `${g}/${bits}`;
+      assertEquals(pgt.leaves, n, where);
+      for (let i = 0; i < n; i++) {
+        assertEquals(pgt.getLeaf(2 ** 32 + i * span), 3, `${where} leaf ${i}`);
+        assertEquals([pgt.leafOa, pgt.leafMeta], [2 ** 40 + i * gr.pageSize, i], where);
+      }
+      let seen = 0;
+      pgt.forEachLeaf(() => seen++);
+      assertEquals(seen, n, where);
+      kvmStage2UnmapRange(pgt, 2 ** 32, n * span, newWalkStats());
+      assertEquals([pgt.leaves, pgt.tablePages], [0, stage2Geometry(gr, bits).pgdPages], where);
+    }
+  }
+});
