@@ -197,6 +197,13 @@ for nb in "${NOTEBOOKS[@]}"; do
   if [[ $INPLACE -eq 0 ]]; then
     run_notebook "$nb" "$TMP/alt/$(basename "$nb")" S2LAB_SWEEP_CSV="$ALT_CSV" \
       S2LAB_WORKING_SET_CSV="$ALT_CSV" S2LAB_TIMELINE="$ALT_TIMELINE" || FAILED=1
+    # The host-scale notebook also reads the scale grid (--grid scale): its largest vCPU
+    # count and its largest working set are different points.
+    if [[ "$(basename "$nb")" == 05-host-scale.ipynb && -f results/scale.csv ]]; then
+      mkdir -p "$TMP/scale"
+      run_notebook "$nb" "$TMP/scale/$(basename "$nb")" S2LAB_WORKING_SET_CSV=results/scale.csv \
+        || FAILED=1
+    fi
   fi
   if run_notebook "$nb" "$out" S2LAB_SWEEP_CSV="${S2LAB_SWEEP_CSV:-}" S2LAB_WORKING_SET_CSV= \
     S2LAB_TIMELINE=; then

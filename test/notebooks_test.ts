@@ -85,6 +85,13 @@ Deno.test("the checker fails a takeaway edited to contradict its data", async ()
     c2.data!["text/markdown"] = text(c2.data!["text/markdown"]).split(f.shown).join("many");
     await Deno.writeTextFile(`${dir}/prose.ipynb`, JSON.stringify(prose));
     assertMatch(checkNotebook(`${dir}/prose.ipynb`).problems.join("\n"), /is not in its takeaway/);
+    // 3. The fact is about rows that are not there (a sentence reading "NaN" states nothing).
+    const none = structuredClone(nb);
+    const c3 = none.cells[nb.cells.indexOf(cell)].outputs!.find((o) => o.data?.[MIME])!;
+    const f3 = (c3.data![MIME] as { facts: { where: Record<string, unknown> }[] }).facts[0];
+    f3.where = { ...f3.where, vcpus: 123457 };
+    await Deno.writeTextFile(`${dir}/none.ipynb`, JSON.stringify(none));
+    assertMatch(checkNotebook(`${dir}/none.ipynb`).problems.join("\n"), /selects no row/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -125,4 +132,21 @@ Deno.test("a few numbers the takeaways state, recomputed here from the CSVs", ()
   assertEquals([byId("maple-v2.leaves"), byId("maple-v2.findings")], [1520, 3035]);
   assertEquals([byId("rmap.worst"), byId("full-walk.worst")], [2573, 1024]);
   assertEquals(byId("rmap-bounded.fallbacks"), 1);
+});
+
+Deno.test("host-scale takeaways name a point that exists when the largest vCPU count and working set differ", async () => {
+  // results/scale.csv: 64 vCPUs x 1 GiB is the most populated point; 192 vCPUs only has 16M
+  // and 64M working sets. Every fact of every part must select rows of that one point.
+  const { hostScaleTakeaway, largestPopulated, loadSweep, hostScaleRows } = await import(
+    "../lib/plots/mod.ts"
+  );
+  const path = `${ROOT}results/scale.csv`;
+  const rows = hostScaleRows(await loadSweep(path));
+  assertEquals(largestPopulated(rows, 0.1), { vcpus: 64, ws: 2 ** 30, granule: "4K" });
+  for (const part of ["unmap", "storm", "memory", "contention"] as const) {
+    const t = hostScaleTakeaway(rows, path, {}, 0.1, "max", part);
+    assert(t.facts.length > 0, part);
+    for (const f of t.facts) assert(Number.isFinite(f.value), `${part}: ${f.id} is ${f.value}`);
+    assertStringIncludes(t.text, "At 64 vCPUs, 4K pages, a working set of 1 GiB");
+  }
 });

@@ -137,6 +137,14 @@ export function checkNotebook(path: string): { problems: string[]; facts: number
           continue;
         }
         got.set(f.id, v);
+        if (Number.isNaN(v)) {
+          // A sentence about rows that are not there states nothing true.
+          problems.push(
+            `${name} cell ${i}: fact ${f.id} selects no row of ${f.file} ` +
+              `(${f.agg} of ${f.column} where ${JSON.stringify(f.where)})`,
+          );
+          continue;
+        }
         const claimed = f.value === null ? NaN : f.value; // JSON has no NaN
         if (!close(claimed, v)) {
           problems.push(

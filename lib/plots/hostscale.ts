@@ -21,7 +21,7 @@ import { formatBytes } from "../util/size.ts";
 import { costModelOf, oursOf } from "./cost.ts";
 import { SCHED_LATENCY_NS } from "./latency.ts";
 import { type Statistic, statWord } from "./params.ts";
-import { largestScale, num, type SweepRecord } from "./results.ts";
+import { num, type SweepRecord } from "./results.ts";
 import {
   formatCount,
   formatPow10,
@@ -279,12 +279,36 @@ export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): F
   });
 }
 
+/**
+ * The most populated point at alias `alias` (the most peak shadow leaves; ties to the
+ * most vCPUs): its vCPUs, working set and granule, all of one row, so that a grid whose
+ * largest vCPU count and largest working set are different points still names a point.
+ */
+export function largestPopulated(
+  rows: readonly SweepRecord[],
+  alias: number,
+): { vcpus: number; ws: number; granule: string } {
+  const at = rows.filter((r) => num(r, "alias") === alias);
+  const pool = at.length > 0 ? at : rows;
+  let big = pool[0];
+  for (const r of pool) {
+    const d = num(r, "peak_shadow_entries") - num(big, "peak_shadow_entries");
+    if (d > 0 || (d === 0 && num(r, "vcpus") > num(big, "vcpus"))) big = r;
+  }
+  return {
+    vcpus: num(big, "vcpus"),
+    ws: num(big, "working_set_bytes"),
+    granule: String(big.granule),
+  };
+}
+
 /** Markdown table of the insert-lock contention columns at the largest point. */
 export function contentionTable(rows: readonly SweepRecord[], alias: number): string {
-  const s = largestScale(rows);
-  const ws = Math.max(...rows.map((r) => num(r, "working_set_bytes")));
+  const s = largestPopulated(rows, alias);
+  const ws = s.ws;
   const at = rows.filter((r) =>
-    num(r, "vcpus") === s.vcpus && num(r, "alias") === alias && num(r, "working_set_bytes") === ws
+    num(r, "vcpus") === s.vcpus && num(r, "alias") === alias &&
+    num(r, "working_set_bytes") === ws && r.granule === s.granule
   );
   const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : "–");
   const lines = [
@@ -323,13 +347,14 @@ export function hostScaleTakeaway(
   stat: Statistic = "max",
   part: "unmap" | "storm" | "memory" | "contention" = "unmap",
 ): Takeaway {
-  const s = largestScale(rows);
-  const ws = Math.max(...rows.map((r) => num(r, "working_set_bytes")));
+  const s = largestPopulated(rows, alias);
+  const ws = s.ws;
   const fb = new FactBook(path, rows, {
     ...base,
     vcpus: s.vcpus,
     alias,
     working_set_bytes: ws,
+    granule: s.granule,
   });
   const strategies = strategyOrder(rows.map((r) => r.strategy));
   const ours = oursOf(strategies) ?? strategies[0];
@@ -407,7 +432,8 @@ export function hostScaleTakeaway(
     out.push(`Inserts contended under each design's own lock: ${cont.join(", ")}.`);
   }
   return fb.takeaway(
-    `At ${s.vcpus} vCPUs, a working set of ${formatBytes(ws)} per context, alias ${alias}:\n\n` +
+    `At ${s.vcpus} vCPUs, ${s.granule} pages, a working set of ${formatBytes(ws)} per context, ` +
+      `alias ${alias}:\n\n` +
       out.map((l) => `- ${l}`).join("\n"),
   );
 }
