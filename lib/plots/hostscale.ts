@@ -85,6 +85,9 @@ function hostChart(
   }))(lo, hi);
   const marks: Plot.Markish[] = [
     Plot.frame({ stroke: "#ccc" }),
+    Plot.gridY(yt, { stroke: "#ddd", strokeOpacity: 1 }),
+    // text, not tickFormat: a log scale blanks formatted ticks that are not powers of 10.
+    Plot.axisY(yt, { text: spec.format, label: spec.label }),
     ...(spec.rules ?? []).map((r) =>
       Plot.ruleY([r.y], { stroke: r.color, strokeDasharray: r.dash, strokeWidth: 1.6 })
     ),
@@ -136,14 +139,7 @@ function hostChart(
       padding: 0.08,
     },
     x: { type: "log", domain: [xs[0] / 1.4, xs[xs.length - 1] * 1.4] },
-    y: {
-      type: "log",
-      domain: [lo, hi],
-      ticks: yt,
-      tickFormat: spec.format,
-      grid: true,
-      label: spec.label,
-    },
+    y: { type: "log", domain: [lo, hi] },
     symbol: { type: "identity" },
     marks,
   } as Plot.PlotOptions) as unknown as DomElement;
@@ -272,11 +268,93 @@ export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): F
     name: "05-host-memory",
     title: "Index memory at host scale",
     subtitle: `Peak modeled kernel bytes of each design's index for the whole VM (top) and ` +
-      `per live shadow leaf (bottom), alias density ${alias}.`,
-    chart: [total, per],
+      `per live shadow leaf (middle), alias density ${alias}; bottom: the VM's index against ` +
+      `the populated working set (peak shadow leaves), every point.`,
+    chart: [total, per, memoryAgainstLeaves(rows, alias, pow2)],
     legend: legendOf(rows.filter((r) => num(r, "peak_memory_bytes") > 0)),
     notes: ["full-walk keeps no index (0 B) and is not drawn."],
   });
+}
+
+/**
+ * The VM's index bytes (peak) against the populated working set (peak shadow leaves), one
+ * dot per point and a line per design, a panel per host granule.
+ */
+function memoryAgainstLeaves(
+  rows: readonly SweepRecord[],
+  alias: number,
+  ticks: (lo: number, hi: number) => number[],
+): DomElement {
+  const data = rows.filter((r) =>
+    num(r, "alias") === alias && num(r, "peak_memory_bytes") > 0 &&
+    num(r, "peak_shadow_entries") > 0
+  ).map((r) => ({
+    strategy: r.strategy,
+    granule: String(r.granule),
+    leaves: num(r, "peak_shadow_entries"),
+    v: num(r, "peak_memory_bytes"),
+  }));
+  const granules = [...new Set(data.map((d) => d.granule))];
+  const xs = data.map((d) => d.leaves), vs = data.map((d) => d.v);
+  const xlo = Math.min(...xs) / 1.5, xhi = Math.max(...xs) * 1.5;
+  const lo = Math.min(...vs) / 2, hi = Math.max(...vs) * 2;
+  const xt = pow10Ticks(xlo, xhi).filter((t) => t >= xlo && t <= xhi);
+  const yt = ticks(lo, hi);
+  const marks: Plot.Markish[] = [
+    Plot.frame({ stroke: "#ccc" }),
+    Plot.gridY(yt, { stroke: "#ddd", strokeOpacity: 1 }),
+    // text, not tickFormat: a log scale blanks formatted ticks that are not powers of 10.
+    Plot.axisY(yt, {
+      text: (v: number) => formatBytes(v),
+      label: "↑ index bytes of the VM (peak)",
+    }),
+    Plot.axisX(xt.length >= 2 ? xt : logTicks(xlo, xhi), {
+      text: (v: number) => formatCount(v),
+      label: "populated shadow leaves (peak) →",
+      labelAnchor: "center",
+      labelOffset: 38,
+      labelArrow: "none",
+    }),
+  ];
+  for (const s of strategyOrder(data.map((d) => d.strategy))) {
+    const st = strategyStyle(s);
+    const d = data.filter((x) => x.strategy === s).sort((a, b) => a.leaves - b.leaves);
+    marks.push(
+      Plot.line(d, {
+        x: "leaves",
+        y: "v",
+        fx: "granule",
+        stroke: st.color,
+        strokeWidth: 1.6,
+        strokeDasharray: st.dash || undefined,
+      }),
+      Plot.dot(d, {
+        x: "leaves",
+        y: "v",
+        fx: "granule",
+        symbol: () => st.symbol,
+        r: 4.5,
+        fill: ["cross", "times", "wye"].includes(st.symbol) ? "white" : st.color,
+        stroke: st.color,
+        strokeWidth: 1.8,
+      }),
+    );
+  }
+  return Plot.plot({
+    document: plotDocument(),
+    width: 1020,
+    height: 300,
+    marginLeft: 80,
+    marginRight: 16,
+    marginTop: 46,
+    marginBottom: 46,
+    style: FONT_STYLE,
+    fx: { domain: granules, label: null, tickFormat: (g: string) => `${g} pages` },
+    x: { type: "log", domain: [xlo, xhi] },
+    y: { type: "log", domain: [lo, hi] },
+    symbol: { type: "identity" },
+    marks,
+  } as Plot.PlotOptions) as unknown as DomElement;
 }
 
 /**
