@@ -43,6 +43,7 @@ import {
   type Figure,
   type LegendItem,
   plotDocument,
+  strategyLegend,
 } from "./svg.ts";
 
 /** The cost model the rows were computed with, and where the soft lockup sits in iterations. */
@@ -414,17 +415,7 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
     symbol: { type: "identity" },
     marks,
   } as Plot.PlotOptions) as unknown as DomElement;
-  const legend: LegendItem[] = strategies.map((s) => {
-    const st = strategyStyle(s);
-    return {
-      label: st.label,
-      color: st.color,
-      kind: "line" as const,
-      dash: st.dash,
-      symbol: st.symbol,
-      hollow: st.hollow,
-    };
-  });
+  const legend: LegendItem[] = strategyLegend(strategies);
   legend.push(
     {
       label: `soft lockup: ${m.softLockupNs / 1e9} s ≈ ${formatCount(lock)} iterations`,

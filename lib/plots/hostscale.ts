@@ -39,6 +39,7 @@ import {
   type Figure,
   type LegendItem,
   plotDocument,
+  strategyLegend,
 } from "./svg.ts";
 import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
 
@@ -59,6 +60,37 @@ interface HostChart {
   label: string;
   format: (v: number) => string;
   rules?: { y: number; color: string; dash: string }[];
+}
+
+/** A strategy's series as a line in its colour and dash, with its symbol at each point. */
+function lineDots(
+  d: readonly Record<string, string | number>[],
+  x: string,
+  fx: string,
+  strategy: string,
+  width: number,
+): Plot.Markish[] {
+  const st = strategyStyle(strategy);
+  return [
+    Plot.line(d, {
+      x,
+      y: "v",
+      fx,
+      stroke: st.color,
+      strokeWidth: width,
+      strokeDasharray: st.dash || undefined,
+    }),
+    Plot.dot(d, {
+      x,
+      y: "v",
+      fx,
+      symbol: () => st.symbol,
+      r: 4.5,
+      fill: ["cross", "times", "wye"].includes(st.symbol) ? "white" : st.color,
+      stroke: st.color,
+      strokeWidth: 1.8,
+    }),
+  ];
 }
 
 /** One chart: a column against vCPUs (log), a panel per working set, a line per strategy. */
@@ -100,28 +132,8 @@ function hostChart(
     }),
   ];
   for (const s of strategyOrder(data.map((d) => d.strategy))) {
-    const st = strategyStyle(s);
     const d = data.filter((x) => x.strategy === s).sort((a, b) => a.vcpus - b.vcpus);
-    marks.push(
-      Plot.line(d, {
-        x: "vcpus",
-        y: "v",
-        fx: "ws",
-        stroke: st.color,
-        strokeWidth: 2.2,
-        strokeDasharray: st.dash || undefined,
-      }),
-      Plot.dot(d, {
-        x: "vcpus",
-        y: "v",
-        fx: "ws",
-        symbol: () => st.symbol,
-        r: 4.5,
-        fill: ["cross", "times", "wye"].includes(st.symbol) ? "white" : st.color,
-        stroke: st.color,
-        strokeWidth: 1.8,
-      }),
-    );
+    marks.push(...lineDots(d, "vcpus", "ws", s, 2.2));
   }
   return Plot.plot({
     document: plotDocument(),
@@ -147,16 +159,7 @@ function hostChart(
 
 function legendOf(rows: readonly SweepRecord[], extra: LegendItem[] = []): LegendItem[] {
   return [
-    ...strategyOrder(rows.map((r) => r.strategy)).map((s) => {
-      const st = strategyStyle(s);
-      return {
-        label: st.label,
-        color: st.color,
-        kind: "line" as const,
-        dash: st.dash,
-        symbol: st.symbol,
-      };
-    }),
+    ...strategyLegend(strategyOrder(rows.map((r) => r.strategy))),
     ...extra,
   ];
 }
@@ -317,28 +320,8 @@ function memoryAgainstLeaves(
     }),
   ];
   for (const s of strategyOrder(data.map((d) => d.strategy))) {
-    const st = strategyStyle(s);
     const d = data.filter((x) => x.strategy === s).sort((a, b) => a.leaves - b.leaves);
-    marks.push(
-      Plot.line(d, {
-        x: "leaves",
-        y: "v",
-        fx: "granule",
-        stroke: st.color,
-        strokeWidth: 1.6,
-        strokeDasharray: st.dash || undefined,
-      }),
-      Plot.dot(d, {
-        x: "leaves",
-        y: "v",
-        fx: "granule",
-        symbol: () => st.symbol,
-        r: 4.5,
-        fill: ["cross", "times", "wye"].includes(st.symbol) ? "white" : st.color,
-        stroke: st.color,
-        strokeWidth: 1.8,
-      }),
-    );
+    marks.push(...lineDots(d, "leaves", "granule", s, 1.6));
   }
   return Plot.plot({
     document: plotDocument(),

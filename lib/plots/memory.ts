@@ -50,6 +50,7 @@ import {
   type Figure,
   type LegendItem,
   plotDocument,
+  strategyLegend,
 } from "./svg.ts";
 
 const FONT_STYLE = { fontSize: "13px", fontFamily: "DejaVu Sans, Verdana, Arial, sans-serif" };
@@ -152,19 +153,7 @@ function aliasChart(
   } as Plot.PlotOptions) as unknown as DomElement;
 }
 
-function legendOf(strategies: readonly string[]): LegendItem[] {
-  return strategies.map((s) => {
-    const st = strategyStyle(s);
-    return {
-      label: st.label,
-      color: st.color,
-      kind: "line" as const,
-      dash: st.dash,
-      symbol: st.symbol,
-      hollow: st.hollow,
-    };
-  });
-}
+const legendOf = strategyLegend;
 
 /** Powers of two over [lo, hi] (every other one past eight of them): binary size ticks. */
 export function pow2Ticks(lo: number, hi: number): number[] {

@@ -20,7 +20,7 @@
 
 import { XMLValidator } from "fast-xml-parser";
 import { DOMParser, parseHTML } from "linkedom";
-import { escapeXml, FONT } from "./style.ts";
+import { escapeXml, FONT, strategyStyle } from "./style.ts";
 
 /**
  * The part of a DOM element the figures use (lib/ is checked without the DOM library;
@@ -75,6 +75,21 @@ export interface LegendItem {
    * `times`, `wye`.
    */
   symbol?: string;
+}
+
+/** One legend entry per strategy, in the given order: its colour, dash and symbol. */
+export function strategyLegend(strategies: readonly string[]): LegendItem[] {
+  return strategies.map((s) => {
+    const st = strategyStyle(s);
+    return {
+      label: st.label,
+      color: st.color,
+      kind: "line" as const,
+      dash: st.dash,
+      symbol: st.symbol,
+      hollow: st.hollow,
+    };
+  });
 }
 
 /** What a figure is made of. */
