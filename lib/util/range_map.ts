@@ -147,6 +147,13 @@ function checkKey(k: number, what: string): void {
   }
 }
 
+/** What a store into a gap displaces: nothing (shared; callers only read it). */
+const NOTHING_DISPLACED: Displaced<unknown> = Object.freeze({
+  removed: Object.freeze([]) as unknown as unknown[],
+  split: undefined,
+  trimmed: Object.freeze([]) as unknown as unknown[],
+});
+
 /** A maple-tree-like map from disjoint half-open ranges to values, with a cost model. */
 export class RangeMap<V> {
   /** Steps spent by every operation so far (see the module's cost model). */
@@ -161,6 +168,9 @@ export class RangeMap<V> {
   private readonly onBytes: ((delta: number) => void) | undefined;
   private reportedBytes = 0;
   private readonly blockSize: number;
+  /** The last shape() and the slot count it was computed for. */
+  private shapeSlots = 0;
+  private shapeLast = { nodes: 0, height: 0 };
 
   /** An empty map. */
   constructor(opts: RangeMapOptions = {}) {
@@ -205,6 +215,12 @@ export class RangeMap<V> {
   /** Modeled node count and height for the current slot count. */
   private shape(): { nodes: number; height: number } {
     const slots = this.slots;
+    if (slots === this.shapeSlots) return this.shapeLast;
+    this.shapeSlots = slots;
+    return this.shapeLast = this.computeShape(slots);
+  }
+
+  private computeShape(slots: number): { nodes: number; height: number } {
     if (slots === 0) return { nodes: 0, height: 0 };
     let c = Math.ceil(slots / this.leafFill);
     let nodes = c;
@@ -316,9 +332,15 @@ export class RangeMap<V> {
       if (blk.s[m] < s) a = m + 1;
       else z = m;
     }
-    blk.s.splice(a, 0, s);
-    blk.e.splice(a, 0, e);
-    blk.v.splice(a, 0, v);
+    if (a === blk.s.length) {
+      blk.s.push(s);
+      blk.e.push(e);
+      blk.v.push(v);
+    } else {
+      blk.s.splice(a, 0, s);
+      blk.e.splice(a, 0, e);
+      blk.v.splice(a, 0, v);
+    }
     if (blk.s.length > 2 * this.blockSize) {
       const h = blk.s.length >>> 1;
       bl.splice(b + 1, 0, { s: blk.s.splice(h), e: blk.e.splice(h), v: blk.v.splice(h) });
@@ -331,8 +353,26 @@ export class RangeMap<V> {
    */
   private overwrite(s: number, e: number, hasMid: boolean, mid: V | undefined): Displaced<V> {
     const cost = this.walkCost();
-    const out: Displaced<V> = { removed: [], split: undefined, trimmed: [] };
     const [b0, i0] = this.seekEnd(s);
+    const bl = this.blocks;
+    if (b0 === bl.length || bl[b0].s[i0] >= e) {
+      // Nothing overlaps [s, e) (the common store into a gap): no run to collect.
+      if (!hasMid) {
+        this.charge(cost);
+        return NOTHING_DISPLACED as Displaced<V>;
+      }
+      const prev = this.prevPos(b0, i0);
+      const pe = prev ? bl[prev[0]].e[prev[1]] : -1;
+      const ns = b0 < bl.length ? bl[b0].s[i0] : -1;
+      const before = prev && b0 < bl.length && pe === ns ? 1 : 0;
+      const after = (pe === s ? 1 : 0) + (e === ns ? 1 : 0);
+      this.insertPiece(s, e, mid as V);
+      this.count++;
+      this.touching += after - before;
+      this.charge(cost + 1);
+      return NOTHING_DISPLACED as Displaced<V>;
+    }
+    const out: Displaced<V> = { removed: [], split: undefined, trimmed: [] };
     // Collect the run of ranges intersecting [s, e).
     const rs: number[] = [], re: number[] = [], rv: V[] = [];
     let b = b0, i = i0;
