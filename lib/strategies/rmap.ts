@@ -303,7 +303,9 @@ export class Rmap implements ReverseMapStrategy {
 
   private dropAll(mmu: ShadowMmu): void {
     const side = this.side[mmu.id];
-    side.forEach((_s, d) => this.drop(d));
+    // In shadow IPA order (as a walk of the side tree goes), not the hash table's: the
+    // steps each removal costs depend on the order.
+    for (const s of this.sideKeys[mmu.id].keys()) this.drop(side.get(s));
     this.sideBytes -= this.sideTreeBytes(mmu.id);
     side.clear();
     this.sideKeys[mmu.id].clear();

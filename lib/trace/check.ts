@@ -8,12 +8,13 @@
  *   others, and removing a leaf never makes another wrong).
  * - **incremental** (sweeps at scale; `--full-check` turns the full mode back on): only the
  *   leaves an event can affect. An access or touch: the leaves it installed (or whose
- *   permissions it relaxed), as the fault path reports them. A host unmap or write-protect of canonical [a, b): the leaves of the MMUs
- *   that ever installed a leaf in a 1 GiB canonical region meeting [a, b) (as this checker
- *   saw them installed), narrowed to those whose recorded canonical IPA meets [a, b), and
- *   the canonical stage-2 there. An L1 TLBI by address or VMID: every leaf of the VMID's
- *   MMUs. A flush, TLBI ALLE1IS or an L1 reboot: everything. The equality of the two modes
- *   on broad random traces is a test (`test/strategies_test.ts`).
+ *   permissions it relaxed), as the fault path reports them. A host unmap or write-protect
+ *   of canonical [a, b): the leaves of the MMUs that ever installed a leaf in a 1 GiB
+ *   canonical region meeting [a, b) (as this checker saw them installed), narrowed to those
+ *   whose recorded canonical IPA meets [a, b), and the canonical stage-2 there. An L1 TLBI
+ *   by address or VMID: every leaf of the VMID's MMUs. A flush, TLBI ALLE1IS or an L1
+ *   reboot: everything. The equality of the two modes on broad random traces is a test
+ *   (`test/strategies_test.ts`).
  *
  * Either way each leaf checked is judged from the world alone (`../oracle/oracle.ts`).
  *
