@@ -135,6 +135,26 @@ function hostChart(
     const d = data.filter((x) => x.strategy === s).sort((a, b) => a.vcpus - b.vcpus);
     marks.push(...lineDots(d, "vcpus", "ws", s, 2.2));
   }
+  return logPanels(
+    marks,
+    {
+      domain: wss,
+      label: null,
+      tickFormat: (b: number) => `working set ${formatBytes(b)} per context`,
+      padding: 0.08,
+    },
+    [xs[0] / 1.4, xs[xs.length - 1] * 1.4],
+    [lo, hi],
+  );
+}
+
+/** The host-scale chart frame: panels side by side, log x and log y, axes drawn as marks. */
+function logPanels(
+  marks: Plot.Markish[],
+  fx: Record<string, unknown>,
+  x: [number, number],
+  y: [number, number],
+): DomElement {
   return Plot.plot({
     document: plotDocument(),
     width: 1020,
@@ -144,14 +164,9 @@ function hostChart(
     marginTop: 46,
     marginBottom: 46,
     style: FONT_STYLE,
-    fx: {
-      domain: wss,
-      label: null,
-      tickFormat: (b: number) => `working set ${formatBytes(b)} per context`,
-      padding: 0.08,
-    },
-    x: { type: "log", domain: [xs[0] / 1.4, xs[xs.length - 1] * 1.4] },
-    y: { type: "log", domain: [lo, hi] },
+    fx,
+    x: { type: "log", domain: x },
+    y: { type: "log", domain: y },
     symbol: { type: "identity" },
     marks,
   } as Plot.PlotOptions) as unknown as DomElement;
@@ -323,21 +338,12 @@ function memoryAgainstLeaves(
     const d = data.filter((x) => x.strategy === s).sort((a, b) => a.leaves - b.leaves);
     marks.push(...lineDots(d, "leaves", "granule", s, 1.6));
   }
-  return Plot.plot({
-    document: plotDocument(),
-    width: 1020,
-    height: 300,
-    marginLeft: 80,
-    marginRight: 16,
-    marginTop: 46,
-    marginBottom: 46,
-    style: FONT_STYLE,
-    fx: { domain: granules, label: null, tickFormat: (g: string) => `${g} pages` },
-    x: { type: "log", domain: [xlo, xhi] },
-    y: { type: "log", domain: [lo, hi] },
-    symbol: { type: "identity" },
+  return logPanels(
     marks,
-  } as Plot.PlotOptions) as unknown as DomElement;
+    { domain: granules, label: null, tickFormat: (g: string) => `${g} pages` },
+    [xlo, xhi],
+    [lo, hi],
+  );
 }
 
 /**
