@@ -365,6 +365,8 @@ function parse() {
 interface Task {
   /** Index in the task list (progress bookkeeping). */
   id: number;
+  /** Estimated peak bytes of its worker (its hungriest strategy). */
+  bytes: number;
   point: PointSpec;
   strategies: string[];
   weight: number;
@@ -496,7 +498,8 @@ async function main(): Promise<void> {
     const split = todo.length > 1 && w * todo.length > gridWeight / (2 * Math.max(1, o.jobs));
     const groups = split ? todo.map((st) => [st]) : [todo];
     for (const g of groups) {
-      tasks.push({ id: 0, point: s, strategies: g, weight: w * g.length });
+      const bytes = Math.max(...g.map((st) => estimatePointBytes(s.params, st)));
+      tasks.push({ id: 0, bytes, point: s, strategies: g, weight: w * g.length });
     }
     tasksLeft.set(s.index, groups.length);
   }
@@ -533,39 +536,45 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const results = new Map<string, CsvRecord>(done);
   const timings = new Map<string, CsvRecord>(doneTiming);
-  const taskBytes = (t: Task) =>
-    Math.max(...t.strategies.map((st) => estimatePointBytes(t.point.params, st)));
-  const memory = { bytes: taskBytes, max: o.maxMemory };
-  await runPool(tasks, Math.min(o.jobs, Math.max(1, tasks.length)), o.cost, o.fullCheck, memory, (
-    t,
-    r,
-  ) => {
-    for (const row of r.rows) results.set(key(row.point, row.strategy), row);
-    for (const row of r.timing) timings.set(key(row.point, row.strategy), row);
-    Deno.writeTextFileSync(partial, formatCsvLines(SWEEP_HEADER, r.rows), { append: true });
-    Deno.writeTextFileSync(
-      partialTiming,
-      formatCsvLines(TIMING_HEADER, r.timing),
-      { append: true },
-    );
-    running.delete(t.id);
-    doneWeight += t.weight;
-    const left = tasksLeft.get(t.point.index)! - 1;
-    tasksLeft.set(t.point.index, left);
-    if (left === 0) pointsDone++;
-    show();
-  }, (t, message) => {
-    progress.stop();
-    fail(
-      `point ${t.point.index} (${
-        describePoint(t.point.params)
-      }) failed: ${message}; rerun with --resume`,
-      1,
-    );
-  }, (t, fraction) => {
-    running.set(t.id, [t, fraction]);
-    show();
-  });
+  await runPool(
+    tasks,
+    Math.min(o.jobs, Math.max(1, tasks.length)),
+    o.cost,
+    o.fullCheck,
+    o.maxMemory,
+    (
+      t,
+      r,
+    ) => {
+      for (const row of r.rows) results.set(key(row.point, row.strategy), row);
+      for (const row of r.timing) timings.set(key(row.point, row.strategy), row);
+      Deno.writeTextFileSync(partial, formatCsvLines(SWEEP_HEADER, r.rows), { append: true });
+      Deno.writeTextFileSync(
+        partialTiming,
+        formatCsvLines(TIMING_HEADER, r.timing),
+        { append: true },
+      );
+      running.delete(t.id);
+      doneWeight += t.weight;
+      const left = tasksLeft.get(t.point.index)! - 1;
+      tasksLeft.set(t.point.index, left);
+      if (left === 0) pointsDone++;
+      show();
+    },
+    (t, message) => {
+      progress.stop();
+      fail(
+        `point ${t.point.index} (${
+          describePoint(t.point.params)
+        }) failed: ${message}; rerun with --resume`,
+        1,
+      );
+    },
+    (t, fraction) => {
+      running.set(t.id, [t, fraction]);
+      show();
+    },
+  );
   await progress.stop();
 
   // Final files, in grid order and strategy order.
@@ -640,7 +649,7 @@ function runPool(
   jobs: number,
   cost: CostModel,
   fullCheck: boolean,
-  memory: { bytes: (t: Task) => number; max: number },
+  maxMemory: number,
   onDone: (t: Task, r: Extract<WorkerReply, { type: "done" }>) => void,
   onError: (t: Task, message: string) => void,
   onProgress: (t: Task, fraction: number) => void,
@@ -654,9 +663,7 @@ function runPool(
     const idle: [Worker, { task?: Task }][] = [];
     // The first pending task that fits beside the running ones (any task when none runs).
     const take = (): Task | undefined => {
-      const i = pending.findIndex((t) =>
-        running === 0 || runningBytes + memory.bytes(t) <= memory.max
-      );
+      const i = pending.findIndex((t) => running === 0 || runningBytes + t.bytes <= maxMemory);
       return i < 0 ? undefined : pending.splice(i, 1)[0];
     };
     const feed = (w: Worker, slot: { task?: Task }): boolean => {
@@ -667,7 +674,7 @@ function runPool(
       }
       slot.task = t;
       running++;
-      runningBytes += memory.bytes(t);
+      runningBytes += t.bytes;
       const msg: WorkerTask = { point: t.point, strategies: t.strategies, cost, fullCheck };
       w.postMessage(msg);
       return true;
@@ -694,7 +701,7 @@ function runPool(
           return;
         }
         running--;
-        runningBytes -= memory.bytes(t);
+        runningBytes -= t.bytes;
         onDone(t, e.data);
         finished++;
         if (finished === tasks.length) {

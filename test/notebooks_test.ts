@@ -8,6 +8,7 @@
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { checkNotebook } from "../experiments/notebooks/check_facts.ts";
+import { hostScaleRows, hostScaleTakeaway, largestPopulated, loadSweep } from "../lib/plots/mod.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const NOTEBOOKS = [...Deno.readDirSync(`${ROOT}notebooks`)]
@@ -137,9 +138,6 @@ Deno.test("a few numbers the takeaways state, recomputed here from the CSVs", ()
 Deno.test("host-scale takeaways name a point that exists when the largest vCPU count and working set differ", async () => {
   // results/scale.csv: 64 vCPUs x 1 GiB is the most populated point; 192 vCPUs only has 16M
   // and 64M working sets. Every fact of every part must select rows of that one point.
-  const { hostScaleTakeaway, largestPopulated, loadSweep, hostScaleRows } = await import(
-    "../lib/plots/mod.ts"
-  );
   const path = `${ROOT}results/scale.csv`;
   const rows = hostScaleRows(await loadSweep(path));
   assertEquals(largestPopulated(rows, 0.1), { vcpus: 64, ws: 2 ** 30, granule: "4K" });

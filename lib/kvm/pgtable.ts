@@ -361,8 +361,7 @@ export class KvmPgtable {
     const k = this.tSeg[t];
     const attrs = this.attrSegs[k];
     if (attrs[o] === 0) {
-      this.tCount[t]++;
-      this.bitsSegs[k][o >>> 5] |= 1 << (o & 31);
+      this.setValid(t, o);
       this.leaves++;
       this.counter.leaves++;
     }

@@ -64,10 +64,17 @@ export class EventChecker {
    */
   insertHook(): ((mmu: ShadowMmu, canonicalIpa: number, size: number, ipa: number) => void) | null {
     if (this.full) return null;
+    let lastRegion = -1, lastMmu = -1; // runs of faults into one region by one MMU
     return (mmu, canonicalIpa, size, ipa) => {
       this.insertedMmu.push(mmu);
       this.insertedIpa.push(ipa);
-      for (let r = Math.floor(canonicalIpa / REGION); r * REGION < canonicalIpa + size; r++) {
+      const r0 = Math.floor(canonicalIpa / REGION);
+      if (r0 === lastRegion && mmu.id === lastMmu && canonicalIpa + size <= (r0 + 1) * REGION) {
+        return;
+      }
+      lastRegion = r0;
+      lastMmu = mmu.id;
+      for (let r = r0; r * REGION < canonicalIpa + size; r++) {
         let set = this.regions.get(r);
         if (!set) this.regions.set(r, set = new Set());
         set.add(mmu.id);
