@@ -139,9 +139,7 @@ export class HostMemory {
   /** gfn_to_memslot(): the memslot holding canonical IPA `ipa`, or undefined. */
   findMemslot(ipa: number): Memslot | undefined {
     const last = this.lastSlot;
-    if (last && ipa >= last.base && ipa < last.base + last.size && this.memslots.includes(last)) {
-      return last;
-    }
+    if (last && ipa >= last.base && ipa < last.base + last.size) return last;
     for (const s of this.memslots) {
       if (ipa >= s.base && ipa < s.base + s.size) return (this.lastSlot = s);
     }
@@ -160,6 +158,7 @@ export class HostMemory {
     const slot = this.memslot(id);
     this.dropHostRange(slot.base, slot.base + slot.size);
     this.memslots.splice(this.memslots.indexOf(slot), 1);
+    if (this.lastSlot === slot) this.lastSlot = undefined;
     return slot;
   }
 

@@ -129,6 +129,8 @@ export function kvmStage2FlushRange(
   );
 }
 
+const FAULT_TRANS: S2Trans = newS2Trans();
+
 /**
  * kvm_handle_guest_abort(): a stage-2 fault at `faultIpa` on the vCPU's current MMU (the
  * canonical one for L1: `mmu` null; a shadow MMU for an L2 running in L1 context `ctx`,
@@ -144,7 +146,8 @@ export function kvmHandleGuestAbort(
   permissionFault = false,
 ): AccessResult {
   if (!mmu || !ctx) return userMemAbort(kvm, null, faultIpa, faultIpa, null, write);
-  const trans = newS2Trans();
+  // One kvm_s2_trans per fault, on the stack in the kernel: reused, it is never kept.
+  const trans = FAULT_TRANS;
   const ok = kvmWalkNestedS2(ctx, faultIpa, kvm.l1.paBits, trans);
   kvm.cost.l1Descriptors += trans.descriptors;
   if (!ok) return "l1-fault"; // kvm_inject_s2_fault()

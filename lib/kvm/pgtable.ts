@@ -157,6 +157,8 @@ export class KvmPgtable {
   readonly geom: Stage2Geometry;
   /** Bytes mapped by one descriptor, by level. */
   readonly sizes: number[];
+  /** 1 / sizes[level]: exact (sizes are powers of two), a multiply instead of a divide. */
+  private readonly inv: number[];
   /** Descriptors in one (non-root) table page: PTRS_PER_PTE. */
   readonly ptrs: number;
   /** Leaves currently installed. */
@@ -193,11 +195,27 @@ export class KvmPgtable {
   /**
    * Descriptor pools in segments that are never copied (a segment holds twice the tables
    * of the one before it; the root sits at the start of the first): per descriptor, output
-   * address, attribute bits, simulator number; per 32, valid bits.
+   * address, attribute bits, simulator number; per 32, valid bits. Addresses (a leaf's
+   * output address, the simulator number) are kept in units of the page size, 32 bits
+   * each while every one is a whole frame below 2^32 (16 TiB at 4K), widened to 64-bit
+   * floats (exact for any number) the first time one is not; a table descriptor keeps
+   * its child's table id.
    */
-  private readonly oaSegs: Float64Array[] = [];
+  private oaSegs: (Uint32Array | Float64Array)[] = [];
   private readonly attrSegs: Uint8Array[] = [];
-  private readonly metaSegs: Float64Array[] = [];
+  private metaSegs: (Uint32Array | Float64Array)[] = [];
+  /**
+   * Per descriptor, once {@linkcode enableShadowed} was called: a number a reverse-map
+   * design keeps beside each shadow leaf, as x86 keeps `sp->shadowed_translation[]` beside
+   * each shadow page's SPTEs (0 = none; cleared when the leaf goes).
+   */
+  private shadowedSegs: Int32Array[] = [];
+  private withShadowed = false;
+  /** Whether the address pools are 64-bit (see {@linkcode oaSegs}). */
+  private wide = false;
+  /** The page size, and its inverse (exact: a power of two). */
+  private readonly page: number;
+  private readonly invPage: number;
   private readonly bitsSegs: Uint32Array[] = [];
   /** Descriptors used and held in the last segment. */
   private segUsed = 0;
@@ -214,7 +232,10 @@ export class KvmPgtable {
     this.counter = opts.counter ?? { leaves: 0, tablePages: 0, tablesFreed: 0 };
     this.sizes = [];
     for (let l = 0; l <= KVM_PGTABLE_LAST_LEVEL; l++) this.sizes.push(levelSize(geom.granule, l));
+    this.inv = this.sizes.map((z) => 1 / z);
     this.ptrs = geom.granule.ptrsPerTable;
+    this.page = geom.granule.pageSize;
+    this.invPage = 1 / this.page;
     this.rootLen = Math.ceil(geom.rootEntries / 32) * 32;
     const cap = 4;
     this.tLevel = new Int8Array(cap);
@@ -279,7 +300,7 @@ export class KvmPgtable {
 
   /** The index of the descriptor of table `t` that translates `addr`: the one index formula. */
   slot(t: number, addr: number): number {
-    return Math.floor((addr - this.tBase[t]) / this.sizes[this.tLevel[t]]);
+    return Math.floor((addr - this.tBase[t]) * this.inv[this.tLevel[t]]);
   }
 
   /** Attribute bits of descriptor (t, i); 0 when invalid. */
@@ -289,14 +310,91 @@ export class KvmPgtable {
 
   /** Output address of descriptor (t, i): a leaf's address, or a table's child id. */
   oaAt(t: number, i: number): number {
-    return this.oaSegs[this.tSeg[t]][this.tOff[t] + i];
+    const k = this.tSeg[t], o = this.tOff[t] + i;
+    const v = this.oaSegs[k][o];
+    return this.attrSegs[k][o] & PTE_TABLE ? v : v * this.page;
+  }
+
+  /** An address in pool units (pages); the pools widen first if it does not fit 32 bits. */
+  private frame(x: number): number {
+    const v = x * this.invPage;
+    if (!this.wide && !(v >= 0 && v <= 0xffff_ffff && v % 1 === 0)) this.widen();
+    return v;
+  }
+
+  /**
+   * Widen the address pools now if leaves mapping [oa, oa + size) with simulator numbers
+   * from `meta` on would not fit them, so that no walk sees its pools replaced under it.
+   */
+  fitAddresses(oa: number, meta: number, size: number): void {
+    const last = size - this.page;
+    this.frame(oa);
+    this.frame(oa + last);
+    if (this.withMeta) {
+      this.frame(meta);
+      this.frame(meta + last);
+    }
+  }
+
+  /** Keep a number beside every leaf from now on (see {@linkcode shadowedAt}). */
+  enableShadowed(): void {
+    if (this.withShadowed) return;
+    this.withShadowed = true;
+    this.shadowedSegs = this.attrSegs.map((a) => new Int32Array(a.length));
+  }
+
+  /** Segment and offset of the leaf translating `ipa`, or -1 (left in `posSeg`). */
+  private leafPos(ipa: number): number {
+    if (ipa < 0 || ipa >= this.geom.ipaSize) return -1;
+    const tLevel = this.tLevel, tBase = this.tBase, tSeg = this.tSeg, tOff = this.tOff;
+    let t = ROOT_TABLE;
+    for (;;) {
+      const o = tOff[t] + Math.floor((ipa - tBase[t]) * this.inv[tLevel[t]]);
+      const k = tSeg[t];
+      const a = this.attrSegs[k][o];
+      if (a === 0) return -1;
+      if (!(a & PTE_TABLE)) {
+        this.posSeg = k;
+        return o;
+      }
+      t = this.oaSegs[k][o];
+    }
+  }
+  private posSeg = 0;
+
+  /**
+   * The number kept beside the leaf translating `ipa` (x86: kvm_mmu_page_get_gfn() reading
+   * `sp->shadowed_translation[index]`); 0 when there is none or no leaf.
+   */
+  shadowedAt(ipa: number): number {
+    if (!this.withShadowed) return 0;
+    const o = this.leafPos(ipa);
+    return o < 0 ? 0 : this.shadowedSegs[this.posSeg][o];
+  }
+
+  /** Keep `v` beside the leaf translating `ipa` (which must exist; needs enableShadowed()). */
+  setShadowed(ipa: number, v: number): void {
+    const o = this.leafPos(ipa);
+    if (o < 0 || !this.withShadowed) {
+      throw new RangeError(`no leaf at ${ipa} to keep a shadowed number beside`);
+    }
+    this.shadowedSegs[this.posSeg][o] = v;
+  }
+
+  /** Switch the address pools to 64-bit floats (values kept). */
+  private widen(): void {
+    this.wide = true;
+    this.oaSegs = this.oaSegs.map((a) => Float64Array.from(a));
+    this.metaSegs = this.metaSegs.map((a) => Float64Array.from(a));
   }
 
   /** A new zeroed segment of `n` descriptors (a multiple of 32). */
   private addSegment(n: number): void {
-    this.oaSegs.push(new Float64Array(n));
+    const m = this.withMeta ? n : 0;
+    this.oaSegs.push(this.wide ? new Float64Array(n) : new Uint32Array(n));
     this.attrSegs.push(new Uint8Array(n));
-    this.metaSegs.push(new Float64Array(this.withMeta ? n : 0));
+    this.metaSegs.push(this.wide ? new Float64Array(m) : new Uint32Array(m));
+    this.shadowedSegs.push(new Int32Array(this.withShadowed ? n : 0));
     this.bitsSegs.push(new Uint32Array(n / 32));
     this.segUsed = 0;
     this.segCap = n;
@@ -365,9 +463,11 @@ export class KvmPgtable {
       this.leaves++;
       this.counter.leaves++;
     }
-    this.oaSegs[k][o] = oa;
+    const f = this.frame(oa);
+    const mf = this.withMeta ? this.frame(meta) : 0;
+    this.oaSegs[k][o] = f;
     attrs[o] = attr | PTE_VALID;
-    if (this.withMeta) this.metaSegs[k][o] = meta;
+    if (this.withMeta) this.metaSegs[k][o] = mf;
   }
 
   /** Change a leaf's attribute bits in place (stage2_attr_walker). */
@@ -390,13 +490,14 @@ export class KvmPgtable {
       this.onLeafRemoved?.(
         this.tBase[t] + i * this.sizes[this.tLevel[t]],
         this.tLevel[t],
-        oas[o],
+        oas[o] * this.page,
         a,
-        this.withMeta ? this.metaSegs[k][o] : 0,
+        this.withMeta ? this.metaSegs[k][o] * this.page : 0,
       );
     }
     attrs[o] = 0;
     oas[o] = 0;
+    if (this.withShadowed) this.shadowedSegs[k][o] = 0;
     this.tCount[t]--;
     this.bitsSegs[k][o >>> 5] &= ~(1 << (o & 31));
   }
@@ -440,24 +541,26 @@ export class KvmPgtable {
    */
   getLeaf(ipa: number): number {
     if (ipa < 0 || ipa >= this.geom.ipaSize) return -1;
+    const tLevel = this.tLevel, tBase = this.tBase, tSeg = this.tSeg, tOff = this.tOff;
+    const inv = this.inv;
     let t = ROOT_TABLE;
     for (;;) {
-      const i = this.slot(t, ipa);
-      const o = this.off(t) + i;
-      const k = this.tSeg[t];
+      const level = tLevel[t];
+      const i = Math.floor((ipa - tBase[t]) * inv[level]);
+      const o = tOff[t] + i;
+      const k = tSeg[t];
       const a = this.attrSegs[k][o];
       if (a === 0) return -1;
       if (a & PTE_TABLE) {
         t = this.oaSegs[k][o];
         continue;
       }
-      const level = this.tLevel[t];
       const size = this.sizes[level];
-      this.leafOa = this.oaSegs[k][o];
+      this.leafOa = this.oaSegs[k][o] * this.page;
       this.leafAttr = a;
-      this.leafBase = this.tBase[t] + i * size;
+      this.leafBase = tBase[t] + i * size;
       this.leafSize = size;
-      this.leafMeta = this.withMeta ? this.metaSegs[k][o] : 0;
+      this.leafMeta = this.withMeta ? this.metaSegs[k][o] * this.page : 0;
       return level;
     }
   }
@@ -549,7 +652,7 @@ export class KvmPgtable {
     const attrs = this.attrSegs[k], oas = this.oaSegs[k];
     const n = this.entries(t);
     let i = this.slot(t, start);
-    let iEnd = Math.ceil((end - base) / size);
+    let iEnd = Math.ceil((end - base) * this.inv[level]);
     if (iEnd > n) iEnd = n;
     st.tables++;
     const flags = w.flags;
@@ -568,7 +671,7 @@ export class KvmPgtable {
       const visit = table ? KVM_PGTABLE_WALK_TABLE_PRE : KVM_PGTABLE_WALK_LEAF;
       if (flags & visit) {
         ctx.table = t, ctx.index = i, ctx.addr = eBase, ctx.end = end;
-        ctx.old = a, ctx.oldOa = oas[o + i];
+        ctx.old = a, ctx.oldOa = table ? oas[o + i] : oas[o + i] * this.page;
         w.cb(ctx, visit);
         a = attrs[o + i];
       }
@@ -635,7 +738,7 @@ export class KvmPgtable {
     const o = this.off(t);
     const k = this.tSeg[t];
     const attrs = this.attrSegs[k], oas = this.oaSegs[k], metas = this.metaSegs[k];
-    let iEnd = Math.ceil((end - base) / size);
+    let iEnd = Math.ceil((end - base) * this.inv[this.tLevel[t]]);
     if (iEnd > n) iEnd = n;
     for (
       let i = this.nextValid(t, Math.max(0, this.slot(t, start)), iEnd);
@@ -645,7 +748,8 @@ export class KvmPgtable {
       const a = attrs[o + i];
       if (a & PTE_TABLE) this.eachLeaf(oas[o + i], start, end, fn);
       else {
-        fn(base + i * size, size, oas[o + i], a, this.withMeta ? metas[o + i] : 0);
+        const page = this.page;
+        fn(base + i * size, size, oas[o + i] * page, a, this.withMeta ? metas[o + i] * page : 0);
       }
     }
   }
@@ -781,6 +885,7 @@ export function kvmPgtableStage2Map(
       `cannot map ${size} bytes at IPA ${ipa} -> ${phys} with ${pgt.geom.granule.name}`,
     );
   }
+  pgt.fitAddresses(phys, meta, size);
   pgt.walk(ipa, ipa + size, {
     cb: stage2MapWalker,
     arg: { ipa, end: ipa + size, phys, attr: attr | PTE_VALID, meta },

@@ -1,4 +1,4 @@
-import { assertEquals } from "@std/assert";
+import { assertEquals, assertThrows } from "@std/assert";
 import { propertyOptions } from "../../test/property.ts";
 import fc from "fast-check";
 import { granule, levelSize, stage2Geometry, stage2RangeAddrEnd } from "./granule.ts";
@@ -210,4 +210,47 @@ Deno.test("tables over many pool segments keep their descriptors (every granule,
       assertEquals([pgt.leaves, pgt.tablePages], [0, stage2Geometry(gr, bits).pgdPages], where);
     }
   }
+});
+
+Deno.test("address pools widen when a frame needs more than 32 bits, keeping every descriptor", () => {
+  // 4K at 52 bits: a frame of 2^50 is 2^38 pages. Leaves before and after the switch, and a
+  // block mapped through the walker across it, must all read back exactly.
+  const g = granule("4K");
+  const pgt = new KvmPgtable(stage2Geometry(g, 52), { withMeta: true });
+  const st = newWalkStats();
+  for (let i = 0; i < 600; i++) {
+    pgt.installLeaf(2 ** 40 + i * 4096, 3, 2 ** 43 + i * 4096, PTE_R, 2 ** 30 + i * 4096);
+  }
+  kvmPgtableStage2Map(pgt, 2 ** 41, 2 * M, 2 ** 50 + 2 * M, PTE_R | PTE_W, 2 ** 51, st);
+  pgt.installLeaf(2 ** 42, 3, 2 ** 44 - 4096, PTE_R, 2 ** 51 + 4096);
+  for (let i = 0; i < 600; i++) {
+    assertEquals(pgt.getLeaf(2 ** 40 + i * 4096), 3);
+    assertEquals([pgt.leafOa, pgt.leafMeta], [2 ** 43 + i * 4096, 2 ** 30 + i * 4096]);
+  }
+  assertEquals(pgt.getLeaf(2 ** 41 + 4096), 2);
+  assertEquals([pgt.leafOa, pgt.leafMeta], [2 ** 50 + 2 * M, 2 ** 51]);
+  assertEquals(pgt.getLeaf(2 ** 42), 3);
+  assertEquals([pgt.leafOa, pgt.leafMeta], [2 ** 44 - 4096, 2 ** 51 + 4096]);
+  assertEquals(leaves(pgt).length, 602);
+});
+
+Deno.test("a number kept beside a leaf lives and dies with the leaf (shadowed translation)", () => {
+  const pgt = new KvmPgtable(stage2Geometry(granule("4K"), 48), { withMeta: true });
+  const st = newWalkStats();
+  kvmPgtableStage2Map(pgt, 0x4000_0000, 0x1000, 0x8000_0000, PTE_R, 0, st);
+  pgt.enableShadowed(); // after leaves exist: their numbers start at 0
+  assertEquals(pgt.shadowedAt(0x4000_0000), 0);
+  pgt.setShadowed(0x4000_0000, 7);
+  kvmPgtableStage2Map(pgt, 0x4000_1000, 0x1000, 0x8000_1000, PTE_R, 0, st);
+  pgt.setShadowed(0x4000_1000, 8);
+  // A permission change in place keeps the leaf, and its number.
+  kvmPgtableStage2Map(pgt, 0x4000_0000, 0x1000, 0x8000_0000, PTE_R | PTE_W, 0, st);
+  assertEquals([pgt.shadowedAt(0x4000_0000), pgt.shadowedAt(0x4000_1000)], [7, 8]);
+  // A new output address replaces the leaf: the number goes with the old one.
+  kvmPgtableStage2Map(pgt, 0x4000_0000, 0x1000, 0x9000_0000, PTE_R, 0, st);
+  assertEquals(pgt.shadowedAt(0x4000_0000), 0);
+  kvmStage2UnmapRange(pgt, 0x4000_1000, 0x1000, st);
+  kvmPgtableStage2Map(pgt, 0x4000_1000, 0x1000, 0x8000_1000, PTE_R, 0, st);
+  assertEquals([pgt.shadowedAt(0x4000_1000), pgt.shadowedAt(0x5000_0000)], [0, 0]);
+  assertThrows(() => pgt.setShadowed(0x5000_0000, 1), RangeError);
 });

@@ -48,6 +48,13 @@
  *   way. (x86 spends a page per shadow page on `shadowed_translation`; a sparse tree
  *   costs less when shadow leaves are scattered, about the same when they are dense.)
  *
+ * ## Simulator layout (not the model: its own memory and speed)
+ * Descriptors are a struct of typed arrays; each level's heads an {@linkcode IdTable} of
+ * descriptor ids found by the key the descriptor holds (4 bytes a slot); the side table is
+ * kept beside each shadow leaf in its table page (`KvmPgtable.shadowedAt()`, as x86 keeps
+ * `shadowed_translation[]`), so a removal finds its descriptor from the leaf's position;
+ * the ordered key sets give the searches' steps and the trees' neighbours.
+ *
  * ## Kernel port sketch
  * Faults hold `kvm->mmu_lock` for read (kvm_fault_lock()), so inserts run in parallel and
  * take a per-chunk index lock; unmaps, wp and TLBIs hold it for write (docs/rmap.md). Insert
@@ -62,7 +69,7 @@
 
 import { MAPLE_NODE_BYTES, mapleTreeBytes } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
-import { AddrMap } from "../util/addr_table.ts";
+import { IdTable } from "../util/addr_table.ts";
 import { SortedKeys } from "../util/sorted_keys.ts";
 import { eachFound } from "./derived.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
@@ -90,7 +97,7 @@ interface Level {
   /** pairs of neighbouring keys that touch (no NULL gap between them in the tree) */
   adjacent: number;
   /** canonical key -> first descriptor (whose dCount is the key's descriptor count) */
-  heads: AddrMap;
+  heads: IdTable;
   keys: SortedKeys;
 }
 
@@ -115,11 +122,17 @@ export class Rmap implements ReverseMapStrategy {
   private dCount = new Int32Array(1024);
   private freeList: number[] = [];
   private used = 0;
-  /** Per MMU: shadow IPA -> descriptor (the side table). */
-  private side: AddrMap[] = [];
+  /**
+   * The side table: per MMU, shadow IPA -> descriptor, kept beside each shadow leaf in its
+   * table page (descriptor + 1; `KvmPgtable.shadowedAt`), and the descriptors it holds.
+   */
+  private sideCount: number[] = [];
   /** Per MMU: the side table's keys in order, and how many neighbours touch. */
   private sideKeys: SortedKeys[] = [];
   private sideAdjacent: number[] = [];
+  /** Per MMU: the side key added last and where its range ends (NaN: none). */
+  private lastAdded: number[] = [];
+  private lastAddedEnd: number[] = [];
   /** Per MMU: in full-walk fallback. */
   private fallback: boolean[] = [];
   private fallbackList: ShadowMmu[] = [];
@@ -146,13 +159,16 @@ export class Rmap implements ReverseMapStrategy {
       this.levels.push({
         size: 2 ** (g.pageShift + (3 - l) * g.bitsPerLevel),
         adjacent: 0,
-        heads: new AddrMap(),
+        heads: new IdTable((d) => this.dKey[d]),
         keys: new SortedKeys(),
       });
     }
-    this.side = ops.mmus.map(() => new AddrMap());
+    for (const m of ops.mmus) m.pgt.enableShadowed();
+    this.sideCount = ops.mmus.map(() => 0);
     this.sideKeys = ops.mmus.map(() => new SortedKeys());
     this.sideAdjacent = ops.mmus.map(() => 0);
+    this.lastAdded = ops.mmus.map(() => NaN);
+    this.lastAddedEnd = ops.mmus.map(() => NaN);
     this.fallback = ops.mmus.map(() => false);
   }
 
@@ -203,16 +219,17 @@ export class Rmap implements ReverseMapStrategy {
   }
 
   private add(mmu: ShadowMmu, s: number, c: number, z: number): void {
-    const side = this.side[mmu.id];
     const lvl = this.levelOf(z);
-    const old = side.get(s);
+    const old = mmu.pgt.shadowedAt(s) - 1;
     if (old >= 0) {
       // A re-fault or a permission relax of the same leaf: already there.
       if (this.dKey[old] === c && this.dLevel[old] === lvl) return;
       this.sideForget(mmu.id, s);
       this.drop(old);
     }
-    if (this.budget !== Infinity && (side.size + 1) * Rmap.entryBytes() > this.budget) {
+    if (
+      this.budget !== Infinity && (this.sideCount[mmu.id] + 1) * Rmap.entryBytes() > this.budget
+    ) {
       this.enterFallback(mmu);
       return;
     }
@@ -222,7 +239,8 @@ export class Rmap implements ReverseMapStrategy {
     this.dIpa[d] = s;
     this.dKey[d] = c;
     this.dLevel[d] = lvl;
-    const head = L.heads.get(c);
+    // The new descriptor becomes the key's head (pushed at the front of its list).
+    const head = L.heads.swap(c, d);
     this.dPrev[d] = -1;
     this.dNext[d] = head;
     if (head >= 0) this.dPrev[head] = d;
@@ -230,40 +248,45 @@ export class Rmap implements ReverseMapStrategy {
       this.ops.countSteps(L.keys.insert(c));
       L.adjacent += (L.keys.pred + L.size === c ? 1 : 0) + (c + L.size === L.keys.succ ? 1 : 0);
     }
-    L.heads.set(c, d);
     const n = (head >= 0 ? this.dCount[head] : 0) + 1;
     this.dCount[d] = n;
     this.chunkBytes += chunkBytes(n) - chunkBytes(n - 1);
     const before = this.sideTreeBytes(mmu.id);
-    side.set(s, d);
+    mmu.pgt.setShadowed(s, d + 1);
+    this.sideCount[mmu.id]++;
     const sk = this.sideKeys[mmu.id];
     this.ops.countSteps(1 + sk.insert(s));
     this.sideAdjacent[mmu.id] += (sk.succ === s + z ? 1 : 0) +
       (this.sideEnd(mmu.id, sk.pred) === s ? 1 : 0);
     this.sideBytes += this.sideTreeBytes(mmu.id) - before;
+    this.lastAdded[mmu.id] = s;
+    this.lastAddedEnd[mmu.id] = s + z;
   }
 
   /** Modeled bytes of MMU `m`'s side tree (a slot per key and per gap between keys). */
   private sideTreeBytes(m: number): number {
-    const n = this.side[m].size;
+    const n = this.sideCount[m];
     return mapleTreeBytes(n === 0 ? 0 : 2 * n + 1 - this.sideAdjacent[m]);
   }
 
   /** End of the side-table range that starts at `s` (NaN for NaN). */
   private sideEnd(m: number, s: number): number {
     if (Number.isNaN(s)) return NaN;
-    const d = this.side[m].get(s);
+    if (s === this.lastAdded[m]) return this.lastAddedEnd[m];
+    const d = this.ops.mmus[m].pgt.shadowedAt(s) - 1;
     return s + this.levels[this.dLevel[d]].size;
   }
 
   /** Forget `s` in MMU `m`'s side table (its descriptor is dropped by the caller). */
   private sideForget(m: number, s: number): void {
+    if (s === this.lastAdded[m]) this.lastAdded[m] = NaN;
     const before = this.sideTreeBytes(m);
     const sk = this.sideKeys[m];
     const end = this.sideEnd(m, s);
     const steps = sk.remove(s);
     this.sideAdjacent[m] -= (sk.succ === end ? 1 : 0) + (this.sideEnd(m, sk.pred) === s ? 1 : 0);
-    this.side[m].delete(s);
+    this.ops.mmus[m].pgt.setShadowed(s, 0);
+    this.sideCount[m]--;
     this.sideBytes += this.sideTreeBytes(m) - before;
     if (!this.ownUnmap) this.ops.countSteps(steps);
   }
@@ -276,7 +299,7 @@ export class Rmap implements ReverseMapStrategy {
     const head = prev >= 0 ? L.heads.get(c) : d;
     const n = this.dCount[head] - 1;
     if (prev >= 0) this.dNext[prev] = next;
-    else if (next >= 0) L.heads.set(c, next);
+    else if (next >= 0) L.heads.swap(c, next);
     else {
       L.heads.delete(c);
       const steps = L.keys.remove(c);
@@ -294,20 +317,23 @@ export class Rmap implements ReverseMapStrategy {
 
   /** A shadow leaf left its table: drop its descriptor through the side table. */
   shadowRemoved(mmu: ShadowMmu, shadowIpa: number): void {
-    const side = this.side[mmu.id];
-    const d = side.get(shadowIpa);
+    const d = mmu.pgt.shadowedAt(shadowIpa) - 1;
     if (d < 0) return;
     this.sideForget(mmu.id, shadowIpa);
     this.drop(d);
   }
 
   private dropAll(mmu: ShadowMmu): void {
-    const side = this.side[mmu.id];
-    // In shadow IPA order (as a walk of the side tree goes), not the hash table's: the
-    // steps each removal costs depend on the order.
-    for (const s of this.sideKeys[mmu.id].keys()) this.drop(side.get(s));
+    const pgt = mmu.pgt;
+    // In shadow IPA order (as a walk of the side tree goes): the steps each removal costs
+    // depend on the order.
+    for (const s of this.sideKeys[mmu.id].keys()) {
+      this.drop(pgt.shadowedAt(s) - 1);
+      pgt.setShadowed(s, 0);
+    }
     this.sideBytes -= this.sideTreeBytes(mmu.id);
-    side.clear();
+    this.sideCount[mmu.id] = 0;
+    this.lastAdded[mmu.id] = NaN;
     this.sideKeys[mmu.id].clear();
     this.sideAdjacent[mmu.id] = 0;
   }
@@ -390,7 +416,7 @@ export class Rmap implements ReverseMapStrategy {
   /** Descriptors indexed now. */
   get entries(): number {
     let n = 0;
-    for (const s of this.side) n += s.size;
+    for (const c of this.sideCount) n += c;
     return n;
   }
 
@@ -412,13 +438,20 @@ export class Rmap implements ReverseMapStrategy {
     const problems: string[] = [];
     let leaves = 0;
     for (const mmu of this.ops.mmus) {
-      if (this.fallback[mmu.id]) continue;
-      const side = this.side[mmu.id];
+      if (this.fallback[mmu.id]) {
+        // Nothing of an MMU in fallback is indexed: no leaf keeps a descriptor.
+        mmu.pgt.forEachLeaf((s) => {
+          if (mmu.pgt.shadowedAt(s) !== 0) problems.push(`MMU ${mmu.id}: leaf at ${s} indexed`);
+        });
+        continue;
+      }
       mmu.pgt.forEachLeaf((s, size, _oa, _attr, canonical) => {
         leaves++;
-        const d = side.get(s);
+        const d = mmu.pgt.shadowedAt(s) - 1;
         if (d < 0) problems.push(`MMU ${mmu.id}: leaf at ${s} has no descriptor`);
-        else if (this.levels[this.dLevel[d]].size !== size || this.dKey[d] !== canonical) {
+        else if (this.dMmu[d] !== mmu.id || this.dIpa[d] !== s) {
+          problems.push(`MMU ${mmu.id}: leaf at ${s} keeps another leaf's descriptor`);
+        } else if (this.levels[this.dLevel[d]].size !== size || this.dKey[d] !== canonical) {
           problems.push(`MMU ${mmu.id}: leaf at ${s} indexed under the wrong key`);
         }
       });
@@ -460,18 +493,18 @@ export class Rmap implements ReverseMapStrategy {
       }
     }
     let sideBytes = 0;
-    for (let m = 0; m < this.side.length; m++) sideBytes += this.sideTreeBytes(m);
+    for (let m = 0; m < this.sideCount.length; m++) sideBytes += this.sideTreeBytes(m);
     if (sideBytes !== this.sideBytes) {
       problems.push(`side trees: running total ${this.sideBytes} B, recount ${sideBytes} B`);
     }
-    for (let m = 0; m < this.side.length; m++) {
+    for (let m = 0; m < this.sideCount.length; m++) {
       const k = this.sideKeys[m].keys();
       let adj = 0;
       for (let i = 1; i < k.length; i++) if (this.sideEnd(m, k[i - 1]) === k[i]) adj++;
       if (adj !== this.sideAdjacent[m]) {
         problems.push(`MMU ${m}: ${this.sideAdjacent[m]} adjacent side keys, recount ${adj}`);
       }
-      if (k.length !== this.side[m].size) {
+      if (k.length !== this.sideCount[m]) {
         problems.push(`MMU ${m}: side keys and side map disagree`);
       }
     }

@@ -140,6 +140,27 @@ export class AddrMap {
     }
   }
 
+  /** Set `a` to `value` (0..2^31-1) and return its previous value, or -1: one probe. */
+  swap(a: number, value: number): number {
+    checkAddr(a);
+    if (2 * (this.count + 1) > this.keys.length) this.grow();
+    const k = this.keys, mask = this.mask;
+    for (let i = slotOf(a, mask);; i = (i + 1) & mask) {
+      const v = k[i];
+      if (v === a) {
+        const old = this.vals[i];
+        this.vals[i] = value;
+        return old;
+      }
+      if (v === EMPTY) {
+        k[i] = a;
+        this.vals[i] = value;
+        this.count++;
+        return -1;
+      }
+    }
+  }
+
   /** Remove `a`; whether it was there. */
   delete(a: number): boolean {
     const k = this.keys, vals = this.vals, mask = this.mask;
@@ -184,9 +205,130 @@ export class AddrMap {
     const n = ok.length * 2;
     this.keys = new Float64Array(n).fill(EMPTY);
     this.vals = new Int32Array(n);
+    const k = this.keys, vals = this.vals, mask = n - 1;
+    this.mask = mask;
+    // Every key is distinct and checked already: straight to the first empty slot.
+    for (let j = 0; j < ok.length; j++) {
+      const a = ok[j];
+      if (a === EMPTY) continue;
+      let i = slotOf(a, mask);
+      while (k[i] !== EMPTY) i = (i + 1) & mask;
+      k[i] = a;
+      vals[i] = ov[j];
+    }
+  }
+}
+
+/**
+ * Ids (non-negative int32) found by the address each one carries, read through `keyOf`:
+ * an {@linkcode AddrMap} for records that already hold their key, at 4 bytes a slot
+ * instead of 12 (the key is not stored twice). An id's key must not change while the
+ * table holds it.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { IdTable } from "./addr_table.ts";
+ * const keys = [2 ** 40, 4096, 4096];
+ * const t = new IdTable((id) => keys[id]);
+ * assertEquals([t.swap(2 ** 40, 0), t.swap(4096, 1), t.swap(4096, 2)], [-1, -1, 1]);
+ * assertEquals([t.get(4096), t.get(8192), t.size], [2, -1, 2]);
+ * assertEquals([t.delete(4096), t.get(4096), t.size], [true, -1, 1]);
+ * ```
+ */
+export class IdTable {
+  private slots: Int32Array;
+  private mask: number;
+  private count = 0;
+  private readonly keyOf: (id: number) => number;
+
+  /** An empty table; `keyOf(id)` answers the address id `id` is found by. */
+  constructor(keyOf: (id: number) => number, capacity = 8) {
+    this.keyOf = keyOf;
+    let n = 16;
+    while (n < 2 * capacity) n *= 2;
+    this.slots = new Int32Array(n).fill(EMPTY);
     this.mask = n - 1;
-    this.count = 0;
-    for (let i = 0; i < ok.length; i++) if (ok[i] !== EMPTY) this.set(ok[i], ov[i]);
+  }
+
+  /** Ids held. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** The id found by `a`, or -1. */
+  get(a: number): number {
+    const sl = this.slots, mask = this.mask;
+    for (let i = slotOf(a, mask);; i = (i + 1) & mask) {
+      const id = sl[i];
+      if (id === EMPTY) return -1;
+      if (this.keyOf(id) === a) return id;
+    }
+  }
+
+  /** Hold `id` (whose key is `a`) in place of the id found by `a`; returns that one, or -1. */
+  swap(a: number, id: number): number {
+    checkAddr(a);
+    if (2 * (this.count + 1) > this.slots.length) this.grow();
+    const sl = this.slots, mask = this.mask;
+    for (let i = slotOf(a, mask);; i = (i + 1) & mask) {
+      const old = sl[i];
+      if (old === EMPTY) {
+        sl[i] = id;
+        this.count++;
+        return -1;
+      }
+      if (this.keyOf(old) === a) {
+        sl[i] = id;
+        return old;
+      }
+    }
+  }
+
+  /** Drop the id found by `a`; whether there was one. */
+  delete(a: number): boolean {
+    const sl = this.slots, mask = this.mask;
+    let i = slotOf(a, mask);
+    for (;; i = (i + 1) & mask) {
+      const id = sl[i];
+      if (id === EMPTY) return false;
+      if (this.keyOf(id) === a) break;
+    }
+    let hole = i;
+    for (let j = (i + 1) & mask;; j = (j + 1) & mask) {
+      const id = sl[j];
+      if (id === EMPTY) break;
+      const home = slotOf(this.keyOf(id), mask);
+      const between = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+      if (!between) {
+        sl[hole] = id;
+        hole = j;
+      }
+    }
+    sl[hole] = EMPTY;
+    this.count--;
+    return true;
+  }
+
+  /** Each (key, id), in table order. */
+  forEach(fn: (a: number, id: number) => void): void {
+    const sl = this.slots;
+    for (let i = 0; i < sl.length; i++) if (sl[i] !== EMPTY) fn(this.keyOf(sl[i]), sl[i]);
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    const n = old.length * 2;
+    const sl = new Int32Array(n).fill(EMPTY), mask = n - 1;
+    for (let j = 0; j < old.length; j++) {
+      const id = old[j];
+      if (id === EMPTY) continue;
+      let i = slotOf(this.keyOf(id), mask);
+      while (sl[i] !== EMPTY) i = (i + 1) & mask;
+      sl[i] = id;
+    }
+    this.slots = sl;
+    this.mask = mask;
   }
 }
 

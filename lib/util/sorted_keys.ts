@@ -29,6 +29,8 @@ const ceilLog2 = (n: number) => (n <= 1 ? 0 : Math.ceil(Math.log2(n)));
 /** A sorted set of numbers with range iteration. */
 export class SortedKeys {
   private blocks: number[][] = [];
+  /** The first key of each block (one flat array for the search over blocks). */
+  private firsts: number[] = [];
   /** Keys held. */
   size = 0;
   /** Steps the last search and iteration took. */
@@ -36,11 +38,11 @@ export class SortedKeys {
 
   /** Index of the block that holds `k` or where it would go. */
   private blockFor(k: number): number {
-    const b = this.blocks;
-    let lo = 0, hi = b.length - 1;
+    const f = this.firsts;
+    let lo = 0, hi = f.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (b[mid][0] <= k) lo = mid;
+      if (f[mid] <= k) lo = mid;
       else hi = mid - 1;
     }
     return lo;
@@ -65,6 +67,7 @@ export class SortedKeys {
     this.succ = NaN;
     if (this.blocks.length === 0) {
       this.blocks.push([k]);
+      this.firsts.push(k);
       this.size = 1;
       return 1;
     }
@@ -74,10 +77,14 @@ export class SortedKeys {
     const steps = ceilLog2(this.blocks.length + 1) + ceilLog2(a.length + 1);
     this.setNeighbors(bi, i, i < a.length && a[i] === k ? i + 1 : i);
     if (a[i] === k) return steps;
-    a.splice(i, 0, k);
+    if (i === a.length) a.push(k);
+    else a.splice(i, 0, k);
+    if (i === 0) this.firsts[bi] = k;
     this.size++;
     if (a.length > 2 * SORTED_KEYS_BLOCK) {
-      this.blocks.splice(bi + 1, 0, a.splice(SORTED_KEYS_BLOCK));
+      const upper = a.splice(SORTED_KEYS_BLOCK);
+      this.blocks.splice(bi + 1, 0, upper);
+      this.firsts.splice(bi + 1, 0, upper[0]);
     }
     return steps;
   }
@@ -107,7 +114,10 @@ export class SortedKeys {
     if (a[i] !== k) return steps;
     a.splice(i, 1);
     this.size--;
-    if (a.length === 0) this.blocks.splice(bi, 1);
+    if (a.length === 0) {
+      this.blocks.splice(bi, 1);
+      this.firsts.splice(bi, 1);
+    } else if (i === 0) this.firsts[bi] = a[0];
     return steps;
   }
 
@@ -173,6 +183,7 @@ export class SortedKeys {
   /** Remove every key. */
   clear(): void {
     this.blocks = [];
+    this.firsts = [];
     this.size = 0;
   }
 }
