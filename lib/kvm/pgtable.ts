@@ -318,7 +318,7 @@ export class KvmPgtable {
   /** An address in pool units (pages); the pools widen first if it does not fit 32 bits. */
   private frame(x: number): number {
     const v = x * this.invPage;
-    if (!this.wide && !(v >= 0 && v <= 0xffff_ffff && v % 1 === 0)) this.widen();
+    if (!this.wide && !(v >= 0 && v <= 0xffff_ffff && Math.floor(v) === v)) this.widen();
     return v;
   }
 
@@ -327,6 +327,7 @@ export class KvmPgtable {
    * from `meta` on would not fit them, so that no walk sees its pools replaced under it.
    */
   fitAddresses(oa: number, meta: number, size: number): void {
+    if (this.wide) return;
     const last = size - this.page;
     this.frame(oa);
     this.frame(oa + last);
@@ -886,13 +887,31 @@ export function kvmPgtableStage2Map(
     );
   }
   pgt.fitAddresses(phys, meta, size);
-  pgt.walk(ipa, ipa + size, {
+  // One walker and map data per call, reused (the map walker never maps again inside a walk;
+  // should it, the inner call gets its own).
+  const reuse = !mapWalkerBusy;
+  const w = reuse ? MAP_WALKER : newMapWalker();
+  const d = w.arg;
+  d.ipa = ipa, d.end = ipa + size, d.phys = phys, d.attr = attr | PTE_VALID, d.meta = meta;
+  mapWalkerBusy = true;
+  try {
+    pgt.walk(ipa, ipa + size, w, st);
+  } finally {
+    if (reuse) mapWalkerBusy = false;
+  }
+}
+
+function newMapWalker(): KvmPgtableWalker<Stage2MapData> {
+  return {
     cb: stage2MapWalker,
-    arg: { ipa, end: ipa + size, phys, attr: attr | PTE_VALID, meta },
+    arg: { ipa: 0, end: 0, phys: 0, attr: 0, meta: 0 },
     flags: KVM_PGTABLE_WALK_LEAF | KVM_PGTABLE_WALK_TABLE_PRE,
     visitsInvalid: true,
-  }, st);
+  };
 }
+
+const MAP_WALKER = newMapWalker();
+let mapWalkerBusy = false;
 
 const UNMAP_WALKER: KvmPgtableWalker<null> = {
   cb: stage2UnmapWalker,

@@ -87,6 +87,17 @@ export interface RmapOptions {
   budget?: number;
 }
 
+/** Descriptors the simulator's pool can hold (address space reserved, pages used on demand). */
+export const MAX_DESCRIPTORS = 2 ** 28;
+
+/** A typed array of 1024 zeros over a buffer that grows in place up to MAX_DESCRIPTORS. */
+function growable<T extends Int8Array | Int32Array | Float64Array>(
+  Kind: { new (b: ArrayBuffer): T; readonly BYTES_PER_ELEMENT: number },
+): T {
+  const z = Kind.BYTES_PER_ELEMENT;
+  return new Kind(new ArrayBuffer(1024 * z, { maxByteLength: MAX_DESCRIPTORS * z }));
+}
+
 /** pte_list_desc bytes of a head with `n` descriptors (one is held inline). */
 function chunkBytes(n: number): number {
   return n > 1 ? Math.ceil(n / PTE_LIST_EXT) * PTE_LIST_DESC_BYTES : 0;
@@ -111,15 +122,16 @@ export class Rmap implements ReverseMapStrategy {
   readonly budget: number;
   private ops!: ShadowOps;
   private levels: Level[] = [];
-  // Descriptor pool, struct of arrays.
-  private dMmu = new Int32Array(1024);
-  private dIpa = new Float64Array(1024);
-  private dKey = new Float64Array(1024);
-  private dLevel = new Int8Array(1024);
-  private dNext = new Int32Array(1024);
-  private dPrev = new Int32Array(1024);
+  // Descriptor pool, struct of arrays over resizable buffers: they grow in place, never
+  // copied (a copy would touch every byte twice).
+  private readonly dMmu = growable(Int32Array);
+  private readonly dIpa = growable(Float64Array);
+  private readonly dKey = growable(Float64Array);
+  private readonly dLevel = growable(Int8Array);
+  private readonly dNext = growable(Int32Array);
+  private readonly dPrev = growable(Int32Array);
   /** At a key's head descriptor: the key's descriptors (for pte_list_desc accounting). */
-  private dCount = new Int32Array(1024);
+  private readonly dCount = growable(Int32Array);
   private freeList: number[] = [];
   private used = 0;
   /**
@@ -130,6 +142,9 @@ export class Rmap implements ReverseMapStrategy {
   /** Per MMU: the side table's keys in order, and how many neighbours touch. */
   private sideKeys: SortedKeys[] = [];
   private sideAdjacent: number[] = [];
+  /** Per MMU: the side tree's slots when last asked, and its bytes then. */
+  private sideSlotsSeen: number[] = [];
+  private sideBytesSeen: number[] = [];
   /** Per MMU: the side key added last and where its range ends (NaN: none). */
   private lastAdded: number[] = [];
   private lastAddedEnd: number[] = [];
@@ -167,6 +182,8 @@ export class Rmap implements ReverseMapStrategy {
     this.sideCount = ops.mmus.map(() => 0);
     this.sideKeys = ops.mmus.map(() => new SortedKeys());
     this.sideAdjacent = ops.mmus.map(() => 0);
+    this.sideSlotsSeen = ops.mmus.map(() => 0);
+    this.sideBytesSeen = ops.mmus.map(() => 0);
     this.lastAdded = ops.mmus.map(() => NaN);
     this.lastAddedEnd = ops.mmus.map(() => NaN);
     this.fallback = ops.mmus.map(() => false);
@@ -181,22 +198,22 @@ export class Rmap implements ReverseMapStrategy {
     const f = this.freeList.pop();
     if (f !== undefined) return f;
     if (this.used === this.dMmu.length) {
-      const n = this.used * 2;
-      const grow = <T extends Int32Array | Float64Array | Int8Array>(
-        a: T,
-        make: (n: number) => T,
-      ) => {
-        const b = make(n);
-        b.set(a);
-        return b;
-      };
-      this.dMmu = grow(this.dMmu, (n) => new Int32Array(n));
-      this.dIpa = grow(this.dIpa, (n) => new Float64Array(n));
-      this.dKey = grow(this.dKey, (n) => new Float64Array(n));
-      this.dLevel = grow(this.dLevel, (n) => new Int8Array(n));
-      this.dNext = grow(this.dNext, (n) => new Int32Array(n));
-      this.dPrev = grow(this.dPrev, (n) => new Int32Array(n));
-      this.dCount = grow(this.dCount, (n) => new Int32Array(n));
+      if (this.used === MAX_DESCRIPTORS) {
+        throw new RangeError(`rmap: more than ${MAX_DESCRIPTORS} descriptors`);
+      }
+      for (
+        const a of [
+          this.dMmu,
+          this.dIpa,
+          this.dKey,
+          this.dLevel,
+          this.dNext,
+          this.dPrev,
+          this.dCount,
+        ]
+      ) {
+        (a.buffer as ArrayBuffer).resize(2 * this.used * a.BYTES_PER_ELEMENT);
+      }
     }
     return this.used++;
   }
@@ -266,7 +283,13 @@ export class Rmap implements ReverseMapStrategy {
   /** Modeled bytes of MMU `m`'s side tree (a slot per key and per gap between keys). */
   private sideTreeBytes(m: number): number {
     const n = this.sideCount[m];
-    return mapleTreeBytes(n === 0 ? 0 : 2 * n + 1 - this.sideAdjacent[m]);
+    const slots = n === 0 ? 0 : 2 * n + 1 - this.sideAdjacent[m];
+    // Asked before and after each change: the answer before is the last one after.
+    if (slots !== this.sideSlotsSeen[m]) {
+      this.sideSlotsSeen[m] = slots;
+      this.sideBytesSeen[m] = mapleTreeBytes(slots);
+    }
+    return this.sideBytesSeen[m];
   }
 
   /** End of the side-table range that starts at `s` (NaN for NaN). */

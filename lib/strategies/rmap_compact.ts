@@ -77,7 +77,8 @@ export function allocBytes(n: number): number {
   return Math.ceil(n / 4096) * 4096;
 }
 
-const ceilLog2 = (n: number) => (n <= 1 ? 0 : Math.ceil(Math.log2(n)));
+/** ⌈log2 n⌉ of a whole number below 2^31 (its bit length less one for powers of two). */
+const ceilLog2 = (n: number) => (n <= 1 ? 0 : 32 - Math.clz32(n - 1));
 
 /** One block's linear run: occupancy as two 32-bit halves (bit operations on slots only). */
 interface Run {

@@ -448,10 +448,14 @@ export function gridId(points: readonly WorkloadParams[], seed: number, cost: Co
   return fnv1a32(text).toString(16).padStart(8, "0");
 }
 
-/** Bytes one typed-array table page of a granule costs the simulator (with or without meta). */
+/**
+ * Bytes one typed-array table page of a granule costs the simulator: per descriptor a
+ * 32-bit frame and an attribute byte, with meta a second frame and a design's kept number
+ * (`KvmPgtable.shadowedAt`), per 32 a valid word, and the per-table arrays.
+ */
 function tableBytes(g: GranuleName, withMeta: boolean): number {
   const n = granule(g).ptrsPerTable;
-  return n * (withMeta ? 17 : 9) + n / 8 + 600;
+  return n * (withMeta ? 13 : 5) + n / 8 + 600;
 }
 
 /**

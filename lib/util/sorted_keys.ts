@@ -24,7 +24,8 @@
 /** Keys per block before it splits in two. */
 export const SORTED_KEYS_BLOCK = 256;
 
-const ceilLog2 = (n: number) => (n <= 1 ? 0 : Math.ceil(Math.log2(n)));
+/** ⌈log2 n⌉ of a whole number below 2^31 (its bit length less one for powers of two). */
+const ceilLog2 = (n: number) => (n <= 1 ? 0 : 32 - Math.clz32(n - 1));
 
 /** A sorted set of numbers with range iteration. */
 export class SortedKeys {
