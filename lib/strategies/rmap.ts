@@ -70,6 +70,7 @@
 import { MAPLE_NODE_BYTES, mapleTreeBytes } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import { IdTable } from "../util/addr_table.ts";
+import { growable, grown } from "../util/growable.ts";
 import { SortedKeys } from "../util/sorted_keys.ts";
 import { eachFound } from "./derived.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
@@ -87,16 +88,8 @@ export interface RmapOptions {
   budget?: number;
 }
 
-/** Descriptors the simulator's pool can hold (address space reserved, pages used on demand). */
-export const MAX_DESCRIPTORS = 2 ** 28;
-
-/** A typed array of 1024 zeros over a buffer that grows in place up to MAX_DESCRIPTORS. */
-function growable<T extends Int8Array | Int32Array | Float64Array>(
-  Kind: { new (b: ArrayBuffer): T; readonly BYTES_PER_ELEMENT: number },
-): T {
-  const z = Kind.BYTES_PER_ELEMENT;
-  return new Kind(new ArrayBuffer(1024 * z, { maxByteLength: MAX_DESCRIPTORS * z }));
-}
+/** Descriptors a pool reserves room for at first; each later reservation is 16 times larger. */
+const POOL_RESERVE = 2 ** 20;
 
 /** pte_list_desc bytes of a head with `n` descriptors (one is held inline). */
 function chunkBytes(n: number): number {
@@ -122,16 +115,17 @@ export class Rmap implements ReverseMapStrategy {
   readonly budget: number;
   private ops!: ShadowOps;
   private levels: Level[] = [];
-  // Descriptor pool, struct of arrays over resizable buffers: they grow in place, never
-  // copied (a copy would touch every byte twice).
-  private readonly dMmu = growable(Int32Array);
-  private readonly dIpa = growable(Float64Array);
-  private readonly dKey = growable(Float64Array);
-  private readonly dLevel = growable(Int8Array);
-  private readonly dNext = growable(Int32Array);
-  private readonly dPrev = growable(Int32Array);
+  // Descriptor pool, struct of arrays over resizable buffers: they grow in place within a
+  // reservation (a copy would touch every byte twice), copied only when one runs out.
+  private poolMax = POOL_RESERVE;
+  private dMmu = growable(Int32Array, 1024, POOL_RESERVE);
+  private dIpa = growable(Float64Array, 1024, POOL_RESERVE);
+  private dKey = growable(Float64Array, 1024, POOL_RESERVE);
+  private dLevel = growable(Int8Array, 1024, POOL_RESERVE);
+  private dNext = growable(Int32Array, 1024, POOL_RESERVE);
+  private dPrev = growable(Int32Array, 1024, POOL_RESERVE);
   /** At a key's head descriptor: the key's descriptors (for pte_list_desc accounting). */
-  private readonly dCount = growable(Int32Array);
+  private dCount = growable(Int32Array, 1024, POOL_RESERVE);
   private freeList: number[] = [];
   private used = 0;
   /**
@@ -198,22 +192,16 @@ export class Rmap implements ReverseMapStrategy {
     const f = this.freeList.pop();
     if (f !== undefined) return f;
     if (this.used === this.dMmu.length) {
-      if (this.used === MAX_DESCRIPTORS) {
-        throw new RangeError(`rmap: more than ${MAX_DESCRIPTORS} descriptors`);
-      }
-      for (
-        const a of [
-          this.dMmu,
-          this.dIpa,
-          this.dKey,
-          this.dLevel,
-          this.dNext,
-          this.dPrev,
-          this.dCount,
-        ]
-      ) {
-        (a.buffer as ArrayBuffer).resize(2 * this.used * a.BYTES_PER_ELEMENT);
-      }
+      const n = 2 * this.used;
+      if (n > this.poolMax) this.poolMax *= 16;
+      const max = this.poolMax;
+      this.dMmu = grown(this.dMmu, Int32Array, n, max);
+      this.dIpa = grown(this.dIpa, Float64Array, n, max);
+      this.dKey = grown(this.dKey, Float64Array, n, max);
+      this.dLevel = grown(this.dLevel, Int8Array, n, max);
+      this.dNext = grown(this.dNext, Int32Array, n, max);
+      this.dPrev = grown(this.dPrev, Int32Array, n, max);
+      this.dCount = grown(this.dCount, Int32Array, n, max);
     }
     return this.used++;
   }
