@@ -142,7 +142,7 @@ export class MapleV2 implements ReverseMapStrategy {
   /** Modeled bytes of every tree, kept as a running total (RangeMap onBytes). */
   private treeBytes = 0;
   /** Per MMU, canonical range -> entry handle (see ShadowIpaMaps). */
-  private readonly trees: (RangeMap<number> | undefined)[] = [];
+  private readonly trees: (RangeMap | undefined)[] = [];
   private readonly entries = new ShadowIpaMaps();
   /** Simulator only: live shadow leaves per MMU (shadow IPA -> a slot of `leafKey`), to
    * tell a permission relaxation (no add_to_shadow_ipa_lookup()) from a map. */
@@ -202,10 +202,10 @@ export class MapleV2 implements ReverseMapStrategy {
   }
 
   /** kvm_init_nested_s2_mmu(): mt_init_flags(&mmu->nested_mmu_mt, MM_MT_FLAGS), lazily. */
-  private tree(mmu: ShadowMmu): RangeMap<number> {
+  private tree(mmu: ShadowMmu): RangeMap {
     let t = this.trees[mmu.id];
     if (!t) {
-      t = new RangeMap<number>({
+      t = new RangeMap({
         allocRange: true,
         onSteps: (n) => this.ops.countSteps(n),
         onBytes: (d) => this.treeBytes += d,

@@ -48,6 +48,9 @@ import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strate
 /** kmalloc-32: a merged range's entry, and one list element. */
 export const MERGED_OBJECT_BYTES = 32;
 
+/** The merged ranges found in a gap (shared; only read). */
+const NO_RANGES: number[] = Object.freeze([]) as unknown as number[];
+
 /** One shadow range listed under a merged canonical range. */
 export interface ShadowRange {
   /** Shadow (L2) IPA. */
@@ -177,7 +180,7 @@ export class MergedPivot implements ReverseMapStrategy {
   /** Modeled bytes of every tree, kept as a running total (RangeMap onBytes). */
   private treeBytes = 0;
   /** Per MMU, canonical range -> merged range handle (see MergedLists). */
-  private readonly trees: (RangeMap<number> | undefined)[] = [];
+  private readonly trees: (RangeMap | undefined)[] = [];
   private readonly lists = new MergedLists();
   private entries = 0;
   private elements = 0;
@@ -208,10 +211,10 @@ export class MergedPivot implements ReverseMapStrategy {
   }
 
   /** mt_init_flags(&mmu->nested_mmu_mt, MM_MT_FLAGS), lazily. */
-  private tree(mmu: ShadowMmu): RangeMap<number> {
+  private tree(mmu: ShadowMmu): RangeMap {
     let t = this.trees[mmu.id];
     if (!t) {
-      t = new RangeMap<number>({
+      t = new RangeMap({
         allocRange: true,
         onSteps: (n) => this.ops.countSteps(n),
         onBytes: (d) => this.treeBytes += d,
@@ -222,10 +225,9 @@ export class MergedPivot implements ReverseMapStrategy {
   }
 
   /** The merged ranges intersecting [start, end), found with one ma_state walk. */
-  private intersecting(t: RangeMap<number>, start: number, end: number): number[] {
-    const run: number[] = [];
-    t.forEach(start, end, (p) => run.push(p.value), false);
-    return run;
+  private intersecting(t: RangeMap, start: number, end: number): number[] {
+    const run = t.collect(start, end);
+    return run.length === 0 ? NO_RANGES : run.map((p) => p.value);
   }
 
   /** Update the largest list length and span seen, with merged range `r`. */
