@@ -45,11 +45,11 @@
  *
  * ## Implementation
  * A two-level sorted list: blocks of at most `2 × blockSize` ranges, each sorted, with
- * starts, ends and values in `Float64Array`s (no object per range); a search is a binary
- * search over the blocks then inside one, an update moves the tail of one block. An
- * append after the last range takes the last block, or starts a new one when it is
- * full. This is the simulator's structure, not the maple tree's: its costs are the
- * model above, not what this code does.
+ * the start, end and value of each range side by side in one `Float64Array` (no object
+ * per range); a search is a binary search over the blocks then inside one, an update
+ * moves the tail of one block. An append after the last range takes the last block, or
+ * starts a new one when it is full. This is the simulator's structure, not the maple
+ * tree's: its costs are the model above, not what this code does.
  *
  * @example
  * ```ts
@@ -129,61 +129,66 @@ export interface RangeMapOptions {
 }
 
 /**
- * One block of the simulator's sorted list: `n` ranges in typed arrays that grow by
- * doubling (off the JS heap: nothing per range for the garbage collector to copy).
+ * One block of the simulator's sorted list: `n` ranges in one `Float64Array` that grows
+ * by doubling, three numbers per range (start, end, value), in order: off the JS heap,
+ * nothing per range for the garbage collector to copy, one move per insert or removal.
  */
 class Block {
   /** Ranges held. */
   n = 0;
-  /** Starts, ends and values of the ranges, in order (indices below `n` are in use). */
-  s: Float64Array;
-  e: Float64Array;
-  v: Float64Array;
+  /** start, end, value of range i at 3i, 3i + 1, 3i + 2 (i below `n`). */
+  k: Float64Array;
 
   constructor(capacity: number) {
-    this.s = new Float64Array(capacity);
-    this.e = new Float64Array(capacity);
-    this.v = new Float64Array(capacity);
+    this.k = new Float64Array(3 * capacity);
   }
 
-  /** Insert a range at index `i`; the arrays grow up to `maxCapacity`. */
+  /** Ranges the block has room for before it grows. */
+  get capacity(): number {
+    return this.k.length / 3;
+  }
+
+  /** Start of range `i`. */
+  s(i: number): number {
+    return this.k[3 * i];
+  }
+
+  /** End of range `i`. */
+  e(i: number): number {
+    return this.k[3 * i + 1];
+  }
+
+  /** Value of range `i`. */
+  v(i: number): number {
+    return this.k[3 * i + 2];
+  }
+
+  /** Insert a range at index `i`; the array grows up to `maxCapacity` ranges. */
   insert(i: number, s: number, e: number, v: number, maxCapacity: number): void {
     const n = this.n;
-    if (n === this.s.length) {
-      const c = Math.max(n + 1, Math.min(2 * n, maxCapacity));
-      const s2 = new Float64Array(c), e2 = new Float64Array(c), v2 = new Float64Array(c);
-      s2.set(this.s);
-      e2.set(this.e);
-      v2.set(this.v);
-      this.s = s2;
-      this.e = e2;
-      this.v = v2;
+    if (3 * n === this.k.length) {
+      const k = new Float64Array(3 * Math.max(n + 1, Math.min(2 * n, maxCapacity)));
+      k.set(this.k);
+      this.k = k;
     }
-    if (i < n) {
-      this.s.copyWithin(i + 1, i, n);
-      this.e.copyWithin(i + 1, i, n);
-      this.v.copyWithin(i + 1, i, n);
-    }
-    this.s[i] = s;
-    this.e[i] = e;
-    this.v[i] = v;
+    const k = this.k;
+    if (i < n) k.copyWithin(3 * i + 3, 3 * i, 3 * n);
+    k[3 * i] = s;
+    k[3 * i + 1] = e;
+    k[3 * i + 2] = v;
     this.n = n + 1;
   }
 
-  /** Remove `k` ranges from index `i`. */
-  remove(i: number, k: number): void {
-    this.s.copyWithin(i, i + k, this.n);
-    this.e.copyWithin(i, i + k, this.n);
-    this.v.copyWithin(i, i + k, this.n);
-    this.n -= k;
+  /** Remove `c` ranges from index `i`. */
+  remove(i: number, c: number): void {
+    this.k.copyWithin(3 * i, 3 * (i + c), 3 * this.n);
+    this.n -= c;
   }
 
   /** Move the ranges from index `h` on to a new block, returned. */
   splitOff(h: number): Block {
     const b = new Block(Math.max(BLOCK_START_CAPACITY, 2 * (this.n - h)));
-    b.s.set(this.s.subarray(h, this.n));
-    b.e.set(this.e.subarray(h, this.n));
-    b.v.set(this.v.subarray(h, this.n));
+    b.k.set(this.k.subarray(3 * h, 3 * this.n));
     b.n = this.n - h;
     this.n = h;
     return b;
@@ -264,7 +269,7 @@ export class RangeMap {
   /** Maple tree slots in use: the ranges plus the NULL gaps around and between them. */
   get slots(): number {
     if (this.count === 0) return 0;
-    const lead = this.blocks[0].s[0] > 0 ? 1 : 0;
+    const lead = this.blocks[0].s(0) > 0 ? 1 : 0;
     const between = this.count - 1 - this.touching;
     return this.count + lead + between + 1; // + the trailing NULL range up to ULONG_MAX
   }
@@ -329,11 +334,11 @@ export class RangeMap {
     const bl = this.blocks;
     let lo = 0, hi = bl.length;
     // Past the last range (an append): no search.
-    if (hi === 0 || bl[hi - 1].e[bl[hi - 1].n - 1] <= x) return hi;
+    if (hi === 0 || bl[hi - 1].e(bl[hi - 1].n - 1) <= x) return hi;
     while (lo < hi) {
       const m = (lo + hi) >>> 1; // indices, not addresses
       const b = bl[m];
-      if (b.e[b.n - 1] > x) hi = m;
+      if (b.e(b.n - 1) > x) hi = m;
       else lo = m + 1;
     }
     return lo;
@@ -348,11 +353,11 @@ export class RangeMap {
     this.posB = b;
     this.posI = 0;
     if (b === this.blocks.length) return;
-    const e = this.blocks[b].e;
-    let lo = 0, hi = this.blocks[b].n;
+    const blk = this.blocks[b];
+    let lo = 0, hi = blk.n;
     while (lo < hi) {
       const m = (lo + hi) >>> 1;
-      if (e[m] > x) hi = m;
+      if (blk.e(m) > x) hi = m;
       else lo = m + 1;
     }
     this.posI = lo;
@@ -360,10 +365,10 @@ export class RangeMap {
 
   /** End of the range before position (b, i), or -1 at the first range. */
   private endBefore(b: number, i: number): number {
-    if (i > 0) return this.blocks[b].e[i - 1];
+    if (i > 0) return this.blocks[b].e(i - 1);
     if (b > 0) {
       const p = this.blocks[b - 1];
-      return p.e[p.n - 1];
+      return p.e(p.n - 1);
     }
     return -1;
   }
@@ -402,7 +407,7 @@ export class RangeMap {
       return;
     }
     const tail = bl[bl.length - 1];
-    if (tail.s[tail.n - 1] < s) {
+    if (tail.s(tail.n - 1) < s) {
       // An append after the last range (consecutive faults): no search, no split; a
       // full last block is left full and a new one started.
       if (tail.n < full) tail.insert(tail.n, s, e, v, full + 1);
@@ -417,7 +422,7 @@ export class RangeMap {
     let lo = 0, hi = bl.length;
     while (lo < hi) {
       const m = (lo + hi) >>> 1;
-      if (bl[m].s[0] <= s) lo = m + 1;
+      if (bl[m].s(0) <= s) lo = m + 1;
       else hi = m;
     }
     const b = Math.max(0, lo - 1);
@@ -425,7 +430,7 @@ export class RangeMap {
     let a = 0, z = blk.n;
     while (a < z) {
       const m = (a + z) >>> 1;
-      if (blk.s[m] < s) a = m + 1;
+      if (blk.s(m) < s) a = m + 1;
       else z = m;
     }
     this.insertAt(b, a, s, e, v);
@@ -448,7 +453,7 @@ export class RangeMap {
     this.seekEnd(s);
     const b0 = this.posB, i0 = this.posI;
     const bl = this.blocks;
-    if (b0 === bl.length || bl[b0].s[i0] >= e) {
+    if (b0 === bl.length || bl[b0].s(i0) >= e) {
       // Nothing overlaps [s, e) (the common store into a gap): no run to collect.
       if (!hasMid) {
         this.charge(cost);
@@ -456,7 +461,7 @@ export class RangeMap {
       }
       // End of the range before, start of the range after (-1: none; keys are >= 0).
       const pe = this.endBefore(b0, i0);
-      const ns = b0 < bl.length ? bl[b0].s[i0] : -1;
+      const ns = b0 < bl.length ? bl[b0].s(i0) : -1;
       const before = pe !== -1 && pe === ns ? 1 : 0;
       const after = (pe === s ? 1 : 0) + (e === ns ? 1 : 0);
       // Before the range at (b0, i0), or after the last one.
@@ -474,13 +479,13 @@ export class RangeMap {
     let ns = -1; // start of the range after the run (-1: none)
     while (b < this.blocks.length) {
       const blk = this.blocks[b];
-      if (blk.s[i] >= e) {
-        ns = blk.s[i];
+      if (blk.s(i) >= e) {
+        ns = blk.s(i);
         break;
       }
-      rs.push(blk.s[i]);
-      re.push(blk.e[i]);
-      rv.push(blk.v[i]);
+      rs.push(blk.s(i));
+      re.push(blk.e(i));
+      rv.push(blk.v(i));
       if (++i === blk.n) {
         b++;
         i = 0;
@@ -572,11 +577,11 @@ export class RangeMap {
     checkKey(index, "eraseAt");
     this.seekEnd(index);
     const blk = this.blocks[this.posB], i = this.posI;
-    if (!blk || blk.s[i] > index) {
+    if (!blk || blk.s(i) > index) {
       this.charge(this.walkCost());
       return undefined;
     }
-    const hit = { start: blk.s[i], end: blk.e[i], value: blk.v[i] };
+    const hit = { start: blk.s(i), end: blk.e(i), value: blk.v(i) };
     this.overwrite(hit.start, hit.end, false, undefined); // charges the walk + 1 range
     return this.reported(hit);
   }
@@ -588,8 +593,8 @@ export class RangeMap {
     if (start >= max) return undefined;
     this.seekEnd(start);
     const blk = this.blocks[this.posB], i = this.posI;
-    if (!blk || blk.s[i] >= max) return undefined;
-    return { start: blk.s[i], end: blk.e[i], value: blk.v[i] };
+    if (!blk || blk.s(i) >= max) return undefined;
+    return { start: blk.s(i), end: blk.e(i), value: blk.v(i) };
   }
 
   /** mt_find(): the first stored range intersecting [start, max), or undefined. */
@@ -646,14 +651,14 @@ export class RangeMap {
     if (start < max) this.seekEnd(start);
     else this.posB = bl.length;
     let b = this.posB, i = this.posI;
-    if (b === bl.length || bl[b].s[i] >= max) {
+    if (b === bl.length || bl[b].s(i) >= max) {
       this.charge(cost);
       return NO_ENTRIES;
     }
     const out: RangeEntry[] = [];
-    while (b < bl.length && bl[b].s[i] < max) {
+    while (b < bl.length && bl[b].s(i) < max) {
       const blk = bl[b];
-      out.push({ start: blk.s[i], end: blk.e[i], value: blk.v[i] });
+      out.push({ start: blk.s(i), end: blk.e(i), value: blk.v(i) });
       if (++i === blk.n) {
         b++;
         i = 0;
@@ -667,7 +672,7 @@ export class RangeMap {
   toArray(): RangeEntry[] {
     const out: RangeEntry[] = [];
     for (const b of this.blocks) {
-      for (let i = 0; i < b.n; i++) out.push({ start: b.s[i], end: b.e[i], value: b.v[i] });
+      for (let i = 0; i < b.n; i++) out.push({ start: b.s(i), end: b.e(i), value: b.v(i) });
     }
     return out;
   }
@@ -680,16 +685,16 @@ export class RangeMap {
     let n = 0, touching = 0, prevEnd = -1;
     for (const [bi, b] of this.blocks.entries()) {
       if (b.n === 0) throw new Error(`block ${bi} is empty`);
-      if (b.n > b.s.length || b.s.length !== b.e.length || b.s.length !== b.v.length) {
+      if (b.n > b.capacity) {
         throw new Error(`block ${bi} is ragged`);
       }
       for (let i = 0; i < b.n; i++) {
-        if (!(b.s[i] < b.e[i]) || b.s[i] < 0 || b.e[i] > MAX_RANGE_KEY) {
+        if (!(b.s(i) < b.e(i)) || b.s(i) < 0 || b.e(i) > MAX_RANGE_KEY) {
           throw new Error(`bad range at ${n}`);
         }
-        if (b.s[i] < prevEnd) throw new Error(`range ${n} overlaps or is out of order`);
-        if (b.s[i] === prevEnd) touching++;
-        prevEnd = b.e[i];
+        if (b.s(i) < prevEnd) throw new Error(`range ${n} overlaps or is out of order`);
+        if (b.s(i) === prevEnd) touching++;
+        prevEnd = b.e(i);
         n++;
       }
     }
