@@ -69,7 +69,6 @@
  * @module
  */
 
-import { AddrMap } from "../util/addr_table.ts";
 import { RangeMap } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
@@ -144,13 +143,13 @@ export class MapleV2 implements ReverseMapStrategy {
   /** Per MMU, canonical range -> entry handle (see ShadowIpaMaps). */
   private readonly trees: (RangeMap | undefined)[] = [];
   private readonly entries = new ShadowIpaMaps();
-  /** Simulator only: live shadow leaves per MMU (shadow IPA -> a slot of `leafKey`), to
-   * tell a permission relaxation (no add_to_shadow_ipa_lookup()) from a map. */
-  private readonly leaves: AddrMap[] = [];
-  /** Per slot: the leaf's host PA + log2(size) (exact: the PA is page aligned). */
-  private leafKey = new Float64Array(1024);
-  private readonly leafFree: number[] = [];
-  private leafUsed = 0;
+  /**
+   * Simulator only: live shadow leaves per MMU, each the point [shadow IPA, +1) holding
+   * the leaf's host PA + log2(size) (exact: the PA is page aligned), to tell a
+   * permission relaxation (no add_to_shadow_ipa_lookup()) from a map. A RangeMap with no
+   * hooks: its steps and bytes are not the model's.
+   */
+  private readonly leaves: (RangeMap | undefined)[] = [];
   private readonly keepOnReset: boolean;
   private readonly memslotAll: boolean;
   private readonly treeWp: boolean;
@@ -216,17 +215,8 @@ export class MapleV2 implements ReverseMapStrategy {
   }
 
   /** The simulator's live-leaf record of `mmu`. */
-  private leafSet(mmu: ShadowMmu): AddrMap {
-    return this.leaves[mmu.id] ??= new AddrMap();
-  }
-
-  /** Forget the leaf at `shadowIpa` of MMU `m`, its slot reused. */
-  private forgetLeaf(m: number, shadowIpa: number): void {
-    const leaves = this.leaves[m];
-    const slot = leaves?.get(shadowIpa) ?? -1;
-    if (slot < 0) return;
-    leaves!.delete(shadowIpa);
-    this.leafFree.push(slot);
+  private leafSet(mmu: ShadowMmu): RangeMap {
+    return this.leaves[mmu.id] ??= new RangeMap();
   }
 
   /** kfree(entry `e`), with double frees counted. */
@@ -263,20 +253,9 @@ export class MapleV2 implements ReverseMapStrategy {
   ): void {
     const leaves = this.leafSet(mmu);
     const key = pa + Math.log2(size);
-    let slot = leaves.get(shadowIpa);
-    const same = slot >= 0 && this.leafKey[slot] === key;
-    if (slot < 0) {
-      slot = this.leafFree.pop() ?? this.leafUsed++;
-      if (slot >= this.leafKey.length) {
-        const grown = new Float64Array(this.leafKey.length * 2);
-        grown.set(this.leafKey);
-        this.leafKey = grown;
-      }
-      leaves.set(shadowIpa, slot);
-    }
-    this.leafKey[slot] = key;
     // fault_is_perm && vma_pagesize == fault_granule: kvm_pgtable_stage2_relax_perms(), no lookup.
-    if (same) return;
+    if (leaves.load(shadowIpa)?.value === key) return;
+    leaves.store(shadowIpa, shadowIpa + 1, key);
     const start = Math.floor(canonicalIpa / size) * size;
     // kzalloc(sizeof(struct shadow_ipa_map), GFP_KERNEL_ACCOUNT)
     const entry = this.entries.alloc(Math.floor(shadowIpa / size) * size, start, size);
@@ -288,7 +267,7 @@ export class MapleV2 implements ReverseMapStrategy {
 
   /** The patch has no hook here; only the simulator's leaf bookkeeping changes. */
   shadowRemoved(mmu: ShadowMmu, shadowIpa: number): void {
-    this.forgetLeaf(mmu.id, shadowIpa);
+    this.leaves[mmu.id]?.erase(shadowIpa, shadowIpa + 1);
   }
 
   /**
@@ -296,9 +275,7 @@ export class MapleV2 implements ReverseMapStrategy {
    * does, mt_for_each() + kfree() then mtree_destroy(). `keepOnReset` keeps it.
    */
   mmuReset(mmu: ShadowMmu): void {
-    const leaves = this.leaves[mmu.id];
-    leaves?.forEach((_s, slot) => this.leafFree.push(slot));
-    leaves?.clear();
+    this.leaves[mmu.id]?.destroy();
     if (this.keepOnReset) return;
     const t = this.trees[mmu.id];
     if (!t) return;
