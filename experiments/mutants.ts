@@ -99,7 +99,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "merged-merge-lists",
     file: "lib/strategies/merged_pivot.ts",
-    find: "for (let i = 1; i < run.length; i++) for (const x of run[i].list) merged.list.push(x);",
+    find: "for (let i = 1; i < run.length; i++) l.splice(merged, run[i]);",
     replace: "",
     what: "merged-pivot: merging ranges drops the other ranges' shadow lists",
   },

@@ -69,7 +69,6 @@
  * @module
  */
 
-import { AddrMap } from "../util/addr_table.ts";
 import { RangeMap } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
@@ -77,18 +76,59 @@ import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strate
 /** kmalloc-32: the slab object a 24-byte struct shadow_ipa_map comes from. */
 export const SHADOW_IPA_MAP_BYTES = 32;
 
-/** struct shadow_ipa_map, plus the simulator's bookkeeping of its fate. */
-export interface ShadowIpaMap {
+/**
+ * The struct shadow_ipa_map entries, plus the simulator's bookkeeping of their fate, as
+ * flat arrays indexed by an entry handle (the tree's value): no object per entry. A
+ * handle is reused once no tree piece points at its entry any more.
+ */
+class ShadowIpaMaps {
   /** ALIGN_DOWN(fault_ipa, size): the shadow (L2) IPA. */
-  shadowIpa: number;
+  shadowIpa = new Float64Array(1024);
   /** ALIGN_DOWN(ipa, size): the canonical IPA. */
-  ipa: number;
+  ipa = new Float64Array(1024);
   /** vma_pagesize. */
-  size: number;
-  /** Simulator: tree pieces still pointing at it. */
-  pieces: number;
-  /** Simulator: kfree() has been called on it. */
-  freed: boolean;
+  size = new Float64Array(1024);
+  /** Simulator: tree pieces still pointing at the entry. */
+  pieces = new Int32Array(1024);
+  /** Simulator: 1 once kfree() has been called on the entry. */
+  freed = new Uint8Array(1024);
+  private readonly unused: number[] = [];
+  private used = 0;
+
+  /** A new entry with one piece, not freed; returns its handle. */
+  alloc(shadowIpa: number, ipa: number, size: number): number {
+    const h = this.unused.pop() ?? this.used++;
+    if (h === this.ipa.length) this.grow();
+    this.shadowIpa[h] = shadowIpa;
+    this.ipa[h] = ipa;
+    this.size[h] = size;
+    this.pieces[h] = 1;
+    this.freed[h] = 0;
+    return h;
+  }
+
+  /** The entry `h` is unreachable (no piece left): its handle can be reused. */
+  release(h: number): void {
+    this.unused.push(h);
+  }
+
+  private grow(): void {
+    const n = this.ipa.length * 2;
+    const f64 = (a: Float64Array) => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    this.shadowIpa = f64(this.shadowIpa);
+    this.ipa = f64(this.ipa);
+    this.size = f64(this.size);
+    const pieces = new Int32Array(n);
+    pieces.set(this.pieces);
+    this.pieces = pieces;
+    const freed = new Uint8Array(n);
+    freed.set(this.freed);
+    this.freed = freed;
+  }
 }
 
 /** The v2 patch's per-MMU maple tree of canonical range -> shadow_ipa_map. */
@@ -100,14 +140,16 @@ export class MapleV2 implements ReverseMapStrategy {
   private ops!: ShadowOps;
   /** Modeled bytes of every tree, kept as a running total (RangeMap onBytes). */
   private treeBytes = 0;
-  private readonly trees: (RangeMap<ShadowIpaMap> | undefined)[] = [];
-  /** Simulator only: live shadow leaves per MMU (shadow IPA -> a slot of `leafKey`), to
-   * tell a permission relaxation (no add_to_shadow_ipa_lookup()) from a map. */
-  private readonly leaves: AddrMap[] = [];
-  /** Per slot: the leaf's host PA + log2(size) (exact: the PA is page aligned). */
-  private leafKey = new Float64Array(1024);
-  private readonly leafFree: number[] = [];
-  private leafUsed = 0;
+  /** Per MMU, canonical range -> entry handle (see ShadowIpaMaps). */
+  private readonly trees: (RangeMap | undefined)[] = [];
+  private readonly entries = new ShadowIpaMaps();
+  /**
+   * Simulator only: live shadow leaves per MMU, each the point [shadow IPA, +1) holding
+   * the leaf's host PA + log2(size) (exact: the PA is page aligned), to tell a
+   * permission relaxation (no add_to_shadow_ipa_lookup()) from a map. A RangeMap with no
+   * hooks: its steps and bytes are not the model's.
+   */
+  private readonly leaves: (RangeMap | undefined)[] = [];
   private readonly keepOnReset: boolean;
   private readonly memslotAll: boolean;
   private readonly treeWp: boolean;
@@ -159,10 +201,10 @@ export class MapleV2 implements ReverseMapStrategy {
   }
 
   /** kvm_init_nested_s2_mmu(): mt_init_flags(&mmu->nested_mmu_mt, MM_MT_FLAGS), lazily. */
-  private tree(mmu: ShadowMmu): RangeMap<ShadowIpaMap> {
+  private tree(mmu: ShadowMmu): RangeMap {
     let t = this.trees[mmu.id];
     if (!t) {
-      t = new RangeMap<ShadowIpaMap>({
+      t = new RangeMap({
         allocRange: true,
         onSteps: (n) => this.ops.countSteps(n),
         onBytes: (d) => this.treeBytes += d,
@@ -173,39 +215,31 @@ export class MapleV2 implements ReverseMapStrategy {
   }
 
   /** The simulator's live-leaf record of `mmu`. */
-  private leafSet(mmu: ShadowMmu): AddrMap {
-    return this.leaves[mmu.id] ??= new AddrMap();
+  private leafSet(mmu: ShadowMmu): RangeMap {
+    return this.leaves[mmu.id] ??= new RangeMap();
   }
 
-  /** Forget the leaf at `shadowIpa` of MMU `m`, its slot reused. */
-  private forgetLeaf(m: number, shadowIpa: number): void {
-    const leaves = this.leaves[m];
-    const slot = leaves?.get(shadowIpa) ?? -1;
-    if (slot < 0) return;
-    leaves!.delete(shadowIpa);
-    this.leafFree.push(slot);
-  }
-
-  /** kfree(entry), with double frees counted. */
-  private kfree(e: ShadowIpaMap): void {
-    if (e.freed) {
+  /** kfree(entry `e`), with double frees counted. */
+  private kfree(e: number): void {
+    if (this.entries.freed[e]) {
       this.doubleFree++;
       return;
     }
-    e.freed = true;
+    this.entries.freed[e] = 1;
     this.live--;
   }
 
   /** A piece of the tree was dropped (after any kfree() of it): the last one of an
-   * entry never freed makes it a leak. */
-  private dropPiece(e: ShadowIpaMap): void {
-    e.pieces--;
-    if (e.pieces === 0 && !e.freed) this.leaked++;
+   * entry never freed makes it a leak; either way the entry is then unreachable. */
+  private dropPiece(e: number): void {
+    if (--this.entries.pieces[e] > 0) return;
+    if (!this.entries.freed[e]) this.leaked++;
+    this.entries.release(e);
   }
 
-  /** An entry read through a tree piece: a use after free when it was freed. */
-  private use(e: ShadowIpaMap): ShadowIpaMap {
-    if (e.freed) this.uaf++;
+  /** Entry `e` read through a tree piece: a use after free when it was freed. */
+  private use(e: number): number {
+    if (this.entries.freed[e]) this.uaf++;
     return e;
   }
 
@@ -219,37 +253,21 @@ export class MapleV2 implements ReverseMapStrategy {
   ): void {
     const leaves = this.leafSet(mmu);
     const key = pa + Math.log2(size);
-    let slot = leaves.get(shadowIpa);
-    const same = slot >= 0 && this.leafKey[slot] === key;
-    if (slot < 0) {
-      slot = this.leafFree.pop() ?? this.leafUsed++;
-      if (slot >= this.leafKey.length) {
-        const grown = new Float64Array(this.leafKey.length * 2);
-        grown.set(this.leafKey);
-        this.leafKey = grown;
-      }
-      leaves.set(shadowIpa, slot);
-    }
-    this.leafKey[slot] = key;
     // fault_is_perm && vma_pagesize == fault_granule: kvm_pgtable_stage2_relax_perms(), no lookup.
-    if (same) return;
+    if (leaves.load(shadowIpa)?.value === key) return;
+    leaves.store(shadowIpa, shadowIpa + 1, key);
     const start = Math.floor(canonicalIpa / size) * size;
-    const entry: ShadowIpaMap = {
-      shadowIpa: Math.floor(shadowIpa / size) * size,
-      ipa: start,
-      size,
-      pieces: 1,
-      freed: false,
-    };
-    this.live++; // kzalloc(sizeof(struct shadow_ipa_map), GFP_KERNEL_ACCOUNT)
+    // kzalloc(sizeof(struct shadow_ipa_map), GFP_KERNEL_ACCOUNT)
+    const entry = this.entries.alloc(Math.floor(shadowIpa / size) * size, start, size);
+    this.live++;
     const d = this.tree(mmu).store(start, start + size, entry); // mtree_store_range()
     for (const v of d.removed) this.dropPiece(v);
-    if (d.split) d.split.pieces++;
+    if (d.split !== undefined) this.entries.pieces[d.split]++;
   }
 
   /** The patch has no hook here; only the simulator's leaf bookkeeping changes. */
   shadowRemoved(mmu: ShadowMmu, shadowIpa: number): void {
-    this.forgetLeaf(mmu.id, shadowIpa);
+    this.leaves[mmu.id]?.erase(shadowIpa, shadowIpa + 1);
   }
 
   /**
@@ -257,9 +275,7 @@ export class MapleV2 implements ReverseMapStrategy {
    * does, mt_for_each() + kfree() then mtree_destroy(). `keepOnReset` keeps it.
    */
   mmuReset(mmu: ShadowMmu): void {
-    const leaves = this.leaves[mmu.id];
-    leaves?.forEach((_s, slot) => this.leafFree.push(slot));
-    leaves?.clear();
+    this.leaves[mmu.id]?.destroy();
     if (this.keepOnReset) return;
     const t = this.trees[mmu.id];
     if (!t) return;
@@ -274,14 +290,15 @@ export class MapleV2 implements ReverseMapStrategy {
   private unmapRange(mmu: ShadowMmu, start: number, end: number): void {
     const t = this.tree(mmu);
     let s = start;
+    const en = this.entries;
     do {
       const p = t.find(s, end); // mt_find(&mmu->nested_mmu_mt, &start, end - 1)
       if (!p) break;
       const entry = this.use(p.value);
-      this.ops.unmapShadowRange(mmu, entry.shadowIpa, entry.size);
-      s = entry.ipa + entry.size;
+      this.ops.unmapShadowRange(mmu, en.shadowIpa[entry], en.size[entry]);
+      s = en.ipa[entry] + en.size[entry];
       // nested_mtree_erase(): mas_erase() at entry->ipa, kfree() of what it returns.
-      const r = t.eraseAt(entry.ipa);
+      const r = t.eraseAt(en.ipa[entry]);
       if (r) {
         this.kfree(r.value);
         this.dropPiece(r.value);
@@ -292,9 +309,10 @@ export class MapleV2 implements ReverseMapStrategy {
   /** nested_mtree_erase_and_unmap_all(): mt_for_each() unmap + kfree, then mtree_destroy(). */
   private eraseAndUnmapAll(mmu: ShadowMmu): void {
     const t = this.tree(mmu);
+    const en = this.entries;
     t.forEach(0, mmu.pgt.geom.ipaSize, (p) => {
       const entry = this.use(p.value);
-      this.ops.unmapShadowRange(mmu, entry.shadowIpa, entry.size);
+      this.ops.unmapShadowRange(mmu, en.shadowIpa[entry], en.size[entry]);
       this.kfree(entry);
       this.dropPiece(entry);
     });
@@ -325,9 +343,10 @@ export class MapleV2 implements ReverseMapStrategy {
         this.ops.wpShadowRange(mmu, 0, mmu.pgt.geom.ipaSize);
         continue;
       }
+      const en = this.entries;
       this.tree(mmu).forEach(start, end, (p) => {
         const entry = this.use(p.value);
-        this.ops.wpShadowRange(mmu, entry.shadowIpa, entry.size);
+        this.ops.wpShadowRange(mmu, en.shadowIpa[entry], en.size[entry]);
       });
     }
   }
@@ -336,9 +355,10 @@ export class MapleV2 implements ReverseMapStrategy {
   flushCanonical(): void {
     for (const mmu of this.ops.mmus) {
       if (!mmu.valid) continue;
+      const en = this.entries;
       this.tree(mmu).forEach(0, mmu.pgt.geom.ipaSize, (p) => {
         const entry = this.use(p.value);
-        this.ops.flushShadowRange(mmu, entry.shadowIpa, entry.size);
+        this.ops.flushShadowRange(mmu, en.shadowIpa[entry], en.size[entry]);
       });
     }
   }

@@ -48,6 +48,9 @@ import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strate
 /** kmalloc-32: a merged range's entry, and one list element. */
 export const MERGED_OBJECT_BYTES = 32;
 
+/** The merged ranges found in a gap (shared; only read). */
+const NO_RANGES: number[] = Object.freeze([]) as unknown as number[];
+
 /** One shadow range listed under a merged canonical range. */
 export interface ShadowRange {
   /** Shadow (L2) IPA. */
@@ -66,6 +69,107 @@ export interface MergedRange {
   list: ShadowRange[];
 }
 
+/**
+ * The merged ranges and their lists, as flat arrays (no object per range or element):
+ * a range is a handle (the tree's value) to its bounds and a singly linked list of
+ * element handles, in listing order, as the kernel's list_head lists would be; splicing
+ * a list onto another is O(1). Freed handles are reused.
+ */
+class MergedLists {
+  /** Per range: canonical start and end (exclusive). */
+  start = new Float64Array(256);
+  end = new Float64Array(256);
+  /** Per range: first and last element (-1: none) and the list's length. */
+  head = new Int32Array(256);
+  tail = new Int32Array(256);
+  length = new Int32Array(256);
+  /** Per element: the shadow range, and the next element of its list (-1: none). */
+  shadowIpa = new Float64Array(256);
+  size = new Float64Array(256);
+  next = new Int32Array(256);
+  private freeRanges: number[] = [];
+  private rangesUsed = 0;
+  /** Freed elements, chained through `next` (-1: none). */
+  private freeElems = -1;
+  private elemsUsed = 0;
+
+  /** A new range over [start, end) with an empty list; returns its handle. */
+  newRange(start: number, end: number): number {
+    const r = this.freeRanges.pop() ?? this.rangesUsed++;
+    if (r === this.start.length) {
+      this.start = grown(this.start);
+      this.end = grown(this.end);
+      this.head = grown(this.head);
+      this.tail = grown(this.tail);
+      this.length = grown(this.length);
+    }
+    this.start[r] = start;
+    this.end[r] = end;
+    this.head[r] = this.tail[r] = -1;
+    this.length[r] = 0;
+    return r;
+  }
+
+  /** list_add_tail() of a new element for the shadow range [shadowIpa, +size) to range `r`. */
+  append(r: number, shadowIpa: number, size: number): void {
+    let x = this.freeElems;
+    if (x >= 0) this.freeElems = this.next[x];
+    else {
+      x = this.elemsUsed++;
+      if (x === this.next.length) {
+        this.shadowIpa = grown(this.shadowIpa);
+        this.size = grown(this.size);
+        this.next = grown(this.next);
+      }
+    }
+    this.shadowIpa[x] = shadowIpa;
+    this.size[x] = size;
+    this.next[x] = -1;
+    this.link(r, x, x, 1);
+  }
+
+  /** list_splice_tail_init(): move range `from`'s elements to the end of range `to`'s list. */
+  splice(to: number, from: number): void {
+    if (this.head[from] < 0) return;
+    this.link(to, this.head[from], this.tail[from], this.length[from]);
+    this.head[from] = this.tail[from] = -1;
+    this.length[from] = 0;
+  }
+
+  /** Free range `r` and every element of its list. */
+  freeRange(r: number): void {
+    if (this.head[r] >= 0) {
+      this.next[this.tail[r]] = this.freeElems;
+      this.freeElems = this.head[r];
+    }
+    this.freeRanges.push(r);
+  }
+
+  /** The list of range `r`, for reports. */
+  list(r: number): ShadowRange[] {
+    const out: ShadowRange[] = [];
+    for (let x = this.head[r]; x >= 0; x = this.next[x]) {
+      out.push({ shadowIpa: this.shadowIpa[x], size: this.size[x] });
+    }
+    return out;
+  }
+
+  /** Chain elements `first`..`last` (`n` of them) after range `r`'s last element. */
+  private link(r: number, first: number, last: number, n: number): void {
+    if (this.tail[r] >= 0) this.next[this.tail[r]] = first;
+    else this.head[r] = first;
+    this.tail[r] = last;
+    this.length[r] += n;
+  }
+}
+
+/** A copy of `a` twice as long. */
+function grown<T extends Float64Array | Int32Array>(a: T): T {
+  const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+  b.set(a);
+  return b;
+}
+
 /** The merged-pivot proposal: one list of shadow ranges per merged canonical range. */
 export class MergedPivot implements ReverseMapStrategy {
   /** `merged-pivot`. */
@@ -75,7 +179,9 @@ export class MergedPivot implements ReverseMapStrategy {
   private ops!: ShadowOps;
   /** Modeled bytes of every tree, kept as a running total (RangeMap onBytes). */
   private treeBytes = 0;
-  private readonly trees: (RangeMap<MergedRange> | undefined)[] = [];
+  /** Per MMU, canonical range -> merged range handle (see MergedLists). */
+  private readonly trees: (RangeMap | undefined)[] = [];
+  private readonly lists = new MergedLists();
   private entries = 0;
   private elements = 0;
   private maxList = 0;
@@ -91,7 +197,12 @@ export class MergedPivot implements ReverseMapStrategy {
   }
   /** The merged ranges of `mmu`, in order (for tests and reports). */
   ranges(mmu: ShadowMmu): MergedRange[] {
-    return (this.trees[mmu.id]?.toArray() ?? []).map((r) => r.value);
+    const l = this.lists;
+    return (this.trees[mmu.id]?.toArray() ?? []).map(({ value: r }) => ({
+      start: l.start[r],
+      end: l.end[r],
+      list: l.list(r),
+    }));
   }
 
   /** Keep the engine's operations. */
@@ -100,10 +211,10 @@ export class MergedPivot implements ReverseMapStrategy {
   }
 
   /** mt_init_flags(&mmu->nested_mmu_mt, MM_MT_FLAGS), lazily. */
-  private tree(mmu: ShadowMmu): RangeMap<MergedRange> {
+  private tree(mmu: ShadowMmu): RangeMap {
     let t = this.trees[mmu.id];
     if (!t) {
-      t = new RangeMap<MergedRange>({
+      t = new RangeMap({
         allocRange: true,
         onSteps: (n) => this.ops.countSteps(n),
         onBytes: (d) => this.treeBytes += d,
@@ -114,26 +225,27 @@ export class MergedPivot implements ReverseMapStrategy {
   }
 
   /** The merged ranges intersecting [start, end), found with one ma_state walk. */
-  private intersecting(t: RangeMap<MergedRange>, start: number, end: number): MergedRange[] {
-    const run: MergedRange[] = [];
-    t.forEach(start, end, (p) => run.push(p.value), false);
-    return run;
+  private intersecting(t: RangeMap, start: number, end: number): number[] {
+    const run = t.collect(start, end);
+    return run.length === 0 ? NO_RANGES : run.map((p) => p.value);
   }
 
-  /** Update the largest list length and span seen. */
-  private note(m: MergedRange): void {
-    if (m.list.length > this.maxList) this.maxList = m.list.length;
-    if (m.end - m.start > this.maxSpan) this.maxSpan = m.end - m.start;
+  /** Update the largest list length and span seen, with merged range `r`. */
+  private note(r: number): void {
+    const l = this.lists;
+    if (l.length[r] > this.maxList) this.maxList = l.length[r];
+    if (l.end[r] - l.start[r] > this.maxSpan) this.maxSpan = l.end[r] - l.start[r];
   }
 
   /** add_to_shadow_ipa_lookup() as the proposal extends it: list or merge. */
   shadowMapped(mmu: ShadowMmu, shadowIpa: number, canonicalIpa: number, size: number): void {
     const t = this.tree(mmu);
+    const l = this.lists;
     const s = canonicalIpa, e = canonicalIpa + size;
     const run = this.intersecting(t, s, e);
-    const item: ShadowRange = { shadowIpa, size };
     if (run.length === 0) {
-      const m: MergedRange = { start: s, end: e, list: [item] };
+      const m = l.newRange(s, e);
+      l.append(m, shadowIpa, size);
       t.store(s, e, m);
       this.entries++;
       this.elements++;
@@ -144,9 +256,9 @@ export class MergedPivot implements ReverseMapStrategy {
     let seen = 0;
     let dup = false;
     for (const m of run) {
-      for (const x of m.list) {
+      for (let x = l.head[m]; x >= 0; x = l.next[x]) {
         seen++;
-        if (x.shadowIpa === shadowIpa && x.size === size) {
+        if (l.shadowIpa[x] === shadowIpa && l.size[x] === size) {
           dup = true;
           break;
         }
@@ -155,9 +267,9 @@ export class MergedPivot implements ReverseMapStrategy {
     }
     this.ops.countSteps(seen);
     const first = run[0], last = run[run.length - 1];
-    if (run.length === 1 && first.start <= s && e <= first.end) {
+    if (run.length === 1 && l.start[first] <= s && e <= l.end[first]) {
       if (!dup) {
-        first.list.push(item);
+        l.append(first, shadowIpa, size);
         this.elements++;
         this.note(first);
       }
@@ -166,15 +278,16 @@ export class MergedPivot implements ReverseMapStrategy {
     // Merge: one range over the union, keeping the first entry; the others are freed
     // and their lists spliced onto it.
     const merged = first;
-    for (let i = 1; i < run.length; i++) for (const x of run[i].list) merged.list.push(x);
+    for (let i = 1; i < run.length; i++) l.splice(merged, run[i]);
+    for (let i = 1; i < run.length; i++) l.freeRange(run[i]);
     if (!dup) {
-      merged.list.push(item);
+      l.append(merged, shadowIpa, size);
       this.elements++;
     }
-    merged.start = Math.min(s, first.start);
-    merged.end = Math.max(e, last.end);
+    l.start[merged] = Math.min(s, l.start[first]);
+    l.end[merged] = Math.max(e, l.end[last]);
     this.entries -= run.length - 1;
-    t.store(merged.start, merged.end, merged);
+    t.store(l.start[merged], l.end[merged], merged);
     this.note(merged);
   }
 
@@ -185,11 +298,13 @@ export class MergedPivot implements ReverseMapStrategy {
   mmuReset(mmu: ShadowMmu): void {
     const t = this.trees[mmu.id];
     if (!t) return;
+    const l = this.lists;
     let visited = 0;
     t.forEach(0, mmu.pgt.geom.ipaSize, (p) => {
-      visited += p.value.list.length;
-      this.elements -= p.value.list.length;
+      visited += l.length[p.value];
+      this.elements -= l.length[p.value];
       this.entries--;
+      l.freeRange(p.value);
     }, false);
     this.ops.countSteps(visited);
     t.destroy();
@@ -200,37 +315,47 @@ export class MergedPivot implements ReverseMapStrategy {
    * intersecting [start, end) has all its listed shadow ranges unmapped, then is erased.
    */
   unmapCanonical(start: number, end: number, _kind: HostUnmapKind): void {
+    const l = this.lists;
     for (const mmu of this.ops.mmus) {
       if (!mmu.valid) continue;
       const t = this.tree(mmu);
       for (const m of this.intersecting(t, start, end)) {
-        this.ops.countSteps(m.list.length);
-        for (const x of m.list) this.ops.unmapShadowRange(mmu, x.shadowIpa, x.size);
-        t.erase(m.start, m.end);
+        this.ops.countSteps(l.length[m]);
+        for (let x = l.head[m]; x >= 0; x = l.next[x]) {
+          this.ops.unmapShadowRange(mmu, l.shadowIpa[x], l.size[x]);
+        }
+        t.erase(l.start[m], l.end[m]);
         this.entries--;
-        this.elements -= m.list.length;
+        this.elements -= l.length[m];
+        l.freeRange(m);
       }
     }
   }
 
   /** kvm_nested_s2_wp() through the lists of the ranges intersecting [start, end). */
   wpCanonical(start: number, end: number): void {
+    const l = this.lists;
     for (const mmu of this.ops.mmus) {
       if (!mmu.valid) continue;
       for (const m of this.intersecting(this.tree(mmu), start, end)) {
-        this.ops.countSteps(m.list.length);
-        for (const x of m.list) this.ops.wpShadowRange(mmu, x.shadowIpa, x.size);
+        this.ops.countSteps(l.length[m]);
+        for (let x = l.head[m]; x >= 0; x = l.next[x]) {
+          this.ops.wpShadowRange(mmu, l.shadowIpa[x], l.size[x]);
+        }
       }
     }
   }
 
   /** kvm_nested_s2_flush() through the lists of the ranges intersecting [start, end). */
   flushCanonical(start: number, end: number): void {
+    const l = this.lists;
     for (const mmu of this.ops.mmus) {
       if (!mmu.valid) continue;
       for (const m of this.intersecting(this.tree(mmu), start, end)) {
-        this.ops.countSteps(m.list.length);
-        for (const x of m.list) this.ops.flushShadowRange(mmu, x.shadowIpa, x.size);
+        this.ops.countSteps(l.length[m]);
+        for (let x = l.head[m]; x >= 0; x = l.next[x]) {
+          this.ops.flushShadowRange(mmu, l.shadowIpa[x], l.size[x]);
+        }
       }
     }
   }

@@ -56,9 +56,9 @@ export const UNKNOWN_IPA: number = -1;
 
 interface MmuIndex {
   /** Canonical range -> shadow IPA, or UNKNOWN_IPA. */
-  rev: RangeMap<number>;
+  rev: RangeMap;
   /** Shadow range -> canonical IPA, for exact entries only. */
-  direct: RangeMap<number>;
+  direct: RangeMap;
 }
 
 /** The 2026 series: exact reverse entries until ranges overlap, then one UNKNOWN span. */
@@ -95,11 +95,11 @@ export class SpanUnknown implements ReverseMapStrategy {
     return this.merges;
   }
   /** The reverse map of `mmu` (canonical range -> shadow IPA or UNKNOWN_IPA), for tests. */
-  reverseEntries(mmu: ShadowMmu): RangeEntry<number>[] {
+  reverseEntries(mmu: ShadowMmu): RangeEntry[] {
     return this.index[mmu.id]?.rev.toArray() ?? [];
   }
   /** The direct map of `mmu` (shadow range -> canonical IPA), for tests. */
-  directEntries(mmu: ShadowMmu): RangeEntry<number>[] {
+  directEntries(mmu: ShadowMmu): RangeEntry[] {
     return this.index[mmu.id]?.direct.toArray() ?? [];
   }
 
@@ -115,8 +115,8 @@ export class SpanUnknown implements ReverseMapStrategy {
       const onSteps = (n: number) => this.ops.countSteps(n);
       const onBytes = (d: number) => this.treeBytes += d;
       x = {
-        rev: new RangeMap<number>({ onSteps, onBytes }),
-        direct: new RangeMap<number>({ onSteps, onBytes }),
+        rev: new RangeMap({ onSteps, onBytes }),
+        direct: new RangeMap({ onSteps, onBytes }),
       };
       this.index[mmu.id] = x;
     }
@@ -124,10 +124,8 @@ export class SpanUnknown implements ReverseMapStrategy {
   }
 
   /** The reverse ranges intersecting [start, end), with one ma_state walk. */
-  private intersecting(rev: RangeMap<number>, start: number, end: number): RangeEntry<number>[] {
-    const run: RangeEntry<number>[] = [];
-    rev.forEach(start, end, (p) => run.push(p), false);
-    return run;
+  private intersecting(rev: RangeMap, start: number, end: number): RangeEntry[] {
+    return rev.collect(start, end);
   }
 
   /** Record a nested mapping after kvm_pgtable_stage2_map() (the series' map hook). */

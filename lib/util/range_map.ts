@@ -3,7 +3,10 @@
  * for the reverse-map strategies that key shadow mappings by canonical IPA range.
  *
  * Keys are half-open ranges `[start, end)` of integers in `[0, 2^52]` (exact in a JS
- * number; no 32-bit bitwise operation ever touches them). Stored ranges never overlap:
+ * number; no 32-bit bitwise operation ever touches them). A value is a number, as a
+ * maple tree slot holds one word: an integer packed in the slot (xa_mk_value()) or the
+ * handle of an object the owner keeps (where the kernel would store its pointer).
+ * Stored ranges never overlap:
  *
  * - {@linkcode RangeMap.store} is mtree_store_range(): whatever overlaps the new range
  *   is overwritten; an older range that is only partly covered keeps its remaining
@@ -41,19 +44,21 @@
  * - An empty tree has no node (the root pointer lives in the embedding structure).
  *
  * ## Implementation
- * A two-level sorted list: blocks of at most `2 × blockSize` ranges, each a sorted array;
- * a search is a binary search over the blocks then inside one, an update splices one
- * block. This is the simulator's structure, not the maple tree's: its costs are the
- * model above, not what this code does.
+ * A two-level sorted list: blocks of at most `2 × blockSize` ranges, each sorted, with
+ * the start, end and value of each range side by side in one `Float64Array` (no object
+ * per range); a search is a binary search over the blocks then inside one, an update
+ * moves the tail of one block. An append after the last range takes the last block, or
+ * starts a new one when it is full. This is the simulator's structure, not the maple
+ * tree's: its costs are the model above, not what this code does.
  *
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { RangeMap } from "./range_map.ts";
- * const m = new RangeMap<string>();
- * m.store(0x1000, 0x3000, "a");
- * m.store(0x2000, 0x2800, "b"); // splits "a" into [0x1000,0x2000) and [0x2800,0x3000)
- * assertEquals([m.size, m.find(0x2400, 0x10000)?.value, m.find(0x2900, 0x10000)?.value], [3, "b", "a"]);
+ * const m = new RangeMap();
+ * m.store(0x1000, 0x3000, 1);
+ * m.store(0x2000, 0x2800, 2); // splits 1 into [0x1000,0x2000) and [0x2800,0x3000)
+ * assertEquals([m.size, m.find(0x2400, 0x10000)?.value, m.find(0x2900, 0x10000)?.value], [3, 2, 1]);
  * ```
  * @module
  */
@@ -87,23 +92,23 @@ export const MAPLE_RANGE64_SLOTS = 16;
 export const MAPLE_ARANGE64_SLOTS = 10;
 
 /** One stored range and its value. */
-export interface RangeEntry<V> {
+export interface RangeEntry {
   /** First key of the range. */
   start: number;
   /** One past the last key. */
   end: number;
   /** The value stored over it. */
-  value: V;
+  value: number;
 }
 
 /** What a store or an erase did to the ranges already there. */
-export interface Displaced<V> {
+export interface Displaced {
   /** Values of the stored ranges it covered completely (they are gone), in order. */
-  removed: V[];
+  removed: number[];
   /** Value of the one older range cut in two by the new range (it now has one more piece). */
-  split: V | undefined;
+  split: number | undefined;
   /** Values of older ranges that lost a part at one end but keep one piece. */
-  trimmed: V[];
+  trimmed: number[];
 }
 
 /** Options of a {@linkcode RangeMap}. */
@@ -123,11 +128,75 @@ export interface RangeMapOptions {
   onBytes?: (delta: number) => void;
 }
 
-interface Block<V> {
-  s: number[];
-  e: number[];
-  v: V[];
+/**
+ * One block of the simulator's sorted list: `n` ranges in one `Float64Array` that grows
+ * by doubling, three numbers per range (start, end, value), in order: off the JS heap,
+ * nothing per range for the garbage collector to copy, one move per insert or removal.
+ */
+class Block {
+  /** Ranges held. */
+  n = 0;
+  /** start, end, value of range i at 3i, 3i + 1, 3i + 2 (i below `n`). */
+  k: Float64Array;
+
+  constructor(capacity: number) {
+    this.k = new Float64Array(3 * capacity);
+  }
+
+  /** Ranges the block has room for before it grows. */
+  get capacity(): number {
+    return this.k.length / 3;
+  }
+
+  /** Start of range `i`. */
+  s(i: number): number {
+    return this.k[3 * i];
+  }
+
+  /** End of range `i`. */
+  e(i: number): number {
+    return this.k[3 * i + 1];
+  }
+
+  /** Value of range `i`. */
+  v(i: number): number {
+    return this.k[3 * i + 2];
+  }
+
+  /** Insert a range at index `i`; the array grows up to `maxCapacity` ranges. */
+  insert(i: number, s: number, e: number, v: number, maxCapacity: number): void {
+    const n = this.n;
+    if (3 * n === this.k.length) {
+      const k = new Float64Array(3 * Math.max(n + 1, Math.min(2 * n, maxCapacity)));
+      k.set(this.k);
+      this.k = k;
+    }
+    const k = this.k;
+    if (i < n) k.copyWithin(3 * i + 3, 3 * i, 3 * n);
+    k[3 * i] = s;
+    k[3 * i + 1] = e;
+    k[3 * i + 2] = v;
+    this.n = n + 1;
+  }
+
+  /** Remove `c` ranges from index `i`. */
+  remove(i: number, c: number): void {
+    this.k.copyWithin(3 * i, 3 * (i + c), 3 * this.n);
+    this.n -= c;
+  }
+
+  /** Move the ranges from index `h` on to a new block, returned. */
+  splitOff(h: number): Block {
+    const b = new Block(Math.max(BLOCK_START_CAPACITY, 2 * (this.n - h)));
+    b.k.set(this.k.subarray(3 * h, 3 * this.n));
+    b.n = this.n - h;
+    this.n = h;
+    return b;
+  }
 }
+
+/** Initial key capacity of a block (it grows by doubling). */
+const BLOCK_START_CAPACITY = 8;
 
 function checkRange(start: number, end: number, what: string): void {
   if (
@@ -148,17 +217,20 @@ function checkKey(k: number, what: string): void {
 }
 
 /** What a store into a gap displaces: nothing (shared; callers only read it). */
-const NOTHING_DISPLACED: Displaced<unknown> = Object.freeze({
-  removed: Object.freeze([]) as unknown as unknown[],
+const NOTHING_DISPLACED: Displaced = Object.freeze({
+  removed: Object.freeze([]) as unknown as number[],
   split: undefined,
-  trimmed: Object.freeze([]) as unknown as unknown[],
+  trimmed: Object.freeze([]) as unknown as number[],
 });
 
+/** What collect() finds in a gap (shared; callers only read it). */
+const NO_ENTRIES: RangeEntry[] = Object.freeze([]) as unknown as RangeEntry[];
+
 /** A maple-tree-like map from disjoint half-open ranges to values, with a cost model. */
-export class RangeMap<V> {
+export class RangeMap {
   /** Steps spent by every operation so far (see the module's cost model). */
   steps = 0;
-  private blocks: Block<V>[] = [];
+  private blocks: Block[] = [];
   private count = 0;
   /** Pairs of consecutive ranges that touch (no NULL gap slot between them). */
   private touching = 0;
@@ -168,9 +240,14 @@ export class RangeMap<V> {
   private readonly onBytes: ((delta: number) => void) | undefined;
   private reportedBytes = 0;
   private readonly blockSize: number;
-  /** The last shape() and the slot count it was computed for. */
+  /** The slot and leaf counts the modeled shape (`shapeNodes`, `shapeHeight`) is for. */
   private shapeSlots = 0;
-  private shapeLast = { nodes: 0, height: 0 };
+  private shapeLeaves = 0;
+  private shapeNodes = 0;
+  private shapeHeight = 0;
+  /** Position set by seekEnd(): block index and index inside the block. */
+  private posB = 0;
+  private posI = 0;
 
   /** An empty map. */
   constructor(opts: RangeMapOptions = {}) {
@@ -192,45 +269,50 @@ export class RangeMap<V> {
   /** Maple tree slots in use: the ranges plus the NULL gaps around and between them. */
   get slots(): number {
     if (this.count === 0) return 0;
-    const lead = this.blocks[0].s[0] > 0 ? 1 : 0;
+    const lead = this.blocks[0].s(0) > 0 ? 1 : 0;
     const between = this.count - 1 - this.touching;
     return this.count + lead + between + 1; // + the trailing NULL range up to ULONG_MAX
   }
 
   /** Modeled maple nodes (leaves and internal nodes). */
   get nodes(): number {
-    return this.shape().nodes;
+    this.shape();
+    return this.shapeNodes;
   }
 
   /** Modeled tree height in nodes (0 for an empty tree). */
   get height(): number {
-    return this.shape().height;
+    this.shape();
+    return this.shapeHeight;
   }
 
   /** Modeled kernel bytes of the tree's nodes. */
   get memoryBytes(): number {
-    return this.shape().nodes * MAPLE_NODE_BYTES;
+    this.shape();
+    return this.shapeNodes * MAPLE_NODE_BYTES;
   }
 
-  /** Modeled node count and height for the current slot count. */
-  private shape(): { nodes: number; height: number } {
+  /** Bring the modeled node count and height up to date with the slot count. */
+  private shape(): void {
     const slots = this.slots;
-    if (slots === this.shapeSlots) return this.shapeLast;
+    if (slots === this.shapeSlots) return;
     this.shapeSlots = slots;
-    return this.shapeLast = this.computeShape(slots);
-  }
-
-  private computeShape(slots: number): { nodes: number; height: number } {
-    if (slots === 0) return { nodes: 0, height: 0 };
-    let c = Math.ceil(slots / this.leafFill);
-    let nodes = c;
-    let height = 1;
-    while (c > 1) {
-      c = Math.ceil(c / this.internalFill);
-      nodes += c;
-      height++;
+    const leaves = Math.ceil(slots / this.leafFill);
+    if (leaves === this.shapeLeaves) return; // the internal nodes follow the leaves
+    this.shapeLeaves = leaves;
+    let nodes = 0, height = 0;
+    if (slots > 0) {
+      let c = leaves;
+      nodes = c;
+      height = 1;
+      while (c > 1) {
+        c = Math.ceil(c / this.internalFill);
+        nodes += c;
+        height++;
+      }
     }
-    return { nodes, height };
+    this.shapeNodes = nodes;
+    this.shapeHeight = height;
   }
 
   /** Add `n` steps and report them. */
@@ -241,7 +323,8 @@ export class RangeMap<V> {
 
   /** Height charged for one walk from the root: at least 1 (the root pointer). */
   private walkCost(): number {
-    return Math.max(1, this.shape().height);
+    this.shape();
+    return Math.max(1, this.shapeHeight);
   }
 
   // --- positions ------------------------------------------------------------------------
@@ -250,34 +333,44 @@ export class RangeMap<V> {
   private blockEndAbove(x: number): number {
     const bl = this.blocks;
     let lo = 0, hi = bl.length;
+    // Past the last range (an append): no search.
+    if (hi === 0 || bl[hi - 1].e(bl[hi - 1].n - 1) <= x) return hi;
     while (lo < hi) {
       const m = (lo + hi) >>> 1; // indices, not addresses
       const b = bl[m];
-      if (b.e[b.e.length - 1] > x) hi = m;
+      if (b.e(b.n - 1) > x) hi = m;
       else lo = m + 1;
     }
     return lo;
   }
 
-  /** Position [block, index] of the first range whose end is above `x`; block = length if none. */
-  private seekEnd(x: number): [number, number] {
+  /**
+   * Set (posB, posI) to the position of the first range whose end is above `x`
+   * (posB = blocks.length, posI = 0 if none).
+   */
+  private seekEnd(x: number): void {
     const b = this.blockEndAbove(x);
-    if (b === this.blocks.length) return [b, 0];
-    const e = this.blocks[b].e;
-    let lo = 0, hi = e.length;
+    this.posB = b;
+    this.posI = 0;
+    if (b === this.blocks.length) return;
+    const blk = this.blocks[b];
+    let lo = 0, hi = blk.n;
     while (lo < hi) {
       const m = (lo + hi) >>> 1;
-      if (e[m] > x) hi = m;
+      if (blk.e(m) > x) hi = m;
       else lo = m + 1;
     }
-    return [b, lo];
+    this.posI = lo;
   }
 
-  /** The position before (b, i), or null at the first range. */
-  private prevPos(b: number, i: number): [number, number] | null {
-    if (i > 0) return [b, i - 1];
-    if (b > 0) return [b - 1, this.blocks[b - 1].s.length - 1];
-    return null;
+  /** End of the range before position (b, i), or -1 at the first range. */
+  private endBefore(b: number, i: number): number {
+    if (i > 0) return this.blocks[b].e(i - 1);
+    if (b > 0) {
+      const p = this.blocks[b - 1];
+      return p.e(p.n - 1);
+    }
+    return -1;
   }
 
   // --- updates --------------------------------------------------------------------------
@@ -288,114 +381,119 @@ export class RangeMap<V> {
     const first = b;
     let left = n;
     // The first block: from i.
-    const k0 = Math.min(left, bl[first].s.length - i);
-    bl[first].s.splice(i, k0);
-    bl[first].e.splice(i, k0);
-    bl[first].v.splice(i, k0);
+    const k0 = Math.min(left, bl[first].n - i);
+    bl[first].remove(i, k0);
     left -= k0;
     let drop = 0; // whole blocks after `first` to drop
     let nb = first + 1;
-    while (left > 0 && bl[nb].s.length <= left) {
-      left -= bl[nb].s.length;
+    while (left > 0 && bl[nb].n <= left) {
+      left -= bl[nb].n;
       drop++;
       nb++;
     }
-    if (left > 0) {
-      const blk = bl[nb];
-      blk.s.splice(0, left);
-      blk.e.splice(0, left);
-      blk.v.splice(0, left);
-    }
+    if (left > 0) bl[nb].remove(0, left);
     if (drop > 0) bl.splice(first + 1, drop);
-    if (bl[first].s.length === 0) bl.splice(first, 1);
+    if (bl[first].n === 0) bl.splice(first, 1);
   }
 
   /** Insert one range that overlaps nothing, keeping the order. */
-  private insertPiece(s: number, e: number, v: V): void {
+  private insertPiece(s: number, e: number, v: number): void {
     const bl = this.blocks;
+    const full = 2 * this.blockSize;
     if (bl.length === 0) {
-      bl.push({ s: [s], e: [e], v: [v] });
+      const blk = new Block(BLOCK_START_CAPACITY);
+      blk.insert(0, s, e, v, full + 1);
+      bl.push(blk);
+      return;
+    }
+    const tail = bl[bl.length - 1];
+    if (tail.s(tail.n - 1) < s) {
+      // An append after the last range (consecutive faults): no search, no split; a
+      // full last block is left full and a new one started.
+      if (tail.n < full) tail.insert(tail.n, s, e, v, full + 1);
+      else {
+        const blk = new Block(full + 1);
+        blk.insert(0, s, e, v, full + 1);
+        bl.push(blk);
+      }
       return;
     }
     // Last block whose first start is <= s (or block 0).
     let lo = 0, hi = bl.length;
     while (lo < hi) {
       const m = (lo + hi) >>> 1;
-      if (bl[m].s[0] <= s) lo = m + 1;
+      if (bl[m].s(0) <= s) lo = m + 1;
       else hi = m;
     }
     const b = Math.max(0, lo - 1);
     const blk = bl[b];
-    let a = 0, z = blk.s.length;
+    let a = 0, z = blk.n;
     while (a < z) {
       const m = (a + z) >>> 1;
-      if (blk.s[m] < s) a = m + 1;
+      if (blk.s(m) < s) a = m + 1;
       else z = m;
     }
-    if (a === blk.s.length) {
-      blk.s.push(s);
-      blk.e.push(e);
-      blk.v.push(v);
-    } else {
-      blk.s.splice(a, 0, s);
-      blk.e.splice(a, 0, e);
-      blk.v.splice(a, 0, v);
-    }
-    if (blk.s.length > 2 * this.blockSize) {
-      const h = blk.s.length >>> 1;
-      bl.splice(b + 1, 0, { s: blk.s.splice(h), e: blk.e.splice(h), v: blk.v.splice(h) });
-    }
+    this.insertAt(b, a, s, e, v);
+  }
+
+  /** Insert a range at index `i` of block `b` (the caller keeps the order); split when full. */
+  private insertAt(b: number, i: number, s: number, e: number, v: number): void {
+    const blk = this.blocks[b];
+    const full = 2 * this.blockSize;
+    blk.insert(i, s, e, v, full + 1);
+    if (blk.n > full) this.blocks.splice(b + 1, 0, blk.splitOff(blk.n >>> 1));
   }
 
   /**
    * Replace what overlaps [s, e) by `mid` (a value) or by nothing (`hasMid` false). The
    * common part of store() and erase().
    */
-  private overwrite(s: number, e: number, hasMid: boolean, mid: V | undefined): Displaced<V> {
+  private overwrite(s: number, e: number, hasMid: boolean, mid: number | undefined): Displaced {
     const cost = this.walkCost();
-    const [b0, i0] = this.seekEnd(s);
+    this.seekEnd(s);
+    const b0 = this.posB, i0 = this.posI;
     const bl = this.blocks;
-    if (b0 === bl.length || bl[b0].s[i0] >= e) {
+    if (b0 === bl.length || bl[b0].s(i0) >= e) {
       // Nothing overlaps [s, e) (the common store into a gap): no run to collect.
       if (!hasMid) {
         this.charge(cost);
-        return NOTHING_DISPLACED as Displaced<V>;
+        return NOTHING_DISPLACED;
       }
-      const prev = this.prevPos(b0, i0);
-      const pe = prev ? bl[prev[0]].e[prev[1]] : -1;
-      const ns = b0 < bl.length ? bl[b0].s[i0] : -1;
-      const before = prev && b0 < bl.length && pe === ns ? 1 : 0;
+      // End of the range before, start of the range after (-1: none; keys are >= 0).
+      const pe = this.endBefore(b0, i0);
+      const ns = b0 < bl.length ? bl[b0].s(i0) : -1;
+      const before = pe !== -1 && pe === ns ? 1 : 0;
       const after = (pe === s ? 1 : 0) + (e === ns ? 1 : 0);
-      this.insertPiece(s, e, mid as V);
+      // Before the range at (b0, i0), or after the last one.
+      if (b0 < bl.length) this.insertAt(b0, i0, s, e, mid as number);
+      else this.insertPiece(s, e, mid as number);
       this.count++;
       this.touching += after - before;
       this.charge(cost + 1);
-      return NOTHING_DISPLACED as Displaced<V>;
+      return NOTHING_DISPLACED;
     }
-    const out: Displaced<V> = { removed: [], split: undefined, trimmed: [] };
+    const out: Displaced = { removed: [], split: undefined, trimmed: [] };
     // Collect the run of ranges intersecting [s, e).
-    const rs: number[] = [], re: number[] = [], rv: V[] = [];
+    const rs: number[] = [], re: number[] = [], rv: number[] = [];
     let b = b0, i = i0;
-    let next: [number, number] | null = null;
+    let ns = -1; // start of the range after the run (-1: none)
     while (b < this.blocks.length) {
       const blk = this.blocks[b];
-      if (blk.s[i] >= e) {
-        next = [b, i];
+      if (blk.s(i) >= e) {
+        ns = blk.s(i);
         break;
       }
-      rs.push(blk.s[i]);
-      re.push(blk.e[i]);
-      rv.push(blk.v[i]);
-      if (++i === blk.s.length) {
+      rs.push(blk.s(i));
+      re.push(blk.e(i));
+      rv.push(blk.v(i));
+      if (++i === blk.n) {
         b++;
         i = 0;
       }
     }
-    const prev = this.prevPos(b0, i0);
-    const pe = prev ? this.blocks[prev[0]].e[prev[1]] : -1;
-    const ns = next ? this.blocks[next[0]].s[next[1]] : -1;
+    const pe = this.endBefore(b0, i0);
     // New pieces over the region.
-    const news: number[] = [], newe: number[] = [], newv: V[] = [];
+    const news: number[] = [], newe: number[] = [], newv: number[] = [];
     const n = rs.length;
     if (n > 0 && rs[0] < s) {
       news.push(rs[0]);
@@ -405,7 +503,7 @@ export class RangeMap<V> {
     if (hasMid) {
       news.push(s);
       newe.push(e);
-      newv.push(mid as V);
+      newv.push(mid as number);
     }
     if (n > 0 && re[n - 1] > e) {
       news.push(e);
@@ -429,13 +527,13 @@ export class RangeMap<V> {
       if (pe === rs[0]) before++;
       for (let k = 1; k < n; k++) if (re[k - 1] === rs[k]) before++;
       if (re[n - 1] === ns) before++;
-    } else if (prev && next && pe === ns) before++;
+    } else if (pe !== -1 && pe === ns) before++;
     const m = news.length;
     if (m > 0) {
       if (pe === news[0]) after++;
       for (let k = 1; k < m; k++) if (newe[k - 1] === news[k]) after++;
       if (newe[m - 1] === ns) after++;
-    } else if (prev && next && pe === ns) after++;
+    } else if (pe !== -1 && pe === ns) after++;
     if (n > 0) this.deleteRun(b0, i0, n);
     for (let k = 0; k < m; k++) this.insertPiece(news[k], newe[k], newv[k]);
     this.count += m - n;
@@ -448,7 +546,7 @@ export class RangeMap<V> {
    * mtree_store_range(): store `value` over [start, end), overwriting what overlaps.
    * Returns what happened to the ranges that were there.
    */
-  store(start: number, end: number, value: V): Displaced<V> {
+  store(start: number, end: number, value: number): Displaced {
     checkRange(start, end, "store");
     return this.reported(this.overwrite(start, end, true, value));
   }
@@ -466,7 +564,7 @@ export class RangeMap<V> {
   }
 
   /** mtree_store_range(NULL): erase [start, end); pieces of ranges outside it survive. */
-  erase(start: number, end: number): Displaced<V> {
+  erase(start: number, end: number): Displaced {
     checkRange(start, end, "erase");
     return this.reported(this.overwrite(start, end, false, undefined));
   }
@@ -475,15 +573,15 @@ export class RangeMap<V> {
    * mas_erase() with the state at `index`: remove the whole stored range containing
    * `index` and return it (undefined when `index` is in a gap).
    */
-  eraseAt(index: number): RangeEntry<V> | undefined {
+  eraseAt(index: number): RangeEntry | undefined {
     checkKey(index, "eraseAt");
-    const [b, i] = this.seekEnd(index);
-    const blk = this.blocks[b];
-    if (!blk || blk.s[i] > index) {
+    this.seekEnd(index);
+    const blk = this.blocks[this.posB], i = this.posI;
+    if (!blk || blk.s(i) > index) {
       this.charge(this.walkCost());
       return undefined;
     }
-    const hit = { start: blk.s[i], end: blk.e[i], value: blk.v[i] };
+    const hit = { start: blk.s(i), end: blk.e(i), value: blk.v(i) };
     this.overwrite(hit.start, hit.end, false, undefined); // charges the walk + 1 range
     return this.reported(hit);
   }
@@ -491,16 +589,16 @@ export class RangeMap<V> {
   // --- queries --------------------------------------------------------------------------
 
   /** find() without charging steps. */
-  private findNoCharge(start: number, max: number): RangeEntry<V> | undefined {
+  private findNoCharge(start: number, max: number): RangeEntry | undefined {
     if (start >= max) return undefined;
-    const [b, i] = this.seekEnd(start);
-    const blk = this.blocks[b];
-    if (!blk || blk.s[i] >= max) return undefined;
-    return { start: blk.s[i], end: blk.e[i], value: blk.v[i] };
+    this.seekEnd(start);
+    const blk = this.blocks[this.posB], i = this.posI;
+    if (!blk || blk.s(i) >= max) return undefined;
+    return { start: blk.s(i), end: blk.e(i), value: blk.v(i) };
   }
 
   /** mt_find(): the first stored range intersecting [start, max), or undefined. */
-  find(start: number, max: number): RangeEntry<V> | undefined {
+  find(start: number, max: number): RangeEntry | undefined {
     checkKey(start, "find");
     checkKey(max, "find");
     const r = this.findNoCharge(start, max);
@@ -509,7 +607,7 @@ export class RangeMap<V> {
   }
 
   /** mtree_load(): the stored range containing `index`, or undefined. */
-  load(index: number): RangeEntry<V> | undefined {
+  load(index: number): RangeEntry | undefined {
     checkKey(index, "load");
     const r = index < MAX_RANGE_KEY ? this.findNoCharge(index, index + 1) : undefined;
     this.charge(this.walkCost() + (r ? 1 : 0));
@@ -522,7 +620,7 @@ export class RangeMap<V> {
    * `restartWalk` (default true, as mt_for_each() does) charges a walk from the root per
    * entry; false charges one walk (mas_for_each()). Returns the number of entries visited.
    */
-  forEach(start: number, max: number, fn: (e: RangeEntry<V>) => void, restartWalk = true): number {
+  forEach(start: number, max: number, fn: (e: RangeEntry) => void, restartWalk = true): number {
     checkKey(start, "forEach");
     checkKey(max, "forEach");
     let cur = start;
@@ -540,11 +638,41 @@ export class RangeMap<V> {
     return n;
   }
 
+  /**
+   * mas_for_each() collecting: the stored ranges intersecting [start, max), in order,
+   * charged as `forEach(start, max, fn, false)` (one walk, one step per entry). When
+   * there are none, the result is a shared empty array: do not add to it.
+   */
+  collect(start: number, max: number): RangeEntry[] {
+    checkKey(start, "collect");
+    checkKey(max, "collect");
+    const cost = this.walkCost();
+    const bl = this.blocks;
+    if (start < max) this.seekEnd(start);
+    else this.posB = bl.length;
+    let b = this.posB, i = this.posI;
+    if (b === bl.length || bl[b].s(i) >= max) {
+      this.charge(cost);
+      return NO_ENTRIES;
+    }
+    const out: RangeEntry[] = [];
+    while (b < bl.length && bl[b].s(i) < max) {
+      const blk = bl[b];
+      out.push({ start: blk.s(i), end: blk.e(i), value: blk.v(i) });
+      if (++i === blk.n) {
+        b++;
+        i = 0;
+      }
+    }
+    this.charge(cost + out.length);
+    return out;
+  }
+
   /** Every stored range in order, for reports and tests (charges nothing). */
-  toArray(): RangeEntry<V>[] {
-    const out: RangeEntry<V>[] = [];
+  toArray(): RangeEntry[] {
+    const out: RangeEntry[] = [];
     for (const b of this.blocks) {
-      for (let i = 0; i < b.s.length; i++) out.push({ start: b.s[i], end: b.e[i], value: b.v[i] });
+      for (let i = 0; i < b.n; i++) out.push({ start: b.s(i), end: b.e(i), value: b.v(i) });
     }
     return out;
   }
@@ -556,17 +684,17 @@ export class RangeMap<V> {
   validate(): void {
     let n = 0, touching = 0, prevEnd = -1;
     for (const [bi, b] of this.blocks.entries()) {
-      if (b.s.length === 0) throw new Error(`block ${bi} is empty`);
-      if (b.s.length !== b.e.length || b.s.length !== b.v.length) {
+      if (b.n === 0) throw new Error(`block ${bi} is empty`);
+      if (b.n > b.capacity) {
         throw new Error(`block ${bi} is ragged`);
       }
-      for (let i = 0; i < b.s.length; i++) {
-        if (!(b.s[i] < b.e[i]) || b.s[i] < 0 || b.e[i] > MAX_RANGE_KEY) {
+      for (let i = 0; i < b.n; i++) {
+        if (!(b.s(i) < b.e(i)) || b.s(i) < 0 || b.e(i) > MAX_RANGE_KEY) {
           throw new Error(`bad range at ${n}`);
         }
-        if (b.s[i] < prevEnd) throw new Error(`range ${n} overlaps or is out of order`);
-        if (b.s[i] === prevEnd) touching++;
-        prevEnd = b.e[i];
+        if (b.s(i) < prevEnd) throw new Error(`range ${n} overlaps or is out of order`);
+        if (b.s(i) === prevEnd) touching++;
+        prevEnd = b.e(i);
         n++;
       }
     }
@@ -576,7 +704,8 @@ export class RangeMap<V> {
 
   /** mtree_destroy(): drop every range; charges one step per node freed. */
   destroy(): void {
-    this.charge(this.shape().nodes);
+    this.shape();
+    this.charge(this.shapeNodes);
     this.blocks = [];
     this.count = 0;
     this.touching = 0;

@@ -5,13 +5,13 @@ import fc from "fast-check";
 import { MAPLE_NODE_BYTES, MAX_RANGE_KEY, type RangeEntry, RangeMap } from "./range_map.ts";
 
 class Model {
-  list: RangeEntry<number>[] = [];
+  list: RangeEntry[] = [];
   store(
     s: number,
     e: number,
     v: number | null,
   ): { removed: number[]; split: number | undefined; trimmed: number[] } {
-    const out: RangeEntry<number>[] = [];
+    const out: RangeEntry[] = [];
     const removed: number[] = [];
     const trimmed: number[] = [];
     let split: number | undefined;
@@ -32,10 +32,10 @@ class Model {
     this.list = out;
     return { removed, split, trimmed };
   }
-  find(s: number, max: number): RangeEntry<number> | undefined {
+  find(s: number, max: number): RangeEntry | undefined {
     return this.list.find((r) => r.end > s && r.start < max && s < max);
   }
-  eraseAt(i: number): RangeEntry<number> | undefined {
+  eraseAt(i: number): RangeEntry | undefined {
     const r = this.list.find((r) => r.start <= i && i < r.end);
     if (r) this.list = this.list.filter((x) => x !== r);
     return r;
@@ -74,7 +74,7 @@ function opArb(base: number, scale: number): fc.Arbitrary<Op> {
 }
 
 function runAgainstModel(ops: Op[], blockSize: number): void {
-  const m = new RangeMap<number>({ blockSize });
+  const m = new RangeMap({ blockSize });
   const ref = new Model();
   for (const op of ops) {
     switch (op.k) {
@@ -97,9 +97,17 @@ function runAgainstModel(ops: Op[], blockSize: number): void {
       case "eraseAt":
         assertEquals(m.eraseAt(op.i), ref.eraseAt(op.i));
         break;
-      case "find":
+      case "find": {
         assertEquals(m.find(op.s, op.m), ref.find(op.s, op.m));
+        // collect() finds what forEach() visits, for the same steps.
+        const visited: RangeEntry[] = [];
+        const s0 = m.steps;
+        m.forEach(op.s, op.m, (e) => visited.push(e), false);
+        const s1 = m.steps;
+        assertEquals(m.collect(op.s, op.m), visited);
+        assertEquals(m.steps - s1, s1 - s0);
         break;
+      }
       case "destroy":
         m.destroy();
         ref.list = [];
@@ -109,7 +117,7 @@ function runAgainstModel(ops: Op[], blockSize: number): void {
     assertEquals(m.toArray(), ref.list);
     assertEquals(m.size, ref.list.length);
     assertEquals(m.slots, ref.slots());
-    const seen: RangeEntry<number>[] = [];
+    const seen: RangeEntry[] = [];
     m.forEach(0, MAX_RANGE_KEY, (e) => seen.push(e));
     assertEquals(seen, ref.list);
   }
@@ -139,27 +147,28 @@ Deno.test("range map: keys next to 2^52 stay exact", () => {
 });
 
 Deno.test("range map: a partly covered range keeps both pieces with the old value", () => {
-  const m = new RangeMap<string>();
-  m.store(0, 0x20_0000, "block");
-  const d = m.store(0x1000, 0x2000, "page");
-  assertEquals(d.split, "block");
+  const BLOCK = 1, PAGE = 2, BIG = 3;
+  const m = new RangeMap();
+  m.store(0, 0x20_0000, BLOCK);
+  const d = m.store(0x1000, 0x2000, PAGE);
+  assertEquals(d.split, BLOCK);
   assertEquals(d.removed, []);
   assertEquals(m.toArray().map((r) => [r.start, r.end, r.value]), [
-    [0, 0x1000, "block"],
-    [0x1000, 0x2000, "page"],
-    [0x2000, 0x20_0000, "block"],
+    [0, 0x1000, BLOCK],
+    [0x1000, 0x2000, PAGE],
+    [0x2000, 0x20_0000, BLOCK],
   ]);
   // mas_erase() at an index removes the whole piece holding it, not a range.
-  assertEquals(m.eraseAt(0), { start: 0, end: 0x1000, value: "block" });
+  assertEquals(m.eraseAt(0), { start: 0, end: 0x1000, value: BLOCK });
   assertEquals(m.find(0, 0x1000), undefined);
-  assertEquals(m.find(0, 0x1001)?.value, "page");
+  assertEquals(m.find(0, 0x1001)?.value, PAGE);
   // A covering store removes everything under it.
-  assertEquals(m.store(0, 0x40_0000, "big").removed, ["page", "block"]);
+  assertEquals(m.store(0, 0x40_0000, BIG).removed, [PAGE, BLOCK]);
   assertEquals(m.size, 1);
 });
 
 Deno.test("range map: bad ranges are refused", () => {
-  const m = new RangeMap<number>();
+  const m = new RangeMap();
   assertThrows(() => m.store(5, 5, 1), RangeError);
   assertThrows(() => m.store(0, MAX_RANGE_KEY + 1, 1), RangeError);
   assertThrows(() => m.store(0.5, 2, 1), RangeError);
@@ -168,7 +177,7 @@ Deno.test("range map: bad ranges are refused", () => {
 
 Deno.test("range map: cost model charges the height plus entries touched", () => {
   const charged: number[] = [];
-  const m = new RangeMap<number>({ onSteps: (n) => charged.push(n) });
+  const m = new RangeMap({ onSteps: (n) => charged.push(n) });
   assertEquals(m.nodes, 0);
   m.store(0, 0x1000, 1); // empty tree: walk of 1 + the new entry
   assertEquals(charged, [2]);
@@ -206,14 +215,14 @@ Deno.test("range map: cost model charges the height plus entries touched", () =>
   assertEquals(m.size, 0);
   assertEquals(m.memoryBytes, 0);
   // Contiguous ranges need no gap slots; an allocation-range tree has 10-slot internals.
-  const c = new RangeMap<number>({ allocRange: true });
+  const c = new RangeMap({ allocRange: true });
   for (let i = 0; i < 1000; i++) c.store(i * 0x1000, (i + 1) * 0x1000, i);
   assertEquals(c.slots, 1001);
   assertEquals(c.nodes, 91 + 13 + 2 + 1); // leaves of 11 slots, internals of 7 children
 });
 
 Deno.test("range map: 100k entries in random order stay fast", () => {
-  const m = new RangeMap<number>();
+  const m = new RangeMap();
   const n = 100_000;
   const keys = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
