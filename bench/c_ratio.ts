@@ -2,8 +2,8 @@
  * `deno task bench` (first part): the simulator's per-fault speed as a ratio to a C
  * reference of the same work (`bench/radix_ref.c`: walk L1's stage-2, fault the canonical
  * stage-2, install the shadow leaf, append a reverse-map record), measured in the same
- * session. Builds the C with `cc -O2` where `cc` exists; prints one table. Timings are
- * reported, never asserted.
+ * session. Builds the C with `cc -O2` where `cc` exists; prints one table. Each simulator
+ * figure comes from a fresh process, as the C's does. Timings are reported, never asserted.
  *
  *     deno run --allow-read --allow-write --allow-run --allow-env bench/c_ratio.ts [N ...]
  *
@@ -91,27 +91,55 @@ async function cRef(n: number): Promise<number | null> {
   }
 }
 
-const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [100_000, 1_000_000];
-const fmt = (x: number) => `${(x / 1e6).toFixed(3)} M/s`;
-const rows: string[][] = [["faults", "layout", "what", "rate", "ratio to C"]];
-for (const n of sizes) {
-  const c = await cRef(n);
-  rows.push([String(n), "random 4K / 256 GiB", "C reference (cc -O2)", c ? fmt(c) : "no cc", "1"]);
-  for (const s of ["full-walk", "rmap", "rmap-compact"]) {
-    const r = simRandom(s, n);
+/**
+ * One measurement in a fresh process (`--one random|consecutive STRATEGY N`): a run must not
+ * inherit the heap an earlier one left (the random runs leave gigabytes).
+ */
+async function fresh(kind: string, strategy: string, n: number): Promise<number> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", import.meta.filename!, "--one", kind, strategy, String(n)],
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success || !/^[0-9.e+]+$/.test(text)) throw new Error(`bench run failed: ${text}`);
+  return Number(text);
+}
+
+if (Deno.args[0] === "--one") {
+  const [, kind, strategy, n] = Deno.args;
+  const rate = kind === "random"
+    ? simRandom(strategy, Number(n))
+    : simConsecutive(strategy, Number(n));
+  console.log(rate);
+} else {
+  const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [100_000, 1_000_000];
+  const fmt = (x: number) => `${(x / 1e6).toFixed(3)} M/s`;
+  const rows: string[][] = [["faults", "layout", "what", "rate", "ratio to C"]];
+  for (const n of sizes) {
+    const c = await cRef(n);
     rows.push([
       String(n),
       "random 4K / 256 GiB",
-      s === "full-walk" ? "engine only (full-walk)" : s,
-      fmt(r),
-      c ? (r / c).toFixed(2) : "-",
+      "C reference (cc -O2)",
+      c ? fmt(c) : "no cc",
+      "1",
     ]);
+    for (const s of ["full-walk", "rmap", "rmap-compact"]) {
+      const r = await fresh("random", s, n);
+      rows.push([
+        String(n),
+        "random 4K / 256 GiB",
+        s === "full-walk" ? "engine only (full-walk)" : s,
+        fmt(r),
+        c ? (r / c).toFixed(2) : "-",
+      ]);
+    }
+    for (
+      const s of ["full-walk", "rmap", "rmap-compact", "span-unknown", "maple-v2", "merged-pivot"]
+    ) {
+      rows.push([String(n), "consecutive 4K", s, fmt(await fresh("consecutive", s, n)), "-"]);
+    }
   }
-  for (
-    const s of ["full-walk", "rmap", "rmap-compact", "span-unknown", "maple-v2", "merged-pivot"]
-  ) {
-    rows.push([String(n), "consecutive 4K", s, fmt(simConsecutive(s, n)), "-"]);
-  }
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const r of rows) console.log(r.map((x, i) => x.padEnd(w[i])).join("  "));
 }
-const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-for (const r of rows) console.log(r.map((x, i) => x.padEnd(w[i])).join("  "));
