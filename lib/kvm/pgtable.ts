@@ -7,11 +7,13 @@
  * (`old`), and the walk's per-call argument (`arg`).
  *
  * Storage is pooled typed arrays, never one JS object per descriptor: per descriptor an
- * output address (`Float64Array`: a leaf's address or a child table's id), attribute bits
- * (`Uint8Array`, 0 = invalid) and optionally one simulator-only number (the canonical IPA
- * of a shadow leaf); per table a bitmap of valid descriptors (so that runs of invalid
- * descriptors are counted without being visited one by one), its level, base address and
- * valid count. Table pages are recycled through a free list.
+ * output address (a leaf's page frame, or a child table's id: 32 bits, widened to 64-bit
+ * floats if a frame ever needs more), attribute bits (`Uint8Array`, 0 = invalid),
+ * optionally one simulator-only number (the canonical IPA of a shadow leaf, as a frame too)
+ * and optionally a number a reverse-map design keeps beside each leaf
+ * ({@linkcode KvmPgtable.shadowedAt}); per table a bitmap of valid descriptors (so that
+ * runs of invalid descriptors are counted without being visited one by one), its level,
+ * base address and valid count. Table pages are recycled through a free list.
  *
  * @example Map a 2M block, then unmap one page of it: the whole block goes
  * ```ts
@@ -211,6 +213,8 @@ export class KvmPgtable {
    */
   private shadowedSegs: Int32Array[] = [];
   private withShadowed = false;
+  /** Result of {@linkcode leafPos}: the leaf's pool segment. */
+  private posSeg = 0;
   /** Whether the address pools are 64-bit (see {@linkcode oaSegs}). */
   private wide = false;
   /** The page size, and its inverse (exact: a power of two). */
@@ -361,7 +365,6 @@ export class KvmPgtable {
       t = this.oaSegs[k][o];
     }
   }
-  private posSeg = 0;
 
   /**
    * The number kept beside the leaf translating `ipa` (x86: kvm_mmu_page_get_gfn() reading
