@@ -69,6 +69,7 @@
  * @module
  */
 
+import { doubled, pool } from "../util/growable.ts";
 import { RangeMap } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
@@ -83,15 +84,15 @@ export const SHADOW_IPA_MAP_BYTES = 32;
  */
 class ShadowIpaMaps {
   /** ALIGN_DOWN(fault_ipa, size): the shadow (L2) IPA. */
-  shadowIpa = new Float64Array(1024);
+  shadowIpa = pool(Float64Array);
   /** ALIGN_DOWN(ipa, size): the canonical IPA. */
-  ipa = new Float64Array(1024);
+  ipa = pool(Float64Array);
   /** vma_pagesize. */
-  size = new Float64Array(1024);
+  size = pool(Float64Array);
   /** Simulator: tree pieces still pointing at the entry. */
-  pieces = new Int32Array(1024);
+  pieces = pool(Int32Array);
   /** Simulator: 1 once kfree() has been called on the entry. */
-  freed = new Uint8Array(1024);
+  freed = pool(Uint8Array);
   private readonly unused: number[] = [];
   private used = 0;
 
@@ -113,21 +114,11 @@ class ShadowIpaMaps {
   }
 
   private grow(): void {
-    const n = this.ipa.length * 2;
-    const f64 = (a: Float64Array) => {
-      const b = new Float64Array(n);
-      b.set(a);
-      return b;
-    };
-    this.shadowIpa = f64(this.shadowIpa);
-    this.ipa = f64(this.ipa);
-    this.size = f64(this.size);
-    const pieces = new Int32Array(n);
-    pieces.set(this.pieces);
-    this.pieces = pieces;
-    const freed = new Uint8Array(n);
-    freed.set(this.freed);
-    this.freed = freed;
+    this.shadowIpa = doubled(this.shadowIpa);
+    this.ipa = doubled(this.ipa);
+    this.size = doubled(this.size);
+    this.pieces = doubled(this.pieces);
+    this.freed = doubled(this.freed);
   }
 }
 

@@ -41,6 +41,7 @@
  * @module
  */
 
+import { doubled, pool } from "../util/growable.ts";
 import { RangeMap } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
@@ -77,16 +78,16 @@ export interface MergedRange {
  */
 class MergedLists {
   /** Per range: canonical start and end (exclusive). */
-  start = new Float64Array(256);
-  end = new Float64Array(256);
+  start = pool(Float64Array, 256);
+  end = pool(Float64Array, 256);
   /** Per range: first and last element (-1: none) and the list's length. */
-  head = new Int32Array(256);
-  tail = new Int32Array(256);
-  length = new Int32Array(256);
+  head = pool(Int32Array, 256);
+  tail = pool(Int32Array, 256);
+  length = pool(Int32Array, 256);
   /** Per element: the shadow range, and the next element of its list (-1: none). */
-  shadowIpa = new Float64Array(256);
-  size = new Float64Array(256);
-  next = new Int32Array(256);
+  shadowIpa = pool(Float64Array, 256);
+  size = pool(Float64Array, 256);
+  next = pool(Int32Array, 256);
   private freeRanges: number[] = [];
   private rangesUsed = 0;
   /** Freed elements, chained through `next` (-1: none). */
@@ -97,11 +98,11 @@ class MergedLists {
   newRange(start: number, end: number): number {
     const r = this.freeRanges.pop() ?? this.rangesUsed++;
     if (r === this.start.length) {
-      this.start = grown(this.start);
-      this.end = grown(this.end);
-      this.head = grown(this.head);
-      this.tail = grown(this.tail);
-      this.length = grown(this.length);
+      this.start = doubled(this.start);
+      this.end = doubled(this.end);
+      this.head = doubled(this.head);
+      this.tail = doubled(this.tail);
+      this.length = doubled(this.length);
     }
     this.start[r] = start;
     this.end[r] = end;
@@ -117,9 +118,9 @@ class MergedLists {
     else {
       x = this.elemsUsed++;
       if (x === this.next.length) {
-        this.shadowIpa = grown(this.shadowIpa);
-        this.size = grown(this.size);
-        this.next = grown(this.next);
+        this.shadowIpa = doubled(this.shadowIpa);
+        this.size = doubled(this.size);
+        this.next = doubled(this.next);
       }
     }
     this.shadowIpa[x] = shadowIpa;
@@ -161,13 +162,6 @@ class MergedLists {
     this.tail[r] = last;
     this.length[r] += n;
   }
-}
-
-/** A copy of `a` twice as long. */
-function grown<T extends Float64Array | Int32Array>(a: T): T {
-  const b = new (a.constructor as new (n: number) => T)(a.length * 2);
-  b.set(a);
-  return b;
 }
 
 /** The merged-pivot proposal: one list of shadow ranges per merged canonical range. */

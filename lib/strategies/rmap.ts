@@ -70,7 +70,7 @@
 import { MAPLE_NODE_BYTES, mapleTreeBytes } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import { IdTable } from "../util/addr_table.ts";
-import { growable, grown } from "../util/growable.ts";
+import { doubled, pool } from "../util/growable.ts";
 import { SortedKeys } from "../util/sorted_keys.ts";
 import { eachFound } from "./derived.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
@@ -87,9 +87,6 @@ export interface RmapOptions {
   /** Per-MMU budget in modeled bytes (descriptors, their share of heads and side pages). */
   budget?: number;
 }
-
-/** Descriptors a pool reserves room for at first; each later reservation is 16 times larger. */
-const POOL_RESERVE = 2 ** 20;
 
 /** pte_list_desc bytes of a head with `n` descriptors (one is held inline). */
 function chunkBytes(n: number): number {
@@ -117,15 +114,14 @@ export class Rmap implements ReverseMapStrategy {
   private levels: Level[] = [];
   // Descriptor pool, struct of arrays over resizable buffers: they grow in place within a
   // reservation (a copy would touch every byte twice), copied only when one runs out.
-  private poolMax = POOL_RESERVE;
-  private dMmu = growable(Int32Array, 1024, POOL_RESERVE);
-  private dIpa = growable(Float64Array, 1024, POOL_RESERVE);
-  private dKey = growable(Float64Array, 1024, POOL_RESERVE);
-  private dLevel = growable(Int8Array, 1024, POOL_RESERVE);
-  private dNext = growable(Int32Array, 1024, POOL_RESERVE);
-  private dPrev = growable(Int32Array, 1024, POOL_RESERVE);
+  private dMmu = pool(Int32Array);
+  private dIpa = pool(Float64Array);
+  private dKey = pool(Float64Array);
+  private dLevel = pool(Int8Array);
+  private dNext = pool(Int32Array);
+  private dPrev = pool(Int32Array);
   /** At a key's head descriptor: the key's descriptors (for pte_list_desc accounting). */
-  private dCount = growable(Int32Array, 1024, POOL_RESERVE);
+  private dCount = pool(Int32Array);
   private freeList: number[] = [];
   private used = 0;
   /**
@@ -192,16 +188,13 @@ export class Rmap implements ReverseMapStrategy {
     const f = this.freeList.pop();
     if (f !== undefined) return f;
     if (this.used === this.dMmu.length) {
-      const n = 2 * this.used;
-      if (n > this.poolMax) this.poolMax *= 16;
-      const max = this.poolMax;
-      this.dMmu = grown(this.dMmu, Int32Array, n, max);
-      this.dIpa = grown(this.dIpa, Float64Array, n, max);
-      this.dKey = grown(this.dKey, Float64Array, n, max);
-      this.dLevel = grown(this.dLevel, Int8Array, n, max);
-      this.dNext = grown(this.dNext, Int32Array, n, max);
-      this.dPrev = grown(this.dPrev, Int32Array, n, max);
-      this.dCount = grown(this.dCount, Int32Array, n, max);
+      this.dMmu = doubled(this.dMmu);
+      this.dIpa = doubled(this.dIpa);
+      this.dKey = doubled(this.dKey);
+      this.dLevel = doubled(this.dLevel);
+      this.dNext = doubled(this.dNext);
+      this.dPrev = doubled(this.dPrev);
+      this.dCount = doubled(this.dCount);
     }
     return this.used++;
   }
