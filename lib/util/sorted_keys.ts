@@ -4,6 +4,9 @@
  * search over the blocks and then inside one. It answers "every key in [from, to)" with
  * one search plus one step per key, which is what a range query over a B-tree costs.
  *
+ * Each block is a `Float64Array` (up to `2 × SORTED_KEYS_BLOCK + 1` keys, grown by doubling
+ * while small) with its length beside it: off the JS heap, no array growth copies.
+ *
  * Steps are counted as comparisons of the two binary searches
  * (⌈log2(blocks + 1)⌉ + ⌈log2(block length + 1)⌉, about ⌈log2(n + 1)⌉ + 1), plus one per
  * key visited.
@@ -27,15 +30,24 @@ export const SORTED_KEYS_BLOCK = 256;
 /** ⌈log2 n⌉ of a whole number below 2^31 (its bit length less one for powers of two). */
 const ceilLog2 = (n: number) => (n <= 1 ? 0 : 32 - Math.clz32(n - 1));
 
+/** Room of a full block: it splits when a key would make it longer than 2 × the block. */
+const BLOCK_ROOM = 2 * SORTED_KEYS_BLOCK + 1;
+
 /** A sorted set of numbers with range iteration. */
 export class SortedKeys {
-  private blocks: number[][] = [];
+  /** The blocks, each sorted; keys at [0, lens[b]) of blocks[b]. */
+  private blocks: Float64Array[] = [];
+  private lens: number[] = [];
   /** The first key of each block (one flat array for the search over blocks). */
   private firsts: number[] = [];
   /** Keys held. */
   size = 0;
   /** Steps the last search and iteration took. */
   lastSteps = 0;
+  /** Result of {@linkcode neighbors}, {@linkcode insert}, {@linkcode remove}: the key below. */
+  pred = NaN;
+  /** Result of {@linkcode neighbors}, {@linkcode insert}, {@linkcode remove}: the key above. */
+  succ = NaN;
 
   /** Index of the block that holds `k` or where it would go. */
   private blockFor(k: number): number {
@@ -49,8 +61,9 @@ export class SortedKeys {
     return lo;
   }
 
-  private static lowerBound(a: number[], k: number): number {
-    let lo = 0, hi = a.length;
+  /** First index of the `n` keys of `a` whose key is not below `k`. */
+  private static lowerBound(a: Float64Array, n: number, k: number): number {
+    let lo = 0, hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (a[mid] < k) lo = mid + 1;
@@ -67,24 +80,39 @@ export class SortedKeys {
     this.pred = NaN;
     this.succ = NaN;
     if (this.blocks.length === 0) {
-      this.blocks.push([k]);
+      const a = new Float64Array(8);
+      a[0] = k;
+      this.blocks.push(a);
+      this.lens.push(1);
       this.firsts.push(k);
       this.size = 1;
       return 1;
     }
     const bi = this.blockFor(k);
-    const a = this.blocks[bi];
-    const i = SortedKeys.lowerBound(a, k);
-    const steps = ceilLog2(this.blocks.length + 1) + ceilLog2(a.length + 1);
-    this.setNeighbors(bi, i, i < a.length && a[i] === k ? i + 1 : i);
-    if (a[i] === k) return steps;
-    if (i === a.length) a.push(k);
-    else a.splice(i, 0, k);
+    let a = this.blocks[bi];
+    const n = this.lens[bi];
+    const i = SortedKeys.lowerBound(a, n, k);
+    const steps = ceilLog2(this.blocks.length + 1) + ceilLog2(n + 1);
+    const present = i < n && a[i] === k;
+    this.setNeighbors(bi, i, present ? i + 1 : i);
+    if (present) return steps;
+    if (n === a.length) {
+      const b = new Float64Array(Math.min(BLOCK_ROOM, 2 * n));
+      b.set(a);
+      this.blocks[bi] = a = b;
+    }
+    if (i < n) a.copyWithin(i + 1, i, n);
+    a[i] = k;
+    this.lens[bi] = n + 1;
     if (i === 0) this.firsts[bi] = k;
     this.size++;
-    if (a.length > 2 * SORTED_KEYS_BLOCK) {
-      const upper = a.splice(SORTED_KEYS_BLOCK);
+    if (n + 1 > 2 * SORTED_KEYS_BLOCK) {
+      // Split: the lower half stays, the upper half moves to a new block after it.
+      const upper = new Float64Array(BLOCK_ROOM);
+      upper.set(a.subarray(SORTED_KEYS_BLOCK, n + 1));
+      this.lens[bi] = SORTED_KEYS_BLOCK;
       this.blocks.splice(bi + 1, 0, upper);
+      this.lens.splice(bi + 1, 0, n + 1 - SORTED_KEYS_BLOCK);
       this.firsts.splice(bi + 1, 0, upper[0]);
     }
     return steps;
@@ -94,8 +122,8 @@ export class SortedKeys {
   private setNeighbors(bi: number, i: number, j: number): void {
     const a = this.blocks[bi];
     if (i > 0) this.pred = a[i - 1];
-    else if (bi > 0) this.pred = this.blocks[bi - 1][this.blocks[bi - 1].length - 1];
-    if (j < a.length) this.succ = a[j];
+    else if (bi > 0) this.pred = this.blocks[bi - 1][this.lens[bi - 1] - 1];
+    if (j < this.lens[bi]) this.succ = a[j];
     else if (bi + 1 < this.blocks.length) this.succ = this.blocks[bi + 1][0];
   }
 
@@ -109,14 +137,18 @@ export class SortedKeys {
     if (this.blocks.length === 0) return 0;
     const bi = this.blockFor(k);
     const a = this.blocks[bi];
-    const i = SortedKeys.lowerBound(a, k);
-    const steps = ceilLog2(this.blocks.length + 1) + ceilLog2(a.length + 1);
-    this.setNeighbors(bi, i, i < a.length && a[i] === k ? i + 1 : i);
-    if (a[i] !== k) return steps;
-    a.splice(i, 1);
+    const n = this.lens[bi];
+    const i = SortedKeys.lowerBound(a, n, k);
+    const steps = ceilLog2(this.blocks.length + 1) + ceilLog2(n + 1);
+    const present = i < n && a[i] === k;
+    this.setNeighbors(bi, i, present ? i + 1 : i);
+    if (!present) return steps;
+    a.copyWithin(i, i + 1, n);
+    this.lens[bi] = n - 1;
     this.size--;
-    if (a.length === 0) {
+    if (n === 1) {
       this.blocks.splice(bi, 1);
+      this.lens.splice(bi, 1);
       this.firsts.splice(bi, 1);
     } else if (i === 0) this.firsts[bi] = a[0];
     return steps;
@@ -130,12 +162,12 @@ export class SortedKeys {
   forRange(from: number, to: number, fn: (k: number) => void): number {
     if (this.blocks.length === 0) return (this.lastSteps = 0);
     let bi = this.blockFor(from);
-    let i = SortedKeys.lowerBound(this.blocks[bi], from);
-    let steps = ceilLog2(this.blocks.length + 1) + ceilLog2(this.blocks[bi].length + 1);
+    let i = SortedKeys.lowerBound(this.blocks[bi], this.lens[bi], from);
+    let steps = ceilLog2(this.blocks.length + 1) + ceilLog2(this.lens[bi] + 1);
     const keys: number[] = [];
     for (;;) {
       const a = this.blocks[bi];
-      if (i >= a.length) {
+      if (i >= this.lens[bi]) {
         if (++bi >= this.blocks.length) break;
         i = 0;
         continue;
@@ -158,12 +190,12 @@ export class SortedKeys {
     if (this.blocks.length === 0) return;
     let bi = this.blockFor(k);
     let a = this.blocks[bi];
-    let i = SortedKeys.lowerBound(a, k);
+    let i = SortedKeys.lowerBound(a, this.lens[bi], k);
     // predecessor: the key before position i (possibly in the previous block)
     if (i > 0) this.pred = a[i - 1];
-    else if (bi > 0) this.pred = this.blocks[bi - 1][this.blocks[bi - 1].length - 1];
-    if (i < a.length && a[i] === k) i++;
-    if (i >= a.length) {
+    else if (bi > 0) this.pred = this.blocks[bi - 1][this.lens[bi - 1] - 1];
+    if (i < this.lens[bi] && a[i] === k) i++;
+    if (i >= this.lens[bi]) {
       if (++bi >= this.blocks.length) return;
       a = this.blocks[bi];
       i = 0;
@@ -171,19 +203,20 @@ export class SortedKeys {
     this.succ = a[i];
   }
 
-  /** Result of {@linkcode neighbors}: the key below. */
-  pred = NaN;
-  /** Result of {@linkcode neighbors}: the key above. */
-  succ = NaN;
-
   /** Every key in order. */
   keys(): number[] {
-    return this.blocks.flat();
+    const out: number[] = [];
+    for (let b = 0; b < this.blocks.length; b++) {
+      const a = this.blocks[b];
+      for (let i = 0; i < this.lens[b]; i++) out.push(a[i]);
+    }
+    return out;
   }
 
   /** Remove every key. */
   clear(): void {
     this.blocks = [];
+    this.lens = [];
     this.firsts = [];
     this.size = 0;
   }
