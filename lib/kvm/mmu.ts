@@ -218,7 +218,7 @@ export function userMemAbort(
   // kvm_encode_nested_level(): L1's level in the software bits (0 = no information).
   if (nested.level > 0) attr |= nested.level << PTE_NV_MAP_SHIFT;
   if (kvm.takeCollateral(mmu, shadowBase)) kvm.cost.refaults++;
-  kvmPgtableStage2Map(
+  const written = kvmPgtableStage2Map(
     mmu.pgt,
     shadowBase,
     vmaPagesize,
@@ -229,7 +229,9 @@ export function userMemAbort(
   );
   if (writable) host.markDirty(ipa);
   kvm.cost.faults++;
-  kvm.strategy.shadowMapped(mmu, shadowBase, canonicalBase, vmaPagesize, paBase);
+  // Nothing written: the leaf was there with this output, only its permissions relaxed
+  // (fault_is_perm && vma_pagesize == fault_granule: kvm_pgtable_stage2_relax_perms()).
+  kvm.strategy.shadowMapped(mmu, shadowBase, canonicalBase, vmaPagesize, paBase, written === 0);
   kvm.onShadowInsert?.(mmu, canonicalBase, vmaPagesize, shadowBase);
   return "mapped";
 }

@@ -773,6 +773,8 @@ interface Stage2MapData {
   attr: number;
   /** Simulator-only number of the leaf at `ipa` (each leaf gets it plus its offset). */
   meta: number;
+  /** Leaves written (new or replaced), not counting permission changes in place. */
+  installed: number;
 }
 
 /** kvm_block_mapping_supported(): a leaf fits at ctx (level, size, both alignments). */
@@ -798,6 +800,7 @@ function stage2MapWalkerTryLeaf(ctx: VisitCtx<Stage2MapData>): void {
   }
   if (ctx.old !== 0) pgt.clear(ctx.table, ctx.index);
   pgt.setLeaf(ctx.table, ctx.index, oa, d.attr, d.meta + off);
+  d.installed++;
 }
 
 /**
@@ -869,7 +872,9 @@ function stage2FlushWalker(ctx: VisitCtx<Stage2FlushData>): void {
 /**
  * kvm_pgtable_stage2_map(): map [ipa, ipa + size) to `phys` with the largest leaves that
  * fit (one leaf when `size` is a page or block size the table can hold), replacing what
- * overlaps it. `meta` is simulator-only (each leaf gets `meta` plus its offset).
+ * overlaps it. `meta` is simulator-only (each leaf gets `meta` plus its offset). Returns
+ * the leaves written: 0 when every leaf was already there with this output and only its
+ * permissions changed (what kvm_pgtable_stage2_relax_perms() does).
  */
 export function kvmPgtableStage2Map(
   pgt: KvmPgtable,
@@ -879,7 +884,7 @@ export function kvmPgtableStage2Map(
   attr: number,
   meta: number,
   st: WalkStats,
-): void {
+): number {
   const page = pgt.geom.granule.pageSize;
   if (
     size <= 0 || !isAligned(size, page) || !isAligned(ipa, page) || !isAligned(phys, page) ||
@@ -896,18 +901,20 @@ export function kvmPgtableStage2Map(
   const w = reuse ? MAP_WALKER : newMapWalker();
   const d = w.arg;
   d.ipa = ipa, d.end = ipa + size, d.phys = phys, d.attr = attr | PTE_VALID, d.meta = meta;
+  d.installed = 0;
   mapWalkerBusy = true;
   try {
     pgt.walk(ipa, ipa + size, w, st);
   } finally {
     if (reuse) mapWalkerBusy = false;
   }
+  return d.installed;
 }
 
 function newMapWalker(): KvmPgtableWalker<Stage2MapData> {
   return {
     cb: stage2MapWalker,
-    arg: { ipa: 0, end: 0, phys: 0, attr: 0, meta: 0 },
+    arg: { ipa: 0, end: 0, phys: 0, attr: 0, meta: 0, installed: 0 },
     flags: KVM_PGTABLE_WALK_LEAF | KVM_PGTABLE_WALK_TABLE_PRE,
     visitsInvalid: true,
   };

@@ -79,7 +79,8 @@ export interface ReverseMapStrategy {
   attach(ops: ShadowOps): void;
   /**
    * user_mem_abort() installed a shadow leaf: [shadowIpa, +size) in `mmu` maps canonical
-   * [canonicalIpa, +size) at host PA `pa`.
+   * [canonicalIpa, +size) at host PA `pa`. `relaxed`: the leaf was already there with this
+   * output and only its permissions changed (kvm_pgtable_stage2_relax_perms()).
    */
   shadowMapped(
     mmu: ShadowMmu,
@@ -87,6 +88,7 @@ export interface ReverseMapStrategy {
     canonicalIpa: number,
     size: number,
     pa: number,
+    relaxed: boolean,
   ): void;
   /**
    * A shadow leaf left its table, whatever removed it (this strategy's unmap, an L1 TLBI,

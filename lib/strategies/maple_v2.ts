@@ -134,13 +134,6 @@ export class MapleV2 implements ReverseMapStrategy {
   /** Per MMU, canonical range -> entry handle (see ShadowIpaMaps). */
   private readonly trees: (RangeMap | undefined)[] = [];
   private readonly entries = new ShadowIpaMaps();
-  /**
-   * Simulator only: live shadow leaves per MMU, each the point [shadow IPA, +1) holding
-   * the leaf's host PA + log2(size) (exact: the PA is page aligned), to tell a
-   * permission relaxation (no add_to_shadow_ipa_lookup()) from a map. A RangeMap with no
-   * hooks: its steps and bytes are not the model's.
-   */
-  private readonly leaves: (RangeMap | undefined)[] = [];
   private readonly keepOnReset: boolean;
   private readonly memslotAll: boolean;
   private readonly treeWp: boolean;
@@ -205,11 +198,6 @@ export class MapleV2 implements ReverseMapStrategy {
     return t;
   }
 
-  /** The simulator's live-leaf record of `mmu`. */
-  private leafSet(mmu: ShadowMmu): RangeMap {
-    return this.leaves[mmu.id] ??= new RangeMap();
-  }
-
   /** kfree(entry `e`), with double frees counted. */
   private kfree(e: number): void {
     if (this.entries.freed[e]) {
@@ -240,13 +228,11 @@ export class MapleV2 implements ReverseMapStrategy {
     shadowIpa: number,
     canonicalIpa: number,
     size: number,
-    pa: number,
+    _pa: number,
+    relaxed: boolean,
   ): void {
-    const leaves = this.leafSet(mmu);
-    const key = pa + Math.log2(size);
     // fault_is_perm && vma_pagesize == fault_granule: kvm_pgtable_stage2_relax_perms(), no lookup.
-    if (leaves.load(shadowIpa)?.value === key) return;
-    leaves.store(shadowIpa, shadowIpa + 1, key);
+    if (relaxed) return;
     const start = Math.floor(canonicalIpa / size) * size;
     // kzalloc(sizeof(struct shadow_ipa_map), GFP_KERNEL_ACCOUNT)
     const entry = this.entries.alloc(Math.floor(shadowIpa / size) * size, start, size);
@@ -256,17 +242,14 @@ export class MapleV2 implements ReverseMapStrategy {
     if (d.split !== undefined) this.entries.pieces[d.split]++;
   }
 
-  /** The patch has no hook here; only the simulator's leaf bookkeeping changes. */
-  shadowRemoved(mmu: ShadowMmu, shadowIpa: number): void {
-    this.leaves[mmu.id]?.erase(shadowIpa, shadowIpa + 1);
-  }
+  /** The patch has no hook here. */
+  shadowRemoved(): void {}
 
   /**
    * Not in the patch (see the module doc): free the tree as kvm_arch_flush_shadow_all()
    * does, mt_for_each() + kfree() then mtree_destroy(). `keepOnReset` keeps it.
    */
   mmuReset(mmu: ShadowMmu): void {
-    this.leaves[mmu.id]?.destroy();
     if (this.keepOnReset) return;
     const t = this.trees[mmu.id];
     if (!t) return;
