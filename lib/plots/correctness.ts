@@ -51,6 +51,7 @@ import {
   type Figure,
   type LegendItem,
   plotDocument,
+  strategyLegend,
 } from "./svg.ts";
 
 /** An alias density as an axis label. */
@@ -284,16 +285,7 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
     r: { type: "identity" },
     marks,
   } as Plot.PlotOptions) as unknown as DomElement;
-  const legend: LegendItem[] = strategies.map((s) => {
-    const st = strategyStyle(s);
-    return {
-      label: st.label,
-      color: st.color,
-      kind: "dot" as const,
-      symbol: st.symbol,
-      hollow: st.hollow,
-    };
-  });
+  const legend: LegendItem[] = strategyLegend(strategies, "dot");
   legend.push(
     { label: `soft lockup (${m.softLockupNs / 1e9} s)`, color: LOCKUP_COLOR, kind: "rule" },
     {

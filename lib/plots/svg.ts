@@ -77,18 +77,26 @@ export interface LegendItem {
   symbol?: string;
 }
 
-/** One legend entry per strategy, in the given order: its colour, dash and symbol. */
-export function strategyLegend(strategies: readonly string[]): LegendItem[] {
+/**
+ * One legend entry per strategy, in the given order: its colour, symbol and (for `line`
+ * swatches, the default; `dot` for a figure of dots) its dash.
+ */
+export function strategyLegend(
+  strategies: readonly string[],
+  kind: "line" | "dot" = "line",
+): LegendItem[] {
   return strategies.map((s) => {
     const st = strategyStyle(s);
-    return {
-      label: st.label,
-      color: st.color,
-      kind: "line" as const,
-      dash: st.dash,
-      symbol: st.symbol,
-      hollow: st.hollow,
-    };
+    return kind === "line"
+      ? {
+        label: st.label,
+        color: st.color,
+        kind,
+        dash: st.dash,
+        symbol: st.symbol,
+        hollow: st.hollow,
+      }
+      : { label: st.label, color: st.color, kind, symbol: st.symbol, hollow: st.hollow };
   });
 }
 
