@@ -42,6 +42,10 @@ export class SortedKeys {
   private firsts: number[] = [];
   /** Keys held. */
   size = 0;
+  /** Result of the last search: block, index in it, and whether the key was there. */
+  private at = 0;
+  private atIndex = 0;
+  private found = false;
   /** Steps the last search and iteration took. */
   lastSteps = 0;
   /** Result of {@linkcode neighbors}, {@linkcode insert}, {@linkcode remove}: the key below. */
@@ -88,14 +92,11 @@ export class SortedKeys {
       this.size = 1;
       return 1;
     }
-    const bi = this.blockFor(k);
+    const steps = this.search(k);
+    if (this.found) return steps;
+    const bi = this.at, i = this.atIndex;
     let a = this.blocks[bi];
     const n = this.lens[bi];
-    const i = SortedKeys.lowerBound(a, n, k);
-    const steps = ceilLog2(this.blocks.length + 1) + ceilLog2(n + 1);
-    const present = i < n && a[i] === k;
-    this.setNeighbors(bi, i, present ? i + 1 : i);
-    if (present) return steps;
     if (n === a.length) {
       const b = new Float64Array(Math.min(BLOCK_ROOM, 2 * n));
       b.set(a);
@@ -118,13 +119,24 @@ export class SortedKeys {
     return steps;
   }
 
-  /** Neighbours of position i in block bi: pred before i, succ at or after j. */
-  private setNeighbors(bi: number, i: number, j: number): void {
+  /**
+   * The one search (blocks not empty): where `k` is or would go (`at`, `atIndex`), whether
+   * it is there (`found`), and its neighbours in `pred` and `succ`. Returns its steps.
+   */
+  private search(k: number): number {
+    const bi = this.blockFor(k);
     const a = this.blocks[bi];
+    const n = this.lens[bi];
+    const i = SortedKeys.lowerBound(a, n, k);
+    this.at = bi;
+    this.atIndex = i;
+    this.found = i < n && a[i] === k;
+    const j = this.found ? i + 1 : i;
     if (i > 0) this.pred = a[i - 1];
     else if (bi > 0) this.pred = this.blocks[bi - 1][this.lens[bi - 1] - 1];
-    if (j < this.lens[bi]) this.succ = a[j];
+    if (j < n) this.succ = a[j];
     else if (bi + 1 < this.blocks.length) this.succ = this.blocks[bi + 1][0];
+    return ceilLog2(this.blocks.length + 1) + ceilLog2(n + 1);
   }
 
   /**
@@ -135,14 +147,11 @@ export class SortedKeys {
     this.pred = NaN;
     this.succ = NaN;
     if (this.blocks.length === 0) return 0;
-    const bi = this.blockFor(k);
+    const steps = this.search(k);
+    if (!this.found) return steps;
+    const bi = this.at, i = this.atIndex;
     const a = this.blocks[bi];
     const n = this.lens[bi];
-    const i = SortedKeys.lowerBound(a, n, k);
-    const steps = ceilLog2(this.blocks.length + 1) + ceilLog2(n + 1);
-    const present = i < n && a[i] === k;
-    this.setNeighbors(bi, i, present ? i + 1 : i);
-    if (!present) return steps;
     a.copyWithin(i, i + 1, n);
     this.lens[bi] = n - 1;
     this.size--;
@@ -187,20 +196,7 @@ export class SortedKeys {
   neighbors(k: number): void {
     this.pred = NaN;
     this.succ = NaN;
-    if (this.blocks.length === 0) return;
-    let bi = this.blockFor(k);
-    let a = this.blocks[bi];
-    let i = SortedKeys.lowerBound(a, this.lens[bi], k);
-    // predecessor: the key before position i (possibly in the previous block)
-    if (i > 0) this.pred = a[i - 1];
-    else if (bi > 0) this.pred = this.blocks[bi - 1][this.lens[bi - 1] - 1];
-    if (i < this.lens[bi] && a[i] === k) i++;
-    if (i >= this.lens[bi]) {
-      if (++bi >= this.blocks.length) return;
-      a = this.blocks[bi];
-      i = 0;
-    }
-    this.succ = a[i];
+    if (this.blocks.length > 0) this.search(k);
   }
 
   /** Every key in order. */

@@ -2,7 +2,7 @@ import { assertEquals } from "@std/assert";
 import { Prng } from "./prng.ts";
 import { SORTED_KEYS_BLOCK, SortedKeys } from "./sorted_keys.ts";
 
-Deno.test("SortedKeys agrees with a sorted array: members, neighbours, ranges, over splits and merges", () => {
+Deno.test("SortedKeys agrees with a sorted array: members, neighbours, ranges, over splits and emptied blocks", () => {
   const rng = new Prng(17);
   const s = new SortedKeys();
   let ref: number[] = [];
@@ -22,6 +22,8 @@ Deno.test("SortedKeys agrees with a sorted array: members, neighbours, ranges, o
     const present = ref[i] === k;
     const pred = i > 0 ? ref[i - 1] : NaN;
     const succ = (present ? ref[i + 1] : ref[i]) ?? NaN;
+    s.neighbors(k);
+    assertEquals([s.pred, s.succ], [pred, succ], `neighbors(${k}) at step ${step}`);
     // Mostly inserts at first, mostly removals later: blocks split, then empty out.
     if (rng.chance(step < 8000 ? 0.8 : 0.2)) {
       s.insert(k);
