@@ -39,8 +39,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "rmap-alias-head",
     file: "lib/strategies/rmap.ts",
-    find: "    L.heads.set(c, d);\n",
-    replace: "    if (head < 0) L.heads.set(c, d);\n",
+    find: "const head = L.heads.swap(c, d);",
+    replace: "const head = L.heads.get(c) >= 0 ? L.heads.get(c) : L.heads.swap(c, d);",
     what: "rmap: the head keeps the first descriptor, later aliases are unreachable",
   },
   {
