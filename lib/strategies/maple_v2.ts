@@ -69,7 +69,7 @@
  * @module
  */
 
-import { doubled, pool } from "../util/growable.ts";
+import { grown, pool } from "../util/growable.ts";
 import { RangeMap } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
@@ -87,8 +87,8 @@ class ShadowIpaMaps {
   shadowIpa = pool(Float64Array);
   /** ALIGN_DOWN(ipa, size): the canonical IPA. */
   ipa = pool(Float64Array);
-  /** vma_pagesize. */
-  size = pool(Float64Array);
+  /** vma_pagesize (a power of two: exact in a float32). */
+  size = pool(Float32Array);
   /** Simulator: tree pieces still pointing at the entry. */
   pieces = pool(Int32Array);
   /** Simulator: 1 once kfree() has been called on the entry. */
@@ -114,11 +114,11 @@ class ShadowIpaMaps {
   }
 
   private grow(): void {
-    this.shadowIpa = doubled(this.shadowIpa);
-    this.ipa = doubled(this.ipa);
-    this.size = doubled(this.size);
-    this.pieces = doubled(this.pieces);
-    this.freed = doubled(this.freed);
+    this.shadowIpa = grown(this.shadowIpa);
+    this.ipa = grown(this.ipa);
+    this.size = grown(this.size);
+    this.pieces = grown(this.pieces);
+    this.freed = grown(this.freed);
   }
 }
 

@@ -41,7 +41,7 @@
  * @module
  */
 
-import { doubled, pool } from "../util/growable.ts";
+import { grown, pool } from "../util/growable.ts";
 import { RangeMap } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
@@ -84,9 +84,12 @@ class MergedLists {
   head = pool(Int32Array, 256);
   tail = pool(Int32Array, 256);
   length = pool(Int32Array, 256);
-  /** Per element: the shadow range, and the next element of its list (-1: none). */
+  /**
+   * Per element: the shadow range (its size a leaf size, a power of two: exact in a
+   * float32), and the next element of its list (-1: none).
+   */
   shadowIpa = pool(Float64Array, 256);
-  size = pool(Float64Array, 256);
+  size = pool(Float32Array, 256);
   next = pool(Int32Array, 256);
   private freeRanges: number[] = [];
   private rangesUsed = 0;
@@ -98,11 +101,11 @@ class MergedLists {
   newRange(start: number, end: number): number {
     const r = this.freeRanges.pop() ?? this.rangesUsed++;
     if (r === this.start.length) {
-      this.start = doubled(this.start);
-      this.end = doubled(this.end);
-      this.head = doubled(this.head);
-      this.tail = doubled(this.tail);
-      this.length = doubled(this.length);
+      this.start = grown(this.start);
+      this.end = grown(this.end);
+      this.head = grown(this.head);
+      this.tail = grown(this.tail);
+      this.length = grown(this.length);
     }
     this.start[r] = start;
     this.end[r] = end;
@@ -118,9 +121,9 @@ class MergedLists {
     else {
       x = this.elemsUsed++;
       if (x === this.next.length) {
-        this.shadowIpa = doubled(this.shadowIpa);
-        this.size = doubled(this.size);
-        this.next = doubled(this.next);
+        this.shadowIpa = grown(this.shadowIpa);
+        this.size = grown(this.size);
+        this.next = grown(this.next);
       }
     }
     this.shadowIpa[x] = shadowIpa;

@@ -70,7 +70,7 @@
 import { MAPLE_NODE_BYTES, mapleTreeBytes } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import { IdTable } from "../util/addr_table.ts";
-import { doubled, pool } from "../util/growable.ts";
+import { grown, pool } from "../util/growable.ts";
 import { SortedKeys } from "../util/sorted_keys.ts";
 import { eachFound } from "./derived.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
@@ -188,13 +188,13 @@ export class Rmap implements ReverseMapStrategy {
     const f = this.freeList.pop();
     if (f !== undefined) return f;
     if (this.used === this.dMmu.length) {
-      this.dMmu = doubled(this.dMmu);
-      this.dIpa = doubled(this.dIpa);
-      this.dKey = doubled(this.dKey);
-      this.dLevel = doubled(this.dLevel);
-      this.dNext = doubled(this.dNext);
-      this.dPrev = doubled(this.dPrev);
-      this.dCount = doubled(this.dCount);
+      this.dMmu = grown(this.dMmu);
+      this.dIpa = grown(this.dIpa);
+      this.dKey = grown(this.dKey);
+      this.dLevel = grown(this.dLevel);
+      this.dNext = grown(this.dNext);
+      this.dPrev = grown(this.dPrev);
+      this.dCount = grown(this.dCount);
     }
     return this.used++;
   }

@@ -115,8 +115,9 @@ export class SpanUnknown implements ReverseMapStrategy {
       const onSteps = (n: number) => this.ops.countSteps(n);
       const onBytes = (d: number) => this.treeBytes += d;
       x = {
-        rev: new RangeMap({ onSteps, onBytes }),
-        direct: new RangeMap({ onSteps, onBytes }),
+        // Values are page-aligned IPAs (or UNKNOWN_IPA): 32-bit words in the simulator.
+        rev: new RangeMap({ onSteps, onBytes, valueUnit: 4096 }),
+        direct: new RangeMap({ onSteps, onBytes, valueUnit: 4096 }),
       };
       this.index[mmu.id] = x;
     }

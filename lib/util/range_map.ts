@@ -45,8 +45,9 @@
  *
  * ## Implementation
  * A two-level sorted list: blocks of at most `2 × blockSize` ranges, each sorted, with
- * the start, end and value of each range side by side in one `Float64Array` (no object
- * per range); a search is a binary search over the blocks then inside one, an update
+ * the start, end and value of each range side by side in one typed array (no object per
+ * range): 32-bit words (keys in 4 KiB pages, values in `valueUnit`s) while every key and
+ * value fits one, doubles from the first that does not; a search is a binary search over the blocks then inside one, an update
  * moves the tail of one block. An append after the last range takes the last block, or
  * starts a new one when it is full. This is the simulator's structure, not the maple
  * tree's: its costs are the model above, not what this code does.
@@ -122,25 +123,43 @@ export interface RangeMapOptions {
   /** Simulator block size (default 256); small values exercise block splits in tests. */
   blockSize?: number;
   /**
+   * Values are kept in 32 bits while each is -1 or a whole number of this unit below 2^32
+   * units (default 1: small integers, such as handles; 4096 for page-aligned addresses).
+   * Simulator memory only: a map whose key or value does not fit turns wide (doubles).
+   */
+  valueUnit?: number;
+  /**
    * Called with the change of {@linkcode RangeMap.memoryBytes} after every operation that
    * changes it (lets an owner keep a running total over many trees).
    */
   onBytes?: (delta: number) => void;
 }
 
+/** Keys are kept in this unit (4 KiB pages) while a map is narrow. */
+const KEY_UNIT = 4096;
+
+/** Largest narrow word. */
+const NARROW_MAX = 2 ** 32 - 1;
+
 /**
- * One block of the simulator's sorted list: `n` ranges in one `Float64Array` that grows
- * by doubling, three numbers per range (start, end, value), in order: off the JS heap,
+ * One block of the simulator's sorted list: `n` ranges, three words per range (start,
+ * end, value) side by side in one typed array that grows by a quarter: off the JS heap,
  * nothing per range for the garbage collector to copy, one move per insert or removal.
+ * A narrow block keeps 32-bit words (keys in 4 KiB pages, values as codes in the map's
+ * value unit, -1 as 0), a wide one doubles (`Float64Array`) with keys and values as they
+ * are; a map's blocks are all narrow or all wide.
  */
 class Block {
   /** Ranges held. */
   n = 0;
   /** start, end, value of range i at 3i, 3i + 1, 3i + 2 (i below `n`). */
-  k: Float64Array;
+  k: Uint32Array | Float64Array;
+  /** Narrow: the value unit (values are `(code - 1) × vu`, code 0 is -1). Wide: 0. */
+  readonly vu: number;
 
-  constructor(capacity: number) {
-    this.k = new Float64Array(3 * capacity);
+  constructor(capacity: number, vu: number) {
+    this.vu = vu;
+    this.k = vu > 0 ? new Uint32Array(3 * capacity) : new Float64Array(3 * capacity);
   }
 
   /** Ranges the block has room for before it grows. */
@@ -150,32 +169,44 @@ class Block {
 
   /** Start of range `i`. */
   s(i: number): number {
-    return this.k[3 * i];
+    return this.vu > 0 ? this.k[3 * i] * KEY_UNIT : this.k[3 * i];
   }
 
   /** End of range `i`. */
   e(i: number): number {
-    return this.k[3 * i + 1];
+    return this.vu > 0 ? this.k[3 * i + 1] * KEY_UNIT : this.k[3 * i + 1];
   }
 
   /** Value of range `i`. */
   v(i: number): number {
-    return this.k[3 * i + 2];
+    const c = this.k[3 * i + 2];
+    if (this.vu === 0) return c;
+    return c === 0 ? -1 : (c - 1) * this.vu;
   }
 
-  /** Insert a range at index `i`; the array grows up to `maxCapacity` ranges. */
+  /**
+   * Insert a range at index `i` (into a narrow block, one whose key and value words fit:
+   * the map checks); the array grows up to `maxCapacity` ranges.
+   */
   insert(i: number, s: number, e: number, v: number, maxCapacity: number): void {
     const n = this.n;
     if (3 * n === this.k.length) {
-      const k = new Float64Array(3 * Math.max(n + 1, Math.min(2 * n, maxCapacity)));
+      const cap = Math.max(n + 1, Math.min(grownCapacity(n), maxCapacity));
+      const k = this.vu > 0 ? new Uint32Array(3 * cap) : new Float64Array(3 * cap);
       k.set(this.k);
       this.k = k;
     }
     const k = this.k;
     if (i < n) k.copyWithin(3 * i + 3, 3 * i, 3 * n);
-    k[3 * i] = s;
-    k[3 * i + 1] = e;
-    k[3 * i + 2] = v;
+    if (this.vu > 0) {
+      k[3 * i] = s / KEY_UNIT;
+      k[3 * i + 1] = e / KEY_UNIT;
+      k[3 * i + 2] = v === -1 ? 0 : v / this.vu + 1;
+    } else {
+      k[3 * i] = s;
+      k[3 * i + 1] = e;
+      k[3 * i + 2] = v;
+    }
     this.n = n + 1;
   }
 
@@ -185,18 +216,51 @@ class Block {
     this.n -= c;
   }
 
-  /** Move the ranges from index `h` on to a new block, returned. */
+  /**
+   * Move the ranges from index `h` on to a new block, returned. Both halves keep room for
+   * a quarter more than they hold (a full block's room left half empty in each half would
+   * be a third of the map's memory).
+   */
   splitOff(h: number): Block {
-    const b = new Block(Math.max(BLOCK_START_CAPACITY, 2 * (this.n - h)));
+    const b = new Block(grownCapacity(this.n - h), this.vu);
     b.k.set(this.k.subarray(3 * h, 3 * this.n));
     b.n = this.n - h;
     this.n = h;
+    this.k = this.k.slice(0, 3 * grownCapacity(h));
+    return b;
+  }
+
+  /** The same ranges in a wide block. */
+  widened(): Block {
+    const b = new Block(this.capacity, 0);
+    for (let i = 0; i < this.n; i++) {
+      b.k[3 * i] = this.s(i);
+      b.k[3 * i + 1] = this.e(i);
+      b.k[3 * i + 2] = this.v(i);
+    }
+    b.n = this.n;
     return b;
   }
 }
 
-/** Initial key capacity of a block (it grows by doubling). */
+/** Whether key `x` has a narrow word (a whole number of pages up to NARROW_MAX). */
+function keyFitsNarrow(x: number): boolean {
+  const q = x / KEY_UNIT;
+  return q === Math.floor(q) && q <= NARROW_MAX;
+}
+
+/** Whether value `v` has a narrow code in unit `vu`: -1, or a whole number of units. */
+function valueFitsNarrow(v: number, vu: number): boolean {
+  if (v === -1) return true;
+  const q = v / vu;
+  return q >= 0 && q === Math.floor(q) && q + 1 <= NARROW_MAX;
+}
+
+/** Initial key capacity of a block. */
 const BLOCK_START_CAPACITY = 8;
+
+/** The room a block of `n` ranges grows to: a quarter more (at least BLOCK_START_CAPACITY). */
+const grownCapacity = (n: number) => n + Math.max(BLOCK_START_CAPACITY, n >>> 2);
 
 function checkRange(start: number, end: number, what: string): void {
   if (
@@ -245,6 +309,9 @@ export class RangeMap {
   private shapeLeaves = 0;
   private shapeNodes = 0;
   private shapeHeight = 0;
+  /** The blocks' value unit while narrow, 0 once wide (see {@linkcode Block}). */
+  private vu: number;
+  private readonly narrowUnit: number;
   /** Position set by seekEnd(): block index and index inside the block. */
   private posB = 0;
   private posI = 0;
@@ -259,6 +326,22 @@ export class RangeMap {
     this.onSteps = opts.onSteps;
     this.onBytes = opts.onBytes;
     this.blockSize = Math.max(2, opts.blockSize ?? 256);
+    const vu = opts.valueUnit ?? 1;
+    if (!(vu > 0 && Number.isSafeInteger(vu))) {
+      throw new RangeError(`valueUnit ${vu} is not a positive integer`);
+    }
+    this.vu = this.narrowUnit = vu;
+  }
+
+  /** Whether the map keeps 32-bit words (simulator memory; tests). */
+  get narrow(): boolean {
+    return this.vu > 0;
+  }
+
+  /** Turn every block wide: a key or a value to store has no narrow word. */
+  private widen(): void {
+    this.blocks = this.blocks.map((b) => b.widened());
+    this.vu = 0;
   }
 
   /** Stored ranges (pieces count one each). */
@@ -401,7 +484,7 @@ export class RangeMap {
     const bl = this.blocks;
     const full = 2 * this.blockSize;
     if (bl.length === 0) {
-      const blk = new Block(BLOCK_START_CAPACITY);
+      const blk = new Block(BLOCK_START_CAPACITY, this.vu);
       blk.insert(0, s, e, v, full + 1);
       bl.push(blk);
       return;
@@ -412,7 +495,7 @@ export class RangeMap {
       // full last block is left full and a new one started.
       if (tail.n < full) tail.insert(tail.n, s, e, v, full + 1);
       else {
-        const blk = new Block(full + 1);
+        const blk = new Block(full + 1, this.vu);
         blk.insert(0, s, e, v, full + 1);
         bl.push(blk);
       }
@@ -449,6 +532,12 @@ export class RangeMap {
    * common part of store() and erase().
    */
   private overwrite(s: number, e: number, hasMid: boolean, mid: number | undefined): Displaced {
+    // Every piece written below has its keys among s, e and stored keys, its value `mid`
+    // or a stored one: checking these three keeps the blocks' words exact.
+    if (
+      this.vu > 0 &&
+      !(keyFitsNarrow(s) && keyFitsNarrow(e) && (!hasMid || valueFitsNarrow(mid!, this.vu)))
+    ) this.widen();
     const cost = this.walkCost();
     this.seekEnd(s);
     const b0 = this.posB, i0 = this.posI;
@@ -707,6 +796,7 @@ export class RangeMap {
     this.shape();
     this.charge(this.shapeNodes);
     this.blocks = [];
+    this.vu = this.narrowUnit;
     this.count = 0;
     this.touching = 0;
     this.reported(undefined);

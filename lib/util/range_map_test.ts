@@ -73,8 +73,8 @@ function opArb(base: number, scale: number): fc.Arbitrary<Op> {
   );
 }
 
-function runAgainstModel(ops: Op[], blockSize: number): void {
-  const m = new RangeMap({ blockSize });
+function runAgainstModel(ops: Op[], blockSize: number, valueUnit = 1): RangeMap {
+  const m = new RangeMap({ blockSize, valueUnit });
   const ref = new Model();
   for (const op of ops) {
     switch (op.k) {
@@ -121,6 +121,7 @@ function runAgainstModel(ops: Op[], blockSize: number): void {
     m.forEach(0, MAX_RANGE_KEY, (e) => seen.push(e));
     assertEquals(seen, ref.list);
   }
+  return m;
 }
 
 Deno.test("range map: random operation sequences match the brute-force model", () => {
@@ -136,11 +137,46 @@ Deno.test("range map: random operation sequences match the brute-force model", (
   );
 });
 
+Deno.test("range map: 32-bit words while keys and values fit, doubles from the first that does not", () => {
+  const page = fc.integer({ min: 0, max: 40 }).map((x) => x * 0x1000);
+  const range = fc.tuple(page, page).filter(([a, b]) => a !== b)
+    .map(([a, b]) => [Math.min(a, b), Math.max(a, b)]);
+  // Values as the strategies store them: page-aligned IPAs up to 2^44 and -1 (UNKNOWN_IPA).
+  const ipa = fc.oneof(
+    fc.constant(-1),
+    fc.integer({ min: 0, max: 2 ** 32 - 2 }).map((x) => x * 0x1000),
+  );
+  const store = fc.tuple(range, ipa).map(([[s, e], v]): Op => ({ k: "store", s, e, v }));
+  const other = opArb(0, 0x1000).map((op) => op.k === "store" ? { ...op, v: op.v * 0x1000 } : op);
+  const ops = fc.array(fc.oneof(store, other), { maxLength: 60 });
+  // What turns a map wide: a key off a page, a value off the unit or past 2^32 - 2 units, a
+  // key past 2^32 - 1 pages.
+  const wide = fc.constantFrom<Op>(
+    { k: "store", s: 0x800, e: 0x3000, v: 1 << 12 },
+    { k: "store", s: 0x2000, e: 0x3000, v: 0x1800 },
+    { k: "store", s: 0x2000, e: 0x3000, v: (2 ** 32 - 1) * 0x1000 },
+    { k: "erase", s: 0x2000, e: 2 ** 52 },
+  );
+  fc.assert(
+    fc.property(ops, wide, ops, fc.constantFrom(2, 3, 256), (before, w, after, bs) => {
+      const m = runAgainstModel(before, bs, 0x1000);
+      assert(m.narrow);
+      runAgainstModel([...before, w, ...after], bs, 0x1000);
+      const n = runAgainstModel([...before, w], bs, 0x1000);
+      assert(!n.narrow);
+      n.destroy();
+      assert(n.narrow, "an emptied map is narrow again");
+    }),
+    propertyOptions(300),
+  );
+  assertThrows(() => new RangeMap({ valueUnit: 0.5 }), RangeError, "valueUnit");
+});
+
 Deno.test("range map: keys next to 2^52 stay exact", () => {
   fc.assert(
     fc.property(
       fc.array(opArb(MAX_RANGE_KEY - 41, 1), { maxLength: 60 }),
-      (ops) => runAgainstModel(ops, 2),
+      (ops) => void runAgainstModel(ops, 2),
     ),
     propertyOptions(200),
   );

@@ -4,8 +4,9 @@
  * search over the blocks and then inside one. It answers "every key in [from, to)" with
  * one search plus one step per key, which is what a range query over a B-tree costs.
  *
- * Each block is a `Float64Array` (up to `2 × SORTED_KEYS_BLOCK + 1` keys, grown by doubling
- * while small) with its length beside it: off the JS heap, no array growth copies.
+ * Each block is a `Float64Array` (up to `2 × SORTED_KEYS_BLOCK + 1` keys, grown by a quarter
+ * at a time; the lower half of a split is cut to its size) with its length beside it: off
+ * the JS heap.
  *
  * Steps are counted as comparisons of the two binary searches
  * (⌈log2(blocks + 1)⌉ + ⌈log2(block length + 1)⌉, about ⌈log2(n + 1)⌉ + 1), plus one per
@@ -98,7 +99,7 @@ export class SortedKeys {
     let a = this.blocks[bi];
     const n = this.lens[bi];
     if (n === a.length) {
-      const b = new Float64Array(Math.min(BLOCK_ROOM, 2 * n));
+      const b = new Float64Array(Math.min(BLOCK_ROOM, n + Math.max(8, n >>> 2)));
       b.set(a);
       this.blocks[bi] = a = b;
     }
@@ -109,8 +110,11 @@ export class SortedKeys {
     this.size++;
     if (n + 1 > 2 * SORTED_KEYS_BLOCK) {
       // Split: the lower half stays, the upper half moves to a new block after it.
+      // The lower half keeps an array its size (it grows again on its next insert): with
+      // keys added in order no key comes back to it, and half its room would stay empty.
       const upper = new Float64Array(BLOCK_ROOM);
       upper.set(a.subarray(SORTED_KEYS_BLOCK, n + 1));
+      this.blocks[bi] = a.slice(0, SORTED_KEYS_BLOCK);
       this.lens[bi] = SORTED_KEYS_BLOCK;
       this.blocks.splice(bi + 1, 0, upper);
       this.lens.splice(bi + 1, 0, n + 1 - SORTED_KEYS_BLOCK);
