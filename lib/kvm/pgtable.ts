@@ -195,8 +195,8 @@ export class KvmPgtable {
   private tSeg: Uint8Array;
   private tOff: Int32Array;
   /**
-   * Descriptor pools in segments that are never copied (a segment holds twice the tables
-   * of the one before it; the root sits at the start of the first): per descriptor, output
+   * Descriptor pools in segments that are never copied (a segment adds an eighth to the
+   * pools, at least 4 tables; the root sits at the start of the first): per descriptor, output
    * address, attribute bits, simulator number; per 32, valid bits. Addresses (a leaf's
    * output address, the simulator number) are kept in units of the page size, 32 bits
    * each while every one is a whole frame below 2^32 (16 TiB at 4K), widened to 64-bit
@@ -224,6 +224,8 @@ export class KvmPgtable {
   /** Descriptors used and held in the last segment. */
   private segUsed = 0;
   private segCap = 0;
+  /** Descriptors in all segments. */
+  private poolCap = 0;
   /** Table ids handed out so far (the next new id), and the ones freed since. */
   private tables = 1;
   private readonly freeIds: number[] = [];
@@ -402,6 +404,8 @@ export class KvmPgtable {
     this.bitsSegs.push(new Uint32Array(n / 32));
     this.segUsed = 0;
     this.segCap = n;
+    this.poolCap += n;
+    if (this.oaSegs.length > 256) throw new RangeError("page table: more than 256 pool segments");
   }
 
   /** Room for table id `id`: the per-table arrays grow (copied, small), the pools do not. */
@@ -424,7 +428,9 @@ export class KvmPgtable {
       if (this.tables === this.tLevel.length) this.growTables();
       id = this.tables++;
       if (this.segUsed + this.ptrs > this.segCap) {
-        this.addSegment(Math.max(1, Math.floor((2 * this.segCap) / this.ptrs)) * this.ptrs);
+        // An eighth of the pools more (at least 4 tables): at most an eighth of them is
+        // room not yet used, in at most a hundred or so segments for any table held.
+        this.addSegment(Math.max(4, Math.ceil(this.poolCap / this.ptrs / 8)) * this.ptrs);
       }
       this.tSeg[id] = this.oaSegs.length - 1;
       this.tOff[id] = this.segUsed;

@@ -69,6 +69,7 @@
  * @module
  */
 
+import { FramePool } from "../util/frame_pool.ts";
 import { grown, pool } from "../util/growable.ts";
 import { RangeMap } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
@@ -84,9 +85,9 @@ export const SHADOW_IPA_MAP_BYTES = 32;
  */
 class ShadowIpaMaps {
   /** ALIGN_DOWN(fault_ipa, size): the shadow (L2) IPA. */
-  shadowIpa = pool(Float64Array);
+  shadowIpa = new FramePool();
   /** ALIGN_DOWN(ipa, size): the canonical IPA. */
-  ipa = pool(Float64Array);
+  ipa = new FramePool();
   /** vma_pagesize (a power of two: exact in a float32). */
   size = pool(Float32Array);
   /** Simulator: tree pieces still pointing at the entry. */
@@ -100,8 +101,8 @@ class ShadowIpaMaps {
   alloc(shadowIpa: number, ipa: number, size: number): number {
     const h = this.unused.pop() ?? this.used++;
     if (h === this.ipa.length) this.grow();
-    this.shadowIpa[h] = shadowIpa;
-    this.ipa[h] = ipa;
+    this.shadowIpa.set(h, shadowIpa);
+    this.ipa.set(h, ipa);
     this.size[h] = size;
     this.pieces[h] = 1;
     this.freed[h] = 0;
@@ -114,8 +115,8 @@ class ShadowIpaMaps {
   }
 
   private grow(): void {
-    this.shadowIpa = grown(this.shadowIpa);
-    this.ipa = grown(this.ipa);
+    this.shadowIpa.grow();
+    this.ipa.grow();
     this.size = grown(this.size);
     this.pieces = grown(this.pieces);
     this.freed = grown(this.freed);
@@ -269,10 +270,10 @@ export class MapleV2 implements ReverseMapStrategy {
       const p = t.find(s, end); // mt_find(&mmu->nested_mmu_mt, &start, end - 1)
       if (!p) break;
       const entry = this.use(p.value);
-      this.ops.unmapShadowRange(mmu, en.shadowIpa[entry], en.size[entry]);
-      s = en.ipa[entry] + en.size[entry];
+      this.ops.unmapShadowRange(mmu, en.shadowIpa.get(entry), en.size[entry]);
+      s = en.ipa.get(entry) + en.size[entry];
       // nested_mtree_erase(): mas_erase() at entry->ipa, kfree() of what it returns.
-      const r = t.eraseAt(en.ipa[entry]);
+      const r = t.eraseAt(en.ipa.get(entry));
       if (r) {
         this.kfree(r.value);
         this.dropPiece(r.value);
@@ -286,7 +287,7 @@ export class MapleV2 implements ReverseMapStrategy {
     const en = this.entries;
     t.forEach(0, mmu.pgt.geom.ipaSize, (p) => {
       const entry = this.use(p.value);
-      this.ops.unmapShadowRange(mmu, en.shadowIpa[entry], en.size[entry]);
+      this.ops.unmapShadowRange(mmu, en.shadowIpa.get(entry), en.size[entry]);
       this.kfree(entry);
       this.dropPiece(entry);
     });
@@ -320,7 +321,7 @@ export class MapleV2 implements ReverseMapStrategy {
       const en = this.entries;
       this.tree(mmu).forEach(start, end, (p) => {
         const entry = this.use(p.value);
-        this.ops.wpShadowRange(mmu, en.shadowIpa[entry], en.size[entry]);
+        this.ops.wpShadowRange(mmu, en.shadowIpa.get(entry), en.size[entry]);
       });
     }
   }
@@ -332,7 +333,7 @@ export class MapleV2 implements ReverseMapStrategy {
       const en = this.entries;
       this.tree(mmu).forEach(0, mmu.pgt.geom.ipaSize, (p) => {
         const entry = this.use(p.value);
-        this.ops.flushShadowRange(mmu, en.shadowIpa[entry], en.size[entry]);
+        this.ops.flushShadowRange(mmu, en.shadowIpa.get(entry), en.size[entry]);
       });
     }
   }

@@ -41,6 +41,7 @@
  * @module
  */
 
+import { FramePool } from "../util/frame_pool.ts";
 import { grown, pool } from "../util/growable.ts";
 import { RangeMap } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
@@ -78,8 +79,8 @@ export interface MergedRange {
  */
 class MergedLists {
   /** Per range: canonical start and end (exclusive). */
-  start = pool(Float64Array, 256);
-  end = pool(Float64Array, 256);
+  start = new FramePool(256);
+  end = new FramePool(256);
   /** Per range: first and last element (-1: none) and the list's length. */
   head = pool(Int32Array, 256);
   tail = pool(Int32Array, 256);
@@ -88,7 +89,7 @@ class MergedLists {
    * Per element: the shadow range (its size a leaf size, a power of two: exact in a
    * float32), and the next element of its list (-1: none).
    */
-  shadowIpa = pool(Float64Array, 256);
+  shadowIpa = new FramePool(256);
   size = pool(Float32Array, 256);
   next = pool(Int32Array, 256);
   private freeRanges: number[] = [];
@@ -101,14 +102,14 @@ class MergedLists {
   newRange(start: number, end: number): number {
     const r = this.freeRanges.pop() ?? this.rangesUsed++;
     if (r === this.start.length) {
-      this.start = grown(this.start);
-      this.end = grown(this.end);
+      this.start.grow();
+      this.end.grow();
       this.head = grown(this.head);
       this.tail = grown(this.tail);
       this.length = grown(this.length);
     }
-    this.start[r] = start;
-    this.end[r] = end;
+    this.start.set(r, start);
+    this.end.set(r, end);
     this.head[r] = this.tail[r] = -1;
     this.length[r] = 0;
     return r;
@@ -121,12 +122,12 @@ class MergedLists {
     else {
       x = this.elemsUsed++;
       if (x === this.next.length) {
-        this.shadowIpa = grown(this.shadowIpa);
+        this.shadowIpa.grow();
         this.size = grown(this.size);
         this.next = grown(this.next);
       }
     }
-    this.shadowIpa[x] = shadowIpa;
+    this.shadowIpa.set(x, shadowIpa);
     this.size[x] = size;
     this.next[x] = -1;
     this.link(r, x, x, 1);
@@ -153,7 +154,7 @@ class MergedLists {
   list(r: number): ShadowRange[] {
     const out: ShadowRange[] = [];
     for (let x = this.head[r]; x >= 0; x = this.next[x]) {
-      out.push({ shadowIpa: this.shadowIpa[x], size: this.size[x] });
+      out.push({ shadowIpa: this.shadowIpa.get(x), size: this.size[x] });
     }
     return out;
   }
@@ -196,8 +197,8 @@ export class MergedPivot implements ReverseMapStrategy {
   ranges(mmu: ShadowMmu): MergedRange[] {
     const l = this.lists;
     return (this.trees[mmu.id]?.toArray() ?? []).map(({ value: r }) => ({
-      start: l.start[r],
-      end: l.end[r],
+      start: l.start.get(r),
+      end: l.end.get(r),
       list: l.list(r),
     }));
   }
@@ -231,7 +232,7 @@ export class MergedPivot implements ReverseMapStrategy {
   private note(r: number): void {
     const l = this.lists;
     if (l.length[r] > this.maxList) this.maxList = l.length[r];
-    if (l.end[r] - l.start[r] > this.maxSpan) this.maxSpan = l.end[r] - l.start[r];
+    if (l.end.get(r) - l.start.get(r) > this.maxSpan) this.maxSpan = l.end.get(r) - l.start.get(r);
   }
 
   /** add_to_shadow_ipa_lookup() as the proposal extends it: list or merge. */
@@ -255,7 +256,7 @@ export class MergedPivot implements ReverseMapStrategy {
     for (const m of run) {
       for (let x = l.head[m]; x >= 0; x = l.next[x]) {
         seen++;
-        if (l.shadowIpa[x] === shadowIpa && l.size[x] === size) {
+        if (l.shadowIpa.get(x) === shadowIpa && l.size[x] === size) {
           dup = true;
           break;
         }
@@ -264,7 +265,7 @@ export class MergedPivot implements ReverseMapStrategy {
     }
     this.ops.countSteps(seen);
     const first = run[0], last = run[run.length - 1];
-    if (run.length === 1 && l.start[first] <= s && e <= l.end[first]) {
+    if (run.length === 1 && l.start.get(first) <= s && e <= l.end.get(first)) {
       if (!dup) {
         l.append(first, shadowIpa, size);
         this.elements++;
@@ -281,10 +282,10 @@ export class MergedPivot implements ReverseMapStrategy {
       l.append(merged, shadowIpa, size);
       this.elements++;
     }
-    l.start[merged] = Math.min(s, l.start[first]);
-    l.end[merged] = Math.max(e, l.end[last]);
+    l.start.set(merged, Math.min(s, l.start.get(first)));
+    l.end.set(merged, Math.max(e, l.end.get(last)));
     this.entries -= run.length - 1;
-    t.store(l.start[merged], l.end[merged], merged);
+    t.store(l.start.get(merged), l.end.get(merged), merged);
     this.note(merged);
   }
 
@@ -319,9 +320,9 @@ export class MergedPivot implements ReverseMapStrategy {
       for (const m of this.intersecting(t, start, end)) {
         this.ops.countSteps(l.length[m]);
         for (let x = l.head[m]; x >= 0; x = l.next[x]) {
-          this.ops.unmapShadowRange(mmu, l.shadowIpa[x], l.size[x]);
+          this.ops.unmapShadowRange(mmu, l.shadowIpa.get(x), l.size[x]);
         }
-        t.erase(l.start[m], l.end[m]);
+        t.erase(l.start.get(m), l.end.get(m));
         this.entries--;
         this.elements -= l.length[m];
         l.freeRange(m);
@@ -337,7 +338,7 @@ export class MergedPivot implements ReverseMapStrategy {
       for (const m of this.intersecting(this.tree(mmu), start, end)) {
         this.ops.countSteps(l.length[m]);
         for (let x = l.head[m]; x >= 0; x = l.next[x]) {
-          this.ops.wpShadowRange(mmu, l.shadowIpa[x], l.size[x]);
+          this.ops.wpShadowRange(mmu, l.shadowIpa.get(x), l.size[x]);
         }
       }
     }
@@ -351,7 +352,7 @@ export class MergedPivot implements ReverseMapStrategy {
       for (const m of this.intersecting(this.tree(mmu), start, end)) {
         this.ops.countSteps(l.length[m]);
         for (let x = l.head[m]; x >= 0; x = l.next[x]) {
-          this.ops.flushShadowRange(mmu, l.shadowIpa[x], l.size[x]);
+          this.ops.flushShadowRange(mmu, l.shadowIpa.get(x), l.size[x]);
         }
       }
     }

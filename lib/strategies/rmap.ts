@@ -70,6 +70,7 @@
 import { MAPLE_NODE_BYTES, mapleTreeBytes } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import { IdTable } from "../util/addr_table.ts";
+import { FramePool } from "../util/frame_pool.ts";
 import { grown, pool } from "../util/growable.ts";
 import { SortedKeys } from "../util/sorted_keys.ts";
 import { eachFound } from "./derived.ts";
@@ -115,8 +116,8 @@ export class Rmap implements ReverseMapStrategy {
   // Descriptor pool, struct of arrays over resizable buffers: they grow in place within a
   // reservation (a copy would touch every byte twice), copied only when one runs out.
   private dMmu = pool(Int32Array);
-  private dIpa = pool(Float64Array);
-  private dKey = pool(Float64Array);
+  private dIpa = new FramePool();
+  private dKey = new FramePool();
   private dLevel = pool(Int8Array);
   private dNext = pool(Int32Array);
   private dPrev = pool(Int32Array);
@@ -164,7 +165,7 @@ export class Rmap implements ReverseMapStrategy {
       this.levels.push({
         size: 2 ** (g.pageShift + (3 - l) * g.bitsPerLevel),
         adjacent: 0,
-        heads: new IdTable((d) => this.dKey[d]),
+        heads: new IdTable((d) => this.dKey.get(d)),
         keys: new SortedKeys(),
       });
     }
@@ -189,8 +190,8 @@ export class Rmap implements ReverseMapStrategy {
     if (f !== undefined) return f;
     if (this.used === this.dMmu.length) {
       this.dMmu = grown(this.dMmu);
-      this.dIpa = grown(this.dIpa);
-      this.dKey = grown(this.dKey);
+      this.dIpa.grow();
+      this.dKey.grow();
       this.dLevel = grown(this.dLevel);
       this.dNext = grown(this.dNext);
       this.dPrev = grown(this.dPrev);
@@ -221,7 +222,7 @@ export class Rmap implements ReverseMapStrategy {
     const old = mmu.pgt.shadowedAt(s) - 1;
     if (old >= 0) {
       // A re-fault or a permission relax of the same leaf: already there.
-      if (this.dKey[old] === c && this.dLevel[old] === lvl) return;
+      if (this.dKey.get(old) === c && this.dLevel[old] === lvl) return;
       this.sideForget(mmu.id, s);
       this.drop(old);
     }
@@ -234,8 +235,8 @@ export class Rmap implements ReverseMapStrategy {
     const L = this.levels[lvl];
     const d = this.alloc();
     this.dMmu[d] = mmu.id;
-    this.dIpa[d] = s;
-    this.dKey[d] = c;
+    this.dIpa.set(d, s);
+    this.dKey.set(d, c);
     this.dLevel[d] = lvl;
     // The new descriptor becomes the key's head (pushed at the front of its list).
     const head = L.heads.swap(c, d);
@@ -298,7 +299,7 @@ export class Rmap implements ReverseMapStrategy {
   /** Unlink descriptor `d` from its head (rmap_remove() / pte_list_remove()). */
   private drop(d: number): void {
     const L = this.levels[this.dLevel[d]];
-    const c = this.dKey[d];
+    const c = this.dKey.get(d);
     const prev = this.dPrev[d], next = this.dNext[d];
     const head = prev >= 0 ? L.heads.get(c) : d;
     const n = this.dCount[head] - 1;
@@ -371,7 +372,7 @@ export class Rmap implements ReverseMapStrategy {
       const from = Math.floor(start / L.size) * L.size;
       const steps = L.keys.forRange(from, end, (c) => {
         for (let d = L.heads.get(c); d >= 0; d = this.dNext[d]) {
-          out.push(this.dMmu[d], this.dIpa[d], L.size);
+          out.push(this.dMmu[d], this.dIpa.get(d), L.size);
           this.ops.countSteps(1);
         }
       });
@@ -453,9 +454,9 @@ export class Rmap implements ReverseMapStrategy {
         leaves++;
         const d = mmu.pgt.shadowedAt(s) - 1;
         if (d < 0) problems.push(`MMU ${mmu.id}: leaf at ${s} has no descriptor`);
-        else if (this.dMmu[d] !== mmu.id || this.dIpa[d] !== s) {
+        else if (this.dMmu[d] !== mmu.id || this.dIpa.get(d) !== s) {
           problems.push(`MMU ${mmu.id}: leaf at ${s} keeps another leaf's descriptor`);
-        } else if (this.levels[this.dLevel[d]].size !== size || this.dKey[d] !== canonical) {
+        } else if (this.levels[this.dLevel[d]].size !== size || this.dKey.get(d) !== canonical) {
           problems.push(`MMU ${mmu.id}: leaf at ${s} indexed under the wrong key`);
         }
       });
@@ -469,7 +470,7 @@ export class Rmap implements ReverseMapStrategy {
         let n = 0;
         for (let d = head, prev = -1; d >= 0; prev = d, d = this.dNext[d]) {
           if (this.dPrev[d] !== prev) problems.push(`key ${c}: descriptor ${d} has a wrong prev`);
-          if (this.dKey[d] !== c) problems.push(`key ${c}: descriptor ${d} is another key's`);
+          if (this.dKey.get(d) !== c) problems.push(`key ${c}: descriptor ${d} is another key's`);
           if (++n > this.dMmu.length) {
             problems.push(`key ${c}: the list loops`);
             break;

@@ -20,7 +20,13 @@
  */
 
 /** The typed arrays the pools use. */
-export type PoolArray = Int8Array | Uint8Array | Int32Array | Float32Array | Float64Array;
+export type PoolArray =
+  | Int8Array
+  | Uint8Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array;
 
 /** A typed-array constructor of one of those kinds. */
 export type PoolKind<T> = { new (b: ArrayBuffer): T; readonly BYTES_PER_ELEMENT: number };
