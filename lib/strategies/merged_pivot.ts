@@ -43,15 +43,12 @@
 
 import { FramePool } from "../util/frame_pool.ts";
 import { grown, pool } from "../util/growable.ts";
-import { RangeMap } from "../util/range_map.ts";
+import { type RangeEntry, RangeMap } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
 
 /** kmalloc-32: a merged range's entry, and one list element. */
 export const MERGED_OBJECT_BYTES = 32;
-
-/** The merged ranges found in a gap (shared; only read). */
-const NO_RANGES: number[] = Object.freeze([]) as unknown as number[];
 
 /** One shadow range listed under a merged canonical range. */
 export interface ShadowRange {
@@ -72,25 +69,22 @@ export interface MergedRange {
 }
 
 /**
- * The merged ranges and their lists, as flat arrays (no object per range or element):
- * a range is a handle (the tree's value) to its bounds and a singly linked list of
+ * The merged ranges' lists, as flat arrays (no object per range or element): a range is
+ * a handle (the tree's value; its bounds are the tree's) to a singly linked list of
  * element handles, in listing order, as the kernel's list_head lists would be; splicing
  * a list onto another is O(1). Freed handles are reused.
  */
 class MergedLists {
-  /** Per range: canonical start and end (exclusive). */
-  start = new FramePool(256);
-  end = new FramePool(256);
   /** Per range: first and last element (-1: none) and the list's length. */
   head = pool(Int32Array, 256);
   tail = pool(Int32Array, 256);
   length = pool(Int32Array, 256);
   /**
-   * Per element: the shadow range (its size a leaf size, a power of two: exact in a
-   * float32), and the next element of its list (-1: none).
+   * Per element: the shadow range (its size a leaf size, a power of two, kept as its
+   * log2), and the next element of its list (-1: none).
    */
   shadowIpa = new FramePool(256);
-  size = pool(Float32Array, 256);
+  sizeShift = pool(Uint8Array, 256);
   next = pool(Int32Array, 256);
   private freeRanges: number[] = [];
   private rangesUsed = 0;
@@ -98,18 +92,14 @@ class MergedLists {
   private freeElems = -1;
   private elemsUsed = 0;
 
-  /** A new range over [start, end) with an empty list; returns its handle. */
-  newRange(start: number, end: number): number {
+  /** A new range with an empty list; returns its handle. */
+  newRange(): number {
     const r = this.freeRanges.pop() ?? this.rangesUsed++;
-    if (r === this.start.length) {
-      this.start.grow();
-      this.end.grow();
+    if (r === this.head.length) {
       this.head = grown(this.head);
       this.tail = grown(this.tail);
       this.length = grown(this.length);
     }
-    this.start.set(r, start);
-    this.end.set(r, end);
     this.head[r] = this.tail[r] = -1;
     this.length[r] = 0;
     return r;
@@ -123,12 +113,16 @@ class MergedLists {
       x = this.elemsUsed++;
       if (x === this.next.length) {
         this.shadowIpa.grow();
-        this.size = grown(this.size);
+        this.sizeShift = grown(this.sizeShift);
         this.next = grown(this.next);
       }
     }
     this.shadowIpa.set(x, shadowIpa);
-    this.size[x] = size;
+    const shift = Math.log2(size);
+    if (2 ** shift !== size) {
+      throw new RangeError(`merged-pivot: size ${size} is not a power of two`);
+    }
+    this.sizeShift[x] = shift;
     this.next[x] = -1;
     this.link(r, x, x, 1);
   }
@@ -154,9 +148,14 @@ class MergedLists {
   list(r: number): ShadowRange[] {
     const out: ShadowRange[] = [];
     for (let x = this.head[r]; x >= 0; x = this.next[x]) {
-      out.push({ shadowIpa: this.shadowIpa.get(x), size: this.size[x] });
+      out.push({ shadowIpa: this.shadowIpa.get(x), size: this.size(x) });
     }
     return out;
+  }
+
+  /** Size of element `x`'s shadow range. */
+  size(x: number): number {
+    return 2 ** this.sizeShift[x];
   }
 
   /** Chain elements `first`..`last` (`n` of them) after range `r`'s last element. */
@@ -196,9 +195,9 @@ export class MergedPivot implements ReverseMapStrategy {
   /** The merged ranges of `mmu`, in order (for tests and reports). */
   ranges(mmu: ShadowMmu): MergedRange[] {
     const l = this.lists;
-    return (this.trees[mmu.id]?.toArray() ?? []).map(({ value: r }) => ({
-      start: l.start.get(r),
-      end: l.end.get(r),
+    return (this.trees[mmu.id]?.toArray() ?? []).map(({ start, end, value: r }) => ({
+      start,
+      end,
       list: l.list(r),
     }));
   }
@@ -222,17 +221,20 @@ export class MergedPivot implements ReverseMapStrategy {
     return t;
   }
 
-  /** The merged ranges intersecting [start, end), found with one ma_state walk. */
-  private intersecting(t: RangeMap, start: number, end: number): number[] {
-    const run = t.collect(start, end);
-    return run.length === 0 ? NO_RANGES : run.map((p) => p.value);
+  /**
+   * The merged ranges intersecting [start, end), found with one ma_state walk: the tree's
+   * entries, whose bounds are the merged ranges' (a merge stores the union over its run,
+   * which covers every range of the run and no other).
+   */
+  private intersecting(t: RangeMap, start: number, end: number): RangeEntry[] {
+    return t.collect(start, end);
   }
 
-  /** Update the largest list length and span seen, with merged range `r`. */
-  private note(r: number): void {
+  /** Update the largest list length and span seen, with merged range `r` over [s, e). */
+  private note(r: number, s: number, e: number): void {
     const l = this.lists;
     if (l.length[r] > this.maxList) this.maxList = l.length[r];
-    if (l.end.get(r) - l.start.get(r) > this.maxSpan) this.maxSpan = l.end.get(r) - l.start.get(r);
+    if (e - s > this.maxSpan) this.maxSpan = e - s;
   }
 
   /** add_to_shadow_ipa_lookup() as the proposal extends it: list or merge. */
@@ -242,21 +244,21 @@ export class MergedPivot implements ReverseMapStrategy {
     const s = canonicalIpa, e = canonicalIpa + size;
     const run = this.intersecting(t, s, e);
     if (run.length === 0) {
-      const m = l.newRange(s, e);
+      const m = l.newRange();
       l.append(m, shadowIpa, size);
       t.store(s, e, m);
       this.entries++;
       this.elements++;
-      this.note(m);
+      this.note(m, s, e);
       return;
     }
     // Is this shadow range listed already? (one step per element looked at)
     let seen = 0;
     let dup = false;
-    for (const m of run) {
+    for (const { value: m } of run) {
       for (let x = l.head[m]; x >= 0; x = l.next[x]) {
         seen++;
-        if (l.shadowIpa.get(x) === shadowIpa && l.size[x] === size) {
+        if (l.shadowIpa.get(x) === shadowIpa && l.size(x) === size) {
           dup = true;
           break;
         }
@@ -265,28 +267,27 @@ export class MergedPivot implements ReverseMapStrategy {
     }
     this.ops.countSteps(seen);
     const first = run[0], last = run[run.length - 1];
-    if (run.length === 1 && l.start.get(first) <= s && e <= l.end.get(first)) {
+    if (run.length === 1 && first.start <= s && e <= first.end) {
       if (!dup) {
-        l.append(first, shadowIpa, size);
+        l.append(first.value, shadowIpa, size);
         this.elements++;
-        this.note(first);
+        this.note(first.value, first.start, first.end);
       }
       return;
     }
     // Merge: one range over the union, keeping the first entry; the others are freed
     // and their lists spliced onto it.
-    const merged = first;
-    for (let i = 1; i < run.length; i++) l.splice(merged, run[i]);
-    for (let i = 1; i < run.length; i++) l.freeRange(run[i]);
+    const merged = first.value;
+    for (let i = 1; i < run.length; i++) l.splice(merged, run[i].value);
+    for (let i = 1; i < run.length; i++) l.freeRange(run[i].value);
     if (!dup) {
       l.append(merged, shadowIpa, size);
       this.elements++;
     }
-    l.start.set(merged, Math.min(s, l.start.get(first)));
-    l.end.set(merged, Math.max(e, l.end.get(last)));
+    const ms = Math.min(s, first.start), me = Math.max(e, last.end);
     this.entries -= run.length - 1;
-    t.store(l.start.get(merged), l.end.get(merged), merged);
-    this.note(merged);
+    t.store(ms, me, merged);
+    this.note(merged, ms, me);
   }
 
   /** No hook in the proposal: listed shadow ranges stay until an unmap hits them. */
@@ -317,12 +318,12 @@ export class MergedPivot implements ReverseMapStrategy {
     for (const mmu of this.ops.mmus) {
       if (!mmu.valid) continue;
       const t = this.tree(mmu);
-      for (const m of this.intersecting(t, start, end)) {
+      for (const { start: ms, end: me, value: m } of this.intersecting(t, start, end)) {
         this.ops.countSteps(l.length[m]);
         for (let x = l.head[m]; x >= 0; x = l.next[x]) {
-          this.ops.unmapShadowRange(mmu, l.shadowIpa.get(x), l.size[x]);
+          this.ops.unmapShadowRange(mmu, l.shadowIpa.get(x), l.size(x));
         }
-        t.erase(l.start.get(m), l.end.get(m));
+        t.erase(ms, me);
         this.entries--;
         this.elements -= l.length[m];
         l.freeRange(m);
@@ -335,10 +336,10 @@ export class MergedPivot implements ReverseMapStrategy {
     const l = this.lists;
     for (const mmu of this.ops.mmus) {
       if (!mmu.valid) continue;
-      for (const m of this.intersecting(this.tree(mmu), start, end)) {
+      for (const { value: m } of this.intersecting(this.tree(mmu), start, end)) {
         this.ops.countSteps(l.length[m]);
         for (let x = l.head[m]; x >= 0; x = l.next[x]) {
-          this.ops.wpShadowRange(mmu, l.shadowIpa.get(x), l.size[x]);
+          this.ops.wpShadowRange(mmu, l.shadowIpa.get(x), l.size(x));
         }
       }
     }
@@ -349,10 +350,10 @@ export class MergedPivot implements ReverseMapStrategy {
     const l = this.lists;
     for (const mmu of this.ops.mmus) {
       if (!mmu.valid) continue;
-      for (const m of this.intersecting(this.tree(mmu), start, end)) {
+      for (const { value: m } of this.intersecting(this.tree(mmu), start, end)) {
         this.ops.countSteps(l.length[m]);
         for (let x = l.head[m]; x >= 0; x = l.next[x]) {
-          this.ops.flushShadowRange(mmu, l.shadowIpa.get(x), l.size[x]);
+          this.ops.flushShadowRange(mmu, l.shadowIpa.get(x), l.size(x));
         }
       }
     }
