@@ -93,7 +93,9 @@ export class SortedKeys {
       this.size = 1;
       return 1;
     }
-    const steps = this.search(k);
+    // After the last key (keys added in order): where the search would end, without it.
+    const last = this.blocks.length - 1;
+    const steps = k > this.blocks[last][this.lens[last] - 1] ? this.atEnd() : this.search(k);
     if (this.found) return steps;
     const bi = this.at, i = this.atIndex;
     let a = this.blocks[bi];
@@ -140,6 +142,16 @@ export class SortedKeys {
     else if (bi > 0) this.pred = this.blocks[bi - 1][this.lens[bi - 1] - 1];
     if (j < n) this.succ = a[j];
     else if (bi + 1 < this.blocks.length) this.succ = this.blocks[bi + 1][0];
+    return ceilLog2(this.blocks.length + 1) + ceilLog2(n + 1);
+  }
+
+  /** search() of a key above every key: the same position, neighbours and steps. */
+  private atEnd(): number {
+    const bi = this.blocks.length - 1, n = this.lens[bi];
+    this.at = bi;
+    this.atIndex = n;
+    this.found = false;
+    this.pred = this.blocks[bi][n - 1];
     return ceilLog2(this.blocks.length + 1) + ceilLog2(n + 1);
   }
 
@@ -195,12 +207,12 @@ export class SortedKeys {
 
   /**
    * The keys just below and just above `k` (excluding `k` itself), NaN where there is
-   * none; left in `pred` and `succ`.
+   * none; left in `pred` and `succ`. Returns the steps the search took (0 when empty).
    */
-  neighbors(k: number): void {
+  neighbors(k: number): number {
     this.pred = NaN;
     this.succ = NaN;
-    if (this.blocks.length > 0) this.search(k);
+    return this.blocks.length > 0 ? this.search(k) : 0;
   }
 
   /** Every key in order. */

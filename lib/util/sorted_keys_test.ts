@@ -2,7 +2,7 @@ import { assertEquals } from "@std/assert";
 import { Prng } from "./prng.ts";
 import { SORTED_KEYS_BLOCK, SortedKeys } from "./sorted_keys.ts";
 
-Deno.test("SortedKeys agrees with a sorted array: members, neighbours, ranges, over splits and emptied blocks", () => {
+Deno.test("SortedKeys agrees with a sorted array: members, neighbours, ranges, steps, over splits, appends and emptied blocks", () => {
   const rng = new Prng(17);
   const s = new SortedKeys();
   let ref: number[] = [];
@@ -16,17 +16,21 @@ Deno.test("SortedKeys agrees with a sorted array: members, neighbours, ranges, o
     while (i < ref.length && ref[i] < k) i++;
     return i;
   };
+  let top = 2 ** 52;
   for (let step = 0; step < 12000; step++) {
-    const k = universe[rng.int(universe.length)];
+    // A run of keys above every other now and then (the append path), else any key.
+    const k = step % 1000 < 700 ? universe[rng.int(universe.length)] : (top += 4096);
     const i = lower(k);
     const present = ref[i] === k;
     const pred = i > 0 ? ref[i - 1] : NaN;
     const succ = (present ? ref[i + 1] : ref[i]) ?? NaN;
-    s.neighbors(k);
+    const searched = s.neighbors(k);
     assertEquals([s.pred, s.succ], [pred, succ], `neighbors(${k}) at step ${step}`);
     // Mostly inserts at first, mostly removals later: blocks split, then empty out.
     if (rng.chance(step < 8000 ? 0.8 : 0.2)) {
-      s.insert(k);
+      // An insert's steps are its search's, whichever way it finds the place.
+      if (s.size > 0) assertEquals(s.insert(k), searched, `steps of insert(${k})`);
+      else s.insert(k);
       if (!present) ref.splice(i, 0, k);
     } else {
       s.remove(k);
