@@ -162,10 +162,12 @@ export class Rmap implements ReverseMapStrategy {
     this.ops = ops;
     const g = ops.granule;
     for (let l = 0; l <= 3; l++) {
+      const size = 2 ** (g.pageShift + (3 - l) * g.bitsPerLevel);
       this.levels.push({
-        size: 2 ** (g.pageShift + (3 - l) * g.bitsPerLevel),
+        size,
         adjacent: 0,
-        heads: new IdTable((d) => this.dKey.get(d)),
+        // Keys are multiples of the level's size: consecutive ones share cache lines.
+        heads: new IdTable((d) => this.dKey.get(d), 8, size),
         keys: new SortedKeys(),
       });
     }

@@ -220,6 +220,17 @@ export class AddrMap {
 }
 
 /**
+ * Slot of `a` in a table of `mask + 1` slots, keeping each run of 16 consecutive `unit`s
+ * in 16 neighbouring slots (one cache line of int32 ids: keys added in order touch one
+ * line per 16), the runs spread by {@linkcode slotOf}.
+ */
+function runSlotOf(a: number, unit: number, mask: number): number {
+  const q = Math.floor(a / unit);
+  const run = Math.floor(q / 16);
+  return (slotOf(run, 0x0fff_ffff) * 16 + (q - run * 16)) & mask;
+}
+
+/**
  * Ids (non-negative int32) found by the address each one carries, read through `keyOf`:
  * an {@linkcode AddrMap} for records that already hold their key, at 4 bytes a slot
  * instead of 12 (the key is not stored twice). An id's key must not change while the
@@ -241,10 +252,19 @@ export class IdTable {
   private mask: number;
   private count = 0;
   private readonly keyOf: (id: number) => number;
+  private readonly unit: number;
 
-  /** An empty table; `keyOf(id)` answers the address id `id` is found by. */
-  constructor(keyOf: (id: number) => number, capacity = 8) {
+  /**
+   * An empty table; `keyOf(id)` answers the address id `id` is found by. Keys that are
+   * multiples of `unit` (e.g. a level's block size) and consecutive in it take
+   * neighbouring slots, 16 at a time.
+   */
+  constructor(keyOf: (id: number) => number, capacity = 8, unit = 1) {
     this.keyOf = keyOf;
+    if (!(unit >= 1 && Number.isSafeInteger(unit))) {
+      throw new RangeError(`IdTable unit ${unit} is not a positive integer`);
+    }
+    this.unit = unit;
     let n = 16;
     while (n < 2 * capacity) n *= 2;
     this.slots = new Int32Array(n).fill(EMPTY);
@@ -259,7 +279,7 @@ export class IdTable {
   /** The id found by `a`, or -1. */
   get(a: number): number {
     const sl = this.slots, mask = this.mask;
-    for (let i = slotOf(a, mask);; i = (i + 1) & mask) {
+    for (let i = runSlotOf(a, this.unit, mask);; i = (i + 1) & mask) {
       const id = sl[i];
       if (id === EMPTY) return -1;
       if (this.keyOf(id) === a) return id;
@@ -271,7 +291,7 @@ export class IdTable {
     checkAddr(a);
     if (2 * (this.count + 1) > this.slots.length) this.grow();
     const sl = this.slots, mask = this.mask;
-    for (let i = slotOf(a, mask);; i = (i + 1) & mask) {
+    for (let i = runSlotOf(a, this.unit, mask);; i = (i + 1) & mask) {
       const old = sl[i];
       if (old === EMPTY) {
         sl[i] = id;
@@ -288,7 +308,7 @@ export class IdTable {
   /** Drop the id found by `a`; whether there was one. */
   delete(a: number): boolean {
     const sl = this.slots, mask = this.mask;
-    let i = slotOf(a, mask);
+    let i = runSlotOf(a, this.unit, mask);
     for (;; i = (i + 1) & mask) {
       const id = sl[i];
       if (id === EMPTY) return false;
@@ -298,7 +318,7 @@ export class IdTable {
     for (let j = (i + 1) & mask;; j = (j + 1) & mask) {
       const id = sl[j];
       if (id === EMPTY) break;
-      const home = slotOf(this.keyOf(id), mask);
+      const home = runSlotOf(this.keyOf(id), this.unit, mask);
       const between = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (!between) {
         sl[hole] = id;
@@ -323,7 +343,7 @@ export class IdTable {
     for (let j = 0; j < old.length; j++) {
       const id = old[j];
       if (id === EMPTY) continue;
-      let i = slotOf(this.keyOf(id), mask);
+      let i = runSlotOf(this.keyOf(id), this.unit, mask);
       while (sl[i] !== EMPTY) i = (i + 1) & mask;
       sl[i] = id;
     }

@@ -95,12 +95,19 @@ Deno.test("PageSet agrees with Set<number> over random adds, deletes and clears"
 });
 
 Deno.test("IdTable agrees with Map<number, number> over random swaps and deletes (keys read from ids)", () => {
+  // Unit 1 (any key) and 4096 (page keys: runs of consecutive pages share slots).
+  for (const unit of [1, 4096]) idTableWalk(unit);
+  assertThrows(() => new IdTable(() => 0, 8, 0), RangeError);
+});
+
+function idTableWalk(unit: number): void {
   const rng = new Prng(13);
   // Records that carry their key, as rmap's descriptors do; ids are reused after a delete.
   const keyOfId: number[] = [];
-  const t = new IdTable((id) => keyOfId[id], 2);
+  const t = new IdTable((id) => keyOfId[id], 2, unit);
   const ref = new Map<number, number>();
-  const universe = Array.from({ length: 150 }, (_, i) => (i % 2 ? 2 ** 52 - 4096 * i : 4096 * i));
+  // Consecutive pages at the bottom, every other page near 2^52.
+  const universe = Array.from({ length: 150 }, (_, i) => (i % 3 ? 4096 * i : 2 ** 52 - 8192 * i));
   const free: number[] = [];
   for (let step = 0; step < 20000; step++) {
     const a = universe[rng.int(universe.length)];
@@ -124,4 +131,4 @@ Deno.test("IdTable agrees with Map<number, number> over random swaps and deletes
   const seen: [number, number][] = [];
   t.forEach((a, id) => seen.push([a, id]));
   assertEquals(seen.sort((x, y) => x[0] - y[0]), [...ref].sort((x, y) => x[0] - y[0]));
-});
+}
