@@ -49,11 +49,12 @@
  *   costs less when shadow leaves are scattered, about the same when they are dense.)
  *
  * ## Simulator layout (not the model: its own memory and speed)
- * Descriptors are a struct of typed arrays; each level's heads an {@linkcode IdTable} of
- * descriptor ids found by the key the descriptor holds (4 bytes a slot); the side table is
- * kept beside each shadow leaf in its table page (`KvmPgtable.shadowedAt()`, as x86 keeps
- * `shadowed_translation[]`), so a removal finds its descriptor from the leaf's position;
- * the ordered key sets give the searches' steps and the trees' neighbours.
+ * Descriptors are a struct of typed arrays (addresses as 32-bit page frames while they
+ * fit); each level is one ordered map from key to its head descriptor's id
+ * ({@linkcode SortedKeys} with values: 8 bytes a key), whose searches give the steps and
+ * the trees' neighbours; the side table is kept beside each shadow leaf in its table page
+ * (`KvmPgtable.shadowedAt()`, as x86 keeps `shadowed_translation[]`), so a removal finds
+ * its descriptor from the leaf's position, and its order in one ordered set per MMU.
  *
  * ## Kernel port sketch
  * Faults hold `kvm->mmu_lock` for read (kvm_fault_lock()), so inserts run in parallel and
@@ -69,7 +70,6 @@
 
 import { MAPLE_NODE_BYTES, mapleTreeBytes } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
-import { IdTable } from "../util/addr_table.ts";
 import { FramePool } from "../util/frame_pool.ts";
 import { grown, pool } from "../util/growable.ts";
 import { SortedKeys } from "../util/sorted_keys.ts";
@@ -98,8 +98,7 @@ interface Level {
   size: number;
   /** pairs of neighbouring keys that touch (no NULL gap between them in the tree) */
   adjacent: number;
-  /** canonical key -> first descriptor (whose dCount is the key's descriptor count) */
-  heads: IdTable;
+  /** canonical key -> its head: the first descriptor (whose dCount is the key's count) */
   keys: SortedKeys;
 }
 
@@ -166,9 +165,7 @@ export class Rmap implements ReverseMapStrategy {
       this.levels.push({
         size,
         adjacent: 0,
-        // Keys are multiples of the level's size: consecutive ones share cache lines.
-        heads: new IdTable((d) => this.dKey.get(d), 8, size),
-        keys: new SortedKeys(),
+        keys: new SortedKeys(true),
       });
     }
     for (const m of ops.mmus) m.pgt.enableShadowed();
@@ -241,12 +238,12 @@ export class Rmap implements ReverseMapStrategy {
     this.dKey.set(d, c);
     this.dLevel[d] = lvl;
     // The new descriptor becomes the key's head (pushed at the front of its list).
-    const head = L.heads.swap(c, d);
+    const head = L.keys.put(c, d);
     this.dPrev[d] = -1;
     this.dNext[d] = head;
     if (head >= 0) this.dPrev[head] = d;
     else {
-      this.ops.countSteps(L.keys.insert(c));
+      this.ops.countSteps(L.keys.lastSteps);
       L.adjacent += (L.keys.pred + L.size === c ? 1 : 0) + (c + L.size === L.keys.succ ? 1 : 0);
     }
     const n = (head >= 0 ? this.dCount[head] : 0) + 1;
@@ -303,12 +300,11 @@ export class Rmap implements ReverseMapStrategy {
     const L = this.levels[this.dLevel[d]];
     const c = this.dKey.get(d);
     const prev = this.dPrev[d], next = this.dNext[d];
-    const head = prev >= 0 ? L.heads.get(c) : d;
+    const head = prev >= 0 ? L.keys.get(c) : d;
     const n = this.dCount[head] - 1;
     if (prev >= 0) this.dNext[prev] = next;
-    else if (next >= 0) L.heads.swap(c, next);
+    else if (next >= 0) L.keys.put(c, next);
     else {
-      L.heads.delete(c);
       const steps = L.keys.remove(c);
       L.adjacent -= (L.keys.pred + L.size === c ? 1 : 0) + (c + L.size === L.keys.succ ? 1 : 0);
       // During its own unmap the key was just visited: erased at the cursor, no search.
@@ -372,8 +368,8 @@ export class Rmap implements ReverseMapStrategy {
     for (const L of this.levels) {
       if (L.keys.size === 0) continue;
       const from = Math.floor(start / L.size) * L.size;
-      const steps = L.keys.forRange(from, end, (c) => {
-        for (let d = L.heads.get(c); d >= 0; d = this.dNext[d]) {
+      const steps = L.keys.forRange(from, end, (_c, head) => {
+        for (let d = head; d >= 0; d = this.dNext[d]) {
           out.push(this.dMmu[d], this.dIpa.get(d), L.size);
           this.ops.countSteps(1);
         }
@@ -468,7 +464,7 @@ export class Rmap implements ReverseMapStrategy {
     // each list is as long as the key's count (what an unmap walks is what is indexed).
     let listed = 0;
     for (const L of this.levels) {
-      L.heads.forEach((c, head) => {
+      L.keys.forEach((c, head) => {
         let n = 0;
         for (let d = head, prev = -1; d >= 0; prev = d, d = this.dNext[d]) {
           if (this.dPrev[d] !== prev) problems.push(`key ${c}: descriptor ${d} has a wrong prev`);
@@ -494,9 +490,6 @@ export class Rmap implements ReverseMapStrategy {
       for (let i = 1; i < k.length; i++) if (k[i - 1] + L.size === k[i]) adj++;
       if (adj !== L.adjacent) {
         problems.push(`level ${L.size}: ${L.adjacent} adjacent keys, recount ${adj}`);
-      }
-      if (k.length !== L.heads.size) {
-        problems.push(`level ${L.size}: ${k.length} keys, ${L.heads.size} heads`);
       }
     }
     let sideBytes = 0;

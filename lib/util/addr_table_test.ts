@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { AddrMap, AddrSet, IdTable, PageSet } from "./addr_table.ts";
+import { AddrMap, AddrSet, PageSet } from "./addr_table.ts";
 import { Prng } from "./prng.ts";
 
 Deno.test("AddrSet agrees with Set<number> over random adds and deletes (52-bit addresses)", () => {
@@ -93,42 +93,3 @@ Deno.test("PageSet agrees with Set<number> over random adds, deletes and clears"
     assertThrows(() => s.add(-page), RangeError);
   }
 });
-
-Deno.test("IdTable agrees with Map<number, number> over random swaps and deletes (keys read from ids)", () => {
-  // Unit 1 (any key) and 4096 (page keys: runs of consecutive pages share slots).
-  for (const unit of [1, 4096]) idTableWalk(unit);
-  assertThrows(() => new IdTable(() => 0, 8, 0), RangeError);
-});
-
-function idTableWalk(unit: number): void {
-  const rng = new Prng(13);
-  // Records that carry their key, as rmap's descriptors do; ids are reused after a delete.
-  const keyOfId: number[] = [];
-  const t = new IdTable((id) => keyOfId[id], 2, unit);
-  const ref = new Map<number, number>();
-  // Consecutive pages at the bottom, every other page near 2^52.
-  const universe = Array.from({ length: 150 }, (_, i) => (i % 3 ? 4096 * i : 2 ** 52 - 8192 * i));
-  const free: number[] = [];
-  for (let step = 0; step < 20000; step++) {
-    const a = universe[rng.int(universe.length)];
-    if (rng.chance(0.6)) {
-      const id = free.pop() ?? keyOfId.length;
-      keyOfId[id] = a;
-      const old = t.swap(a, id);
-      assertEquals(old, ref.get(a) ?? -1, `swap ${a} at step ${step}`);
-      if (old >= 0) free.push(old);
-      ref.set(a, id);
-    } else {
-      const id = ref.get(a);
-      assertEquals(t.delete(a), ref.delete(a), `delete ${a} at step ${step}`);
-      if (id !== undefined) free.push(id);
-    }
-    if (step % 83 === 0) {
-      for (const u of universe) assertEquals(t.get(u), ref.get(u) ?? -1, `get ${u} at ${step}`);
-    }
-    assertEquals(t.size, ref.size);
-  }
-  const seen: [number, number][] = [];
-  t.forEach((a, id) => seen.push([a, id]));
-  assertEquals(seen.sort((x, y) => x[0] - y[0]), [...ref].sort((x, y) => x[0] - y[0]));
-}

@@ -3,10 +3,13 @@
  * blocks of at most {@linkcode SORTED_KEYS_BLOCK} keys, each sorted, searched by binary
  * search over the blocks and then inside one. It answers "every key in [from, to)" with
  * one search plus one step per key, which is what a range query over a B-tree costs.
+ * Optionally each key carries a value (a non-negative int32, such as a record's id): then
+ * it is an ordered map.
  *
- * Each block is a `Float64Array` (up to `2 × SORTED_KEYS_BLOCK + 1` keys, grown by a quarter
+ * Each block is a typed array (up to `2 × SORTED_KEYS_BLOCK + 1` keys, grown by a quarter
  * at a time; the lower half of a split is cut to its size) with its length beside it: off
- * the JS heap.
+ * the JS heap. Keys are kept as 32-bit page frames (4 KiB) while every key is a whole
+ * frame below 2^32, as doubles from the first that is not (simulator memory only).
  *
  * Steps are counted as comparisons of the two binary searches
  * (⌈log2(blocks + 1)⌉ + ⌈log2(block length + 1)⌉, about ⌈log2(n + 1)⌉ + 1), plus one per
@@ -21,6 +24,8 @@
  * const seen: number[] = [];
  * s.forRange(15, 35, (k) => seen.push(k));
  * assertEquals([seen, s.size], [[20, 30], 4]);
+ * const m = new SortedKeys(true); // with values
+ * assertEquals([m.put(4096, 7), m.put(4096, 8), m.get(4096), m.get(8192)], [-1, 7, 8, -1]);
  * ```
  * @module
  */
@@ -34,13 +39,24 @@ const ceilLog2 = (n: number) => (n <= 1 ? 0 : 32 - Math.clz32(n - 1));
 /** Room of a full block: it splits when a key would make it longer than 2 × the block. */
 const BLOCK_ROOM = 2 * SORTED_KEYS_BLOCK + 1;
 
-/** A sorted set of numbers with range iteration. */
+/** Keys are kept in this unit (4 KiB page frames) while the set is narrow. */
+const KEY_UNIT = 4096;
+
+/** An empty values array, for a set without values. */
+const NO_VALUES = new Int32Array(0);
+
+/** A sorted set of numbers with range iteration (a sorted map to int32 values, optionally). */
 export class SortedKeys {
-  /** The blocks, each sorted; keys at [0, lens[b]) of blocks[b]. */
-  private blocks: Float64Array[] = [];
+  /** The blocks' keys, each sorted; keys at [0, lens[b]) of blocks[b] (in `unit`s). */
+  private blocks: (Uint32Array | Float64Array)[] = [];
+  /** The blocks' values beside their keys (with values only). */
+  private vals: Int32Array[] = [];
   private lens: number[] = [];
   /** The first key of each block (one flat array for the search over blocks). */
   private firsts: number[] = [];
+  /** KEY_UNIT while keys are 32-bit frames, 1 once they are doubles. */
+  private unit = KEY_UNIT;
+  private readonly withValues: boolean;
   /** Keys held. */
   size = 0;
   /** Result of the last search: block, index in it, and whether the key was there. */
@@ -54,6 +70,29 @@ export class SortedKeys {
   /** Result of {@linkcode neighbors}, {@linkcode insert}, {@linkcode remove}: the key above. */
   succ = NaN;
 
+  /** An empty set; with `withValues`, every key carries a value ({@linkcode put}, {@linkcode get}). */
+  constructor(withValues = false) {
+    this.withValues = withValues;
+  }
+
+  /** Key `i` of block `b`. */
+  private key(b: number, i: number): number {
+    return this.blocks[b][i] * this.unit;
+  }
+
+  /** A block's key array of room `n`. */
+  private newKeys(n: number): Uint32Array | Float64Array {
+    return this.unit === 1 ? new Float64Array(n) : new Uint32Array(n);
+  }
+
+  /** Keep keys as doubles from now on: `k` has no 32-bit frame. */
+  private widenFor(k: number): void {
+    const q = k / KEY_UNIT;
+    if (this.unit === 1 || (q === Math.floor(q) && q <= 0xffff_ffff)) return;
+    this.blocks = this.blocks.map((a) => Float64Array.from(a, (f) => f * KEY_UNIT));
+    this.unit = 1;
+  }
+
   /** Index of the block that holds `k` or where it would go. */
   private blockFor(k: number): number {
     const f = this.firsts;
@@ -66,12 +105,12 @@ export class SortedKeys {
     return lo;
   }
 
-  /** First index of the `n` keys of `a` whose key is not below `k`. */
-  private static lowerBound(a: Float64Array, n: number, k: number): number {
+  /** First index of the `n` keys of `a` not below `q` (keys and `q` in units). */
+  private static lowerBound(a: Uint32Array | Float64Array, n: number, q: number): number {
     let lo = 0, hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (a[mid] < k) lo = mid + 1;
+      if (a[mid] < q) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -82,47 +121,114 @@ export class SortedKeys {
    * and above it are left in `pred` and `succ` (NaN where there is none).
    */
   insert(k: number): number {
+    this.place(k, 0);
+    return this.lastSteps;
+  }
+
+  /**
+   * Map `k` to `v` (a set with values): returns the value `k` had, or -1 when it was not
+   * there and is added now, as {@linkcode insert} would (its steps in `lastSteps`, its
+   * neighbours in `pred` and `succ`).
+   */
+  put(k: number, v: number): number {
+    return this.place(k, v);
+  }
+
+  /** The value of `k`, or -1 when absent (no steps counted). */
+  get(k: number): number {
+    if (this.blocks.length === 0) return -1;
+    const bi = this.blockFor(k);
+    const i = SortedKeys.lowerBound(this.blocks[bi], this.lens[bi], k / this.unit);
+    return i < this.lens[bi] && this.key(bi, i) === k ? this.vals[bi][i] : -1;
+  }
+
+  /** insert() and put(): the old value (0 for a set) if `k` was there, else -1. */
+  private place(k: number, v: number): number {
     this.pred = NaN;
     this.succ = NaN;
+    this.widenFor(k);
     if (this.blocks.length === 0) {
-      const a = new Float64Array(8);
-      a[0] = k;
+      const a = this.newKeys(8);
+      a[0] = k / this.unit;
       this.blocks.push(a);
+      this.vals.push(this.withValues ? new Int32Array(8) : NO_VALUES);
+      if (this.withValues) this.vals[0][0] = v;
       this.lens.push(1);
       this.firsts.push(k);
       this.size = 1;
-      return 1;
+      this.lastSteps = 1;
+      return -1;
     }
     // After the last key (keys added in order): where the search would end, without it.
     const last = this.blocks.length - 1;
-    const steps = k > this.blocks[last][this.lens[last] - 1] ? this.atEnd() : this.search(k);
-    if (this.found) return steps;
+    this.lastSteps = k > this.key(last, this.lens[last] - 1) ? this.atEnd() : this.search(k);
     const bi = this.at, i = this.atIndex;
+    if (this.found) {
+      if (!this.withValues) return 0;
+      const old = this.vals[bi][i];
+      this.vals[bi][i] = v;
+      return old;
+    }
     let a = this.blocks[bi];
+    let w = this.vals[bi];
     const n = this.lens[bi];
     if (n === a.length) {
-      const b = new Float64Array(Math.min(BLOCK_ROOM, n + Math.max(8, n >>> 2)));
+      const room = Math.min(BLOCK_ROOM, n + Math.max(8, n >>> 2));
+      const b = this.newKeys(room);
       b.set(a);
       this.blocks[bi] = a = b;
+      if (this.withValues) {
+        const x = new Int32Array(room);
+        x.set(w);
+        this.vals[bi] = w = x;
+      }
     }
-    if (i < n) a.copyWithin(i + 1, i, n);
-    a[i] = k;
+    if (i < n) {
+      a.copyWithin(i + 1, i, n);
+      if (this.withValues) w.copyWithin(i + 1, i, n);
+    }
+    a[i] = k / this.unit;
+    if (this.withValues) w[i] = v;
     this.lens[bi] = n + 1;
     if (i === 0) this.firsts[bi] = k;
     this.size++;
-    if (n + 1 > 2 * SORTED_KEYS_BLOCK) {
-      // Split: the lower half stays, the upper half moves to a new block after it.
-      // The lower half keeps an array its size (it grows again on its next insert): with
-      // keys added in order no key comes back to it, and half its room would stay empty.
-      const upper = new Float64Array(BLOCK_ROOM);
-      upper.set(a.subarray(SORTED_KEYS_BLOCK, n + 1));
-      this.blocks[bi] = a.slice(0, SORTED_KEYS_BLOCK);
-      this.lens[bi] = SORTED_KEYS_BLOCK;
-      this.blocks.splice(bi + 1, 0, upper);
-      this.lens.splice(bi + 1, 0, n + 1 - SORTED_KEYS_BLOCK);
-      this.firsts.splice(bi + 1, 0, upper[0]);
+    if (n + 1 > 2 * SORTED_KEYS_BLOCK) this.split(bi, n + 1);
+    return -1;
+  }
+
+  /**
+   * Split block `bi` of `n` keys: the lower half stays (in an array its size: with keys
+   * added in order no key comes back to it, and half its room would stay empty), the
+   * upper half moves to a new block after it.
+   */
+  private split(bi: number, n: number): void {
+    const h = SORTED_KEYS_BLOCK;
+    const a = this.blocks[bi];
+    const upper = this.newKeys(BLOCK_ROOM);
+    upper.set(a.subarray(h, n));
+    this.blocks[bi] = a.slice(0, h);
+    let upperVals = NO_VALUES;
+    if (this.withValues) {
+      const w = this.vals[bi];
+      upperVals = new Int32Array(BLOCK_ROOM);
+      upperVals.set(w.subarray(h, n));
+      this.vals[bi] = w.slice(0, h);
     }
-    return steps;
+    this.lens[bi] = h;
+    this.blocks.splice(bi + 1, 0, upper);
+    this.vals.splice(bi + 1, 0, upperVals);
+    this.lens.splice(bi + 1, 0, n - h);
+    this.firsts.splice(bi + 1, 0, upper[0] * this.unit);
+  }
+
+  /** search() of a key above every key: the same position, neighbours and steps. */
+  private atEnd(): number {
+    const bi = this.blocks.length - 1, n = this.lens[bi];
+    this.at = bi;
+    this.atIndex = n;
+    this.found = false;
+    this.pred = this.key(bi, n - 1);
+    return ceilLog2(this.blocks.length + 1) + ceilLog2(n + 1);
   }
 
   /**
@@ -133,25 +239,15 @@ export class SortedKeys {
     const bi = this.blockFor(k);
     const a = this.blocks[bi];
     const n = this.lens[bi];
-    const i = SortedKeys.lowerBound(a, n, k);
+    const i = SortedKeys.lowerBound(a, n, k / this.unit);
     this.at = bi;
     this.atIndex = i;
-    this.found = i < n && a[i] === k;
+    this.found = i < n && a[i] * this.unit === k;
     const j = this.found ? i + 1 : i;
-    if (i > 0) this.pred = a[i - 1];
-    else if (bi > 0) this.pred = this.blocks[bi - 1][this.lens[bi - 1] - 1];
-    if (j < n) this.succ = a[j];
-    else if (bi + 1 < this.blocks.length) this.succ = this.blocks[bi + 1][0];
-    return ceilLog2(this.blocks.length + 1) + ceilLog2(n + 1);
-  }
-
-  /** search() of a key above every key: the same position, neighbours and steps. */
-  private atEnd(): number {
-    const bi = this.blocks.length - 1, n = this.lens[bi];
-    this.at = bi;
-    this.atIndex = n;
-    this.found = false;
-    this.pred = this.blocks[bi][n - 1];
+    if (i > 0) this.pred = a[i - 1] * this.unit;
+    else if (bi > 0) this.pred = this.key(bi - 1, this.lens[bi - 1] - 1);
+    if (j < n) this.succ = a[j] * this.unit;
+    else if (bi + 1 < this.blocks.length) this.succ = this.key(bi + 1, 0);
     return ceilLog2(this.blocks.length + 1) + ceilLog2(n + 1);
   }
 
@@ -169,39 +265,44 @@ export class SortedKeys {
     const a = this.blocks[bi];
     const n = this.lens[bi];
     a.copyWithin(i, i + 1, n);
+    if (this.withValues) this.vals[bi].copyWithin(i, i + 1, n);
     this.lens[bi] = n - 1;
     this.size--;
     if (n === 1) {
       this.blocks.splice(bi, 1);
+      this.vals.splice(bi, 1);
       this.lens.splice(bi, 1);
       this.firsts.splice(bi, 1);
-    } else if (i === 0) this.firsts[bi] = a[0];
+    } else if (i === 0) this.firsts[bi] = a[0] * this.unit;
     return steps;
   }
 
   /**
-   * Call `fn` for each key in [from, to) in order, from a snapshot (so `fn` may remove
-   * keys). Returns the steps: one search, then one per key, plus one for the key that
-   * ends the range.
+   * Call `fn` with each key in [from, to) in order, and its value (with values; else 0),
+   * from a snapshot (so `fn` may change the set). Returns the steps: one search, then one
+   * per key, plus one for the key that ends the range.
    */
-  forRange(from: number, to: number, fn: (k: number) => void): number {
+  forRange(from: number, to: number, fn: (k: number, v: number) => void): number {
     if (this.blocks.length === 0) return (this.lastSteps = 0);
     let bi = this.blockFor(from);
-    let i = SortedKeys.lowerBound(this.blocks[bi], this.lens[bi], from);
+    let i = SortedKeys.lowerBound(this.blocks[bi], this.lens[bi], from / this.unit);
     let steps = ceilLog2(this.blocks.length + 1) + ceilLog2(this.lens[bi] + 1);
     const keys: number[] = [];
+    const vals: number[] = [];
     for (;;) {
-      const a = this.blocks[bi];
       if (i >= this.lens[bi]) {
         if (++bi >= this.blocks.length) break;
         i = 0;
         continue;
       }
       steps++;
-      if (a[i] >= to) break;
-      keys.push(a[i++]);
+      const k = this.key(bi, i);
+      if (k >= to) break;
+      keys.push(k);
+      vals.push(this.withValues ? this.vals[bi][i] : 0);
+      i++;
     }
-    for (const k of keys) fn(k);
+    for (let j = 0; j < keys.length; j++) fn(keys[j], vals[j]);
     return (this.lastSteps = steps);
   }
 
@@ -219,17 +320,27 @@ export class SortedKeys {
   keys(): number[] {
     const out: number[] = [];
     for (let b = 0; b < this.blocks.length; b++) {
-      const a = this.blocks[b];
-      for (let i = 0; i < this.lens[b]; i++) out.push(a[i]);
+      for (let i = 0; i < this.lens[b]; i++) out.push(this.key(b, i));
     }
     return out;
   }
 
-  /** Remove every key. */
+  /** Each key and its value (0 without values), in order. */
+  forEach(fn: (k: number, v: number) => void): void {
+    for (let b = 0; b < this.blocks.length; b++) {
+      for (let i = 0; i < this.lens[b]; i++) {
+        fn(this.key(b, i), this.withValues ? this.vals[b][i] : 0);
+      }
+    }
+  }
+
+  /** Remove every key (keys are 32-bit frames again until one is not). */
   clear(): void {
     this.blocks = [];
+    this.vals = [];
     this.lens = [];
     this.firsts = [];
     this.size = 0;
+    this.unit = KEY_UNIT;
   }
 }
