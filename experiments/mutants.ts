@@ -39,8 +39,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "rmap-alias-head",
     file: "lib/strategies/rmap.ts",
-    find: "const head = L.heads.swap(c, d);",
-    replace: "const head = L.heads.get(c) >= 0 ? L.heads.get(c) : L.heads.swap(c, d);",
+    find: "const head = L.keys.put(c, d);",
+    replace: "const head = L.keys.get(c) >= 0 ? L.keys.get(c) : L.keys.put(c, d);",
     what: "rmap: the head keeps the first descriptor, later aliases are unreachable",
   },
   {
@@ -99,7 +99,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "merged-merge-lists",
     file: "lib/strategies/merged_pivot.ts",
-    find: "for (let i = 1; i < run.length; i++) l.splice(merged, run[i]);",
+    find: "for (let i = 1; i < run.length; i++) l.splice(merged, run[i].value);",
     replace: "",
     what: "merged-pivot: merging ranges drops the other ranges' shadow lists",
   },
