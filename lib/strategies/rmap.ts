@@ -98,7 +98,7 @@ interface Level {
   size: number;
   /** pairs of neighbouring keys that touch (no NULL gap between them in the tree) */
   adjacent: number;
-  /** canonical key -> its head: the first descriptor (whose dCount is the key's count) */
+  /** canonical key -> its head: the first descriptor of the key's list */
   keys: SortedKeys;
 }
 
@@ -114,14 +114,12 @@ export class Rmap implements ReverseMapStrategy {
   private levels: Level[] = [];
   // Descriptor pool, struct of arrays over resizable buffers: they grow in place within a
   // reservation (a copy would touch every byte twice), copied only when one runs out.
-  private dMmu = pool(Int32Array);
+  private dMmu = pool(Uint16Array);
   private dIpa = new FramePool();
   private dKey = new FramePool();
   private dLevel = pool(Int8Array);
   private dNext = pool(Int32Array);
   private dPrev = pool(Int32Array);
-  /** At a key's head descriptor: the key's descriptors (for pte_list_desc accounting). */
-  private dCount = pool(Int32Array);
   private freeList: number[] = [];
   private used = 0;
   /**
@@ -158,6 +156,10 @@ export class Rmap implements ReverseMapStrategy {
 
   /** Build one level per leaf size the host granule allows. */
   attach(ops: ShadowOps): void {
+    // A descriptor's MMU index is 12 bits in the model; the simulator keeps 16.
+    if (ops.mmus.length > 2 ** 16) {
+      throw new RangeError(`rmap: ${ops.mmus.length} shadow MMUs (at most 65,536)`);
+    }
     this.ops = ops;
     const g = ops.granule;
     for (let l = 0; l <= 3; l++) {
@@ -194,7 +196,6 @@ export class Rmap implements ReverseMapStrategy {
       this.dLevel = grown(this.dLevel);
       this.dNext = grown(this.dNext);
       this.dPrev = grown(this.dPrev);
-      this.dCount = grown(this.dCount);
     }
     return this.used++;
   }
@@ -246,8 +247,7 @@ export class Rmap implements ReverseMapStrategy {
       this.ops.countSteps(L.keys.lastSteps);
       L.adjacent += (L.keys.pred + L.size === c ? 1 : 0) + (c + L.size === L.keys.succ ? 1 : 0);
     }
-    const n = (head >= 0 ? this.dCount[head] : 0) + 1;
-    this.dCount[d] = n;
+    const n = head >= 0 ? this.listLength(d) : 1;
     this.chunkBytes += chunkBytes(n) - chunkBytes(n - 1);
     const before = this.sideTreeBytes(mmu.id);
     mmu.pgt.setShadowed(s, d + 1);
@@ -295,13 +295,22 @@ export class Rmap implements ReverseMapStrategy {
     if (!this.ownUnmap) this.ops.countSteps(steps);
   }
 
+  /**
+   * Descriptors in the list from `d` on (a key's count, from its head: pte_list_count()).
+   * Walked rather than kept: lists are short (one per alias of a page), and a count per
+   * descriptor would cost 4 bytes of simulator memory per shadow leaf.
+   */
+  private listLength(d: number): number {
+    let n = 0;
+    for (; d >= 0; d = this.dNext[d]) n++;
+    return n;
+  }
+
   /** Unlink descriptor `d` from its head (rmap_remove() / pte_list_remove()). */
   private drop(d: number): void {
     const L = this.levels[this.dLevel[d]];
     const c = this.dKey.get(d);
     const prev = this.dPrev[d], next = this.dNext[d];
-    const head = prev >= 0 ? L.keys.get(c) : d;
-    const n = this.dCount[head] - 1;
     if (prev >= 0) this.dNext[prev] = next;
     else if (next >= 0) L.keys.put(c, next);
     else {
@@ -311,7 +320,8 @@ export class Rmap implements ReverseMapStrategy {
       if (!this.ownUnmap) this.ops.countSteps(steps);
     }
     if (next >= 0) this.dPrev[next] = prev;
-    this.dCount[prev >= 0 ? head : next >= 0 ? next : d] = n;
+    // The key's descriptors left: its list from the head (unchanged, or `next` now).
+    const n = prev >= 0 ? this.listLength(L.keys.get(c)) : next >= 0 ? this.listLength(next) : 0;
     this.chunkBytes += chunkBytes(n) - chunkBytes(n + 1);
     this.freeList.push(d);
     // During its own unmap, unlinking is part of the descriptor's visit.
@@ -460,9 +470,10 @@ export class Rmap implements ReverseMapStrategy {
       });
     }
     if (leaves !== this.entries) problems.push(`${this.entries} descriptors for ${leaves} leaves`);
-    // Every descriptor is reachable from its key's head, the lists are doubly linked, and
-    // each list is as long as the key's count (what an unmap walks is what is indexed).
-    let listed = 0;
+    // Every descriptor is reachable from its key's head, the lists are doubly linked (what
+    // an unmap walks is what is indexed), and the pte_list_desc bytes kept as a running
+    // total are those of the lists' lengths.
+    let listed = 0, chunks = 0;
     for (const L of this.levels) {
       L.keys.forEach((c, head) => {
         let n = 0;
@@ -474,14 +485,15 @@ export class Rmap implements ReverseMapStrategy {
             break;
           }
         }
-        if (n !== this.dCount[head]) {
-          problems.push(`key ${c}: ${n} listed, ${this.dCount[head]} counted`);
-        }
         listed += n;
+        chunks += chunkBytes(n);
       });
     }
     if (listed !== this.entries) {
       problems.push(`${listed} descriptors listed, ${this.entries} indexed`);
+    }
+    if (chunks !== this.chunkBytes) {
+      problems.push(`pte_list_desc: running total ${this.chunkBytes} B, recount ${chunks} B`);
     }
     // The memory model's counts of touching neighbours, recomputed.
     for (const L of this.levels) {

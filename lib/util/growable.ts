@@ -23,6 +23,7 @@
 export type PoolArray =
   | Int8Array
   | Uint8Array
+  | Uint16Array
   | Int32Array
   | Uint32Array
   | Float32Array
