@@ -302,7 +302,10 @@ export class Rmap implements ReverseMapStrategy {
    */
   private listLength(d: number): number {
     let n = 0;
-    for (; d >= 0; d = this.dNext[d]) n++;
+    for (; d >= 0; d = this.dNext[d]) {
+      // More than every descriptor allocated: the list loops (a broken unlink).
+      if (++n > this.used) throw new Error(`rmap: the descriptor list from ${d} loops`);
+    }
     return n;
   }
 
