@@ -18,8 +18,17 @@
 
 import { grown, pool } from "./growable.ts";
 
-/** Bytes of the page frames a narrow pool keeps. */
+/** Bytes of a page frame: 32-bit frames (here and in other narrow stores) count these. */
 export const FRAME_UNIT = 4096;
+
+/** The largest 32-bit word, hence frame. */
+export const FRAME_MAX = 2 ** 32 - 1;
+
+/** Whether address `x` has a 32-bit frame: a whole number of frames up to FRAME_MAX. */
+export function fitsFrame(x: number): boolean {
+  const f = x / FRAME_UNIT;
+  return f === Math.floor(f) && f <= FRAME_MAX;
+}
 
 /** Page-aligned addresses by handle: 32-bit frames while they fit, doubles after. */
 export class FramePool {
@@ -54,8 +63,7 @@ export class FramePool {
       w[i] = x;
       return;
     }
-    const f = x / FRAME_UNIT;
-    if (f === Math.floor(f) && f <= 0xffff_ffff) this.narrowFrames[i] = f;
+    if (fitsFrame(x)) this.narrowFrames[i] = x / FRAME_UNIT;
     else {
       this.widen();
       this.wideAddrs![i] = x;

@@ -64,6 +64,8 @@
  * @module
  */
 
+import { fitsFrame, FRAME_MAX, FRAME_UNIT } from "./frame_pool.ts";
+
 /**
  * Modeled bytes of a maple tree holding `slots` slots (ranges and NULL gaps), with
  * nodes `occupancy` full (16-slot maple_range_64 leaves and internal nodes).
@@ -135,12 +137,6 @@ export interface RangeMapOptions {
   onBytes?: (delta: number) => void;
 }
 
-/** Keys are kept in this unit (4 KiB pages) while a map is narrow. */
-const KEY_UNIT = 4096;
-
-/** Largest narrow word. */
-const NARROW_MAX = 2 ** 32 - 1;
-
 /**
  * One block of the simulator's sorted list: `n` ranges, three words per range (start,
  * end, value) side by side in one typed array that grows by a quarter: off the JS heap,
@@ -169,12 +165,12 @@ class Block {
 
   /** Start of range `i`. */
   s(i: number): number {
-    return this.vu > 0 ? this.k[3 * i] * KEY_UNIT : this.k[3 * i];
+    return this.vu > 0 ? this.k[3 * i] * FRAME_UNIT : this.k[3 * i];
   }
 
   /** End of range `i`. */
   e(i: number): number {
-    return this.vu > 0 ? this.k[3 * i + 1] * KEY_UNIT : this.k[3 * i + 1];
+    return this.vu > 0 ? this.k[3 * i + 1] * FRAME_UNIT : this.k[3 * i + 1];
   }
 
   /** Value of range `i`. */
@@ -199,8 +195,8 @@ class Block {
     const k = this.k;
     if (i < n) k.copyWithin(3 * i + 3, 3 * i, 3 * n);
     if (this.vu > 0) {
-      k[3 * i] = s / KEY_UNIT;
-      k[3 * i + 1] = e / KEY_UNIT;
+      k[3 * i] = s / FRAME_UNIT;
+      k[3 * i + 1] = e / FRAME_UNIT;
       k[3 * i + 2] = v === -1 ? 0 : v / this.vu + 1;
     } else {
       k[3 * i] = s;
@@ -243,17 +239,11 @@ class Block {
   }
 }
 
-/** Whether key `x` has a narrow word (a whole number of pages up to NARROW_MAX). */
-function keyFitsNarrow(x: number): boolean {
-  const q = x / KEY_UNIT;
-  return q === Math.floor(q) && q <= NARROW_MAX;
-}
-
 /** Whether value `v` has a narrow code in unit `vu`: -1, or a whole number of units. */
 function valueFitsNarrow(v: number, vu: number): boolean {
   if (v === -1) return true;
   const q = v / vu;
-  return q >= 0 && q === Math.floor(q) && q + 1 <= NARROW_MAX;
+  return q >= 0 && q === Math.floor(q) && q + 1 <= FRAME_MAX;
 }
 
 /** Initial key capacity of a block. */
@@ -536,7 +526,7 @@ export class RangeMap {
     // or a stored one: checking these three keeps the blocks' words exact.
     if (
       this.vu > 0 &&
-      !(keyFitsNarrow(s) && keyFitsNarrow(e) && (!hasMid || valueFitsNarrow(mid!, this.vu)))
+      !(fitsFrame(s) && fitsFrame(e) && (!hasMid || valueFitsNarrow(mid!, this.vu)))
     ) this.widen();
     const cost = this.walkCost();
     this.seekEnd(s);

@@ -30,6 +30,8 @@
  * @module
  */
 
+import { fitsFrame, FRAME_UNIT } from "./frame_pool.ts";
+
 /** Keys per block before it splits in two. */
 export const SORTED_KEYS_BLOCK = 256;
 
@@ -38,9 +40,6 @@ const ceilLog2 = (n: number) => (n <= 1 ? 0 : 32 - Math.clz32(n - 1));
 
 /** Room of a full block: it splits when a key would make it longer than 2 × the block. */
 const BLOCK_ROOM = 2 * SORTED_KEYS_BLOCK + 1;
-
-/** Keys are kept in this unit (4 KiB page frames) while the set is narrow. */
-const KEY_UNIT = 4096;
 
 /** An empty values array, for a set without values. */
 const NO_VALUES = new Int32Array(0);
@@ -54,8 +53,8 @@ export class SortedKeys {
   private lens: number[] = [];
   /** The first key of each block (one flat array for the search over blocks). */
   private firsts: number[] = [];
-  /** KEY_UNIT while keys are 32-bit frames, 1 once they are doubles. */
-  private unit = KEY_UNIT;
+  /** FRAME_UNIT while keys are 32-bit frames, 1 once they are doubles. */
+  private unit = FRAME_UNIT;
   private readonly withValues: boolean;
   /** Keys held. */
   size = 0;
@@ -87,9 +86,8 @@ export class SortedKeys {
 
   /** Keep keys as doubles from now on: `k` has no 32-bit frame. */
   private widenFor(k: number): void {
-    const q = k / KEY_UNIT;
-    if (this.unit === 1 || (q === Math.floor(q) && q <= 0xffff_ffff)) return;
-    this.blocks = this.blocks.map((a) => Float64Array.from(a, (f) => f * KEY_UNIT));
+    if (this.unit === 1 || fitsFrame(k)) return;
+    this.blocks = this.blocks.map((a) => Float64Array.from(a, (f) => f * FRAME_UNIT));
     this.unit = 1;
   }
 
@@ -341,6 +339,6 @@ export class SortedKeys {
     this.lens = [];
     this.firsts = [];
     this.size = 0;
-    this.unit = KEY_UNIT;
+    this.unit = FRAME_UNIT;
   }
 }
