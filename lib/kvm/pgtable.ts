@@ -215,6 +215,24 @@ export class KvmPgtable {
   private withShadowed = false;
   /** Result of {@linkcode leafPos}: the leaf's pool segment. */
   private posSeg = 0;
+  /**
+   * The leaf written, changed or being removed last: its table (-1: none), index, pool
+   * segment and offset, so that {@linkcode leafPos} finds it without a walk (a reverse map
+   * asks for the leaf a fault just installed, or the one being removed). Forgotten when
+   * its descriptor is cleared: a position names another descriptor only after that.
+   */
+  private lastT = -1;
+  private lastI = 0;
+  private lastSeg = 0;
+  private lastOff = 0;
+  /**
+   * The (non-root) table the last {@linkcode getLeaf} ended in and the IPA range it spans
+   * (NaN: none): a live table stays linked where it is, so a lookup in its range may start
+   * there; forgotten when the table is freed (its id may come back elsewhere).
+   */
+  private hint = ROOT_TABLE;
+  private hintLo = NaN;
+  private hintHi = NaN;
   /** Whether the address pools are 64-bit (see {@linkcode oaSegs}). */
   private wide = false;
   /** The page size, and its inverse (exact: a power of two). */
@@ -352,6 +370,11 @@ export class KvmPgtable {
 
   /** Segment and offset of the leaf translating `ipa`, or -1 (left in `posSeg`). */
   private leafPos(ipa: number): number {
+    const lt = this.lastT;
+    if (lt >= 0 && ipa === this.tBase[lt] + this.lastI * this.sizes[this.tLevel[lt]]) {
+      this.posSeg = this.lastSeg;
+      return this.lastOff;
+    }
     if (ipa < 0 || ipa >= this.geom.ipaSize) return -1;
     const tLevel = this.tLevel, tBase = this.tBase, tSeg = this.tSeg, tOff = this.tOff;
     let t = ROOT_TABLE;
@@ -478,11 +501,14 @@ export class KvmPgtable {
     this.oaSegs[k][o] = f;
     attrs[o] = attr | PTE_VALID;
     if (this.withMeta) this.metaSegs[k][o] = mf;
+    this.lastT = t, this.lastI = i, this.lastSeg = k, this.lastOff = o;
   }
 
   /** Change a leaf's attribute bits in place (stage2_attr_walker). */
   setAttr(t: number, i: number, attr: number): void {
-    this.attrSegs[this.tSeg[t]][this.off(t) + i] = attr | PTE_VALID;
+    const k = this.tSeg[t], o = this.off(t) + i;
+    this.attrSegs[k][o] = attr | PTE_VALID;
+    this.lastT = t, this.lastI = i, this.lastSeg = k, this.lastOff = o;
   }
 
   /** Clear (t, i): a leaf is reported removed; a table is freed with everything below it. */
@@ -497,6 +523,7 @@ export class KvmPgtable {
     } else {
       this.leaves--;
       this.counter.leaves--;
+      this.lastT = t, this.lastI = i, this.lastSeg = k, this.lastOff = o;
       this.onLeafRemoved?.(
         this.tBase[t] + i * this.sizes[this.tLevel[t]],
         this.tLevel[t],
@@ -507,6 +534,7 @@ export class KvmPgtable {
     }
     attrs[o] = 0;
     oas[o] = 0;
+    if (this.lastOff === o && this.lastSeg === k) this.lastT = -1;
     if (this.withShadowed) this.shadowedSegs[k][o] = 0;
     this.tCount[t]--;
     this.bitsSegs[k][o >>> 5] &= ~(1 << (o & 31));
@@ -522,6 +550,7 @@ export class KvmPgtable {
     this.counter.tablePages--;
     this.counter.tablesFreed++;
     this.freeIds.push(id);
+    if (id === this.hint) this.hintLo = this.hintHi = NaN;
   }
 
   /** Index of the first valid descriptor of table `t` in [i, end), or `end`. */
@@ -553,18 +582,24 @@ export class KvmPgtable {
     if (ipa < 0 || ipa >= this.geom.ipaSize) return -1;
     const tLevel = this.tLevel, tBase = this.tBase, tSeg = this.tSeg, tOff = this.tOff;
     const inv = this.inv;
-    let t = ROOT_TABLE;
+    // The last table a lookup ended in, if it spans `ipa`: the same leaf, fewer steps.
+    let t = ipa >= this.hintLo && ipa < this.hintHi ? this.hint : ROOT_TABLE;
     for (;;) {
       const level = tLevel[t];
       const i = Math.floor((ipa - tBase[t]) * inv[level]);
       const o = tOff[t] + i;
       const k = tSeg[t];
       const a = this.attrSegs[k][o];
-      if (a === 0) return -1;
       if (a & PTE_TABLE) {
         t = this.oaSegs[k][o];
         continue;
       }
+      if (t !== ROOT_TABLE) {
+        this.hint = t;
+        this.hintLo = tBase[t];
+        this.hintHi = tBase[t] + this.ptrs * this.sizes[level];
+      }
+      if (a === 0) return -1;
       const size = this.sizes[level];
       this.leafOa = this.oaSegs[k][o] * this.page;
       this.leafAttr = a;
@@ -681,7 +716,9 @@ export class KvmPgtable {
       const visit = table ? KVM_PGTABLE_WALK_TABLE_PRE : KVM_PGTABLE_WALK_LEAF;
       if (flags & visit) {
         ctx.table = t, ctx.index = i, ctx.addr = eBase, ctx.end = end;
-        ctx.old = a, ctx.oldOa = table ? oas[o + i] : oas[o + i] * this.page;
+        // An invalid descriptor's output is 0: not read (its page is taken by a first write).
+        const oa = a === 0 ? 0 : oas[o + i];
+        ctx.old = a, ctx.oldOa = table ? oa : oa * this.page;
         w.cb(ctx, visit);
         a = attrs[o + i];
       }

@@ -255,7 +255,7 @@ export class Rmap implements ReverseMapStrategy {
     const sk = this.sideKeys[mmu.id];
     this.ops.countSteps(1 + sk.insert(s));
     this.sideAdjacent[mmu.id] += (sk.succ === s + z ? 1 : 0) +
-      (this.sideEnd(mmu.id, sk.pred) === s ? 1 : 0);
+      (this.sideEndsAt(mmu.id, sk.pred, s) ? 1 : 0);
     this.sideBytes += this.sideTreeBytes(mmu.id) - before;
     this.lastAdded[mmu.id] = s;
     this.lastAddedEnd[mmu.id] = s + z;
@@ -281,6 +281,19 @@ export class Rmap implements ReverseMapStrategy {
     return s + this.levels[this.dLevel[d]].size;
   }
 
+  /**
+   * Whether the side-table range from `pred` (the key just below `s`, or NaN) ends at `s`:
+   * then the leaf translating `s - 1`, in the table page beside `s`'s (warm, where a walk
+   * from `pred` would be cold), is `pred`'s. Side ranges are leaves of one table: they do
+   * not overlap, so `pred`'s range ends at `s` exactly when its leaf holds `s - 1`.
+   */
+  private sideEndsAt(m: number, pred: number, s: number): boolean {
+    if (Number.isNaN(pred)) return false;
+    if (pred === this.lastAdded[m]) return this.lastAddedEnd[m] === s;
+    const d = this.ops.mmus[m].pgt.shadowedAt(s - 1) - 1;
+    return d >= 0 && this.dIpa.get(d) === pred;
+  }
+
   /** Forget `s` in MMU `m`'s side table (its descriptor is dropped by the caller). */
   private sideForget(m: number, s: number): void {
     if (s === this.lastAdded[m]) this.lastAdded[m] = NaN;
@@ -288,7 +301,7 @@ export class Rmap implements ReverseMapStrategy {
     const sk = this.sideKeys[m];
     const end = this.sideEnd(m, s);
     const steps = sk.remove(s);
-    this.sideAdjacent[m] -= (sk.succ === end ? 1 : 0) + (this.sideEnd(m, sk.pred) === s ? 1 : 0);
+    this.sideAdjacent[m] -= (sk.succ === end ? 1 : 0) + (this.sideEndsAt(m, sk.pred, s) ? 1 : 0);
     this.ops.mmus[m].pgt.setShadowed(s, 0);
     this.sideCount[m]--;
     this.sideBytes += this.sideTreeBytes(m) - before;

@@ -72,15 +72,24 @@ import { fitsFrame, FRAME_MAX, FRAME_UNIT } from "./frame_pool.ts";
  */
 export function mapleTreeBytes(slots: number, occupancy = 0.7): number {
   if (slots <= 0) return 0;
-  const fill = Math.max(2, Math.round(MAPLE_RANGE64_SLOTS * occupancy));
+  const fill = occupancy === 0.7
+    ? DEFAULT_FILL
+    : Math.max(2, Math.round(MAPLE_RANGE64_SLOTS * occupancy));
   let c = Math.ceil(slots / fill);
+  // The bytes depend on the leaf count only: a count asked for again (the side trees of
+  // the reverse maps ask after every insert) is answered from the last.
+  if (c === lastLeaves && fill === lastFill) return lastBytes;
+  lastLeaves = c;
+  lastFill = fill;
   let nodes = c;
   while (c > 1) {
     c = Math.ceil(c / fill);
     nodes += c;
   }
-  return nodes * MAPLE_NODE_BYTES;
+  return (lastBytes = nodes * MAPLE_NODE_BYTES);
 }
+
+let lastLeaves = 0, lastFill = 0, lastBytes = 0;
 
 /** Largest key: every range lies in `[0, MAX_RANGE_KEY]` (2^52, exact in a JS number). */
 export const MAX_RANGE_KEY = 2 ** 52;
@@ -90,6 +99,9 @@ export const MAPLE_NODE_BYTES = 256;
 
 /** Slots of a maple_range_64 node (leaves, and internal nodes of a plain tree). */
 export const MAPLE_RANGE64_SLOTS = 16;
+
+/** Slots of a leaf at the default occupancy: round(16 × 0.7) = 11. */
+const DEFAULT_FILL = Math.max(2, Math.round(MAPLE_RANGE64_SLOTS * 0.7));
 
 /** Slots of a maple_arange_64 node (internal nodes of an MT_FLAGS_ALLOC_RANGE tree). */
 export const MAPLE_ARANGE64_SLOTS = 10;

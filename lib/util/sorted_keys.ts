@@ -6,9 +6,9 @@
  * Optionally each key carries a value (a non-negative int32, such as a record's id): then
  * it is an ordered map.
  *
- * Each block is a typed array (up to `2 × SORTED_KEYS_BLOCK + 1` keys, grown by a quarter
- * at a time; the lower half of a split is cut to its size) with its length beside it: off
- * the JS heap. Keys are kept as 32-bit page frames (4 KiB) while every key is a whole
+ * Each block is one buffer off the JS heap, its keys then its values (room for up to
+ * `2 × SORTED_KEYS_BLOCK + 1`, grown by a quarter at a time; the lower half of a split is
+ * cut to its size), with its length beside it. Keys are kept as 32-bit page frames (4 KiB) while every key is a whole
  * frame below 2^32, as doubles from the first that is not (simulator memory only).
  *
  * Steps are counted as comparisons of the two binary searches
@@ -56,6 +56,9 @@ export class SortedKeys {
   /** FRAME_UNIT while keys are 32-bit frames, 1 once they are doubles. */
   private unit = FRAME_UNIT;
   private readonly withValues: boolean;
+  /** Result of {@linkcode newBlock}. */
+  private newKeys: Uint32Array | Float64Array = new Uint32Array(0);
+  private newVals: Int32Array = NO_VALUES;
   /** Keys held. */
   size = 0;
   /** Result of the last search: block, index in it, and whether the key was there. */
@@ -79,9 +82,17 @@ export class SortedKeys {
     return this.blocks[b][i] * this.unit;
   }
 
-  /** A block's key array of room `n`. */
-  private newKeys(n: number): Uint32Array | Float64Array {
-    return this.unit === 1 ? new Float64Array(n) : new Uint32Array(n);
+  /**
+   * A new block of room `n`, its keys in `newKeys` and (with values) its values in
+   * `newVals`: one buffer, the values after the keys, so that a block is one allocation
+   * and a search and its update touch one stretch of memory.
+   */
+  private newBlock(n: number): void {
+    const wide = this.unit === 1;
+    const keyBytes = n * (wide ? 8 : 4);
+    const buf = new ArrayBuffer(keyBytes + (this.withValues ? n * 4 : 0));
+    this.newKeys = wide ? new Float64Array(buf, 0, n) : new Uint32Array(buf, 0, n);
+    this.newVals = this.withValues ? new Int32Array(buf, keyBytes, n) : NO_VALUES;
   }
 
   /** Keep keys as doubles from now on: `k` has no 32-bit frame. */
@@ -146,11 +157,11 @@ export class SortedKeys {
     this.succ = NaN;
     this.widenFor(k);
     if (this.blocks.length === 0) {
-      const a = this.newKeys(8);
-      a[0] = k / this.unit;
-      this.blocks.push(a);
-      this.vals.push(this.withValues ? new Int32Array(8) : NO_VALUES);
-      if (this.withValues) this.vals[0][0] = v;
+      this.newBlock(8);
+      this.newKeys[0] = k / this.unit;
+      this.blocks.push(this.newKeys);
+      this.vals.push(this.newVals);
+      if (this.withValues) this.newVals[0] = v;
       this.lens.push(1);
       this.firsts.push(k);
       this.size = 1;
@@ -171,14 +182,12 @@ export class SortedKeys {
     let w = this.vals[bi];
     const n = this.lens[bi];
     if (n === a.length) {
-      const room = Math.min(BLOCK_ROOM, n + Math.max(8, n >>> 2));
-      const b = this.newKeys(room);
-      b.set(a);
-      this.blocks[bi] = a = b;
+      this.newBlock(Math.min(BLOCK_ROOM, n + Math.max(8, n >>> 2)));
+      this.newKeys.set(a);
+      this.blocks[bi] = a = this.newKeys;
       if (this.withValues) {
-        const x = new Int32Array(room);
-        x.set(w);
-        this.vals[bi] = w = x;
+        this.newVals.set(w);
+        this.vals[bi] = w = this.newVals;
       }
     }
     if (i < n) {
@@ -201,16 +210,17 @@ export class SortedKeys {
    */
   private split(bi: number, n: number): void {
     const h = SORTED_KEYS_BLOCK;
-    const a = this.blocks[bi];
-    const upper = this.newKeys(BLOCK_ROOM);
+    const a = this.blocks[bi], w = this.vals[bi];
+    this.newBlock(BLOCK_ROOM);
+    const upper = this.newKeys, upperVals = this.newVals;
     upper.set(a.subarray(h, n));
-    this.blocks[bi] = a.slice(0, h);
-    let upperVals = NO_VALUES;
+    if (this.withValues) upperVals.set(w.subarray(h, n));
+    this.newBlock(h);
+    this.newKeys.set(a.subarray(0, h));
+    this.blocks[bi] = this.newKeys;
     if (this.withValues) {
-      const w = this.vals[bi];
-      upperVals = new Int32Array(BLOCK_ROOM);
-      upperVals.set(w.subarray(h, n));
-      this.vals[bi] = w.slice(0, h);
+      this.newVals.set(w.subarray(0, h));
+      this.vals[bi] = this.newVals;
     }
     this.lens[bi] = h;
     this.blocks.splice(bi + 1, 0, upper);
