@@ -501,14 +501,22 @@ export class KvmPgtable {
     this.oaSegs[k][o] = f;
     attrs[o] = attr | PTE_VALID;
     if (this.withMeta) this.metaSegs[k][o] = mf;
-    this.lastT = t, this.lastI = i, this.lastSeg = k, this.lastOff = o;
+    this.remember(t, i, k, o);
+  }
+
+  /** Remember leaf (t, i), at offset `o` of pool segment `k`, for {@linkcode leafPos}. */
+  private remember(t: number, i: number, k: number, o: number): void {
+    this.lastT = t;
+    this.lastI = i;
+    this.lastSeg = k;
+    this.lastOff = o;
   }
 
   /** Change a leaf's attribute bits in place (stage2_attr_walker). */
   setAttr(t: number, i: number, attr: number): void {
     const k = this.tSeg[t], o = this.off(t) + i;
     this.attrSegs[k][o] = attr | PTE_VALID;
-    this.lastT = t, this.lastI = i, this.lastSeg = k, this.lastOff = o;
+    this.remember(t, i, k, o);
   }
 
   /** Clear (t, i): a leaf is reported removed; a table is freed with everything below it. */
@@ -523,7 +531,7 @@ export class KvmPgtable {
     } else {
       this.leaves--;
       this.counter.leaves--;
-      this.lastT = t, this.lastI = i, this.lastSeg = k, this.lastOff = o;
+      this.remember(t, i, k, o);
       this.onLeafRemoved?.(
         this.tBase[t] + i * this.sizes[this.tLevel[t]],
         this.tLevel[t],

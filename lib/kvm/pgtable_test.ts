@@ -254,3 +254,22 @@ Deno.test("a number kept beside a leaf lives and dies with the leaf (shadowed tr
   assertEquals([pgt.shadowedAt(0x4000_1000), pgt.shadowedAt(0x5000_0000)], [0, 0]);
   assertThrows(() => pgt.setShadowed(0x5000_0000, 1), RangeError);
 });
+
+Deno.test("the lookup hint and the last-leaf position are forgotten with their table and leaf", () => {
+  const pgt = new KvmPgtable(stage2Geometry(granule("4K"), 48), { withMeta: true });
+  pgt.enableShadowed();
+  const a = 0x4000_0000, b = 0x80_4000_0000; // under different level-0 entries
+  pgt.installLeaf(a, 3, 0x8000_0000, PTE_R, 0);
+  pgt.setShadowed(a, 5); // a is the last leaf written
+  assertEquals(pgt.getLeaf(a + 0x1000), -1); // ends in a's last-level table: the hint
+  assertEquals(pgt.removeLeafAt(a), true); // frees a's tables (their ids go back to the pool)
+  // The position of a's leaf is gone with it: nothing to keep a number beside.
+  assertEquals(pgt.shadowedAt(a), 0);
+  assertThrows(() => pgt.setShadowed(a, 6), RangeError);
+  // b's tables reuse the freed ids; a lookup in a's old range must not start from them.
+  pgt.installLeaf(b, 3, 0x9000_0000, PTE_R, 0);
+  assertEquals([pgt.getLeaf(a), pgt.getLeaf(b)], [-1, 3]);
+  assertEquals(pgt.leafOa, 0x9000_0000);
+  pgt.installLeaf(a + 0x1000, 3, 0xa000_0000, PTE_R, 0);
+  assertEquals([pgt.getLeaf(a), pgt.getLeaf(a + 0x1000), pgt.leafOa], [-1, 3, 0xa000_0000]);
+});

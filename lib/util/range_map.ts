@@ -48,9 +48,10 @@
  * the start, end and value of each range side by side in one typed array (no object per
  * range): 32-bit words (keys in 4 KiB pages, values in `valueUnit`s) while every key and
  * value fits one, doubles from the first that does not; a search is a binary search over
- * the blocks then inside one, an update moves the tail of one block. An append after the last range takes the last block, or
- * starts a new one when it is full. This is the simulator's structure, not the maple
- * tree's: its costs are the model above, not what this code does.
+ * the blocks then inside one, an update moves the tail of one block. An append after the
+ * last range takes the last block, or starts a new one when it is full. This is the
+ * simulator's structure, not the maple tree's: its costs are the model above, not what
+ * this code does.
  *
  * @example
  * ```ts

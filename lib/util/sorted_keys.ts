@@ -8,8 +8,9 @@
  *
  * Each block is one buffer off the JS heap, its keys then its values (room for up to
  * `2 × SORTED_KEYS_BLOCK + 1`, grown by a quarter at a time; the lower half of a split is
- * cut to its size), with its length beside it. Keys are kept as 32-bit page frames (4 KiB) while every key is a whole
- * frame below 2^32, as doubles from the first that is not (simulator memory only).
+ * cut to its size), with its length beside it. Keys are kept as 32-bit page frames
+ * (4 KiB) while every key is a whole frame below 2^32, as doubles from the first that is
+ * not (simulator memory only).
  *
  * Steps are counted as comparisons of the two binary searches
  * (⌈log2(blocks + 1)⌉ + ⌈log2(block length + 1)⌉, about ⌈log2(n + 1)⌉ + 1), plus one per
