@@ -15,6 +15,12 @@
  * runs of invalid descriptors are counted without being visited one by one), its level,
  * base address and valid count. Table pages are recycled through a free list.
  *
+ * Simulator shortcuts, never a change in what is counted: a map that falls in the table of
+ * the last leaf written starts its walk there and counts the table descriptors above it as
+ * a walk from the pgd visits them ({@linkcode KvmPgtable.walkNearLastLeaf}); lookups and
+ * installs start from the table the last lookup ended in. `shortcuts: false` turns them
+ * off, and a test compares the two.
+ *
  * @example Map a 2M block, then unmap one page of it: the whole block goes
  * ```ts
  * import { assertEquals } from "@std/assert";
@@ -151,6 +157,13 @@ export interface PgtableOptions {
   withMeta?: boolean;
   /** Add this table's leaves and table pages to these running totals. */
   counter?: PgtableCounter;
+  /**
+   * Take the walk shortcuts (default true): a map inside the table of the last leaf written
+   * starts there ({@linkcode KvmPgtable.walkNearLastLeaf}), an install from the table the
+   * last lookup ended in. Same counts and same state as from the pgd; false walks from the
+   * pgd every time (the tests compare the two).
+   */
+  shortcuts?: boolean;
 }
 
 /** struct kvm_pgtable: a stage-2 table of one geometry. */
@@ -185,6 +198,7 @@ export class KvmPgtable {
   runDepth = 0;
 
   private readonly withMeta: boolean;
+  private readonly shortcuts: boolean;
   private readonly counter: PgtableCounter;
   /** Descriptors of the root, rounded up to a whole bitmap word. */
   private readonly rootLen: number;
@@ -253,6 +267,7 @@ export class KvmPgtable {
   constructor(geom: Stage2Geometry, opts: PgtableOptions = {}) {
     this.geom = geom;
     this.withMeta = opts.withMeta ?? false;
+    this.shortcuts = opts.shortcuts ?? true;
     this.counter = opts.counter ?? { leaves: 0, tablePages: 0, tablesFreed: 0 };
     this.sizes = [];
     for (let l = 0; l <= KVM_PGTABLE_LAST_LEVEL; l++) this.sizes.push(levelSize(geom.granule, l));
@@ -634,8 +649,12 @@ export class KvmPgtable {
     if (!isAligned(ipa, size) || !isAligned(oa, size)) {
       throw new RangeError(`leaf at ${ipa} -> ${oa} is not aligned to its size ${size}`);
     }
-    let t = ROOT_TABLE;
-    for (let l = this.geom.startLevel; l < level; l++) {
+    // From the table the last lookup ended in, when it spans `ipa` above `level` (a host
+    // fault installs where its lookup missed); else from the pgd.
+    const hinted = this.shortcuts && ipa >= this.hintLo && ipa < this.hintHi &&
+      this.tLevel[this.hint] <= level;
+    let t = hinted ? this.hint : ROOT_TABLE;
+    for (let l = this.tLevel[t]; l < level; l++) {
       const i = this.slot(t, ipa);
       const a = this.attrAt(t, i);
       if (!(a & PTE_TABLE)) {
@@ -687,6 +706,37 @@ export class KvmPgtable {
     st.tables += Math.floor((end - 1) / rootSpan) - Math.floor(start / rootSpan);
     for (const c of this.ctxs) c.arg = walker.arg;
     this.walkTable(ROOT_TABLE, start, end, walker as KvmPgtableWalker<unknown>, st);
+  }
+
+  /**
+   * kvm_pgtable_walk() of [start, end) for a walker whose callback does nothing at a table
+   * descriptor above the range's level and that has no TABLE_POST visit, when the range
+   * lies in one descriptor (not a table) of the table holding the last leaf written (live
+   * and linked where it is, as the last-leaf position names only a live leaf). A walk from
+   * the pgd would visit one table descriptor per level down to that table, each a no-op:
+   * they are counted as it counts them, not visited; then that table is walked as the walk
+   * would walk it. Returns false, having done nothing, where this does not hold.
+   */
+  walkNearLastLeaf<A>(start: number, end: number, w: KvmPgtableWalker<A>, st: WalkStats): boolean {
+    const t = this.lastT;
+    if (t <= ROOT_TABLE || !this.shortcuts || (w.flags & KVM_PGTABLE_WALK_TABLE_POST) !== 0) {
+      return false;
+    }
+    const level = this.tLevel[t];
+    const size = this.sizes[level];
+    const base = this.tBase[t];
+    const i = Math.floor((start - base) * this.inv[level]);
+    if (!(start >= base && i < this.ptrs && start < end && end <= base + (i + 1) * size)) {
+      return false;
+    }
+    if (this.attrSegs[this.tSeg[t]][this.tOff[t] + i] & PTE_TABLE) return false;
+    // The pgd page and each table above: one table entered, one descriptor visited.
+    const above = level - this.geom.startLevel;
+    st.tables += above;
+    st.descriptors += above;
+    for (let l = level; l <= KVM_PGTABLE_LAST_LEVEL; l++) this.ctxs[l].arg = w.arg;
+    this.walkTable(t, start, end, w as KvmPgtableWalker<unknown>, st);
+    return true;
   }
 
   /** __kvm_pgtable_walk() + __kvm_pgtable_visit() over one table. */
@@ -955,7 +1005,9 @@ export function kvmPgtableStage2Map(
   d.installed = 0;
   mapWalkerBusy = true;
   try {
-    pgt.walk(ipa, ipa + size, w, st);
+    // Above the level of [ipa, ipa + size) no leaf is allowed: the map walker does nothing
+    // at a table there, so a map into the table a fault filled last starts in it.
+    if (!pgt.walkNearLastLeaf(ipa, ipa + size, w, st)) pgt.walk(ipa, ipa + size, w, st);
   } finally {
     if (reuse) mapWalkerBusy = false;
   }

@@ -273,3 +273,58 @@ Deno.test("the lookup hint and the last-leaf position are forgotten with their t
   pgt.installLeaf(a + 0x1000, 3, 0xa000_0000, PTE_R, 0);
   assertEquals([pgt.getLeaf(a), pgt.getLeaf(a + 0x1000), pgt.leafOa], [-1, 3, 0xa000_0000]);
 });
+
+Deno.test("walk shortcuts: the same counts, results and leaves as walks from the pgd (property)", () => {
+  const configs: [string, number][] = [["4K", 40], ["4K", 48], ["16K", 40], ["64K", 42]];
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...configs),
+      // op: 0-5 map a page (the next one, mostly), 6 map a block, 7 unmap, 8 host install
+      fc.array(fc.tuple(fc.nat(8), fc.nat(), fc.boolean()), { minLength: 1, maxLength: 80 }),
+      ([gn, bits], ops) => {
+        const g = granule(gn);
+        const geo = stage2Geometry(g, bits);
+        const x = new KvmPgtable(geo, { withMeta: true });
+        const y = new KvmPgtable(geo, { withMeta: true, shortcuts: false });
+        const block = levelSize(g, Math.max(g.minBlockLevel, 2));
+        const span = 4 * block; // a few tables' worth, so that maps meet tables and blocks
+        let next = 0;
+        for (const [op, r, writable] of ops) {
+          const sx = newWalkStats(), sy = newWalkStats();
+          const attr = PTE_R | (writable ? PTE_W : 0);
+          if (op <= 5) {
+            const ipa = op <= 3 ? next : Math.floor((r % span) / g.pageSize) * g.pageSize;
+            next = (ipa + g.pageSize) % span;
+            const oa = 2 ** 40 + (r % 3) * g.pageSize + ipa;
+            assertEquals(
+              kvmPgtableStage2Map(x, ipa, g.pageSize, oa, attr, ipa, sx),
+              kvmPgtableStage2Map(y, ipa, g.pageSize, oa, attr, ipa, sy),
+            );
+          } else if (op === 6) {
+            const ipa = Math.floor((r % span) / block) * block;
+            kvmPgtableStage2Map(x, ipa, block, 2 ** 40 + ipa, attr, ipa, sx);
+            kvmPgtableStage2Map(y, ipa, block, 2 ** 40 + ipa, attr, ipa, sy);
+          } else if (op === 7) {
+            const ipa = Math.floor((r % span) / g.pageSize) * g.pageSize;
+            const size = writable ? g.pageSize : block;
+            const end = Math.min(span, ipa + size);
+            kvmStage2UnmapRange(x, ipa, end - ipa, sx);
+            kvmStage2UnmapRange(y, ipa, end - ipa, sy);
+          } else {
+            // As a host fault: a lookup that misses, then an install where it ended.
+            const ipa = Math.floor((r % span) / g.pageSize) * g.pageSize;
+            const level = writable ? 3 : Math.max(g.minBlockLevel, 2);
+            const base = Math.floor(ipa / levelSize(g, level)) * levelSize(g, level);
+            assertEquals(x.getLeaf(ipa), y.getLeaf(ipa));
+            x.installLeaf(base, level, 2 ** 41 + base, PTE_R, base);
+            y.installLeaf(base, level, 2 ** 41 + base, PTE_R, base);
+          }
+          assertEquals(sx, sy);
+        }
+        assertEquals(leaves(x), leaves(y));
+        assertEquals([x.tablePages, x.leaves], [y.tablePages, y.leaves]);
+      },
+    ),
+    propertyOptions(300),
+  );
+});

@@ -6,11 +6,12 @@
  * Optionally each key carries a value (a non-negative int32, such as a record's id): then
  * it is an ordered map.
  *
- * Each block is one buffer off the JS heap, its keys then its values (room for up to
- * `2 × SORTED_KEYS_BLOCK + 1`, grown by a quarter at a time; the lower half of a split is
- * cut to its size), with its length beside it. Keys are kept as 32-bit page frames
- * (4 KiB) while every key is a whole frame below 2^32, as doubles from the first that is
- * not (simulator memory only).
+ * Each block is one region of a {@linkcode Slab} (off the JS heap), its keys then its values
+ * (room for up to `2 × SORTED_KEYS_BLOCK + 1`, grown by a quarter at a time; the lower half
+ * of a split is cut to its size), with its length beside it; a block's old region is given
+ * back to the slab when it moves. Keys are kept as 32-bit page frames (4 KiB) while every
+ * key is a whole frame below 2^32, as doubles from the first that is not (simulator memory
+ * only).
  *
  * Steps are counted as comparisons of the two binary searches
  * (⌈log2(blocks + 1)⌉ + ⌈log2(block length + 1)⌉, about ⌈log2(n + 1)⌉ + 1), plus one per
@@ -32,6 +33,7 @@
  */
 
 import { fitsFrame, FRAME_UNIT } from "./frame_pool.ts";
+import { Slab } from "./slab.ts";
 
 /** Keys per block before it splits in two. */
 export const SORTED_KEYS_BLOCK = 256;
@@ -57,6 +59,8 @@ export class SortedKeys {
   /** FRAME_UNIT while keys are 32-bit frames, 1 once they are doubles. */
   private unit = FRAME_UNIT;
   private readonly withValues: boolean;
+  /** Where the blocks' regions come from. */
+  private readonly slab = new Slab();
   /** Result of {@linkcode newBlock}. */
   private newKeys: Uint32Array | Float64Array = new Uint32Array(0);
   private newVals: Int32Array = NO_VALUES;
@@ -83,24 +87,45 @@ export class SortedKeys {
     return this.blocks[b][i] * this.unit;
   }
 
-  /**
-   * A new block of room `n`, its keys in `newKeys` and (with values) its values in
-   * `newVals`: one buffer, the values after the keys, so that a block is one allocation
-   * and a search and its update touch one stretch of memory.
-   */
-  private newBlock(n: number): void {
-    const wide = this.unit === 1;
-    const keyBytes = n * (wide ? 8 : 4);
-    const buf = new ArrayBuffer(keyBytes + (this.withValues ? n * 4 : 0));
-    this.newKeys = wide ? new Float64Array(buf, 0, n) : new Uint32Array(buf, 0, n);
-    this.newVals = this.withValues ? new Int32Array(buf, keyBytes, n) : NO_VALUES;
+  /** Bytes of the region of a block of room `n` (keys, then values), a multiple of 8. */
+  private regionBytes(n: number): number {
+    const bytes = n * (this.unit === 1 ? 8 : 4) + (this.withValues ? n * 4 : 0);
+    return Math.ceil(bytes / 8) * 8;
   }
 
-  /** Keep keys as doubles from now on: `k` has no 32-bit frame. */
+  /**
+   * A new block of room `n`, its keys in `newKeys` and (with values) its values in
+   * `newVals`: one region, the values after the keys, so that a search and its update
+   * touch one stretch of memory.
+   */
+  private newBlock(n: number): void {
+    const slab = this.slab;
+    slab.take(this.regionBytes(n));
+    const buf = slab.buffer, at = slab.offset;
+    const wide = this.unit === 1;
+    this.newKeys = wide ? new Float64Array(buf, at, n) : new Uint32Array(buf, at, n);
+    this.newVals = this.withValues ? new Int32Array(buf, at + n * (wide ? 8 : 4), n) : NO_VALUES;
+  }
+
+  /** Give back the region of the block whose keys are `a` (its values are in it). */
+  private freeBlock(a: Uint32Array | Float64Array): void {
+    this.slab.give(a.buffer as ArrayBuffer, a.byteOffset, this.regionBytes(a.length));
+  }
+
+  /** Keep keys as doubles from now on: `k` has no 32-bit frame (every block is copied). */
   private widenFor(k: number): void {
     if (this.unit === 1 || fitsFrame(k)) return;
-    this.blocks = this.blocks.map((a) => Float64Array.from(a, (f) => f * FRAME_UNIT));
+    const blocks = this.blocks, vals = this.vals;
     this.unit = 1;
+    this.slab.reset();
+    for (let b = 0; b < blocks.length; b++) {
+      const a = blocks[b];
+      this.newBlock(a.length);
+      for (let i = 0; i < this.lens[b]; i++) this.newKeys[i] = a[i] * FRAME_UNIT;
+      if (this.withValues) this.newVals.set(vals[b]);
+      blocks[b] = this.newKeys;
+      vals[b] = this.newVals;
+    }
   }
 
   /** Index of the block that holds `k` or where it would go. */
@@ -185,6 +210,7 @@ export class SortedKeys {
     if (n === a.length) {
       this.newBlock(Math.min(BLOCK_ROOM, n + Math.max(8, n >>> 2)));
       this.newKeys.set(a);
+      this.freeBlock(a);
       this.blocks[bi] = a = this.newKeys;
       if (this.withValues) {
         this.newVals.set(w);
@@ -205,22 +231,20 @@ export class SortedKeys {
   }
 
   /**
-   * Split block `bi` of `n` keys: the lower half stays (in an array its size: with keys
+   * Split block `bi` of `n` keys: the lower half goes to a new block its size (with keys
    * added in order no key comes back to it, and half its room would stay empty), the
-   * upper half moves to a new block after it.
+   * upper half moves down in the old block's room, which comes after it.
    */
   private split(bi: number, n: number): void {
     const h = SORTED_KEYS_BLOCK;
-    const a = this.blocks[bi], w = this.vals[bi];
-    this.newBlock(BLOCK_ROOM);
-    const upper = this.newKeys, upperVals = this.newVals;
-    upper.set(a.subarray(h, n));
-    if (this.withValues) upperVals.set(w.subarray(h, n));
+    const upper = this.blocks[bi], upperVals = this.vals[bi];
     this.newBlock(h);
-    this.newKeys.set(a.subarray(0, h));
+    this.newKeys.set(upper.subarray(0, h));
+    upper.copyWithin(0, h, n);
     this.blocks[bi] = this.newKeys;
     if (this.withValues) {
-      this.newVals.set(w.subarray(0, h));
+      this.newVals.set(upperVals.subarray(0, h));
+      upperVals.copyWithin(0, h, n);
       this.vals[bi] = this.newVals;
     }
     this.lens[bi] = h;
@@ -278,6 +302,7 @@ export class SortedKeys {
     this.lens[bi] = n - 1;
     this.size--;
     if (n === 1) {
+      this.freeBlock(a);
       this.blocks.splice(bi, 1);
       this.vals.splice(bi, 1);
       this.lens.splice(bi, 1);
@@ -345,6 +370,7 @@ export class SortedKeys {
 
   /** Remove every key (keys are 32-bit frames again until one is not). */
   clear(): void {
+    this.slab.reset();
     this.blocks = [];
     this.vals = [];
     this.lens = [];
