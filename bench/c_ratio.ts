@@ -2,8 +2,9 @@
  * `deno task bench` (first part): the simulator's per-fault speed as a ratio to a C
  * reference of the same work (`bench/radix_ref.c`: walk L1's stage-2, fault the canonical
  * stage-2, install the shadow leaf, append a reverse-map record), measured in the same
- * session. Builds the C with `cc -O2` where `cc` exists; prints one table. Each simulator
- * figure comes from a fresh process, as the C's does. Timings are reported, never asserted.
+ * session. Builds the C with `cc -O2` where `cc` exists; prints one table, then what a fresh
+ * page costs here (`bench/page_touch.c`). Each simulator figure comes from a fresh process, as
+ * the C's does. Timings are reported, never asserted.
  *
  *     deno run --allow-read --allow-write --allow-run --allow-env bench/c_ratio.ts [N ...]
  *
@@ -71,11 +72,15 @@ function simConsecutive(strategy: string, n: number): number {
   return done / ((performance.now() - t0) / 1000);
 }
 
-async function cRef(n: number): Promise<number | null> {
+/**
+ * Build `bench/<name>.c` with `cc -O2` and run it with `args`; the number after `key=` in
+ * its output, or null where there is no `cc` (or no such number).
+ */
+async function runC(name: string, args: string[], key: string): Promise<number | null> {
   const dir = await Deno.makeTempDir();
   try {
-    const src = new URL("./radix_ref.c", import.meta.url).pathname;
-    const bin = `${dir}/radix_ref`;
+    const src = new URL(`./${name}.c`, import.meta.url).pathname;
+    const bin = `${dir}/${name}`;
     let cc: Deno.CommandOutput;
     try {
       cc = await new Deno.Command("cc", { args: ["-O2", "-o", bin, src] }).output();
@@ -83,13 +88,16 @@ async function cRef(n: number): Promise<number | null> {
       return null; // no cc here
     }
     if (!cc.success) throw new Error(`cc failed: ${new TextDecoder().decode(cc.stderr)}`);
-    const out = await new Deno.Command(bin, { args: [String(n)] }).output();
-    const m = /faults_per_s=(\d+)/.exec(new TextDecoder().decode(out.stdout));
+    const out = await new Deno.Command(bin, { args }).output();
+    const m = new RegExp(`${key}=([0-9.]+)`).exec(new TextDecoder().decode(out.stdout));
     return m ? Number(m[1]) : null;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/** The C reference's faults per second over `n` random faults. */
+const cRef = (n: number) => runC("radix_ref", [String(n)], "faults_per_s");
 
 /**
  * One measurement in a fresh process (`--one random|consecutive STRATEGY N`): a run must not
@@ -149,4 +157,12 @@ if (Deno.args[0] === "--one") {
   }
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) console.log(r.map((x, i) => x.padEnd(w[i])).join("  "));
+  // What the machine charges for a fresh page now: most of the C's fault on a VM whose
+  // guest memory is not yet backed, and a reason two sessions' figures differ.
+  const touch = await runC("page_touch", ["256"], "us_per_page");
+  if (touch !== null) {
+    console.log(
+      `first write to a fresh 4K page (bench/page_touch.c, 256 MiB): ${touch.toFixed(1)} µs`,
+    );
+  }
 }
