@@ -24,7 +24,7 @@
  * @module
  */
 
-/** Bytes of the first buffer a slab carves from (later ones grow with what it holds). */
+/** Bytes of the first buffer a slab carves from (later ones are an eighth of what it made). */
 export const SLAB_FIRST_BYTES = 512;
 
 /** Bytes of the largest buffer a slab carves from (a region larger has one of its own). */
