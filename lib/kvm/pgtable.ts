@@ -159,8 +159,8 @@ export interface PgtableOptions {
   counter?: PgtableCounter;
   /**
    * Take the walk shortcuts (default true): a map inside the table of the last leaf written
-   * starts there ({@linkcode KvmPgtable.walkNearLastLeaf}), an install from the table the
-   * last lookup ended in. Same counts and same state as from the pgd; false walks from the
+   * starts there ({@linkcode KvmPgtable.walkNearLastLeaf}), a lookup or an install from the
+   * table the last lookup ended in. Same counts and same state as from the pgd; false walks from the
    * pgd every time (the tests compare the two).
    */
   shortcuts?: boolean;
@@ -597,6 +597,19 @@ export class KvmPgtable {
   }
 
   /**
+   * Where a lookup or install of `ipa` down to `level` starts: the table the last lookup
+   * ended in when it spans `ipa` at or above `level` (it is live and linked where it is,
+   * so the walk from the pgd would pass through it), else the pgd (always without
+   * shortcuts).
+   */
+  private startTable(ipa: number, level: number): number {
+    return this.shortcuts && ipa >= this.hintLo && ipa < this.hintHi &&
+        this.tLevel[this.hint] <= level
+      ? this.hint
+      : ROOT_TABLE;
+  }
+
+  /**
    * kvm_pgtable_get_leaf(): the leaf translating `ipa`. Returns its level, or -1 when
    * no leaf maps it; the leaf is left in `leafOa`, `leafAttr`, `leafBase`, `leafSize`,
    * `leafMeta`.
@@ -605,8 +618,7 @@ export class KvmPgtable {
     if (ipa < 0 || ipa >= this.geom.ipaSize) return -1;
     const tLevel = this.tLevel, tBase = this.tBase, tSeg = this.tSeg, tOff = this.tOff;
     const inv = this.inv;
-    // The last table a lookup ended in, if it spans `ipa`: the same leaf, fewer steps.
-    let t = ipa >= this.hintLo && ipa < this.hintHi ? this.hint : ROOT_TABLE;
+    let t = this.startTable(ipa, KVM_PGTABLE_LAST_LEVEL);
     for (;;) {
       const level = tLevel[t];
       const i = Math.floor((ipa - tBase[t]) * inv[level]);
@@ -649,11 +661,8 @@ export class KvmPgtable {
     if (!isAligned(ipa, size) || !isAligned(oa, size)) {
       throw new RangeError(`leaf at ${ipa} -> ${oa} is not aligned to its size ${size}`);
     }
-    // From the table the last lookup ended in, when it spans `ipa` above `level` (a host
-    // fault installs where its lookup missed); else from the pgd.
-    const hinted = this.shortcuts && ipa >= this.hintLo && ipa < this.hintHi &&
-      this.tLevel[this.hint] <= level;
-    let t = hinted ? this.hint : ROOT_TABLE;
+    // A host fault installs where its lookup missed.
+    let t = this.startTable(ipa, level);
     for (let l = this.tLevel[t]; l < level; l++) {
       const i = this.slot(t, ipa);
       const a = this.attrAt(t, i);
@@ -725,7 +734,7 @@ export class KvmPgtable {
     const level = this.tLevel[t];
     const size = this.sizes[level];
     const base = this.tBase[t];
-    const i = Math.floor((start - base) * this.inv[level]);
+    const i = this.slot(t, start);
     if (!(start >= base && i < this.ptrs && start < end && end <= base + (i + 1) * size)) {
       return false;
     }
