@@ -2,9 +2,11 @@
  * `deno task bench` (first part): the simulator's per-fault speed as a ratio to a C
  * reference of the same work (`bench/radix_ref.c`: walk L1's stage-2, fault the canonical
  * stage-2, install the shadow leaf, append a reverse-map record), measured in the same
- * session. Builds the C with `cc -O2` where `cc` exists; prints one table, then what a fresh
- * page costs here (`bench/page_touch.c`). Each simulator figure comes from a fresh process, as
- * the C's does. Timings are reported, never asserted.
+ * session. Builds the C with `cc -O2` where `cc` exists; runs the C's own loop transcribed to
+ * TypeScript (`bench/radix_ref.ts`: what plain TypeScript reaches for the C's work here, the
+ * ceiling for a model that does more); prints one table, then what a fresh page costs here
+ * (`bench/page_touch.c`). Each simulator figure comes from a fresh process, as the C's does.
+ * Timings are reported, never asserted.
  *
  *     deno run --allow-read --allow-write --allow-run --allow-env bench/c_ratio.ts [N ...]
  *
@@ -15,28 +17,10 @@ import { l2Access } from "../lib/kvm/arm.ts";
 import { kvmCreateVm } from "../lib/kvm/kvm_main.ts";
 import { makeStrategy } from "../lib/strategies/mod.ts";
 import { faultAll, faultVm } from "./fixtures.ts";
+import { drawPages, RADIX_REF_MEM, transcribedFaults } from "./radix_ref.ts";
 
 const G = 2 ** 30;
-const MEM = 256 * G;
-
-/** xorshift64 as the C reference draws (BigInt only here, outside the timed loop). */
-function drawPages(n: number): { s: number[]; c: number[] } {
-  let x = 88172645463325252n;
-  const mask = (1n << 64n) - 1n;
-  const next = () => {
-    x ^= (x << 13n) & mask;
-    x ^= x >> 7n;
-    x ^= (x << 17n) & mask;
-    return x;
-  };
-  const pages = BigInt(MEM / 4096);
-  const s: number[] = [], c: number[] = [];
-  for (let i = 0; i < n; i++) {
-    c.push(Number(next() % pages) * 4096);
-    s.push(Number(next() % pages) * 4096);
-  }
-  return { s, c };
-}
+const MEM = RADIX_REF_MEM;
 
 /** Random 4K shadow faults over 256 GiB, as the C does: faults per second. */
 function simRandom(strategy: string, n: number): number {
@@ -100,8 +84,9 @@ async function runC(name: string, args: string[], key: string): Promise<number |
 const cRef = (n: number) => runC("radix_ref", [String(n)], "faults_per_s");
 
 /**
- * One measurement in a fresh process (`--one random|consecutive STRATEGY N`): a run must not
- * inherit the heap an earlier one left (the random runs leave gigabytes).
+ * One measurement in a fresh process (`--one random|consecutive|transcribed STRATEGY N`; the
+ * transcription ignores the strategy): a run must not inherit the heap an earlier one left
+ * (the random runs leave gigabytes).
  */
 async function fresh(kind: string, strategy: string, n: number): Promise<number> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -117,6 +102,8 @@ if (Deno.args[0] === "--one") {
   const [, kind, strategy, n] = Deno.args;
   const rate = kind === "random"
     ? simRandom(strategy, Number(n))
+    : kind === "transcribed"
+    ? transcribedFaults(Number(n))
     : simConsecutive(strategy, Number(n));
   console.log(rate);
 } else {
@@ -133,6 +120,15 @@ if (Deno.args[0] === "--one") {
       "C reference (cc -O2)",
       c ? fmt(c) : "no cc",
       "1",
+      "-",
+    ]);
+    const t = await fresh("transcribed", "-", n);
+    rows.push([
+      String(n),
+      "random 4K / 256 GiB",
+      "the C in TypeScript",
+      fmt(t),
+      c ? (t / c).toFixed(2) : "-",
       "-",
     ]);
     for (const s of ["full-walk", "rmap", "rmap-compact"]) {
