@@ -20,7 +20,6 @@ import { faultAll, faultVm } from "./fixtures.ts";
 import { drawPages, RADIX_REF_MEM, transcribedFaults } from "./radix_ref.ts";
 
 const G = 2 ** 30;
-const MEM = RADIX_REF_MEM;
 
 /** Random 4K shadow faults over 256 GiB, as the C does: faults per second. */
 function simRandom(strategy: string, n: number): number {
@@ -29,7 +28,7 @@ function simRandom(strategy: string, n: number): number {
       hostGranule: "4K",
       paBits: 48,
       vcpus: 1,
-      memslots: [{ id: 0, base: G, size: MEM, backing: "page" }],
+      memslots: [{ id: 0, base: G, size: RADIX_REF_MEM, backing: "page" }],
     },
     makeStrategy(strategy),
   );
