@@ -273,9 +273,8 @@ export class Rmap implements ReverseMapStrategy {
     return this.sideBytesSeen[m];
   }
 
-  /** End of the side-table range that starts at `s` (NaN for NaN). */
+  /** End of the side-table range that starts at `s` (a key of MMU `m`'s side table). */
   private sideEnd(m: number, s: number): number {
-    if (Number.isNaN(s)) return NaN;
     if (s === this.lastAdded[m]) return this.lastAddedEnd[m];
     const d = this.ops.mmus[m].pgt.shadowedAt(s) - 1;
     return s + this.levels[this.dLevel[d]].size;
