@@ -15,7 +15,7 @@
 
 import { l2Access } from "../lib/kvm/arm.ts";
 import { kvmCreateVm } from "../lib/kvm/kvm_main.ts";
-import { makeStrategy } from "../lib/strategies/mod.ts";
+import { BUILT_IN_DESIGNS, makeStrategy, STRATEGY_NAMES, UPSTREAM } from "../lib/strategies/mod.ts";
 import { faultAll, faultVm } from "./fixtures.ts";
 import { drawPages, RADIX_REF_MEM, transcribedFaults } from "./radix_ref.ts";
 
@@ -130,23 +130,27 @@ if (Deno.args[0] === "--one") {
       c ? (t / c).toFixed(2) : "-",
       "-",
     ]);
-    for (const s of ["full-walk", "rmap", "rmap-compact"]) {
+    // Upstream's walk is the engine alone; ours are the designs the C ratio targets.
+    for (
+      const s of [
+        UPSTREAM,
+        ...BUILT_IN_DESIGNS.filter((d) => d.role === "ours").map((d) => d.name),
+      ]
+    ) {
       const r = await fresh("random", s, n);
       rows.push([
         String(n),
         "random 4K / 256 GiB",
-        s === "full-walk" ? "engine only (full-walk)" : s,
+        s === UPSTREAM ? `engine only (${UPSTREAM})` : s,
         fmt(r),
         c ? (r / c).toFixed(2) : "-",
         "-",
       ]);
     }
     let engine = NaN;
-    for (
-      const s of ["full-walk", "rmap", "rmap-compact", "span-unknown", "maple-v2", "merged-pivot"]
-    ) {
+    for (const s of [UPSTREAM, ...STRATEGY_NAMES.filter((x) => x !== UPSTREAM)]) {
       const r = await fresh("consecutive", s, n);
-      if (s === "full-walk") engine = r;
+      if (s === UPSTREAM) engine = r;
       rows.push([String(n), "consecutive 4K", s, fmt(r), "-", (r / engine).toFixed(2)]);
     }
   }

@@ -8,23 +8,24 @@
  */
 
 import { kvmUnmapGfnRange } from "../lib/kvm/mmu.ts";
+import { STRATEGY_NAMES, UPSTREAM } from "../lib/strategies/mod.ts";
 import { faultAll, faultVm } from "./fixtures.ts";
 
 const FAULTS = 100_000;
 
 Deno.bench({
-  name: `shadow faults: ${FAULTS} 4K faults, full-walk (engine only)`,
+  name: `shadow faults: ${FAULTS} 4K faults, ${UPSTREAM} (engine only)`,
   group: "faults",
   baseline: true,
   fn(b) {
-    const kvm = faultVm("full-walk", 1, 1, FAULTS);
+    const kvm = faultVm(UPSTREAM, 1, 1, FAULTS);
     b.start();
     faultAll(kvm, 1, FAULTS, 1);
     b.end();
   },
 });
 
-for (const s of ["rmap", "span-unknown", "maple-v2"]) {
+for (const s of STRATEGY_NAMES.filter((x) => x !== UPSTREAM)) {
   Deno.bench({
     name: `shadow faults: ${FAULTS} 4K faults, ${s}`,
     group: "faults",
@@ -54,17 +55,17 @@ Deno.bench({
   name: "full-walk unmap, 384 MMUs x 1 leaf, 48-bit IPA (100.7M iterations)",
   group: "unmap384",
   baseline: true,
-  fn: unmapAt384("full-walk", 1, 48),
+  fn: unmapAt384(UPSTREAM, 1, 48),
 });
 Deno.bench({
   name: "full-walk unmap, 384 MMUs x 1 leaf, 52-bit IPA (1.61G iterations)",
   group: "unmap384",
-  fn: unmapAt384("full-walk", 1, 52),
+  fn: unmapAt384(UPSTREAM, 1, 52),
 });
 Deno.bench({
   name: "full-walk unmap, 384 MMUs x 1024 leaves, 48-bit IPA",
   group: "unmap384",
-  fn: unmapAt384("full-walk", 1024),
+  fn: unmapAt384(UPSTREAM, 1024),
 });
 Deno.bench({
   name: "rmap unmap, 384 MMUs x 1024 leaves",

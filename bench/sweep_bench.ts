@@ -10,7 +10,7 @@ import { defaultCostModel } from "../lib/sweep/costmodel.ts";
 import { SWEEP_HEADER, type SweepRow } from "../lib/sweep/columns.ts";
 import type { PointSpec } from "../lib/sweep/grid.ts";
 import { replayRow } from "../lib/sweep/run.ts";
-import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { STRATEGY_NAMES, UPSTREAM } from "../lib/strategies/mod.ts";
 import { defaultWorkload, generateWorkload, type WorkloadParams } from "../lib/trace/workload.ts";
 import { formatCsv } from "../lib/util/csv.ts";
 
@@ -50,7 +50,7 @@ for (const s of STRATEGY_NAMES) {
     name:
       `point replay under the oracle: ${s} (16 vCPUs, 64G, 4K, alias 0.1; ${midWorkload.trace.events.length} events)`,
     group: "replay",
-    baseline: s === "full-walk",
+    baseline: s === UPSTREAM,
     n: 5,
     warmup: 1,
     fn: () => {
@@ -59,7 +59,7 @@ for (const s of STRATEGY_NAMES) {
   });
 }
 
-const row = replayRow(midSpec, midWorkload, "full-walk", cost);
+const row = replayRow(midSpec, midWorkload, UPSTREAM, cost);
 const rows: SweepRow[] = Array.from({ length: 1000 }, (_, i) => ({ ...row, point: i }));
 
 Deno.bench({

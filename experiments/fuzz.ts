@@ -17,7 +17,7 @@
  */
 
 import { KNOWN_BROKEN } from "../lib/fuzz/run.ts";
-import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { STRATEGY_NAMES, UPSTREAM } from "../lib/strategies/mod.ts";
 import { checkOutputDir, describeFsError, fail, parseCli, textTable } from "./cli.ts";
 import type { FuzzTask, FuzzTaskResult } from "./fuzz_worker.ts";
 import { runPool } from "./pool.ts";
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     unit: "traces",
     quiet: v.quiet,
   });
-  const names = ["full-walk", ...strategies.filter((s) => s !== "full-walk")];
+  const names = [UPSTREAM, ...strategies.filter((s) => s !== UPSTREAM)];
   const stats = new Map(names.map((s) => [s, { violations: 0, baseline: 0, written: 0 }]));
   let done = 0, events = 0, found = 0;
   const written: string[] = [];

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { makeStrategy, STRATEGY_NAMES, UPSTREAM } from "../lib/strategies/mod.ts";
 import { TraceError } from "../lib/trace/fields.ts";
 import { minimizeTrace } from "../lib/trace/minimize.ts";
 import { replay } from "../lib/trace/replay.ts";
@@ -23,7 +23,7 @@ import {
 } from "./cli.ts";
 
 const USAGE = `usage: deno task replay <trace.json> [--strategy NAME] [--json] [--minimize OUT.json]
-  --strategy NAME   one of: ${STRATEGY_NAMES.join(", ")} (default full-walk)
+  --strategy NAME   one of: ${STRATEGY_NAMES.join(", ")} (default ${UPSTREAM})
   --json            print one JSON report on stdout instead of the table
   --minimize OUT    when the strategy leaves a violation, shrink the trace to a smallest
                     one that still does (ddmin over the events) and write it to OUT
@@ -42,7 +42,7 @@ function asWritten(json: unknown, message: string): string {
 
 async function main(): Promise<void> {
   const args = parseCli(USAGE, {
-    strategy: { type: "string", default: "full-walk" },
+    strategy: { type: "string", default: UPSTREAM },
     json: { type: "boolean", default: false },
     minimize: { type: "string" },
   }, true);

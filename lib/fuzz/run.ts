@@ -17,7 +17,7 @@
  * @module
  */
 
-import { makeStrategy } from "../strategies/mod.ts";
+import { makeStrategy, UPSTREAM } from "../strategies/mod.ts";
 import { minimizeTrace } from "../trace/minimize.ts";
 import { replay } from "../trace/replay.ts";
 import type { Trace } from "../trace/trace.ts";
@@ -92,14 +92,14 @@ export function fuzzOne(
   opts: FuzzOneOptions = {},
 ): FuzzResult {
   const trace = generateFuzzTrace(seed, opts);
-  const runs = [replayOne(trace, "full-walk")];
-  for (const s of strategies) if (s !== "full-walk") runs.push(replayOne(trace, s));
+  const runs = [replayOne(trace, UPSTREAM)];
+  for (const s of strategies) if (s !== UPSTREAM) runs.push(replayOne(trace, s));
   const findings: FuzzFinding[] = [];
   const shrink = (s: string) =>
     opts.minimize === false ? null : minimizeTrace(trace, () => makeStrategy(s));
   for (const r of runs) {
     if (r.violations === 0) continue;
-    const fw = r.strategy === "full-walk";
+    const fw = r.strategy === UPSTREAM;
     findings.push({
       strategy: r.strategy,
       what: fw ? "full-walk-violation" : "design-violation",

@@ -73,8 +73,6 @@ export type InsertLock = "vm" | "mmu" | "chunk" | "none";
 export interface ReverseMapStrategy {
   /** The name `--strategy` selects it by. */
   readonly name: string;
-  /** The lock its insert takes in a kernel port (see {@linkcode InsertLock}). */
-  readonly insertLock: InsertLock;
   /** Called once, before any event, with the engine's operations. */
   attach(ops: ShadowOps): void;
   /**

@@ -12,9 +12,11 @@
  * @module
  */
 
+import { designNames, findDesign } from "../strategies/registry.ts";
+
 /** How one strategy is drawn. */
 export interface StrategyStyle {
-  /** Registry name (lib/strategies/mod.ts). */
+  /** Design name (lib/strategies/registry.ts). */
   readonly name: string;
   /** Legend label: the name and whose design it is. */
   readonly label: string;
@@ -28,88 +30,33 @@ export interface StrategyStyle {
   readonly hollow: boolean;
 }
 
-/** Strategies in the order every legend lists them: upstream, the others, ours. */
-export const STRATEGY_STYLES: readonly StrategyStyle[] = [
-  {
-    name: "full-walk",
-    label: "full-walk (upstream)",
-    color: "#4d4d4d",
-    dash: "14,4,3,4",
-    symbol: "square",
-    hollow: false,
-  },
-  {
-    name: "maple-v2",
-    label: "maple-v2 (rejected)",
-    color: "#d62728",
-    dash: "5,3",
-    symbol: "triangle",
-    hollow: false,
-  },
-  {
-    name: "merged-pivot",
-    label: "merged-pivot",
-    color: "#ff7f0e",
-    dash: "10,4",
-    symbol: "diamond",
-    hollow: false,
-  },
-  {
-    name: "span-unknown",
-    label: "span-unknown (2026 series)",
-    color: "#9467bd",
-    dash: "2,3",
-    symbol: "star",
-    hollow: false,
-  },
-  {
-    name: "rmap",
-    label: "rmap (ours)",
-    color: "#1f77b4",
-    dash: "",
-    symbol: "circle",
-    hollow: false,
-  },
-  {
-    name: "rmap-bounded",
-    label: "rmap-bounded (ours)",
-    color: "#17becf",
-    dash: "8,3,2,3,2,3",
-    symbol: "times",
-    hollow: false,
-  },
-  {
-    name: "rmap-compact",
-    label: "rmap-compact (ours)",
-    color: "#2ca02c",
-    dash: "1,2",
-    symbol: "wye",
-    hollow: false,
-  },
+/**
+ * Colours, dashes and symbols for designs brought from files that give no style of their
+ * own: none of them is a built-in design's, nor a threshold line's.
+ */
+const USER_STYLES: readonly Omit<StrategyStyle, "name" | "label">[] = [
+  { color: "#8c564b", dash: "6,2,1,2", symbol: "hexagon", hollow: false },
+  { color: "#e377c2", dash: "3,2", symbol: "plus", hollow: false },
+  { color: "#bcbd22", dash: "9,2", symbol: "asterisk", hollow: false },
+  { color: "#7f7f7f", dash: "1,3", symbol: "triangle2", hollow: true },
 ];
 
-const FALLBACK_COLORS = ["#8c564b", "#e377c2", "#bcbd22", "#7f7f7f"];
-
-/** The style of a strategy; strategies added later get a neutral style of their own. */
+/**
+ * The style of a design: its record's (lib/strategies/), or for a design that gives none
+ * (or a name no design has, such as a row of an older CSV) one of its own, stable per name.
+ */
 export function strategyStyle(name: string): StrategyStyle {
-  const s = STRATEGY_STYLES.find((x) => x.name === name);
-  if (s) return s;
+  const d = findDesign(name);
+  if (d?.style) return { name, label: d.label, ...d.style };
   let h = 0;
   for (const c of name) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-  return {
-    name,
-    label: name,
-    color: FALLBACK_COLORS[h % FALLBACK_COLORS.length],
-    dash: "3,2",
-    symbol: "cross",
-    hollow: false,
-  };
+  return { name, label: d?.label ?? name, ...USER_STYLES[h % USER_STYLES.length] };
 }
 
-/** Strategy names in legend order: known ones first, then the rest alphabetically. */
+/** Strategy names in legend order: designs in registry order, then the rest alphabetically. */
 export function strategyOrder(names: Iterable<string>): string[] {
   const set = new Set(names);
-  const known = STRATEGY_STYLES.map((s) => s.name).filter((n) => set.has(n));
+  const known = designNames().filter((n) => set.has(n));
   const rest = [...set].filter((n) => !known.includes(n)).sort();
   return [...known, ...rest];
 }

@@ -32,16 +32,16 @@
  */
 
 import { replay, type ReplayReport } from "../trace/replay.ts";
-import { makeStrategy, STRATEGY_NAMES } from "../strategies/mod.ts";
+import { KNOWN_BROKEN, makeStrategy, STRATEGY_NAMES, UPSTREAM } from "../strategies/mod.ts";
 import type { Trace } from "../trace/trace.ts";
 import { TraceError } from "../trace/fields.ts";
 import { type Action, exportedTrace, type Plan, planSelftest, SelftestError } from "./plan.ts";
 
-/** The strategy that stands for the fixed kernel. */
-export const FIXED_STRATEGY = "full-walk";
+/** The strategy that stands for the fixed kernel: upstream's full walk. */
+export const FIXED_STRATEGY = UPSTREAM;
 
-/** Strategy used when none shows a violation on the trace. */
-export const FALLBACK_STRATEGY = "maple-v2";
+/** Strategy used when none shows a violation on the trace: the first known-broken design. */
+export const FALLBACK_STRATEGY = KNOWN_BROKEN[0];
 
 /** One oracle finding, as the replay reports it. */
 export type Finding = ReplayReport["firstSeen"][number];

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { designNamed } from "../strategies/registry.ts";
 import { granule } from "../kvm/granule.ts";
 import { eventLine, hex, sizeText, wrap } from "./format.ts";
 import type { Expectation, Outcome } from "./expect.ts";
@@ -28,17 +29,6 @@ export interface SelftestMeta {
   /** The program's base name (`FILE` of `FILE.c`). */
   name: string;
 }
-
-/** One line per registered strategy: what it is. */
-export const STRATEGY_TEXT: Readonly<Record<string, string>> = {
-  "full-walk": "upstream kvm_nested_s2_unmap(): every valid shadow MMU, whole IPA space",
-  "maple-v2": "the rejected v2 patch: per-MMU maple tree, canonical range -> one shadow IPA",
-  "merged-pivot": "merged canonical ranges, each with the list of its shadow ranges",
-  "span-unknown": "the 2026 reverse-map series: exact until overlap, then one UNKNOWN span",
-  "rmap": "s2lab's per-VM, per-level ordered reverse map",
-  "rmap-bounded": "rmap under a per-MMU memory budget, full-walk fallback",
-  "rmap-compact": "s2lab's compact reverse map: per-chunk linear runs and exceptions",
-};
 
 /** Width of the header's text. */
 export const HEADER_WIDTH = 92;
@@ -102,7 +92,7 @@ export function headerLines(plan: Plan, x: Expectation, meta: SelftestMeta): str
     "           ",
   );
   para(
-    `${x.strategy}, ${STRATEGY_TEXT[x.strategy] ?? "see lib/strategies"}`,
+    `${x.strategy}, ${designNamed(x.strategy).summary}`,
     "  shows:   ",
     "           ",
   );

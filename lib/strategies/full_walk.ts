@@ -6,14 +6,13 @@
  * @module
  */
 
+import type { Design } from "./design.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
 
 /** kvm_nested_s2_unmap() / kvm_nested_s2_wp() / kvm_nested_s2_flush() as upstream has them. */
 export class FullWalk implements ReverseMapStrategy {
   /** `full-walk`. */
   readonly name = "full-walk";
-  /** No index: a fault inserts nothing. */
-  readonly insertLock = "none" as const;
   private ops!: ShadowOps;
 
   /** Keep the engine's operations. */
@@ -57,3 +56,25 @@ export class FullWalk implements ReverseMapStrategy {
     return 0;
   }
 }
+
+/** The `full-walk` design record. */
+export const fullWalkDesign: Design = {
+  name: "full-walk",
+  label: "full-walk (upstream)",
+  summary: "upstream kvm_nested_s2_unmap(): every valid shadow MMU, whole IPA space",
+  role: "upstream",
+  knownBroken: false,
+  reference: true,
+  insertLock: "none",
+  leafBytes: 130,
+  description: "What the kernel does today: kvm_nested_s2_unmap(), kvm_nested_s2_wp() and " +
+    "kvm_nested_s2_flush() walk the whole IPA space of every valid shadow MMU, chunked by " +
+    "stage2_apply_range(), whatever canonical range the host unmapped. It keeps no index, so " +
+    "it cannot miss a leaf; its cost grows with the shadow IPA size times the number of shadow " +
+    "MMUs (two per vCPU), and every unmap destroys every shadow leaf as collateral.",
+  source:
+    'torvalds/linux ec14c272408a, "KVM: arm64: nv: Unmap/flush shadow stage 2 page tables"; ' +
+    "arch/arm64/kvm/nested.c",
+  style: { color: "#4d4d4d", dash: "14,4,3,4", symbol: "square", hollow: false },
+  make: () => new FullWalk(),
+};

@@ -69,6 +69,7 @@
  * @module
  */
 
+import type { Design } from "./design.ts";
 import { FramePool } from "../util/frame_pool.ts";
 import { grown, pool } from "../util/growable.ts";
 import { RangeMap } from "../util/range_map.ts";
@@ -127,8 +128,6 @@ class ShadowIpaMaps {
 export class MapleV2 implements ReverseMapStrategy {
   /** `maple-v2`. */
   readonly name = "maple-v2";
-  /** The MMU's maple tree, under the tree's own lock (the series' v2). */
-  readonly insertLock = "mmu" as const;
   private ops!: ShadowOps;
   /** Modeled bytes of every tree, kept as a running total (RangeMap onBytes). */
   private treeBytes = 0;
@@ -348,3 +347,24 @@ export class MapleV2 implements ReverseMapStrategy {
     return 0;
   }
 }
+
+/** The `maple-v2` design record. */
+export const mapleV2Design: Design = {
+  name: "maple-v2",
+  label: "maple-v2 (rejected)",
+  summary: "the rejected v2 patch: per-MMU maple tree, canonical range -> one shadow IPA",
+  role: "rejected",
+  knownBroken: true,
+  reference: false,
+  insertLock: "mmu",
+  leafBytes: 340,
+  description: "Per shadow MMU, a maple tree from canonical IPA range to one shadow_ipa_map " +
+    "{ shadow IPA, IPA, size }, stored by user_mem_abort() after a nested fault; a host unmap " +
+    "looks its range up and unmaps the shadow ranges it finds. A second shadow IPA for the " +
+    "same canonical range overwrites the first, and partly overlapping entries split, so " +
+    "aliases and mixed sizes leave stale shadow entries: reproduced as posted, bugs included.",
+  source: '"[PATCH v2] KVM: arm64: nv: Optimize unmapping of shadow S2-MMU tables" ' +
+    "(Ganapatrao Kulkarni, linux-arm-kernel, 13 Oct 2025), review of 23 and 28 Oct 2025",
+  style: { color: "#d62728", dash: "5,3", symbol: "triangle", hollow: false },
+  make: (opts) => new MapleV2(opts),
+};

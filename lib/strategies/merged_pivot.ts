@@ -41,6 +41,7 @@
  * @module
  */
 
+import type { Design } from "./design.ts";
 import { FramePool } from "../util/frame_pool.ts";
 import { grown, pool } from "../util/growable.ts";
 import { type RangeEntry, RangeMap } from "../util/range_map.ts";
@@ -171,8 +172,6 @@ class MergedLists {
 export class MergedPivot implements ReverseMapStrategy {
   /** `merged-pivot`. */
   readonly name = "merged-pivot";
-  /** The MMU's maple tree, under the tree's own lock. */
-  readonly insertLock = "mmu" as const;
   private ops!: ShadowOps;
   /** Modeled bytes of every tree, kept as a running total (RangeMap onBytes). */
   private treeBytes = 0;
@@ -369,3 +368,25 @@ export class MergedPivot implements ReverseMapStrategy {
     return 0;
   }
 }
+
+/** The `merged-pivot` design record. */
+export const mergedPivotDesign: Design = {
+  name: "merged-pivot",
+  label: "merged-pivot",
+  summary: "merged canonical ranges, each with the list of its shadow ranges",
+  role: "proposal",
+  knownBroken: false,
+  reference: false,
+  insertLock: "mmu",
+  leafBytes: 340,
+  description: "The follow-up proposed in the v2 thread: per shadow MMU, a maple tree keyed by " +
+    "canonical IPA range whose entries hold the list of every shadow range mapped from " +
+    "inside them; overlapping ranges merge into one covering their union. A host unmap that " +
+    "meets a range unmaps its whole list. Correct, but ranges only grow under aliasing and " +
+    "mixed sizes, and every unmap in a merged range pays for its whole list. No code was " +
+    "posted: this is the model's reading.",
+  source: "Ganapatrao Kulkarni, reply of 28 Oct 2025 to Marc Zyngier in the v2 thread " +
+    '("adding list of multiple mappings ranges to the maple tree entry")',
+  style: { color: "#ff7f0e", dash: "10,4", symbol: "diamond", hollow: false },
+  make: () => new MergedPivot(),
+};

@@ -1,54 +1,20 @@
 /**
- * The strategy registry: every reverse-lookup design by the name `--strategy` takes.
+ * The designs: the record every design is described by (`design.ts`), the registry of
+ * built-in and file-brought designs (`registry.ts`), the loader of design files
+ * (`load.ts`), and the built-in designs' implementations.
  *
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { makeStrategy, STRATEGY_NAMES } from "./mod.ts";
+ * import { designNamed, makeStrategy, STRATEGY_NAMES } from "./mod.ts";
  * assertEquals(STRATEGY_NAMES.includes("full-walk"), true);
  * assertEquals(makeStrategy("full-walk").name, "full-walk");
+ * assertEquals(designNamed("rmap").insertLock, "vm");
  * ```
  * @module
  */
 
-import type { ReverseMapStrategy, StrategyFactory } from "../kvm/strategy.ts";
-import { FullWalk } from "./full_walk.ts";
-import { MapleV2 } from "./maple_v2.ts";
-import { MergedPivot } from "./merged_pivot.ts";
-import { SpanUnknown } from "./span_unknown.ts";
-import { Rmap } from "./rmap.ts";
-import { RmapCompact } from "./rmap_compact.ts";
-
-/** Default per-MMU budget of `rmap-bounded`: 256 KiB. */
-export const RMAP_BOUNDED_DEFAULT_BUDGET = 256 * 1024;
-
-/** Factories by name. */
-export const STRATEGIES: Readonly<Record<string, StrategyFactory>> = {
-  "full-walk": () => new FullWalk(),
-  "maple-v2": (opts) => new MapleV2(opts),
-  "merged-pivot": () => new MergedPivot(),
-  "span-unknown": () => new SpanUnknown(),
-  "rmap": () => new Rmap(),
-  "rmap-bounded": (opts) => new Rmap({ budget: opts.budget ?? RMAP_BOUNDED_DEFAULT_BUDGET }),
-  "rmap-compact": () => new RmapCompact(),
-};
-
-/**
- * Designs known to leave stale shadow entries (the rejected patch): their violations are
- * the expected result of a sweep or a fuzz run, anyone else's a finding.
- */
-export const KNOWN_BROKEN: readonly string[] = ["maple-v2"];
-
-/** Every strategy name, in the order tables list them. */
-export const STRATEGY_NAMES: readonly string[] = Object.keys(STRATEGIES);
-
-/** A fresh strategy by name; throws a one-line error naming the known ones. */
-export function makeStrategy(name: string, opts: Record<string, number> = {}): ReverseMapStrategy {
-  const f = STRATEGIES[name];
-  if (!f) {
-    throw new RangeError(
-      `unknown strategy "${name}" (expected one of ${STRATEGY_NAMES.join(", ")})`,
-    );
-  }
-  return f(opts);
-}
+export * from "./design.ts";
+export * from "./registry.ts";
+export * from "./load.ts";
+export { RMAP_BOUNDED_DEFAULT_BUDGET } from "./rmap_bounded.ts";

@@ -68,6 +68,7 @@
  * @module
  */
 
+import type { Design } from "./design.ts";
 import { MAPLE_NODE_BYTES, mapleTreeBytes } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import { FramePool } from "../util/frame_pool.ts";
@@ -106,8 +107,6 @@ interface Level {
 export class Rmap implements ReverseMapStrategy {
   /** `rmap`, or `rmap-bounded` with a budget. */
   readonly name: string;
-  /** One index for the VM: one lock (a spinlock beside `mmu_lock`, taken for read). */
-  readonly insertLock = "vm" as const;
   /** Per-MMU budget in bytes (Infinity for `rmap`). */
   readonly budget: number;
   private ops!: ShadowOps;
@@ -538,3 +537,24 @@ export class Rmap implements ReverseMapStrategy {
     return problems;
   }
 }
+
+/** The `rmap` design record. */
+export const rmapDesign: Design = {
+  name: "rmap",
+  label: "rmap (ours)",
+  summary: "s2lab's per-VM, per-level ordered reverse map",
+  role: "ours",
+  knownBroken: false,
+  reference: false,
+  insertLock: "vm",
+  leafBytes: 280,
+  description: "A per-VM reverse map from canonical IPA to every shadow leaf derived from it, " +
+    "one ordered index per leaf size (page, PMD, PUD) as x86's per-level rmaps, with a " +
+    "per-MMU side table from shadow IPA to descriptor so that a leaf leaving its table for " +
+    "any reason (TLBI, recycling, the map walker) drops its descriptor. A host unmap costs " +
+    "one search per level plus a step per leaf it removes, whatever the IPA size or the " +
+    "number of shadow MMUs.",
+  source: "docs/rmap.md; lib/strategies/rmap.ts",
+  style: { color: "#1f77b4", dash: "", symbol: "circle", hollow: false },
+  make: () => new Rmap(),
+};

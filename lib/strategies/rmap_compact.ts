@@ -55,6 +55,7 @@
  * @module
  */
 
+import type { Design } from "./design.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
 import { mapleTreeBytes } from "../util/range_map.ts";
@@ -133,8 +134,6 @@ const popcount32 = (x: number) => {
 export class RmapCompact implements ReverseMapStrategy {
   /** `rmap-compact`. */
   readonly name = "rmap-compact";
-  /** Per-chunk locks in a kernel port (faults hold `mmu_lock` for read). */
-  readonly insertLock = "chunk" as const;
   private ops!: ShadowOps;
   private levels: Level[] = [];
   /** Descriptors per shadow table page (PTRS_PER_PTE of the host granule). */
@@ -531,3 +530,23 @@ export class RmapCompact implements ReverseMapStrategy {
     return problems;
   }
 }
+
+/** The `rmap-compact` design record. */
+export const rmapCompactDesign: Design = {
+  name: "rmap-compact",
+  label: "rmap-compact (ours)",
+  summary: "s2lab's compact reverse map: per-chunk linear runs and exceptions",
+  role: "ours",
+  knownBroken: false,
+  reference: true,
+  insertLock: "chunk",
+  leafBytes: 130,
+  description: "The same invariant as rmap (every live shadow leaf indexed once under the " +
+    "canonical range it translates), laid out per canonical chunk of 512 leaves: a linear run " +
+    "(one descriptor for 64 slots whose shadow IPAs follow the canonical ones) where L2's " +
+    "memory is laid out linearly, exceptions for aliases and non-linear layouts, and one " +
+    "word per shadow table page for the reverse direction.",
+  source: "docs/rmap.md; lib/strategies/rmap_compact.ts",
+  style: { color: "#2ca02c", dash: "1,2", symbol: "wye", hollow: false },
+  make: () => new RmapCompact(),
+};

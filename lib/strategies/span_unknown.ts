@@ -47,6 +47,7 @@
  * @module
  */
 
+import type { Design } from "./design.ts";
 import { type RangeEntry, RangeMap } from "../util/range_map.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
@@ -65,8 +66,6 @@ interface MmuIndex {
 export class SpanUnknown implements ReverseMapStrategy {
   /** `span-unknown`. */
   readonly name = "span-unknown";
-  /** The MMU's maple tree, under the tree's own lock (as the 2026 series). */
-  readonly insertLock = "mmu" as const;
   private ops!: ShadowOps;
   /** Modeled bytes of every tree, kept as a running total (RangeMap onBytes). */
   private treeBytes = 0;
@@ -247,3 +246,24 @@ export class SpanUnknown implements ReverseMapStrategy {
     return this.unmaps;
   }
 }
+
+/** The `span-unknown` design record. */
+export const spanUnknownDesign: Design = {
+  name: "span-unknown",
+  label: "span-unknown (2026 series)",
+  summary: "the 2026 reverse-map series: exact until overlap, then one UNKNOWN span",
+  role: "series",
+  knownBroken: false,
+  reference: true,
+  insertLock: "mmu",
+  leafBytes: 240,
+  description: "Per shadow MMU, a maple tree from canonical IPA range to the shadow IPA packed " +
+    "in the slot, exact until a second shadow IPA or a mixed size overlaps a range; then the " +
+    "ranges merge into one UNKNOWN span, and a host unmap that meets it unmaps the MMU's whole " +
+    "shadow table. From v3 a second tree maps shadow ranges back, so L1 TLBIs erase entries. " +
+    "Modeled from the series' cover letters and review summaries (v1-v3).",
+  source: '"KVM: arm64: nv: Implement nested stage-2 reverse map" (Wei-Lin Chang, ' +
+    "linux-arm-kernel, v1 30 Mar 2026, v2 11 Apr 2026, v3 10 May 2026)",
+  style: { color: "#9467bd", dash: "2,3", symbol: "star", hollow: false },
+  make: () => new SpanUnknown(),
+};

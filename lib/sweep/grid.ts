@@ -13,6 +13,7 @@
  * @module
  */
 
+import { allDesigns, designNamed } from "../strategies/registry.ts";
 import { parseBacking } from "../host/memory.ts";
 import { granule, GRANULE_NAMES, type GranuleName, levelSize } from "../kvm/granule.ts";
 import {
@@ -459,27 +460,12 @@ function tableBytes(g: GranuleName, withMeta: boolean): number {
 }
 
 /**
- * Process bytes per populated working-set leaf while a design replays, all state
- * included (tables, index, oracle and runtime), rounded up from peak RSS measured at 2.1M
- * and 16.9M leaves (maple-v2 5.5 GB and rmap-compact 2.1 GB at 16.9M). Unknown names
- * take the largest.
- */
-export const STRATEGY_LEAF_BYTES: Readonly<Record<string, number>> = {
-  "full-walk": 130,
-  "maple-v2": 340,
-  "merged-pivot": 340,
-  "span-unknown": 240,
-  "rmap": 280,
-  "rmap-bounded": 280,
-  "rmap-compact": 130,
-};
-
-/**
  * Estimated peak bytes one worker needs for a point replayed with `strategy` (or with
  * the hungriest design when none is named): its trace, the shadow, L1, host and
  * canonical tables (every touched leaf in its own last-level table, capped by the address
  * span a table covers), a margin per mapping for a strategy's index, the working sets at
- * {@linkcode STRATEGY_LEAF_BYTES}, and the runtime. Deliberately an over-estimate.
+ * their design's `leafBytes` (lib/strategies/design.ts), and the runtime. Deliberately an
+ * over-estimate.
  */
 export function estimatePointBytes(p: WorkloadParams, strategy?: string): number {
   const C = contextCount(p);
@@ -507,8 +493,9 @@ export function estimatePointBytes(p: WorkloadParams, strategy?: string): number
   // The working sets: one shadow leaf per host page (at most), in dense tables, with the
   // strategies' index and the oracle's bookkeeping.
   const wsLeaves = C * workingSetBytes(p) / hg.pageSize;
-  const perLeaf = (strategy !== undefined ? STRATEGY_LEAF_BYTES[strategy] : undefined) ??
-    Math.max(...Object.values(STRATEGY_LEAF_BYTES));
+  const perLeaf = strategy !== undefined
+    ? designNamed(strategy).leafBytes
+    : Math.max(...allDesigns().map((d) => d.leafBytes));
   return Math.ceil(
     wsLeaves * perLeaf +
       shadowTables * tableBytes(p.granule, true) +

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { makeStrategy } from "../strategies/mod.ts";
+import { designNamed, makeStrategy } from "../strategies/mod.ts";
 import { replay } from "../trace/replay.ts";
 import { generateWorkload, type Workload } from "../trace/workload.ts";
 import { opClass } from "../trace/ops.ts";
@@ -88,7 +88,7 @@ export function replayRow(
     unmapEstNs,
     sortedEstNs: unmapEstNs.slice().sort((a, b) => a - b),
     contention,
-    insertLock: design.insertLock,
+    insertLock: designNamed(strategy).insertLock,
     kvmBaseline: report.kvmBaseline,
   });
 }

@@ -1,0 +1,196 @@
+/**
+ * `deno task verify DESIGN [--quick] [--out DIR] [--quiet]`: is a shadow-unmap design
+ * correct, and what does it cost? DESIGN is a built-in design's name or a design file
+ * (a module exporting a design record: docs/designs.md). It runs, in order, (a) the case
+ * library, (b) the exhaustive small-scope search, (c) a seeded fuzz campaign, (d) a cost
+ * sweep beside the reference designs, and writes a report folder:
+ *
+ * - `report.md`: the verdict first (correct on every check, or the first counterexample
+ *   with its minimized trace), the checks, the figures with a sentence each, the design;
+ * - `counterexample.json` (the trace, `deno task replay` reads it) and
+ *   `counterexample_test.c` + `counterexample_test.host.sh` (the selftest), when found;
+ * - `unmap-cost.svg`, `index-memory.svg`, `refaults.svg`, `insert-lock.svg`;
+ * - `cases.csv`, `exhaust.csv`, `fuzz.csv`, `cost.csv` (the rows behind every figure,
+ *   sweep.csv's columns), `timing.csv` (wall time per check).
+ *
+ * The folder is written whole or not at all: it is built beside `--out` and renamed into
+ * place at the end. Exit status: 0 every check holds, 1 a counterexample, 2 bad input.
+ *
+ * @module
+ */
+
+import { basename, dirname } from "node:path";
+import { exportSelftest } from "../lib/selftest/mod.ts";
+import { DesignError } from "../lib/strategies/design.ts";
+import { loadDesignFile } from "../lib/strategies/load.ts";
+import { designNamed, designNames } from "../lib/strategies/registry.ts";
+import { traceToJson } from "../lib/trace/trace.ts";
+import { rowsCsv } from "../lib/verify/check.ts";
+import { verifyFigures } from "../lib/verify/figures.ts";
+import { VERIFY_CHECKS, type VerifyMode, verifyPlan } from "../lib/verify/plan.ts";
+import { renderReport, verdictOf } from "../lib/verify/report.ts";
+import { runVerify } from "../lib/verify/run.ts";
+import { checkOutputDir, describeFsError, fail, parseCli } from "./cli.ts";
+import { startProgress } from "./progress.ts";
+
+const USAGE = `usage: deno task verify DESIGN [--quick] [--out DIR] [--quiet]
+  DESIGN       a built-in design (${designNames().join(", ")})
+               or a design file (a .ts module exporting a design record: docs/designs.md)
+  --quick      a verdict in about a minute: fewer states, traces and grid points
+  --out DIR    the report folder (default results/verify/NAME; replaced whole)
+  --quiet      no progress on stderr
+Runs (a) the case library, (b) the exhaustive small-scope search, (c) a fuzz campaign,
+(d) a cost sweep beside ${verifyPlan("full").references.join(", ")}, and writes
+DIR/report.md with the verdict first, the figures as SVG and the CSV behind them.
+Exit status: 0 correct on every check, 1 a counterexample, 2 bad input.`;
+
+/** Does the argument name a file rather than a built-in design? */
+const isFile = (s: string) => s.includes("/") || /\.(m?ts|m?js)$/.test(s);
+
+async function main(): Promise<void> {
+  const args = parseCli(USAGE, {
+    quick: { type: "boolean" },
+    out: { type: "string" },
+    quiet: { type: "boolean" },
+  }, true);
+  if (args.positionals.length !== 1) {
+    fail(`expected one DESIGN (a built-in name or a design file), got ${args.positionals.length}`);
+  }
+  const given = args.positionals[0];
+  let name: string;
+  try {
+    name = isFile(given) ? (await loadDesignFile(given)).name : designNamed(given).name;
+  } catch (e) {
+    if (e instanceof DesignError || e instanceof RangeError) fail(e.message);
+    throw e;
+  }
+  const mode: VerifyMode = args.values.quick ? "quick" : "full";
+  const out = (args.values.out ?? `results/verify/${name}`).replace(/\/+$/, "");
+  checkOutputDir("--out", dirname(out));
+  try {
+    if (!Deno.statSync(out).isDirectory) fail(`--out: ${out} exists and is not a directory`);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) fail(`--out: ${out}: ${describeFsError(e)}`);
+  }
+  const plan = verifyPlan(mode);
+  const command = `deno task verify ${given}${args.values.quick ? " --quick" : ""}`;
+
+  // Progress: each check is a quarter of the bar; inside it, its own units.
+  const progress = startProgress({
+    label: `verify ${name}`,
+    total: 100,
+    unit: "%",
+    quiet: args.values.quiet,
+  });
+  let current = 0;
+  let result;
+  try {
+    result = await runVerify(name, plan, {
+      onCheck: (c, i) => {
+        current = i;
+        progress.update(i * 25, c);
+      },
+      onProgress: (c, done, total) =>
+        progress.update(
+          current * 25 + (total > 0 ? 25 * done / total : 0),
+          `${c} ${done}/${total}`,
+        ),
+    });
+  } catch (e) {
+    await progress.stop();
+    if (e instanceof DesignError) fail(e.message);
+    throw e;
+  }
+  progress.update(100, "report");
+  await progress.stop();
+
+  // Build the folder beside its destination, then rename it into place.
+  const tmp = `${dirname(out)}/.${basename(out)}.partial-${Deno.pid}`;
+  try {
+    await Deno.mkdir(tmp, { recursive: true });
+    const verdict = verdictOf(result.checks);
+    const cxFiles: string[] = [];
+    const cx = verdict.counterexample;
+    if (cx) {
+      const json = traceToJson(cx.trace);
+      await Deno.writeTextFile(`${tmp}/counterexample.json`, json);
+      cxFiles.push("counterexample.json");
+      try {
+        const st = await exportSelftest(cx.trace, {
+          source: json,
+          traceFile: "counterexample.json",
+          name: "counterexample_test",
+          strategy: name,
+        });
+        await Deno.writeTextFile(`${tmp}/counterexample_test.c`, st.c);
+        await Deno.writeTextFile(`${tmp}/counterexample_test.host.sh`, st.host);
+        cxFiles.push("counterexample_test.c", "counterexample_test.host.sh");
+      } catch (e) {
+        // A trace a selftest cannot express (docs/hardware.md): say so in the report.
+        cxFiles.push(`(no selftest: ${(e as Error).message.split("\n")[0]})`);
+      }
+    }
+    const figures = verifyFigures(name, result.cost);
+    for (const f of figures) await Deno.writeTextFile(`${tmp}/${f.name}.svg`, f.svg);
+    for (const c of result.checks) {
+      await Deno.writeTextFile(`${tmp}/${c.check}.csv`, rowsCsv(c.rows));
+    }
+    await Deno.writeTextFile(
+      `${tmp}/timing.csv`,
+      rowsCsv(
+        result.checks.map((c) => ({ check: c.check, wall_s: Math.round(c.elapsedMs) / 1000 })),
+      ),
+    );
+    const replayCmd = `deno task replay ${out}/counterexample.json --strategy ${name}` +
+      (isFile(given) ? ` --design ${given}` : "");
+    await Deno.writeTextFile(
+      `${tmp}/report.md`,
+      renderReport({
+        design: name,
+        plan,
+        checks: result.checks,
+        cost: result.cost,
+        figures: figures.map((f) => ({ name: f.name, title: f.title })),
+        command,
+        replayCommand: replayCmd,
+        counterexampleFiles: cxFiles,
+        provenance: await provenance(),
+      }),
+    );
+    await Deno.remove(out, { recursive: true }).catch(() => {});
+    await Deno.rename(tmp, out);
+    console.log(
+      `${name}: ${verdict.correct ? "correct on every check" : "COUNTEREXAMPLE"} ` +
+        `(${
+          VERIFY_CHECKS.map((c) => `${c} ${result.checks.find((x) => x.check === c)?.status}`).join(
+            ", ",
+          )
+        }); ` +
+        `report: ${out}/report.md`,
+    );
+    Deno.exit(verdict.correct ? 0 : 1);
+  } catch (e) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    fail(`--out: cannot write ${out}: ${describeFsError(e)}`, 1);
+  }
+}
+
+/** s2lab's version and the commit of the code that ran. */
+async function provenance(): Promise<string> {
+  const cfg = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  let commit = "unknown";
+  try {
+    const o = await new Deno.Command("git", {
+      args: ["rev-parse", "--short=12", "HEAD"],
+      cwd: new URL("..", import.meta.url),
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    if (o.success) commit = new TextDecoder().decode(o.stdout).trim();
+  } catch {
+    // no git
+  }
+  return `s2lab ${cfg.version}, commit ${commit}`;
+}
+
+if (import.meta.main) await main();

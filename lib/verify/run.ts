@@ -1,0 +1,81 @@
+/**
+ * A whole verification of one design, the checks in order — (a) cases, (b) exhaustive
+ * small-scope search, (c) fuzz, (d) cost — with progress per check. Every check runs
+ * whatever an earlier one found (a broken design's costs are still worth seeing); the
+ * verdict is the first counterexample in that order.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { runVerify } from "./run.ts";
+ * import { verifyPlan } from "./plan.ts";
+ * const plan = { ...verifyPlan("quick"), exhaustDepth: 2, exhaustSeconds: 5, fuzzTraces: 2,
+ *   costGrid: { vcpus: "1", granule: "4K", "l1-mem": "4G", alias: "0" },
+ *   populated: { vcpus: "1", granule: "4K", "l1-mem": "4G", alias: "0", "working-set": "64K" } };
+ * const r = await runVerify("rmap", plan, { cases: ["flush"] });
+ * assertEquals(r.checks.map((c) => [c.check, c.status]), [
+ *   ["cases", "pass"], ["exhaust", "pass"], ["fuzz", "pass"], ["cost", "info"]]);
+ * ```
+ * @module
+ */
+
+import type { CheckResult } from "./check.ts";
+import { checkCases } from "./cases.ts";
+import { checkCost, type CostRows } from "./cost.ts";
+import { checkExhaust } from "./exhaust.ts";
+import { checkFuzz } from "./fuzz.ts";
+import { VERIFY_CHECKS, type VerifyCheck, type VerifyPlan } from "./plan.ts";
+
+/** What a verification produced. */
+export interface VerifyRun {
+  /** The design verified. */
+  readonly design: string;
+  /** How thorough. */
+  readonly plan: VerifyPlan;
+  /** The checks, in the order they ran. */
+  readonly checks: readonly CheckResult[];
+  /** The cost check's rows. */
+  readonly cost: CostRows;
+}
+
+/** Options of {@linkcode runVerify}. */
+export interface VerifyOptions {
+  /** Only these cases of the library (tests). */
+  cases?: readonly string[];
+  /** A check starts: its name and its position (0-based) among the four. */
+  onCheck?: (check: VerifyCheck, index: number) => void;
+  /** Progress inside the running check: units done of a total (the check's own units). */
+  onProgress?: (check: VerifyCheck, done: number, total: number) => void;
+}
+
+/** Verify `design` (a registered name) under `plan`. */
+export async function runVerify(
+  design: string,
+  plan: VerifyPlan,
+  opts: VerifyOptions = {},
+): Promise<VerifyRun> {
+  const step = (c: VerifyCheck) => {
+    opts.onCheck?.(c, VERIFY_CHECKS.indexOf(c));
+    return (done: number, total: number) => opts.onProgress?.(c, done, total);
+  };
+  const checks: CheckResult[] = [];
+  checks.push(checkCases(design, { only: opts.cases, onProgress: step("cases") }));
+  checks.push(
+    await checkExhaust(design, {
+      depth: plan.exhaustDepth,
+      seconds: plan.exhaustSeconds,
+      onProgress: step("exhaust"),
+    }),
+  );
+  checks.push(
+    checkFuzz(design, { seed: plan.fuzzSeed, traces: plan.fuzzTraces, onProgress: step("fuzz") }),
+  );
+  const cost = checkCost(design, plan.references, {
+    grid: plan.costGrid,
+    populated: plan.populated,
+    seed: plan.sweepSeed,
+    onProgress: step("cost"),
+  });
+  checks.push(cost);
+  return { design, plan, checks, cost: cost.cost };
+}
