@@ -95,8 +95,8 @@ for f in "${SWEEP[@]}"; do
 done
 
 command -v sbatch >/dev/null 2>&1 || {
-  echo "error: sbatch not found: this needs a Slurm cluster (a single-node one for tests:" \
-    "bash .ci/slurm.sh)" >&2
+  echo "error: sbatch not found: this needs a Slurm cluster (a private single-node one:" \
+    "bash .ci/slurm.sh start DIR, then SLURM_CONF=DIR/slurm.conf)" >&2
   exit 1
 }
 
