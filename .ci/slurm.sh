@@ -1,34 +1,52 @@
 #!/usr/bin/env bash
-# A single-node Slurm cluster from Debian's packages, for test/slurm_test.ts (issue #13).
+# A private single-node Slurm cluster from Debian's packages, for test/slurm_test.ts.
 #
-#   bash .ci/slurm.sh         install munge + slurm-wlm (when missing), configure this machine
-#                             as a one-node cluster, start munged, slurmctld and slurmd, and
-#                             wait until `sinfo` shows the node idle
-#   bash .ci/slurm.sh stop    stop the three daemons this script started
+#   bash .ci/slurm.sh install      apt-get install munge slurm-wlm when missing
+#   bash .ci/slurm.sh start DIR    a one-node cluster living in DIR (a new or empty directory):
+#                                  start munged, slurmctld and slurmd on it and wait until
+#                                  `sinfo` shows the node idle; prints SLURM_CONF=DIR/slurm.conf
+#   bash .ci/slurm.sh stop DIR     stop the daemons `start DIR` started (and nothing else)
+#   bash .ci/slurm.sh footprint    list the machine-wide files of Slurm and munge (path, type,
+#                                  size, mtime, mode, owner), for a before/after comparison
 #
-# Idempotent: a second start finds the packages, the key and the configuration in place and
-# the daemons running. Needs root (it installs packages and starts daemons); no systemd.
-# An /etc/slurm/slurm.conf that this script did not write is left alone: when its cluster
-# answers, it is used as it is; when not, the script stops with an error.
-# Each step prints how long it took.
+# Everything a cluster writes is in DIR: its slurm.conf (AuthInfo names DIR's munge socket,
+# PlugStackConfig an empty file of DIR), munge's key, socket, pid, log and seed files
+# (DIR/munge/), slurmctld's state (DIR/state), slurmd's spool (DIR/spool), both pid and log
+# files. Its two ports are free ones below the kernel's ephemeral range, chosen at start. So
+# nothing under /etc, /run or /var is written, a Slurm the machine runs is left alone, and two
+# clusters in two directories run side by side. Clients reach one through SLURM_CONF.
+# `stop` signals a pid from DIR only when that process is the daemon named and runs DIR's
+# configuration (its command line names DIR), so a recycled pid is never hit.
+#
+# Needs root (slurmd launches jobs as their user; install runs apt-get); no systemd.
+# Each step prints how long it took. Exit status: 0 done, 1 a step failed (a failed start
+# stops what it had started), 2 bad arguments.
 set -euo pipefail
 
-usage() { echo "usage: bash .ci/slurm.sh [start|stop]" >&2; }
-MODE="${1:-start}"
-if [[ $# -gt 1 || ( "$MODE" != start && "$MODE" != stop ) ]]; then
-  echo "error: unknown argument '${*}' ($(usage 2>&1))" >&2
+usage() { echo "usage: bash .ci/slurm.sh install | start DIR | stop DIR | footprint" >&2; }
+MODE="${1:-}"
+case "$MODE" in
+  install | footprint) [[ $# -eq 1 ]] || MODE="" ;;
+  start | stop) [[ $# -eq 2 && -n "$2" ]] || MODE="" ;;
+  *) MODE="" ;;
+esac
+if [[ -z "$MODE" ]]; then
+  echo "error: bad arguments '${*}' ($(usage 2>&1))" >&2
   exit 2
 fi
+if [[ "$MODE" == footprint ]]; then
+  # What a machine-wide Slurm or munge reads and writes (Debian's paths and Slurm's defaults).
+  shopt -s nullglob
+  paths=(/etc/slurm /etc/munge /run/munge /run/slurm* /var/lib/slurm*
+    /var/spool/slurm* /var/log/slurm* /var/lib/munge /var/log/munge)
+  [[ ${#paths[@]} -eq 0 ]] ||
+    find "${paths[@]}" -printf '%p\t%y\t%s\t%T@\t%m\t%U:%G\n' 2>/dev/null | LC_ALL=C sort
+  exit 0
+fi
 if [[ $EUID -ne 0 ]]; then
-  echo "error: .ci/slurm.sh must run as root (it installs packages and starts daemons)" >&2
+  echo "error: .ci/slurm.sh $MODE must run as root (slurmd launches jobs as their user)" >&2
   exit 1
 fi
-
-CONF=/etc/slurm/slurm.conf
-MARK="# written by s2lab .ci/slurm.sh"
-MUNGE_PID=/run/munge/munged.pid
-CTLD_PID=/run/slurmctld.pid
-SLURMD_PID=/run/slurmd.pid
 
 # Microseconds since the epoch (bash 5's EPOCHREALTIME), for the step times.
 now_us() { echo "${EPOCHREALTIME/./}"; }
@@ -53,100 +71,140 @@ finish() {
   echo "   slurm $MODE: $(secs "$T_ALL") s in all"
 }
 
-# running PID NAME: PID is a live (not zombie) process called NAME.
-running() {
-  local state
-  [[ "$1" =~ ^[0-9]+$ && "$(cat "/proc/$1/comm" 2>/dev/null)" == "$2" ]] || return 1
-  state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
-  [[ -n "$state" && "$state" != Z && "$state" != X ]]
-}
-# alive NAME PIDFILE: the pid file names a running NAME (a stale pid file from a machine's
-# earlier life may name another process, or a zombie, by now).
-alive() { [[ -s "$2" ]] && running "$(cat "$2")" "$1"; }
-
-# stop_daemon NAME PIDFILE: SIGTERM the pid the file names, wait up to 10 s, then SIGKILL.
-stop_daemon() {
-  local name=$1 file=$2 pid i
-  if ! alive "$name" "$file"; then
-    echo "   $name: not running"
-    return 0
-  fi
-  pid=$(cat "$file")
-  kill "$pid"
-  for ((i = 0; i < 100; i++)); do
-    running "$pid" "$name" || break
-    sleep 0.1
-  done
-  running "$pid" "$name" && kill -9 "$pid"
-  rm -f "$file"
-  echo "   $name: stopped (pid $pid)"
-}
-
-ours() { [[ -f "$CONF" ]] && head -n 1 "$CONF" | grep -qxF "$MARK"; }
-
-if [[ "$MODE" == stop ]]; then
-  step "stop daemons"
-  if [[ -f "$CONF" ]] && ! ours; then
-    echo "   $CONF was not written by this script: nothing to stop"
+if [[ "$MODE" == install ]]; then
+  step "packages"
+  need=()
+  [[ -x /usr/sbin/munged ]] && command -v munge >/dev/null 2>&1 || need+=(munge)
+  [[ -x /usr/sbin/slurmctld && -x /usr/sbin/slurmd ]] && command -v sbatch >/dev/null 2>&1 ||
+    need+=(slurm-wlm)
+  if [[ ${#need[@]} -gt 0 ]]; then
+    echo "   apt-get install ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
   else
-    stop_daemon slurmd "$SLURMD_PID"
-    stop_daemon slurmctld "$CTLD_PID"
-    stop_daemon munged "$MUNGE_PID"
+    echo "   installed already"
   fi
+  echo "   slurm-wlm $(dpkg-query -W -f='${Version}' slurm-wlm)," \
+    "munge $(dpkg-query -W -f='${Version}' munge)"
   finish
   exit 0
 fi
 
-step "packages"
-need=()
-command -v munged >/dev/null 2>&1 || [[ -x /usr/sbin/munged ]] || need+=(munge)
-[[ -x /usr/sbin/slurmctld && -x /usr/sbin/slurmd ]] && command -v sbatch >/dev/null 2>&1 ||
-  need+=(slurm-wlm)
-if [[ ${#need[@]} -gt 0 ]]; then
-  echo "   apt-get install ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${need[@]}" >/dev/null
-else
-  echo "   installed already"
+if [[ "$MODE" == stop && ! -d "$2" ]]; then
+  echo "   $2: no such directory, nothing to stop"
+  exit 0
 fi
-echo "   slurm-wlm $(dpkg-query -W -f='${Version}' slurm-wlm), munge $(dpkg-query -W -f='${Version}' munge)"
+mkdir -p "$2"
+DIR=$(cd "$2" && pwd)
+CONF=$DIR/slurm.conf
+SOCKET=$DIR/munge/socket
+# name:pid file of each daemon, in the order they stop.
+DAEMONS=("slurmd:$DIR/slurmd.pid" "slurmctld:$DIR/slurmctld.pid" "munged:$DIR/munge/munged.pid")
 
-if [[ -f "$CONF" ]] && ! ours; then
-  step "existing cluster"
-  if sinfo -h >/dev/null 2>&1; then
-    echo "   $CONF was not written by this script and its cluster answers: using it"
-    sinfo
-    finish
-    exit 0
+# ours PID NAME: PID is a live (not zombie) process called NAME whose command line names DIR.
+ours() {
+  local state
+  [[ "$1" =~ ^[0-9]+$ && "$(cat "/proc/$1/comm" 2>/dev/null)" == "$2" ]] || return 1
+  state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+  [[ -n "$state" && "$state" != Z && "$state" != X ]] || return 1
+  tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$DIR/"
+}
+
+# stop_daemon NAME PIDFILE: SIGTERM the pid the file names when it is ours, wait up to 10 s,
+# then SIGKILL.
+stop_daemon() {
+  local name=$1 file=$2 pid i
+  pid=$(cat "$file" 2>/dev/null || true)
+  if ! ours "$pid" "$name"; then
+    echo "   $name: not running"
+    return 0
   fi
-  echo "error: $CONF was not written by this script and its cluster does not answer;" \
-    "not touching it (start that cluster, or move the file away)" >&2
-  exit 1
+  kill "$pid"
+  for ((i = 0; i < 100; i++)); do
+    ours "$pid" "$name" || break
+    sleep 0.1
+  done
+  ours "$pid" "$name" && kill -9 "$pid"
+  rm -f "$file"
+  echo "   $name: stopped (pid $pid)"
+}
+
+stop_all() {
+  local d
+  for d in "${DAEMONS[@]}"; do stop_daemon "${d%%:*}" "${d#*:}"; done
+}
+
+if [[ "$MODE" == stop ]]; then
+  step "stop the daemons of $DIR"
+  stop_all
+  finish
+  exit 0
 fi
 
-step "munge"
-mkdir -p /etc/munge /var/log/munge /run/munge /var/lib/munge
-chown munge:munge /etc/munge /var/log/munge /run/munge /var/lib/munge
-chmod 700 /etc/munge /var/log/munge /var/lib/munge
-chmod 755 /run/munge
-if [[ ! -s /etc/munge/munge.key ]]; then
-  head -c 1024 /dev/urandom >/etc/munge/munge.key
-  echo "   new key /etc/munge/munge.key"
-fi
-chown munge:munge /etc/munge/munge.key
-chmod 400 /etc/munge/munge.key
-if alive munged "$MUNGE_PID"; then
-  echo "   munged already running (pid $(cat "$MUNGE_PID"))"
-else
-  runuser -u munge -- /usr/sbin/munged
-fi
+# start
+for cmd in /usr/sbin/munged /usr/sbin/slurmctld /usr/sbin/slurmd munge unmunge sinfo scontrol; do
+  command -v "$cmd" >/dev/null 2>&1 || {
+    echo "error: $cmd not found: run \`bash .ci/slurm.sh install\` first" >&2
+    exit 1
+  }
+done
+[[ -z "$(ls -A "$DIR")" ]] || {
+  echo "error: $DIR is not empty: start a cluster in a new or empty directory" >&2
+  exit 2
+}
+# A Unix socket path has at most 107 bytes.
+((${#SOCKET} <= 100)) || {
+  echo "error: $DIR is too long a path for munge's socket (${#SOCKET} bytes)" >&2
+  exit 2
+}
+
+# free_ports N: N free TCP ports, below the ephemeral range (so no outgoing connection holds
+# one), starting at a random one: two clusters started together do not pick the same ones.
+free_ports() {
+  local low listening=" " p found=() _ local_addr state
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  # The local ports in state 0A (LISTEN) of every TCP table; the port is hex after the ':'.
+  while read -r _ local_addr _ state _; do
+    [[ "$state" == 0A ]] && listening+="$((16#${local_addr##*:})) "
+  done < <(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null)
+  p=$((10000 + RANDOM % (low - 10000 - 1000)))
+  while ((${#found[@]} < $1 && p < low)); do
+    [[ "$listening" == *" $p "* ]] || found+=("$p")
+    p=$((p + 1))
+  done
+  echo "${found[@]}"
+}
+
+# munged wants a+x on every directory above its socket.
+up=$(dirname "$DIR")
+while [[ "$up" != / ]]; do
+  [[ "$(stat -c %A "$up")" == *[xt] ]] || {
+    echo "error: $up is not searchable by all (munged needs a+x on every directory above" \
+      "its socket): start the cluster in another directory" >&2
+    exit 2
+  }
+  up=$(dirname "$up")
+done
+
+STARTED=0
+# A start that fails half-way stops what it started.
+trap '[[ $STARTED -eq 1 ]] || { echo "   start failed: stopping what it started" >&2; stop_all >&2; }' EXIT
+
+step "munge (key, socket, pid, log and seed in $DIR/munge)"
+chmod 755 "$DIR"
+mkdir -m 755 "$DIR/munge"
+head -c 1024 /dev/urandom >"$DIR/munge/key"
+chmod 400 "$DIR/munge/key"
+/usr/sbin/munged --socket="$SOCKET" --key-file="$DIR/munge/key" \
+  --pid-file="$DIR/munge/munged.pid" --log-file="$DIR/munge/munged.log" \
+  --seed-file="$DIR/munge/munged.seed"
 for ((i = 0; i < 50; i++)); do
-  [[ -S /run/munge/munge.socket.2 ]] && break
+  [[ -S "$SOCKET" ]] && break
   sleep 0.1
 done
-timeout 10 munge -n | timeout 10 unmunge | grep -q 'STATUS: *Success' || {
-  echo "error: munge does not work (munge -n | unmunge fails); see /var/log/munge/munged.log" >&2
+timeout 10 munge -n -S "$SOCKET" | timeout 10 unmunge -S "$SOCKET" | grep -q 'STATUS: *Success' || {
+  echo "error: munge does not work (munge -n | unmunge fails); see $DIR/munge/munged.log" >&2
   exit 1
 }
 
@@ -159,24 +217,36 @@ NODELINE=$(/usr/sbin/slurmd -C | head -n 1)
   echo "error: slurmd -C printed '$NODELINE', not a NodeName line" >&2
   exit 1
 }
-mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
-new=$(mktemp)
-cat >"$new" <<EOF
-$MARK
+read -r CTLD_PORT SLURMD_PORT <<<"$(free_ports 2)"
+[[ -n "$SLURMD_PORT" ]] || {
+  echo "error: no two free TCP ports below the ephemeral range" >&2
+  exit 1
+}
+mkdir -m 755 "$DIR/state" "$DIR/spool"
+: >"$DIR/plugstack.conf"
+cat >"$CONF" <<EOF
+# A private single-node cluster written by s2lab's .ci/slurm.sh: every file is in $DIR.
 ClusterName=s2lab
 SlurmctldHost=$NODE(127.0.0.1)
+SlurmctldPort=$CTLD_PORT
+SlurmdPort=$SLURMD_PORT
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
-StateSaveLocation=/var/spool/slurmctld
-SlurmdSpoolDir=/var/spool/slurmd
-SlurmctldPidFile=$CTLD_PID
-SlurmdPidFile=$SLURMD_PID
-SlurmctldLogFile=/var/log/slurm/slurmctld.log
-SlurmdLogFile=/var/log/slurm/slurmd.log
+CredType=cred/munge
+AuthInfo=socket=$SOCKET
+PlugStackConfig=$DIR/plugstack.conf
+StateSaveLocation=$DIR/state
+SlurmdSpoolDir=$DIR/spool
+SlurmctldPidFile=$DIR/slurmctld.pid
+SlurmdPidFile=$DIR/slurmd.pid
+SlurmctldLogFile=$DIR/slurmctld.log
+SlurmdLogFile=$DIR/slurmd.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
 MpiDefault=none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
@@ -184,48 +254,31 @@ ReturnToService=2
 $NODELINE NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=debug Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
 EOF
-if [[ -f "$CONF" ]] && cmp -s "$new" "$CONF"; then
-  rm -f "$new"
-  echo "   $CONF unchanged"
-  CHANGED=0
-else
-  mv "$new" "$CONF"
-  chmod 644 "$CONF"
-  echo "   wrote $CONF ($NODELINE)"
-  CHANGED=1
-fi
+chmod 644 "$CONF"
+echo "   $CONF: ports $CTLD_PORT (slurmctld), $SLURMD_PORT (slurmd); $NODELINE"
+export SLURM_CONF=$CONF
 
 step "slurmctld + slurmd"
-if [[ $CHANGED -eq 1 ]]; then
-  # A new configuration: restart whatever an earlier run left running.
-  if alive slurmd "$SLURMD_PID"; then stop_daemon slurmd "$SLURMD_PID"; fi
-  if alive slurmctld "$CTLD_PID"; then stop_daemon slurmctld "$CTLD_PID"; fi
-fi
-if alive slurmctld "$CTLD_PID"; then
-  echo "   slurmctld already running (pid $(cat "$CTLD_PID"))"
-else
-  /usr/sbin/slurmctld -c
-fi
-if alive slurmd "$SLURMD_PID"; then
-  echo "   slurmd already running (pid $(cat "$SLURMD_PID"))"
-else
-  /usr/sbin/slurmd
-fi
+/usr/sbin/slurmctld -c -f "$CONF"
+/usr/sbin/slurmd -f "$CONF"
 
 step "wait for the node to be idle"
 state=""
-for ((i = 0; i < 600; i++)); do
-  state=$(sinfo -h -N -n "$NODE" -o '%t' 2>/dev/null | head -n 1 || true)
-  [[ "$state" == idle || "$state" == mix || "$state" == alloc ]] && break
-  # A node left down or drained by an earlier run comes back on request.
-  if [[ $i -eq 50 && ( "$state" == down* || "$state" == drain* ) ]]; then
-    scontrol update NodeName="$NODE" State=RESUME || true
+deadline=$((SECONDS + 60))
+while ((SECONDS < deadline)); do
+  # scontrol ping answers at once; sinfo retries for seconds while slurmctld is not up yet.
+  if scontrol ping >/dev/null 2>&1; then
+    state=$(timeout 20 sinfo -h -N -n "$NODE" -o '%t' 2>/dev/null | head -n 1 || true)
+    [[ "$state" == idle || "$state" == mix ]] && break
   fi
   sleep 0.1
 done
-if [[ "$state" != idle && "$state" != mix && "$state" != alloc ]]; then
-  echo "error: node $NODE is '${state:-not listed}' after 60 s; see /var/log/slurm/" >&2
+if [[ "$state" != idle && "$state" != mix ]]; then
+  echo "error: node $NODE is '${state:-not listed}' after 60 s; see $DIR/slurmctld.log and" \
+    "$DIR/slurmd.log" >&2
   exit 1
 fi
 sinfo
+STARTED=1
 finish
+echo "SLURM_CONF=$CONF"

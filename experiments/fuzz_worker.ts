@@ -1,12 +1,14 @@
 /**
  * A fuzz worker (a Deno Worker started by `experiments/fuzz.ts`): runs one seed at a time
- * (lib/fuzz/run.ts) and posts back its summary and its findings, shrunk, as trace JSON.
+ * (lib/fuzz/run.ts) and posts back its summary, what its trace covered
+ * (lib/fuzz/coverage.ts) and its findings, shrunk, as trace JSON.
  *
  * @module
  */
 
 /// <reference lib="deno.worker" />
 
+import { type Coverage, traceCoverage } from "../lib/fuzz/coverage.ts";
 import { fuzzOne } from "../lib/fuzz/run.ts";
 import { traceToJson } from "../lib/trace/trace.ts";
 import type { PoolReply } from "./pool.ts";
@@ -29,6 +31,8 @@ export interface FuzzTaskResult {
   seed: number;
   /** Events in the trace. */
   events: number;
+  /** What the trace covered. */
+  coverage: Coverage;
   /** Per strategy (full-walk first): violations and kvm-baseline leaves. */
   runs: { strategy: string; violations: number; kvmBaseline: number }[];
   /** Findings: strategy, one line, its file name in `out`, the shrunk trace as JSON text. */
@@ -52,6 +56,7 @@ self.onmessage = (e: MessageEvent<FuzzTask>) => {
       result: {
         seed: t.seed,
         events: r.events,
+        coverage: traceCoverage(r.trace),
         runs: r.runs.map(({ strategy, violations, kvmBaseline }) => ({
           strategy,
           violations,

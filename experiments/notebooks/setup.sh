@@ -18,13 +18,16 @@
 # Each step prints how long it took.
 #
 #   --deno-dir DIR   where the deno copy goes (default above)
+# An exported DENO_DIR (where Deno keeps its cache) is left as it is: the deno commands this
+# script runs use it as any deno would.
 # exit status: 0 set up (or already), 2 bad arguments, 1 (or apt-get's status) a step failed:
 # the packages, no deno 2.9.6 to copy, the kernel install or its check
 set -euo pipefail
 
 DENO_VERSION=2.9.6
 PACKAGES=(jupyter-notebook jupyter-nbconvert jupyter-client python3-nbclient python3-ipykernel)
-DENO_DIR="${XDG_DATA_HOME:-$HOME/.local/share}/s2lab/deno-$DENO_VERSION"
+# The directory of the stable copy (not DENO_DIR, which is Deno's own cache variable).
+STABLE_DIR="${XDG_DATA_HOME:-$HOME/.local/share}/s2lab/deno-$DENO_VERSION"
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -33,7 +36,7 @@ while [[ $# -gt 0 ]]; do
         echo "error: --deno-dir needs a directory" >&2
         exit 2
       }
-      DENO_DIR=$2
+      STABLE_DIR=$2
       shift 2
       ;;
     -h | --help)
@@ -46,9 +49,9 @@ while [[ $# -gt 0 ]]; do
       ;;
   esac
 done
-mkdir -p "$DENO_DIR"
-DENO_DIR=$(cd "$DENO_DIR" && pwd)
-DENO="$DENO_DIR/deno"
+mkdir -p "$STABLE_DIR"
+STABLE_DIR=$(cd "$STABLE_DIR" && pwd)
+DENO="$STABLE_DIR/deno"
 export DENO_NO_UPDATE_CHECK=1
 
 # Microseconds since the epoch (bash 5's EPOCHREALTIME), for the step times.

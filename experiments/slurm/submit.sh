@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run a sweep on a Slurm cluster: one array task per shard (experiments/slurm/sweep.sbatch),
 # then a merge job (experiments/slurm/merge.sbatch) that Slurm starts once every task has
-# succeeded (--dependency=afterok). See the README, "Sweeps on a Slurm cluster".
+# succeeded (--dependency=afterok). See docs/sweeps.md, "Sweeps on a Slurm cluster".
 #
 #   bash experiments/slurm/submit.sh --shards 8 --out results/sweep.csv \
 #     [--partition P] [--time T] [--mem M] [--cpus-per-task C] [--wait] -- --vcpus 1,8 --granule 4K
@@ -95,8 +95,8 @@ for f in "${SWEEP[@]}"; do
 done
 
 command -v sbatch >/dev/null 2>&1 || {
-  echo "error: sbatch not found: this needs a Slurm cluster (a single-node one for tests:" \
-    "bash .ci/slurm.sh)" >&2
+  echo "error: sbatch not found: this needs a Slurm cluster (a private single-node one:" \
+    "bash .ci/slurm.sh start DIR, then SLURM_CONF=DIR/slurm.conf)" >&2
   exit 1
 }
 

@@ -1,5 +1,7 @@
 /**
- * One differential fuzz run: generate the broad trace of a seed (`generate.ts`), replay it
+ * One differential fuzz run: generate the broad trace of a seed (`generate.ts`), read it
+ * back through the trace parser (what is replayed is what a finding's file says, and a
+ * generated trace the parser rejects is a generator bug, reported as such), replay it
  * under the oracle with upstream KVM (`full-walk`) and with each design asked, and report
  * what disagrees: a violation the oracle blames on full-walk (an oracle false positive or a
  * model bug: upstream is correct by construction), a violation of a design, or a design
@@ -20,7 +22,7 @@
 import { makeStrategy, UPSTREAM } from "../strategies/mod.ts";
 import { minimizeTrace } from "../trace/minimize.ts";
 import { replay } from "../trace/replay.ts";
-import type { Trace } from "../trace/trace.ts";
+import { parseTrace, type Trace, traceToJson } from "../trace/trace.ts";
 import { type FuzzTraceOptions, generateFuzzTrace } from "./generate.ts";
 
 /** Designs known to be broken (the rejected patch): their violations are expected. */
@@ -91,7 +93,7 @@ export function fuzzOne(
   strategies: readonly string[],
   opts: FuzzOneOptions = {},
 ): FuzzResult {
-  const trace = generateFuzzTrace(seed, opts);
+  const trace = parseTrace(JSON.parse(traceToJson(generateFuzzTrace(seed, opts))));
   const runs = [replayOne(trace, UPSTREAM)];
   for (const s of strategies) if (s !== UPSTREAM) runs.push(replayOne(trace, s));
   const findings: FuzzFinding[] = [];

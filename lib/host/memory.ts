@@ -75,12 +75,25 @@ export function parseBacking(g: Granule, text: string): { kind: BackingKind; siz
   throw new RangeError(`unknown backing "${text}" (expected page, thp or hugetlb:<size>)`);
 }
 
+/**
+ * Address bits of the tables that model the VMM's page tables: 40 gives every granule a
+ * walk that starts at or above its largest hugetlb level (level 1 for 4K).
+ */
+const HOST_MM_BITS = 40;
+
 /** The host: memslots, host memory and the PA allocator. */
 export class HostMemory {
   /** The host's PAGE_SIZE granule (also that of every stage-2 KVM builds). */
   readonly granule: Granule;
-  /** The VMM's page tables over the memslots, keyed by canonical IPA: what is present where. */
+  /**
+   * The VMM's page tables over the memslots, keyed by canonical IPA: what is present where.
+   * Deep enough for every backing whatever the PA range exposed to L1: the VMM's own page
+   * tables are the host's (48-bit VA or more), so a 1G hugetlb page is one level-1 leaf
+   * even where L1's PA range is 32 bits and its stage-2 starts at level 2.
+   */
   readonly mm: KvmPgtable;
+  /** kvm_get_pa_bits(): the PA range exposed to L1, which memslots must lie in. */
+  readonly paBits: number;
   /** Live memslots. */
   readonly memslots: Memslot[] = [];
   /** Bytes of host memory currently allocated to L1. */
@@ -99,8 +112,8 @@ export class HostMemory {
     this.granule = g;
     this.pmdSize = levelSize(g, 2);
     this.pudSize = levelSize(g, 1);
-    const geom = stage2Geometry(g, paBits);
-    this.mm = new KvmPgtable(geom);
+    this.paBits = paBits;
+    this.mm = new KvmPgtable(stage2Geometry(g, Math.max(paBits, HOST_MM_BITS)));
     // Host PAs start at 1 TiB so that they are never mistaken for IPAs in a report.
     this.nextPa = 2 ** 40;
   }
@@ -112,10 +125,8 @@ export class HostMemory {
     if (spec.size <= 0 || spec.base % g.pageSize !== 0 || spec.size % g.pageSize !== 0) {
       throw new RangeError(`memslot ${spec.id}: base and size must be multiples of ${g.name}`);
     }
-    if (spec.base + spec.size > this.mm.geom.ipaSize) {
-      throw new RangeError(
-        `memslot ${spec.id} ends beyond the ${this.mm.geom.ipaBits}-bit IPA space`,
-      );
+    if (spec.base + spec.size > 2 ** this.paBits) {
+      throw new RangeError(`memslot ${spec.id} ends beyond the ${this.paBits}-bit IPA space`);
     }
     for (const s of this.memslots) {
       if (s.id === spec.id) throw new RangeError(`memslot ${spec.id} already exists`);

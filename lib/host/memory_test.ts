@@ -1,6 +1,9 @@
 import { assertEquals, assertMatch, assertNotEquals, assertThrows } from "@std/assert";
 import { HostMemory, parseBacking } from "./memory.ts";
 import { granule } from "../kvm/granule.ts";
+import { KNOWN_BROKEN, makeStrategy, STRATEGY_NAMES } from "../strategies/mod.ts";
+import { replay } from "../trace/replay.ts";
+import { parseTrace } from "../trace/trace.ts";
 
 const G = 2 ** 30, M = 2 ** 20, K = 2 ** 10;
 
@@ -91,4 +94,43 @@ Deno.test("dirty logging: only pages written since the write-protect may be writ
   h.markDirty(G + 100);
   assertEquals(h.writableForKvm(G, 4 * K), true);
   assertEquals(h.writableForKvm(G, 8 * K), false);
+});
+
+Deno.test("a 1G hugetlb page is one host mapping whatever the PA range exposed to L1", () => {
+  // 4K pages and a 32-bit PA range: L1's stage-2 starts at level 2, the VMM's tables do not.
+  const h = new HostMemory(granule("4K"), 32);
+  h.addMemslot({ id: 0, base: G, size: G, backing: "hugetlb:1G" });
+  const pa = h.faultinPfn(G + 4 * K, true);
+  assertEquals(h.hostMapSize, G);
+  assertEquals(h.hostPaOf(G + 512 * M), pa - 4 * K + 512 * M);
+  // Memslots still end within the 32-bit range.
+  assertThrows(
+    () => h.addMemslot({ id: 1, base: 3 * G, size: 2 * G, backing: "page" }),
+    RangeError,
+    "beyond the 32-bit IPA space",
+  );
+});
+
+Deno.test("the fuzz finding of a 1G hugetlb slot on a 32-bit PA range replays for every design", async () => {
+  const text = await Deno.readTextFile(
+    new URL("../../test/fixtures/fuzz/hugetlb-1g-on-32-bit-pa.json", import.meta.url),
+  );
+  const found = parseTrace(JSON.parse(text));
+  // The finding, then L2 over the same page: a shadow leaf of the 1G page, and a migration.
+  const shadowed = parseTrace({
+    ...JSON.parse(text),
+    config: { ...found.config, contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 32 }] },
+    events: [
+      ...JSON.parse(text).events,
+      { op: "l1-map", ctx: 1, l2ipa: "0x80000000", l1ipa: "0x40000000", size: "2M" },
+      { op: "access", vcpu: 0, ctx: 1, l2ipa: "0x80001000", write: true },
+      { op: "migrate", l1ipa: "0x40000000", size: "4K" },
+      { op: "access", vcpu: 0, ctx: 1, l2ipa: "0x80001000" },
+    ],
+  });
+  for (const s of STRATEGY_NAMES.filter((x) => !KNOWN_BROKEN.includes(x))) {
+    assertEquals(replay(found, makeStrategy(s)).violations, 0, s);
+    const r = replay(shadowed, makeStrategy(s));
+    assertEquals([r.violations, r.events[3].removedNeeded > 0], [0, true], s);
+  }
 });

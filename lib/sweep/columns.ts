@@ -648,7 +648,7 @@ export function sweepRow(r: RowInput): SweepRow {
   return row as SweepRow;
 }
 
-/** Render the schema as a Markdown table (for README and `--help --schema`). */
+/** Render the schema as a Markdown table (for docs/schema.md and `--help --schema`). */
 export function schemaMarkdown(
   cols: readonly { name: string; type: string; description: string }[] = SWEEP_COLUMNS,
 ): string {
