@@ -151,6 +151,8 @@ Deno.test({
       "r/s/min.json",
       "s/t/x.c",
       "s/t/x.host.sh",
+      "s/t/x.patch",
+      "s/t/x.sh",
       "t/u/tl.findings.csv",
       "t/u/tl.strategies.csv",
       "t/u/tl.unmaps.csv",
