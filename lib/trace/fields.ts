@@ -27,7 +27,7 @@
 import type { L1ContextSpec } from "../guest/l1.ts";
 import { type MemslotSpec, parseBacking } from "../host/memory.ts";
 import { granule } from "../kvm/granule.ts";
-import { unknownKeys } from "../util/keys.ts";
+import { type UnknownKey, unknownKeys } from "../util/keys.ts";
 import { parseAddr } from "../util/size.ts";
 
 /** A trace that does not parse or does not hold together: `path: problem`. */
@@ -42,6 +42,18 @@ export class TraceError extends Error {
     this.path = path;
     this.problem = problem;
     this.name = "TraceError";
+  }
+}
+
+/** An object holds a key its schema does not name: `path: unknown key "k" (did you mean …?)`. */
+export class UnknownKeyError extends TraceError {
+  /** The key as written. */
+  readonly key: string;
+  /** The object's path, and the key with the sentence that says so (`util/keys.ts`). */
+  constructor(path: string, unknown: UnknownKey) {
+    super(path, unknown.problem);
+    this.key = unknown.key;
+    this.name = "UnknownKeyError";
   }
 }
 
@@ -105,7 +117,8 @@ export function schemaKeys<T, Env>(schema: Schema<T, Env>): string[] {
 /**
  * Read the object `v` at `path` by `schema`: every field through its reader, in schema
  * order. A key the schema does not name (and `extra` does not either: keys the caller
- * reads itself) is a TraceError naming the object and the nearest valid key.
+ * reads itself) is an {@linkcode UnknownKeyError} naming the object and the nearest
+ * valid key.
  */
 export function readObject<T, Env>(
   v: unknown,
@@ -116,7 +129,7 @@ export function readObject<T, Env>(
 ): T {
   const o = obj(v, path);
   const bad = unknownKeys(o, [...extra, ...schemaKeys(schema)]);
-  if (bad.length > 0) throw new TraceError(path, bad[0].problem);
+  if (bad.length > 0) throw new UnknownKeyError(path, bad[0]);
   const done: Partial<T> = {};
   for (const key of Object.keys(schema) as (keyof T & string)[]) {
     const value = (schema[key] as FieldReader<T[typeof key], Env, T>)(o, key, path, env, done);

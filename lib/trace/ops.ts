@@ -58,6 +58,7 @@ import {
   size,
   type TraceConfig,
   TraceError,
+  UnknownKeyError,
 } from "./fields.ts";
 
 /** Host operations on a canonical range through the MMU notifier. */
@@ -497,7 +498,10 @@ export function parseEvent(v: unknown, path: string, cfg: TraceConfig): TraceEve
       // A misspelled "op" is named as such, not as a missing one.
       const near = Object.keys(o).find((k) => nearestKey(k, ["op"]) === "op");
       if (near !== undefined) {
-        throw new TraceError(path, `unknown key "${near}" (did you mean "op"?)`);
+        throw new UnknownKeyError(path, {
+          key: near,
+          problem: `unknown key "${near}" (did you mean "op"?)`,
+        });
       }
       throw new TraceError(at(path, "op"), "missing");
     }
