@@ -3,7 +3,7 @@
  * scenario in `experiments/scenarios/` (or DIR) under every registered strategy (or the
  * ones named) and print strategy × case: violations, iterations per host unmap event,
  * shadow entries removed (needed / collateral) and peak strategy memory, then check each
- * result against the scenario's `expect` object (the format is in lib/trace/scenario.ts).
+ * result against the scenario's `expect` object (the format is in lib/trace/expectation.ts).
  *
  * Exit status: 0 when every checked expectation holds, 1 when one does not (each failure
  * is printed), 2 for bad input (an unknown strategy or case, a malformed scenario).

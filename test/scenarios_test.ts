@@ -5,7 +5,7 @@
  * each file's `broken` key leave exactly the stale entries the file says; and
  * `deno task cases --json` prints the results as JSON.
  *
- * The verdicts use the comparisons of lib/trace/scenario.ts (tested on their own in
+ * The verdicts use the comparisons of lib/trace/expectation.ts (tested on their own in
  * cases_test.ts); the rest of each verdict is asserted here.
  */
 import {

@@ -88,43 +88,36 @@ export function locateJsonError(text: string): JsonSyntaxError | null {
     }
     i++;
   };
+  /** The comma-separated items of an object or array, from its opening to `close`. */
+  const items = (close: string, item: () => void, after: string) => {
+    i++;
+    ws();
+    if (text[i] === close) {
+      i++;
+      return;
+    }
+    for (;;) {
+      item();
+      ws();
+      if (text[i] === close) break;
+      expect(",", `"," or "${close}" after ${after}`);
+    }
+    i++;
+  };
+  const member = () => {
+    ws();
+    if (text[i] !== '"') throw new Stop(i, "a property name in double quotes");
+    string();
+    ws();
+    expect(":", '":" after the property name');
+    value();
+  };
   const value = (): void => {
     ws();
     const c = text[i];
-    if (c === "{") {
-      i++;
-      ws();
-      if (text[i] === "}") {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') throw new Stop(i, "a property name in double quotes");
-        string();
-        ws();
-        expect(":", '":" after the property name');
-        value();
-        ws();
-        if (text[i] === "}") break;
-        expect(",", '"," or "}" after the property value');
-      }
-      i++;
-    } else if (c === "[") {
-      i++;
-      ws();
-      if (text[i] === "]") {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === "]") break;
-        expect(",", '"," or "]" after the array element');
-      }
-      i++;
-    } else if (c === '"') string();
+    if (c === "{") items("}", member, "the property value");
+    else if (c === "[") items("]", value, "the array element");
+    else if (c === '"') string();
     else if (c === "-" || /[0-9]/.test(c ?? "")) {
       if (c === "-") i++;
       if (text[i] === "0") i++;
