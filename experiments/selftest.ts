@@ -20,7 +20,15 @@ import { exportSelftest, SelftestError } from "../lib/selftest/mod.ts";
 import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { parseTrace, type Trace } from "../lib/trace/trace.ts";
 import { TraceError } from "../lib/trace/fields.ts";
-import { checkOutputFile, describeFsError, fail, parseCli, readTextInput } from "./cli.ts";
+import {
+  checkOutputFile,
+  describeFsError,
+  fail,
+  nameList,
+  parseCli,
+  parseJsonInput,
+  readTextInput,
+} from "./cli.ts";
 
 const USAGE = `usage: deno task selftest <trace.json> [--out FILE.c] [--strategy NAME]
   --out FILE.c      the program (default results/selftest/<trace name>.c); next to it
@@ -41,12 +49,16 @@ async function main(): Promise<void> {
   }, true);
   if (positionals.length !== 1) fail("expected one trace file (see --help)");
   const path = positionals[0];
+  if (args.strategy?.includes(",")) fail("--strategy: one strategy (see --help)");
+  const strategy = args.strategy === undefined
+    ? undefined
+    : nameList("--strategy", args.strategy, STRATEGY_NAMES, "strategy")[0];
   const source = await readTextInput(path, "JSON trace");
+  const json = parseJsonInput(path, source);
   let trace: Trace;
   try {
-    trace = parseTrace(JSON.parse(source));
+    trace = parseTrace(json);
   } catch (e) {
-    if (e instanceof SyntaxError) fail(`${path}: not JSON: ${e.message}`);
     if (e instanceof TraceError) fail(`${path}: ${e.message}`);
     throw e;
   }
@@ -57,6 +69,10 @@ async function main(): Promise<void> {
   }
   if (!/\.c$/.test(out) || basename(out) === ".c") fail(`--out ${out}: expected a FILE.c path`);
   const name = basename(out).slice(0, -2);
+  // The name goes in Makefile.kvm, a C string and a shell command line.
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(name)) {
+    fail(`--out ${out}: "${name}" is not a program name (letters, digits, "_" and "-" only)`);
+  }
   const stem = out.slice(0, -2);
   const paths = { host: `${stem}.host.sh`, wrapper: `${stem}.sh`, patch: `${stem}.patch` };
   for (const p of [out, ...Object.values(paths)]) checkOutputFile("--out", p, { replace: true });
@@ -66,7 +82,7 @@ async function main(): Promise<void> {
       source,
       traceFile: basename(path),
       name,
-      strategy: args.strategy,
+      strategy,
     });
   } catch (e) {
     if (e instanceof SelftestError || e instanceof TraceError || e instanceof RangeError) {

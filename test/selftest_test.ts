@@ -12,6 +12,9 @@ import { exportSelftest, planSelftest, SelftestError } from "../lib/selftest/mod
 import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { parseTrace, type Trace } from "../lib/trace/trace.ts";
 import { CC_FLAGS } from "./selftest_harness.ts";
+import { eventLine } from "../lib/selftest/format.ts";
+import { selftestRole, TRACE_OPS } from "../lib/trace/ops.ts";
+import { replay } from "../lib/trace/replay.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const FIXTURES = `${ROOT}test/fixtures/selftest`;
@@ -219,6 +222,59 @@ Deno.test("traces a selftest cannot express are one-line errors", () => {
     assertMatch(err.message, re);
     assert(!err.message.includes("\n"), "one line");
   }
+});
+
+/** A trace that uses every operation once, replayable and plannable. */
+const EVERY_OP = traceOf([
+  { op: "l1-map", ctx: 1, l2ipa: "4G", l1ipa: "1G", size: "2M", writable: true },
+  { op: "access", vcpu: 0, ctx: 1, l2ipa: "4G", write: true },
+  { op: "touch", vcpu: 0, ctx: 1, l2ipa: "4G", size: "64K", stride: "16K" },
+  { op: "l1-access", l1ipa: "1G", write: true },
+  { op: "tlbi-ipa", vmid: 1, l2ipa: "4G", ttl: 2 },
+  { op: "tlbi-range", vmid: 1, l2ipa: "4G", size: "2M" },
+  { op: "tlbi-vmid", vmid: 1 },
+  { op: "tlbi-all" },
+  { op: "ctx-create", context: { id: 2, vmid: 2, granule: "4K", ipaBits: 40 } },
+  { op: "ctx-destroy", ctx: 2 },
+  { op: "migrate", l1ipa: "1G", size: "2M" },
+  { op: "swap-out", l1ipa: "1G", size: "4K" },
+  { op: "numa-scan", l1ipa: "1G", size: "4K" },
+  { op: "thp-split", l1ipa: "1G", size: "2M" },
+  { op: "memslot-add", memslot: { id: 1, base: "2G", size: "1G", backing: "page" } },
+  { op: "wp", slot: 1 },
+  { op: "memslot-delete", slot: 1 },
+  { op: "flush" },
+  { op: "l1-unmap", ctx: 1, l2ipa: "4G", size: "2M" },
+  { op: "l1-reboot" },
+]);
+
+Deno.test("the selftest's comments and replay describe every operation in the same words", () => {
+  assertEquals(new Set(EVERY_OP.events.map((e) => e.op)), new Set(TRACE_OPS));
+  const r = replay(EVERY_OP, makeStrategy("full-walk"));
+  for (const e of r.events) {
+    assertEquals(
+      eventLine(e.index, EVERY_OP.events[e.index]),
+      `event #${e.index}: ${e.op}${e.detail ? " " + e.detail : ""}`,
+    );
+  }
+  // Directions are said, not left to a missing word.
+  assertEquals(r.events[1].detail, "vcpu 0 ctx 1 L2 0x100000000 write");
+  assertEquals(r.events[2].detail, "vcpu 0 ctx 1 L2 0x100000000 +0x10000 every 0x4000 read");
+});
+
+Deno.test("the selftest drops exactly the operations the op table says it cannot produce, with its reason", () => {
+  const plan = planSelftest(EVERY_OP);
+  const dropped = new Map(plan.notes.map((n) => [n.op, n.why]));
+  for (const op of TRACE_OPS) {
+    const role = selftestRole(op);
+    assertEquals(dropped.get(op), role.by === "none" ? role.why : undefined, op);
+  }
+  // Each host event is a stage of the host script; a content check follows those that
+  // give the memory a new page.
+  const hosts = plan.actions.filter((a) => a.kind === "host");
+  assertEquals(hosts.map((a) => a.op), ["migrate", "swap-out", "numa-scan", "thp-split"]);
+  const checked = new Set(plan.actions.flatMap((a) => a.kind === "check" ? [a.event] : []));
+  assertEquals([...checked].map((i) => EVERY_OP.events[i].op), ["migrate", "swap-out"]);
 });
 
 Deno.test("the CLI: bad input is one line, exit 2, nothing written", async () => {

@@ -6,10 +6,11 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
+ * import { assertEquals, assertThrows } from "@std/assert";
  * import { budgetSweep } from "./budget.ts";
  * const rows = budgetSweep({ aliases: [0], budgets: [1024], vcpus: 1, l1Mem: 2 ** 30, pagesPerContext: 16 });
  * assertEquals([rows.length, rows[0].violations], [1, 0]);
+ * assertThrows(() => budgetSweep({ budgets: [1024, 0] }), RangeError, "0 is not a budget");
  * ```
  * @module
  */
@@ -66,11 +67,26 @@ export const DEFAULT_BUDGETS: readonly number[] = Array.from(
 );
 
 /**
+ * Why `budget` cannot be a per-MMU budget of `rmap-bounded` (null when it can): a whole
+ * number of bytes, at least one.
+ */
+export function budgetProblem(budget: number): string | null {
+  return Number.isSafeInteger(budget) && budget >= 1
+    ? null
+    : `${budget} is not a budget (a per-MMU budget is a whole number of bytes, at least 1)`;
+}
+
+/**
  * Replay one generated workload per alias density with `rmap-bounded` at each budget
  * (default workload: 8 vCPUs, 4K, 4 GiB, 128 pages per context: about 10 s for 27 replays).
+ * A budget that is no budget is a RangeError before any replay.
  */
 export function budgetSweep(opts: BudgetSweepOptions = {}): BudgetRow[] {
   const { aliases = [0, 0.1, 0.5], budgets = [...DEFAULT_BUDGETS], seed = 1, ...rest } = opts;
+  for (const b of budgets) {
+    const problem = budgetProblem(b);
+    if (problem) throw new RangeError(problem);
+  }
   const out: BudgetRow[] = [];
   for (const alias of aliases) {
     const params: WorkloadParams = { ...defaultWorkload(), ...rest, alias };
