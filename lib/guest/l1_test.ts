@@ -7,6 +7,7 @@
 
 import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { granule } from "../kvm/granule.ts";
+import { PTE_W } from "../kvm/pgtable.ts";
 import { type L1Context, L1Hypervisor, ttlHintLevel } from "./l1.ts";
 
 const K = 2 ** 10, M = 2 ** 20, G = 2 ** 30;
@@ -255,13 +256,19 @@ Deno.test("l1 B3 near miss: after TLBI VMALLS12E1IS or ALLE1IS the range is no l
 
 // --- G1-G4: L1's tables and contexts --------------------------------------------------------
 
-Deno.test("l1 G1 fires: clearing part of a block, or writing a page into it, keeps the whole old block", () => {
+Deno.test("l1 G1 fires: clearing part of a block, or writing a page into it, keeps the whole old block, with its L1 IPA and permissions", () => {
   const { l1, ctxs: [a] } = l1With({ id: 1, vmid: 1 });
   l1.map(1, 8 * G, 2 * M, G, true);
   l1.unmap(1, 8 * G + M, 4 * K);
   l1.map(1, 10 * G, 2 * M, G + 2 * M, true);
   l1.map(1, 10 * G + 64 * K, 4 * K, G + 2 * M + 64 * K, true);
-  assertEquals(old(a).map(([b, z]) => [b, z]), [[8 * G, 2 * M], [10 * G, 2 * M]]);
+  l1.map(1, 12 * G, 4 * K, G + 8 * M, false);
+  l1.unmap(1, 12 * G, 4 * K);
+  assertEquals(a.pending.map((p) => [p.base, p.size, p.l1ipa, (p.attr & PTE_W) !== 0]), [
+    [8 * G, 2 * M, G, true],
+    [10 * G, 2 * M, G + 2 * M, true],
+    [12 * G, 4 * K, G + 8 * M, false], // read-only, as L1 had it
+  ]);
   assertEquals(a.s2.getLeaf(8 * G), -1, "the whole block is cleared");
 });
 
