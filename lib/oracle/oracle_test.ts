@@ -38,15 +38,20 @@ class Forgetful implements ReverseMapStrategy {
   }
 }
 
-/** A VM over canonical [4G, 8G) backed by `backing`, with L1 context 1 (VMID 1, 4K). */
+/** The VM of every case: a 4K host, two vCPUs, canonical [4G, 8G) backed by `backing`. */
+const vmConfig = (backing: string) => ({
+  hostGranule: "4K",
+  paBits: 40,
+  vcpus: 2,
+  memslots: [{ id: 0, base: 4 * G, size: 4 * G, backing }],
+});
+/** L1 context 1: VMID 1, a 4K granule, 40-bit IPAs. */
+const CONTEXT_1 = { id: 1, vmid: 1, granule: "4K", ipaBits: 40 };
+
+/** The VM with L1 context 1. */
 function vm(backing: string): Kvm {
-  const kvm = kvmCreateVm({
-    hostGranule: "4K",
-    paBits: 40,
-    vcpus: 2,
-    memslots: [{ id: 0, base: 4 * G, size: 4 * G, backing }],
-  }, new FullWalk());
-  kvm.l1.createContext({ id: 1, vmid: 1, granule: "4K", ipaBits: 40 });
+  const kvm = kvmCreateVm(vmConfig(backing), new FullWalk());
+  kvm.l1.createContext(CONTEXT_1);
   return kvm;
 }
 
@@ -77,22 +82,10 @@ const check = (kvm: Kvm, cx: Partial<CheckContext> = {}) =>
   checkShadows(oracleWorld(kvm), { event: 5, op: "x", ...cx });
 const brief = (v: Violation) => [v.kind, v.mmu, v.shadowIpa, v.canonicalIpa];
 
-/** Replay `events` on a 4K host, canonical [4G, 5G) backed by `backing`, context 1. */
+/** Replay `events` with `design` on the VM with context 1. */
 function run(events: unknown[], design: ReverseMapStrategy, backing = "page"): ReplayReport {
-  return replay(
-    parseTrace({
-      name: "rule",
-      config: {
-        hostGranule: "4K",
-        paBits: 40,
-        vcpus: 1,
-        memslots: [{ id: 0, base: "4G", size: "1G", backing }],
-        contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }],
-      },
-      events,
-    }),
-    design,
-  );
+  const config = { ...vmConfig(backing), contexts: [CONTEXT_1] };
+  return replay(parseTrace({ name: "rule", config, events }), design);
 }
 const found = (r: ReplayReport) =>
   r.firstSeen.map((v) => [v.event, v.kind, v.shadowIpa, v.rule ?? ""]);

@@ -83,14 +83,15 @@ const eventArb: fc.Arbitrary<TraceEvent> = fc.oneof(
   },
 );
 
-function traceOf(events: TraceEvent[]) {
+/** A trace on a 4K host: contexts 1-3 (VMIDs 1-3), one 1G memslot at `base` backed by `backing`. */
+function traceOf(events: readonly unknown[], { vcpus = 2, base = "1G", backing = "thp" } = {}) {
   return parseTrace({
     name: "random",
     config: {
       hostGranule: "4K",
       paBits: 40,
-      vcpus: 2,
-      memslots: [{ id: 0, base: "1G", size: "1G", backing: "thp" }],
+      vcpus,
+      memslots: [{ id: 0, base, size: "1G", backing }],
       contexts: [1, 2, 3].map((id) => ({ id, vmid: id, granule: "4K", ipaBits: 40 })),
     },
     events,
@@ -279,17 +280,7 @@ function budgetTrace(touch: [ctx: number, pages: number][], last: number) {
     }
   }
   events.push({ op: "migrate", l1ipa: base(last), size: "4K" });
-  return parseTrace({
-    name: "budget",
-    config: {
-      hostGranule: "4K",
-      paBits: 40,
-      vcpus: 1,
-      memslots: [{ id: 0, base: "4G", size: "1G", backing: "page" }],
-      contexts: [1, 2, 3].map((id) => ({ id, vmid: id, granule: "4K", ipaBits: 40 })),
-    },
-    events,
-  });
+  return traceOf(events, { vcpus: 1, base: "4G", backing: "page" });
 }
 
 /** The last event's stage2_apply_range() iterations and the fallbacks, with a budget of `n` entries. */
