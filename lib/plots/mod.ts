@@ -48,7 +48,6 @@ export * from "./provenance.ts";
 export * from "./takeaway.ts";
 export * from "./latency.ts";
 export * from "./hostscale.ts";
-export * from "./rerun.ts";
 
 /** Markdown that shows itself in Deno's Jupyter kernel (and prints as text elsewhere). */
 export function markdown(text: string): Showable & { toString(): string } {
