@@ -58,9 +58,14 @@ export function runPool<T, R>(
       for (const w of workers) w.terminate();
       resolve();
     };
-    // The next task to start, or undefined: none left, none wanted, or none fits now.
+    // No more tasks are handed out once `more` said so (asked once per task to hand out).
+    let ended = false;
+    const wanted = () => {
+      if (!ended && (stopped || left() === 0 || (h.more !== undefined && !h.more()))) ended = true;
+      return !ended;
+    };
+    // The first task not handed out that fits beside the running ones, or undefined.
     const take = (): T | undefined => {
-      if (stopped || left() === 0 || (h.more && !h.more())) return undefined;
       const now = running.map((s) => s.task!);
       const fits = (t: T) => now.length === 0 || !h.admit || h.admit(t, now);
       const i = held.findIndex(fits);
@@ -77,15 +82,14 @@ export function runPool<T, R>(
       running.push(slot);
       slot.worker.postMessage(t);
     };
-    // Give free workers what can start; a worker with nothing left to do ends.
+    // Give free workers what can start; once nothing more will, free workers end.
     const feed = () => {
-      while (idle.length > 0) {
+      while (idle.length > 0 && wanted()) {
         const t = take();
-        if (t === undefined) break;
+        if (t === undefined) break; // none fits beside the running ones: wait for one to end
         start(idle.shift()!, t);
       }
-      const over = stopped || left() === 0 || (h.more !== undefined && !h.more());
-      if (over) {
+      if (ended) {
         for (const s of idle.splice(0)) s.worker.terminate();
         if (running.length === 0) stopAll();
       }

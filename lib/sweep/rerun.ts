@@ -24,15 +24,12 @@ import { describePoint } from "./grid.ts";
 import { runPoint } from "./run.ts";
 import { specGrid, sweepSpec } from "./spec.ts";
 import { formatCsv } from "../util/csv.ts";
+import { jupyterApi, jupyterFlush } from "../util/jupyter.ts";
 
 /** A text progress bar: `done` of `total` points. */
 export function progressBar(done: number, total: number, width = 30): string {
   const full = total > 0 ? Math.round((done / total) * width) : width;
   return `${"█".repeat(full)}${"░".repeat(width - full)} ${done}/${total} points`;
-}
-
-interface JupyterApi {
-  broadcast(type: string, content: Record<string, unknown>): Promise<void>;
 }
 
 /** Options of {@linkcode rerunSweep}. */
@@ -75,15 +72,6 @@ export async function rerunSweep(
     rows.push(...r.rows);
     await say(`${progressBar(index + 1, n)} (last: ${describePoint(params)})`, false);
   }
-  if (jupyter) await new Promise((resolve) => setTimeout(resolve, 50));
+  await jupyterFlush();
   return formatCsv(SWEEP_HEADER, rows);
-}
-
-/** Deno.jupyter in the Jupyter kernel, undefined elsewhere (where reading it throws). */
-function jupyterApi(): JupyterApi | undefined {
-  try {
-    return (Deno as unknown as { jupyter?: JupyterApi }).jupyter;
-  } catch {
-    return undefined;
-  }
 }
