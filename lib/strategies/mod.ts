@@ -18,12 +18,12 @@ import { MergedPivot } from "./merged_pivot.ts";
 import { SpanUnknown } from "./span_unknown.ts";
 import { Rmap } from "./rmap.ts";
 import { RmapCompact } from "./rmap_compact.ts";
+import { RMAP_BOUNDED_DEFAULT_BUDGET, STRATEGY_NAMES, type StrategyName } from "./names.ts";
 
-/** Default per-MMU budget of `rmap-bounded`: 256 KiB. */
-export const RMAP_BOUNDED_DEFAULT_BUDGET = 256 * 1024;
+export { RMAP_BOUNDED_DEFAULT_BUDGET, STRATEGY_NAMES, type StrategyName } from "./names.ts";
 
-/** Factories by name. */
-export const STRATEGIES: Readonly<Record<string, StrategyFactory>> = {
+/** Factories by name: one for each of {@linkcode STRATEGY_NAMES} (the type checks it). */
+export const STRATEGIES: Readonly<Record<StrategyName, StrategyFactory>> = {
   "full-walk": () => new FullWalk(),
   "maple-v2": (opts) => new MapleV2(opts),
   "merged-pivot": () => new MergedPivot(),
@@ -39,12 +39,9 @@ export const STRATEGIES: Readonly<Record<string, StrategyFactory>> = {
  */
 export const KNOWN_BROKEN: readonly string[] = ["maple-v2"];
 
-/** Every strategy name, in the order tables list them. */
-export const STRATEGY_NAMES: readonly string[] = Object.keys(STRATEGIES);
-
 /** A fresh strategy by name; throws a one-line error naming the known ones. */
 export function makeStrategy(name: string, opts: Record<string, number> = {}): ReverseMapStrategy {
-  const f = STRATEGIES[name];
+  const f = STRATEGIES[name as StrategyName];
   if (!f) {
     throw new RangeError(
       `unknown strategy "${name}" (expected one of ${STRATEGY_NAMES.join(", ")})`,
