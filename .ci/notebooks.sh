@@ -12,9 +12,15 @@
 # parameters cell's environment variables (S2LAB_SWEEP_CSV, S2LAB_WORKING_SET_CSV,
 # S2LAB_TIMELINE).
 #
+# A notebook's outputs depend only on the CSVs it reads and the code that draws them: its
+# header names the commit that made each CSV (from the CSV's timing file), never the
+# checkout's. Each run on the committed results is normalized (execution counts numbered
+# in order, no cell timing or view state, no kernel version) and must equal the committed
+# notebook byte for byte: a difference fails the check, and `--inplace` commits it.
+#
 #   bash .ci/notebooks.sh            check (what .ci/run calls)
 #   bash .ci/notebooks.sh --inplace  re-execute the committed notebooks in place, keeping
-#                                    their outputs (after results/sweep.csv changes)
+#                                    their outputs (after a CSV or the drawing code changed)
 #   S2LAB_NOTEBOOKS_DIR=dir          run the notebooks of another directory (tests of this script)
 #
 # The notebooks read results/sweep.csv; when it is absent (a tree before the sweep was
@@ -157,6 +163,33 @@ if (problems.length > 0) Deno.exit(1);
 ' "$1"
 }
 
+# Drop from an executed notebook what varies from run to run and not with its data: the
+# kernel's version, cell timing and view state; number the executed cells 1, 2, ... in
+# order (an interactive session counts on). Written as nbformat writes, so a notebook
+# normalized twice is unchanged.
+normalize_notebook() {
+  /usr/bin/python3 - "$1" <<'EOF_PY'
+import sys
+import nbformat
+path = sys.argv[1]
+nb = nbformat.read(path, as_version=4)
+nb.metadata = {k: v for k, v in nb.metadata.items() if k in ("kernelspec", "language_info")}
+nb.metadata.get("language_info", {}).pop("version", None)
+n = 0
+for cell in nb.cells:
+    cell.metadata = {k: v for k, v in cell.metadata.items() if k == "tags"}
+    if cell.cell_type != "code":
+        continue
+    if cell.execution_count is not None:
+        n += 1
+        cell.execution_count = n
+    for out in cell.outputs:
+        if "execution_count" in out:
+            out.execution_count = cell.execution_count
+nbformat.write(nb, path)
+EOF_PY
+}
+
 echo "== execute notebooks"
 shopt -s nullglob
 NOTEBOOKS=("$NB_DIR"/*.ipynb)
@@ -166,6 +199,7 @@ if [[ ${#NOTEBOOKS[@]} -eq 0 ]]; then
 fi
 mkdir -p "$TMP/out" "$TMP/alt"
 FAILED=0
+DIFFERS=0
 ALT_CSV=test/fixtures/notebooks/notebook-ci.csv
 ALT_TIMELINE=test/fixtures/notebooks/tlbi-remap
 # Execute one notebook into $2 with the environment given after it; check it (errors, SVGs,
@@ -207,13 +241,29 @@ for nb in "${NOTEBOOKS[@]}"; do
   fi
   if run_notebook "$nb" "$out" S2LAB_SWEEP_CSV="${S2LAB_SWEEP_CSV:-}" S2LAB_WORKING_SET_CSV= \
     S2LAB_TIMELINE=; then
-    [[ $INPLACE -eq 1 ]] && cp "$out" "$nb"
+    normalize_notebook "$out"
+    if [[ $INPLACE -eq 1 ]]; then
+      cp "$out" "$nb"
+    elif [[ -n "${S2LAB_SWEEP_CSV:-}" ]]; then
+      echo "   $nb: not compared (it ran on $S2LAB_SWEEP_CSV, not the committed results)"
+    elif git diff --no-index --exit-code --stat -- "$nb" "$out"; then
+      echo "   $nb: its re-execution is byte-identical"
+    else
+      git diff --no-index -- "$nb" "$out" | head -40 >&2 || true
+      echo "error: $nb differs from its re-execution on the committed results" \
+        "(bash .ci/notebooks.sh --inplace, then commit it)" >&2
+      DIFFERS=1
+    fi
   else
     FAILED=1
   fi
 done
 if [[ $FAILED -ne 0 ]]; then
   echo "error: a notebook failed its check (above)" >&2
+  exit 1
+fi
+if [[ $DIFFERS -ne 0 ]]; then
+  echo "error: a committed notebook is not what its data and code give (above)" >&2
   exit 1
 fi
 [[ $INPLACE -eq 1 ]] && echo "re-executed in place: ${NOTEBOOKS[*]}"

@@ -3,7 +3,7 @@
  * scenario in `experiments/scenarios/` (or DIR) under every registered strategy (or the
  * ones named) and print strategy × case: violations, iterations per host unmap event,
  * shadow entries removed (needed / collateral) and peak strategy memory, then check each
- * result against the scenario's `expect` object (the format is in lib/trace/scenario.ts).
+ * result against the scenario's `expect` object (the format is in lib/trace/expectation.ts).
  *
  * Exit status: 0 when every checked expectation holds, 1 when one does not (each failure
  * is printed), 2 for bad input (an unknown strategy or case, a malformed scenario).
@@ -25,13 +25,7 @@ import {
   type Scenario,
   SCENARIO_DIR,
 } from "../lib/trace/scenario.ts";
-import { describeFsError, fail, parseCli, readTextInputSync, textTable } from "./cli.ts";
-
-/** Split a comma list, dropping empty items. */
-function list(v: string | undefined): string[] | null {
-  if (v === undefined) return null;
-  return v.split(",").map((x) => x.trim()).filter((x) => x);
-}
+import { describeFsError, fail, nameList, parseCli, readTextInputSync, textTable } from "./cli.ts";
 
 const USAGE = `usage: deno task cases [--strategy a,b] [--case name,…] [--dir DIR] [--json]
   --strategy LIST   strategies to run (default: every registered one: ${STRATEGY_NAMES.join(", ")})
@@ -54,13 +48,9 @@ function main(): void {
     dir: { type: "string" },
     json: { type: "boolean", default: false },
   });
-  const strategies = list(args.values.strategy) ?? [...STRATEGY_NAMES];
-  for (const s of strategies) {
-    if (!STRATEGY_NAMES.includes(s)) {
-      fail(`unknown strategy "${s}" (expected one of ${STRATEGY_NAMES.join(", ")})`);
-    }
-  }
-  if (strategies.length === 0) fail("--strategy names no strategy");
+  const strategies = args.values.strategy === undefined
+    ? [...STRATEGY_NAMES]
+    : nameList("--strategy", args.values.strategy, STRATEGY_NAMES, "strategy");
   const dir = args.values.dir === undefined
     ? SCENARIO_DIR
     : pathToFileURL(resolve(args.values.dir) + "/");
@@ -70,11 +60,9 @@ function main(): void {
   } catch (e) {
     fail(`--dir: cannot list ${decodeURIComponent(dir.pathname)}: ${describeFsError(e)}`);
   }
-  const cases = list(args.values.case) ?? all;
-  for (const c of cases) {
-    if (!all.includes(c)) fail(`unknown case "${c}" (expected one of ${all.join(", ")})`);
-  }
-  if (cases.length === 0) fail("--case names no case");
+  const cases = args.values.case === undefined
+    ? all
+    : nameList("--case", args.values.case, all, "case");
   const scenarios: Scenario[] = [];
   for (const c of cases) {
     // A binary or non-UTF-8 file is named as such, not echoed by the JSON parser.

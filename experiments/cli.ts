@@ -9,6 +9,8 @@
 import { parseArgs } from "@std/cli/parse-args";
 import { CsvParseStream } from "@std/csv/parse-stream";
 import { writeAtomic } from "../lib/util/csv.ts";
+import { JsonSyntaxError, parseJson } from "../lib/util/json.ts";
+import { nearestKey } from "../lib/util/keys.ts";
 
 /** One flag: a string or a boolean, with an optional one-letter alias and a default. */
 export interface CliFlag {
@@ -73,6 +75,11 @@ export function parseCli<T extends CliOptions>(
       joined.push(...args.slice(i));
       break;
     }
+    // parseArgs reads `--quiet=maybe` as `--quiet`: a boolean flag takes no value at all.
+    const named = /^--([^=]+)=/.exec(a)?.[1];
+    if (named !== undefined && booleans.includes(named)) {
+      fail(`--${named} takes no value (see --help)`);
+    }
     if (stringFlags.has(a) && i + 1 < args.length && args[i + 1].startsWith("-")) {
       joined.push(`${a}=${args[++i]}`);
     } else joined.push(a);
@@ -115,6 +122,36 @@ export function parseCli<T extends CliOptions>(
     values: values as CliValues<T> & { help: boolean },
     positionals: parsed._.map(String),
   };
+}
+
+/**
+ * A comma-separated list of names (`--strategy a,b`), each one of `valid` (`what` names
+ * them: "strategy", "case"): one line and exit 2, naming `flag`, when it names none, an
+ * unknown one (with the nearest valid name, else the list) or one twice. Empty items
+ * (`a,,b`) are dropped.
+ */
+export function nameList(
+  flag: string,
+  text: string,
+  valid: readonly string[],
+  what: string,
+): string[] {
+  const names = text.split(",").map((x) => x.trim()).filter((x) => x);
+  if (names.length === 0) fail(`${flag} names no ${what}`);
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (!valid.includes(n)) {
+      const near = nearestKey(n, valid);
+      fail(
+        `${flag}: unknown ${what} "${n}" (${
+          near ? `did you mean "${near}"?` : `expected one of ${valid.join(", ")}`
+        })`,
+      );
+    }
+    if (seen.has(n)) fail(`${flag}: ${what} "${n}" is named twice`);
+    seen.add(n);
+  }
+  return names;
 }
 
 /**
@@ -176,6 +213,19 @@ export function readTextInputSync(path: string, what = "file"): string {
   return decodeTextInput(path, bytes, what);
 }
 
+/**
+ * The JSON value of `text`, an input named on the command line (`label`, e.g. its path):
+ * one line and exit 2 saying where it stops being JSON and what was expected there.
+ */
+export function parseJsonInput(label: string, text: string): unknown {
+  try {
+    return parseJson(text);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) fail(`${label}: not JSON: ${e.message}`);
+    throw e;
+  }
+}
+
 /** Options of {@linkcode checkOutputFile}. */
 export interface OutputCheck {
   /** An existing file may be replaced (else: refused, unless `force`). */
@@ -212,6 +262,38 @@ export function checkOutputFile(flag: string, path: string, opts: OutputCheck = 
     return;
   }
   probeNearestDir(path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".", bad);
+}
+
+/**
+ * Check, before any work, that `prefix` can name the files `prefix.SUFFIX` for each of
+ * `suffixes` (one line and exit 2 if not, naming `flag`): a prefix that is a directory
+ * (or ends in "/") would put the files beside it or hide them in it, so it is refused
+ * with an example (`DIR/name`, `name` the prefix's usual last part); then each file as
+ * {@linkcode checkOutputFile} checks it. Writes nothing.
+ */
+export function checkOutputPrefix(
+  flag: string,
+  prefix: string,
+  suffixes: readonly string[],
+  name: string,
+  opts: OutputCheck = {},
+): void {
+  const files = `${prefix}.{${suffixes.join(",")}}`;
+  const dir = prefix.replace(/\/+$/, "") || "/";
+  let isDir = false;
+  try {
+    isDir = Deno.statSync(prefix).isDirectory;
+  } catch {
+    // Absent (created later) or unreadable: checkOutputFile says which.
+  }
+  if (isDir || prefix.endsWith("/")) {
+    fail(
+      `${flag}: cannot write ${files}: ${prefix} ${isDir ? "is" : "names"} a directory ` +
+        `(${flag} is a prefix of file names, e.g. ${dir === "/" ? "" : dir}/${name})`,
+    );
+  }
+  if (prefix.trim() === "") fail(`${flag}: "${prefix}" is not a prefix of file names`);
+  for (const s of suffixes) checkOutputFile(flag, `${prefix}.${s}`, opts);
 }
 
 /**

@@ -70,18 +70,30 @@ async function main(): Promise<void> {
   const [firstPath, firstRows] = sweepFiles.find(([, r]) => r.length > 0) ?? sweepFiles[0];
   if (firstRows.length === 0) fail("every input is empty");
   const grid = firstRows[0].grid_id, points = Number(firstRows[0].points);
+  if (!/^[1-9][0-9]*$/.test(firstRows[0].points)) {
+    fail(`${firstPath}: row 1: points "${firstRows[0].points}" is not a positive whole number`);
+  }
+  /** The row's point, checked to be one of the grid's. */
+  const pointOf = (path: string, r: Row, i: number): number => {
+    const p = Number(r.point);
+    if (!/^[0-9]+$/.test(r.point) || p >= points) {
+      fail(`${path}: row ${i + 1}: point "${r.point}" is not one of the grid's 0..${points - 1}`);
+    }
+    return p;
+  };
   const order: string[] = [];
   const byKey = new Map<string, [string, Row]>();
   for (const [path, rows] of sweepFiles) {
-    for (const r of rows) {
-      if (r.grid_id !== grid || Number(r.points) !== points) {
+    for (const [i, r] of rows.entries()) {
+      if (r.grid_id !== grid || r.points !== firstRows[0].points) {
         fail(
           `${path}: point ${r.point} is from grid ${r.grid_id} (${r.points} points), ` +
             `${firstPath} from grid ${grid} (${points} points)`,
         );
       }
+      const p = pointOf(path, r, i);
       if (!order.includes(r.strategy)) order.push(r.strategy);
-      const k = `${r.point}\t${r.strategy}`;
+      const k = `${p}\t${r.strategy}`;
       const prev = byKey.get(k);
       if (prev) fail(`duplicate row: point ${r.point} ${r.strategy} in ${prev[0]} and ${path}`);
       byKey.set(k, [path, r]);
@@ -106,9 +118,9 @@ async function main(): Promise<void> {
   const trows: Row[] = [];
   const tseen = new Set<string>();
   for (const [path, rs] of timingFiles) {
-    for (const r of rs) {
+    for (const [i, r] of rs.entries()) {
       if (r.grid_id !== grid) fail(`${path}: timing rows from grid ${r.grid_id}, not ${grid}`);
-      const k = `${r.point}\t${r.strategy}`;
+      const k = `${pointOf(path, r, i)}\t${r.strategy}`;
       if (tseen.has(k)) fail(`duplicate timing row: point ${r.point} ${r.strategy} in ${path}`);
       tseen.add(k);
       trows.push(r);

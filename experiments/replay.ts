@@ -8,7 +8,7 @@
  */
 
 import { makeStrategy, STRATEGY_NAMES, UPSTREAM } from "../lib/strategies/mod.ts";
-import { TraceError } from "../lib/trace/fields.ts";
+import { TraceError, UnknownKeyError } from "../lib/trace/fields.ts";
 import { minimizeTrace } from "../lib/trace/minimize.ts";
 import { replay } from "../lib/trace/replay.ts";
 import { parseTrace, type Trace, traceToJson } from "../lib/trace/trace.ts";
@@ -16,7 +16,9 @@ import {
   checkOutputFile,
   EXIT_BAD_INPUT,
   fail,
+  nameList,
   parseCli,
+  parseJsonInput,
   readTextInput,
   textTable,
   writeOutput,
@@ -40,6 +42,15 @@ function asWritten(json: unknown, message: string): string {
   return ` (as written: ${JSON.stringify(events[Number(m[1])])})`;
 }
 
+/** Whether `a` and `b` name the same existing file. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    return Deno.realPathSync(a) === Deno.realPathSync(b);
+  } catch {
+    return false;
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseCli(USAGE, {
     strategy: { type: "string", default: UPSTREAM },
@@ -48,22 +59,22 @@ async function main(): Promise<void> {
   }, true);
   if (args.positionals.length !== 1) fail("expected one trace file (see --help)");
   const path = args.positionals[0];
+  if (args.values.strategy.includes(",")) fail("--strategy: one strategy (see --help)");
+  const [strategy] = nameList("--strategy", args.values.strategy, STRATEGY_NAMES, "strategy");
   const text = await readTextInput(path, "JSON trace");
   const out = args.values.minimize;
-  if (out !== undefined) checkOutputFile("--minimize", out, { replace: true });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    fail(`${path}: not JSON: ${(e as Error).message}`);
+  if (out !== undefined) {
+    if (sameFile(out, path)) fail(`--minimize: ${out} is the trace itself; give another file`);
+    checkOutputFile("--minimize", out, { replace: true });
   }
+  const json = parseJsonInput(path, text);
   let report;
   let trace: Trace;
-  const strategy = args.values.strategy;
   try {
     trace = parseTrace(json);
     report = replay(trace, makeStrategy(strategy));
   } catch (e) {
+    if (e instanceof UnknownKeyError) fail(`${path}: ${e.message}`);
     if (e instanceof TraceError || e instanceof RangeError) {
       fail(`${path}: ${e.message}${asWritten(json, e.message)}`);
     }

@@ -1,14 +1,16 @@
 /**
  * `deno task selftest <trace.json> [--out FILE.c] [--strategy NAME]`: export a trace (a
  * minimized counterexample, a case from `experiments/scenarios/`, a fuzz finding from
- * `results/fuzz/`) as a KVM selftest that runs inside L1, `FILE.c`, and the host's side
- * of it, `FILE.host.sh`. Events nothing in L1 userspace or an L0 shell can produce are
- * listed at the top of `FILE.c` and named on stderr.
+ * `results/fuzz/`) as a KVM selftest that runs inside L1, `FILE.c`, the host's side of
+ * it, `FILE.host.sh`, the wrapper that runs it in L1, `FILE.sh`, and the three as a patch
+ * against tools/testing/selftests/kvm, `FILE.patch` (lib/selftest/emit_patch.ts). Events
+ * nothing in L1 userspace or an L0 shell can produce are listed at the top of `FILE.c` and
+ * named on stderr.
  *
- * Exit status 0 when both files are written; 2 for bad input (an unreadable or malformed
+ * Exit status 0 when the files are written; 2 for bad input (an unreadable or malformed
  * trace, a trace with no L2 access, an event the program cannot express, an unknown
  * strategy, an output path that cannot be written, checked before any work), with one
- * line on stderr and nothing written: both files go to temporary names first and are
+ * line on stderr and nothing written: the files go to temporary names first and are
  * renamed at the end. Missing directories of `--out` are created.
  *
  * @module
@@ -18,11 +20,20 @@ import { exportSelftest, SelftestError } from "../lib/selftest/mod.ts";
 import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { parseTrace, type Trace } from "../lib/trace/trace.ts";
 import { TraceError } from "../lib/trace/fields.ts";
-import { checkOutputFile, describeFsError, fail, parseCli, readTextInput } from "./cli.ts";
+import {
+  checkOutputFile,
+  describeFsError,
+  fail,
+  nameList,
+  parseCli,
+  parseJsonInput,
+  readTextInput,
+} from "./cli.ts";
 
 const USAGE = `usage: deno task selftest <trace.json> [--out FILE.c] [--strategy NAME]
-  --out FILE.c      the program (default results/selftest/<trace name>.c); the host
-                    script goes next to it as FILE.host.sh
+  --out FILE.c      the program (default results/selftest/<trace name>.c); next to it
+                    FILE.host.sh (L0), FILE.sh (the wrapper in L1) and FILE.patch
+                    (the three for tools/testing/selftests/kvm: git am FILE.patch)
   --strategy NAME   the strategy whose failure the header states: one of
                     ${STRATEGY_NAMES.join(", ")}
                     (default: the first that leaves a stale entry on the trace, else maple-v2)
@@ -38,12 +49,16 @@ async function main(): Promise<void> {
   }, true);
   if (positionals.length !== 1) fail("expected one trace file (see --help)");
   const path = positionals[0];
+  if (args.strategy?.includes(",")) fail("--strategy: one strategy (see --help)");
+  const strategy = args.strategy === undefined
+    ? undefined
+    : nameList("--strategy", args.strategy, STRATEGY_NAMES, "strategy")[0];
   const source = await readTextInput(path, "JSON trace");
+  const json = parseJsonInput(path, source);
   let trace: Trace;
   try {
-    trace = parseTrace(JSON.parse(source));
+    trace = parseTrace(json);
   } catch (e) {
-    if (e instanceof SyntaxError) fail(`${path}: not JSON: ${e.message}`);
     if (e instanceof TraceError) fail(`${path}: ${e.message}`);
     throw e;
   }
@@ -54,16 +69,20 @@ async function main(): Promise<void> {
   }
   if (!/\.c$/.test(out) || basename(out) === ".c") fail(`--out ${out}: expected a FILE.c path`);
   const name = basename(out).slice(0, -2);
-  const hostPath = `${out.slice(0, -2)}.host.sh`;
-  checkOutputFile("--out", out, { replace: true });
-  checkOutputFile("--out", hostPath, { replace: true });
+  // The name goes in Makefile.kvm, a C string and a shell command line.
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(name)) {
+    fail(`--out ${out}: "${name}" is not a program name (letters, digits, "_" and "-" only)`);
+  }
+  const stem = out.slice(0, -2);
+  const paths = { host: `${stem}.host.sh`, wrapper: `${stem}.sh`, patch: `${stem}.patch` };
+  for (const p of [out, ...Object.values(paths)]) checkOutputFile("--out", p, { replace: true });
   let result;
   try {
     result = await exportSelftest(trace, {
       source,
       traceFile: basename(path),
       name,
-      strategy: args.strategy,
+      strategy,
     });
   } catch (e) {
     if (e instanceof SelftestError || e instanceof TraceError || e instanceof RangeError) {
@@ -71,8 +90,13 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  // Both files or neither: temporary names first, renamed at the end.
-  const files = [[out, result.c, 0o644], [hostPath, result.host, 0o755]] as const;
+  // All files or none: temporary names first, renamed at the end.
+  const files = [
+    [out, result.c, 0o644],
+    [paths.host, result.host, 0o755],
+    [paths.wrapper, result.wrapper, 0o755],
+    [paths.patch, result.patch, 0o644],
+  ] as const;
   const written: string[] = [];
   try {
     await Deno.mkdir(dirname(out), { recursive: true });
@@ -92,7 +116,8 @@ async function main(): Promise<void> {
   const x = result.expectation;
   const f = x.unfixed.firstStale;
   console.error(
-    `wrote ${out} and ${hostPath}: ${x.plan.vms.length} VM${x.plan.vms.length > 1 ? "s" : ""}, ` +
+    `wrote ${out}, ${paths.host}, ${paths.wrapper} and ${paths.patch}: ` +
+      `${x.plan.vms.length} VM${x.plan.vms.length > 1 ? "s" : ""}, ` +
       `${x.plan.layout.slots.length} memslot${x.plan.layout.slots.length > 1 ? "s" : ""}, ` +
       `${x.plan.steps} steps, ${x.plan.stages} host stage${x.plan.stages === 1 ? "" : "s"}; ` +
       (f

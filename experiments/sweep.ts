@@ -12,12 +12,8 @@
  * @module
  */
 
-import { parseSize } from "../lib/util/size.ts";
-import {
-  type CostModel,
-  DEFAULT_WATCHDOG_THRESH_S,
-  defaultCostModel,
-} from "../lib/sweep/costmodel.ts";
+import { formatBytes, parseSize } from "../lib/util/size.ts";
+import { defaultCostModel } from "../lib/sweep/costmodel.ts";
 import {
   type CsvRecord,
   formatCsv,
@@ -32,13 +28,24 @@ import {
   describePoint,
   DIMENSIONS,
   estimatePointBytes,
-  expandGridParts,
   GridError,
-  gridId,
-  parseGridValues,
   pointWeight,
 } from "../lib/sweep/grid.ts";
 import type { PointSpec } from "../lib/sweep/grid.ts";
+import {
+  COST_FLAGS,
+  DEFAULT_SEED,
+  GRID_FILE_KEYS,
+  type GridFile,
+  gridFilePath,
+  gridNames,
+  parseGridFile,
+  specGrid,
+  type SweepSpec,
+  sweepSpec,
+} from "../lib/sweep/spec.ts";
+import { codeCommit } from "../lib/sweep/commit.ts";
+import type { PointResult } from "../lib/sweep/run.ts";
 import {
   schemaMarkdown,
   SWEEP_HEADER,
@@ -55,23 +62,24 @@ import {
   fail,
   parseCli,
 } from "./cli.ts";
+import { runPool } from "./pool.ts";
 import { formatDuration, startProgress } from "./progress.ts";
-import type { WorkerReply, WorkerTask } from "./sweep_worker.ts";
+import type { WorkerTask } from "./sweep_worker.ts";
 
 const DEFAULT_OUT = "results/sweep.csv";
 
-/** Flags that are not grid dimensions: name, value, default, unit/help. */
+/** Flags that are not grid dimensions: name, default, help. */
 const OTHER_FLAGS: [string, string, string][] = [
   ["strategy", "all registered", `strategies, comma-separated (${STRATEGY_NAMES.join(", ")})`],
   [
     "seed",
-    "1",
+    String(DEFAULT_SEED),
     "sweep seed, 0..4294967295; a point's trace depends on it and the point's parameters",
   ],
   [
     "grid",
     "-",
-    'JSON file {flag: value | [values]} for any dimension, strategy, seed or cost flag, and optionally "parts": [{dimension: values}, ...] (the grid is then the union of each part\'s product with the common values); flags override it',
+    'JSON file (or a name in experiments/grids/) {flag: value | [values]} for any dimension, strategy, seed or cost flag, and optionally "parts": [{dimension: values}, ...] (the grid is then the union of each part\'s product with the common values); flags override it',
   ],
   [
     "out",
@@ -90,18 +98,11 @@ const OTHER_FLAGS: [string, string, string][] = [
     "off",
     "keep rows of this grid already in <out>.partial.tmp (an interrupted run) or <out>",
   ],
-  ["ns-per-iteration", "20", "cost model: ns per strategy iteration (chunk or index step)"],
-  ["ns-per-descriptor", "2", "cost model: ns per descriptor visited"],
-  [
-    "ns-per-fault",
-    "10000",
-    "cost model: ns per shadow fault of a refault storm (an estimate; lib/sweep/costmodel.ts)",
-  ],
-  [
-    "watchdog-thresh",
-    String(DEFAULT_WATCHDOG_THRESH_S),
-    "seconds; soft lockup when an unmap's estimate exceeds 2 x this",
-  ],
+  ...COST_FLAGS.map((f): [string, string, string] => [
+    f.flag,
+    String(f.toFlag(defaultCostModel()[f.field])),
+    f.help,
+  ]),
   [
     "max-memory",
     "75% of RAM",
@@ -151,7 +152,8 @@ function usage(): string {
   lines.push("  --help, -h              this text");
   lines.push(
     "",
-    "exit status: 0 done, 1 a point failed (rerun with --resume), 2 bad input (nothing written)",
+    "exit status: 0 done, 1 a point failed (rerun with --resume), 2 bad input (nothing written),",
+    "130 interrupted (rerun with --resume)",
   );
   return lines.join("\n");
 }
@@ -161,131 +163,55 @@ const STRING_FLAGS = [
   ...DIMENSIONS.map((d) => d.flag),
   ...OTHER_FLAGS.filter(([f]) => !BOOLEAN_FLAGS.includes(f)).map(([f]) => f),
 ];
-const GRID_FILE_KEYS = new Set([
-  ...DIMENSIONS.map((d) => d.flag),
-  "strategy",
-  "seed",
-  "ns-per-iteration",
-  "ns-per-descriptor",
-  "ns-per-fault",
-  "watchdog-thresh",
-]);
 
-/** Where `--grid NAME` (no `/`, no `.json`) finds a named grid file. */
-const GRIDS_DIR = new URL("./grids/", import.meta.url);
-
-function parseNumber(flag: string, text: string, lo: number, hi: number, integer: boolean): number {
+function parseWhole(flag: string, text: string, lo: number, hi: number): number {
   const t = text.trim();
-  const ok = integer ? /^\d+$/.test(t) : /^(\d+\.?\d*|\.\d+)$/.test(t);
-  if (!ok) fail(`--${flag}: "${t}" is not a ${integer ? "whole number" : "number"}`);
+  if (!/^\d+$/.test(t)) fail(`--${flag}: "${t}" is not a whole number`);
   const v = Number(t);
   if (v < lo || v > hi) fail(`--${flag}: ${t} is out of range (${lo}..${hi})`);
   return v;
 }
 
 interface Options {
-  /** Dimension values, one set per part of the grid (one without `parts`). */
-  parts: Record<string, unknown>[];
-  strategies: string[];
-  seed: number;
-  cost: CostModel;
+  /** Grid parts, strategies, seed and cost model. */
+  spec: SweepSpec;
   out: string;
   timing: string;
   jobs: number;
   shard: [number, number];
-  shardGiven: boolean;
   resume: boolean;
   quiet: boolean;
   fullCheck: boolean;
   maxMemory: number;
 }
 
+/** `--grid`'s file, read and parsed (one line and exit 2 when it cannot be). */
+async function gridFile(ref: string): Promise<GridFile> {
+  const { path, named } = gridFilePath(ref);
+  let text: string;
+  try {
+    text = decodeTextInput(`--grid: ${ref}`, await Deno.readFile(path), "JSON grid");
+  } catch (e) {
+    if (named && e instanceof Deno.errors.NotFound) {
+      fail(`--grid: no grid named "${ref}" (experiments/grids/ has ${gridNames().join(", ")})`);
+    }
+    fail(`--grid: cannot read ${ref}: ${describeFsError(e)}`);
+  }
+  return parseGridFile(ref, text);
+}
+
 async function options(): Promise<Options & { args: ReturnType<typeof parse> }> {
   const args = parse();
   const v = args.values as Record<string, string | boolean | undefined>;
-  // Grid file first, flags override.
-  const merged: Record<string, unknown> = {};
-  let fileParts: Record<string, unknown>[] = [{}];
-  if (typeof v.grid === "string") {
-    let text: string;
-    const named = /^[\w-]+$/.test(v.grid);
-    const path = named ? new URL(`${v.grid}.json`, GRIDS_DIR) : v.grid;
-    try {
-      text = decodeTextInput(`--grid: ${v.grid}`, await Deno.readFile(path), "JSON grid");
-    } catch (e) {
-      if (named && e instanceof Deno.errors.NotFound) {
-        const names = [...Deno.readDirSync(GRIDS_DIR)].map((f) => f.name)
-          .filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -5)).sort();
-        fail(`--grid: no grid named "${v.grid}" (experiments/grids/ has ${names.join(", ")})`);
-      }
-      fail(`--grid: cannot read ${v.grid}: ${describeFsError(e)}`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (e) {
-      fail(`--grid: ${v.grid} is not JSON: ${(e as Error).message}`);
-    }
-    if (typeof json !== "object" || json === null || Array.isArray(json)) {
-      fail(`--grid: ${v.grid} must hold a JSON object`);
-    }
-    for (const [k, val] of Object.entries(json as Record<string, unknown>)) {
-      if (k === "parts") {
-        fileParts = gridParts(v.grid, val);
-        continue;
-      }
-      if (!GRID_FILE_KEYS.has(k)) fail(`--grid: unknown key "${k}" in ${v.grid}`);
-      merged[k] = Array.isArray(val) ? val.join(",") : val;
-    }
+  const flags: Record<string, string> = {};
+  for (const k of GRID_FILE_KEYS) if (typeof v[k] === "string") flags[k] = v[k] as string;
+  let spec: SweepSpec;
+  try {
+    spec = sweepSpec(flags, typeof v.grid === "string" ? await gridFile(v.grid) : undefined);
+  } catch (e) {
+    if (e instanceof GridError || e instanceof RangeError) fail(e.message);
+    throw e;
   }
-  for (const f of GRID_FILE_KEYS) if (typeof v[f] === "string") merged[f] = v[f];
-  const flags: Record<string, unknown> = {};
-  for (const d of DIMENSIONS) if (typeof v[d.flag] === "string") flags[d.flag] = v[d.flag];
-  const parts = fileParts.map((p) => ({ ...merged, ...p, ...flags }));
-  const str = (k: string) => (merged[k] === undefined ? undefined : String(merged[k]));
-
-  const strategies = (str("strategy") ?? STRATEGY_NAMES.join(",")).split(",").map((s) => s.trim());
-  for (const s of strategies) {
-    if (!STRATEGY_NAMES.includes(s)) {
-      fail(`--strategy: unknown strategy "${s}" (expected one of ${STRATEGY_NAMES.join(", ")})`);
-    }
-  }
-  if (new Set(strategies).size !== strategies.length) {
-    fail("--strategy: a strategy is listed twice");
-  }
-  const seed = parseNumber("seed", str("seed") ?? "1", 0, 2 ** 32 - 1, true);
-  const thresh = parseNumber(
-    "watchdog-thresh",
-    str("watchdog-thresh") ?? String(DEFAULT_WATCHDOG_THRESH_S),
-    1,
-    3600,
-    false,
-  );
-  const def = defaultCostModel();
-  const cost: CostModel = {
-    nsPerIteration: parseNumber(
-      "ns-per-iteration",
-      str("ns-per-iteration") ?? String(def.nsPerIteration),
-      0,
-      1e6,
-      false,
-    ),
-    nsPerDescriptor: parseNumber(
-      "ns-per-descriptor",
-      str("ns-per-descriptor") ?? String(def.nsPerDescriptor),
-      0,
-      1e6,
-      false,
-    ),
-    softLockupNs: Math.round(2 * thresh * 1e9),
-    nsPerFault: parseNumber(
-      "ns-per-fault",
-      str("ns-per-fault") ?? String(def.nsPerFault),
-      0,
-      1e9,
-      false,
-    ),
-  };
   let shard: [number, number] = [1, 1];
   if (typeof v.shard === "string") {
     const m = /^(\d+)\/(\d+)$/.exec(v.shard.trim());
@@ -295,7 +221,7 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
     shard = [i, n];
   }
   const hw = navigator.hardwareConcurrency || 1;
-  const jobs = typeof v.jobs === "string" ? parseNumber("jobs", v.jobs, 1, 256, true) : hw;
+  const jobs = typeof v.jobs === "string" ? parseWhole("jobs", v.jobs, 1, 256) : hw;
   const out = typeof v.out === "string"
     ? v.out
     : typeof v.shard === "string"
@@ -318,41 +244,16 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
   }
   return {
     args,
-    parts,
-    strategies,
-    seed,
-    cost,
+    spec,
     out,
     timing,
     jobs,
     shard,
-    shardGiven: typeof v.shard === "string",
     resume: v.resume === true,
     quiet: v.quiet === true,
     fullCheck: v["full-check"] === true,
     maxMemory,
   };
-}
-
-/** A grid file's `parts`: a non-empty list of objects holding dimension keys only. */
-function gridParts(file: string, val: unknown): Record<string, unknown>[] {
-  if (!Array.isArray(val) || val.length === 0) {
-    fail(`--grid: "parts" in ${file} must be a non-empty list of objects`);
-  }
-  const dims = new Set(DIMENSIONS.map((d) => d.flag));
-  return val.map((part, i) => {
-    if (typeof part !== "object" || part === null || Array.isArray(part)) {
-      fail(`--grid: parts[${i}] in ${file} must be an object`);
-    }
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(part as Record<string, unknown>)) {
-      if (!dims.has(k)) {
-        fail(`--grid: parts[${i}] in ${file} has "${k}", which is not a grid dimension`);
-      }
-      out[k] = Array.isArray(x) ? x.join(",") : x;
-    }
-    return out;
-  });
 }
 
 function parse() {
@@ -362,13 +263,13 @@ function parse() {
   return parseCli(usage(), opts);
 }
 
-interface Task {
+/** One task of the pool: a point and the strategies to replay for it. */
+interface Task extends WorkerTask {
   /** Index in the task list (progress bookkeeping). */
   id: number;
   /** Estimated peak bytes of its worker (its hungriest strategy). */
   bytes: number;
-  point: PointSpec;
-  strategies: string[];
+  /** Its share of the sweep's work. */
   weight: number;
 }
 
@@ -384,33 +285,33 @@ async function main(): Promise<void> {
     console.log("\nTiming file:\n" + schemaMarkdown(TIMING_COLUMNS));
     return;
   }
-  let grid;
+  const { strategies, seed, cost } = o.spec;
+  let grid, id: string;
   try {
-    grid = expandGridParts(o.parts.map(parseGridValues));
+    ({ grid, id } = specGrid(o.spec));
   } catch (e) {
     if (e instanceof GridError || e instanceof RangeError) fail(e.message);
     throw e;
   }
-  const id = gridId(grid.points, o.seed, o.cost);
   const n = grid.points.length;
   const specs: PointSpec[] = grid.points.map((params, index) => ({
     gridId: id,
     index,
     points: n,
-    seed: o.seed,
+    seed,
     params,
   }));
 
   if (typeof v["emit-trace"] === "string") {
     let idx = 0;
-    if (typeof v.point === "string") idx = parseNumber("point", v.point, 0, n - 1, true);
+    if (typeof v.point === "string") idx = parseWhole("point", v.point, 0, n - 1);
     else if (n !== 1) {
       fail(
         `--emit-trace: the grid has ${n} points; narrow it to one or give --point (0..${n - 1})`,
       );
     }
     checkOutputFile("--emit-trace", v["emit-trace"], { replace: true });
-    const w = generateWorkload(specs[idx].params, o.seed);
+    const w = generateWorkload(specs[idx].params, seed);
     await writeAtomic(v["emit-trace"], JSON.stringify(w.trace) + "\n").catch((e) =>
       fail(`--emit-trace: ${(e as Error).message}`)
     );
@@ -428,24 +329,17 @@ async function main(): Promise<void> {
   const mine = specs.filter((s) => s.index % o.shard[1] === o.shard[0] - 1);
   // Each replay's estimate (a heavy point's strategies may run on several workers at
   // once); the pool starts a task only while the running ones' estimates leave room.
-  const est = mine.flatMap((s) => o.strategies.map((st) => estimatePointBytes(s.params, st)))
+  const est = mine.flatMap((s) => strategies.map((st) => estimatePointBytes(s.params, st)))
     .sort((a, b) => b - a);
   const jobs = Math.max(1, Math.min(o.jobs, est.length));
   const need = Math.min(est.slice(0, jobs).reduce((a, b) => a + b, 0), o.maxMemory);
-  if (est.length > 0 && est[0] > o.maxMemory) {
-    const big = mine.find((s) =>
-      o.strategies.some((st) => estimatePointBytes(s.params, st) === est[0])
-    )!;
-    fail(
-      `grid too large: point ${big.index} (${describePoint(big.params)}) needs ~${
-        gib(est[0])
-      } GiB, more than --max-memory ${gib(o.maxMemory)} GiB`,
-    );
-  }
+  checkMemory(mine, strategies, est, o.maxMemory, v["max-memory"] !== undefined);
   if (v["dry-run"]) {
     console.log(
-      `grid ${id}: ${n} points (${grid.skipped} skipped), this shard ${mine.length}, ${o.strategies.length} strategies, ` +
-        `${jobs} jobs, largest replay ~${gib(est[0] ?? 0)} GiB, at most ~${gib(need)} GiB at once`,
+      `grid ${id}: ${n} points (${grid.skipped} skipped), this shard ${mine.length}, ${strategies.length} strategies, ` +
+        `${jobs} jobs, largest replay ~${formatBytes(est[0] ?? 0)}, at most ~${
+          formatBytes(need)
+        } at once`,
     );
     return;
   }
@@ -458,7 +352,7 @@ async function main(): Promise<void> {
   const done = new Map<string, CsvRecord>();
   const doneTiming = new Map<string, CsvRecord>();
   const key = (p: number | string, s: string) => `${p}\t${s}`;
-  const wanted = new Set(mine.flatMap((s) => o.strategies.map((st) => key(s.index, st))));
+  const wanted = new Set(mine.flatMap((s) => strategies.map((st) => key(s.index, st))));
   const partial = partialPath(o.out);
   const partialTiming = partialPath(o.timing);
   if (o.resume) {
@@ -486,7 +380,7 @@ async function main(): Promise<void> {
   // share of the grid: its replays then spread over the workers (each regenerates the
   // trace, which costs little beside replaying it).
   const todoOf = new Map(
-    mine.map((s) => [s, o.strategies.filter((st) => !done.has(key(s.index, st)))]),
+    mine.map((s) => [s, strategies.filter((st) => !done.has(key(s.index, st)))]),
   );
   const gridWeight = mine.reduce((a, s) => a + pointWeight(s.params) * todoOf.get(s)!.length, 0);
   const tasks: Task[] = [];
@@ -499,7 +393,15 @@ async function main(): Promise<void> {
     const groups = split ? todo.map((st) => [st]) : [todo];
     for (const g of groups) {
       const bytes = Math.max(...g.map((st) => estimatePointBytes(s.params, st)));
-      tasks.push({ id: 0, bytes, point: s, strategies: g, weight: w * g.length });
+      tasks.push({
+        id: 0,
+        bytes,
+        point: s,
+        strategies: g,
+        weight: w * g.length,
+        cost,
+        fullCheck: o.fullCheck,
+      });
     }
     tasksLeft.set(s.index, groups.length);
   }
@@ -515,6 +417,7 @@ async function main(): Promise<void> {
     partialTiming,
     formatCsv(TIMING_HEADER, [...doneTiming.values()]),
   );
+  const commit = codeCommit();
 
   // Progress by work done, points weighted by their expected events, advanced from inside
   // each running point as its replays go (the workers report the fraction done).
@@ -536,52 +439,60 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const results = new Map<string, CsvRecord>(done);
   const timings = new Map<string, CsvRecord>(doneTiming);
-  await runPool(
+  // Ctrl-C: the partial files keep every row finished; say so, and how to go on.
+  const interrupted = () => {
+    progress.stop();
+    console.error(
+      `interrupted: ${results.size} of ${wanted.size} rows kept in ${partial}; ` +
+        `resume with: ${resumeCommand(Deno.args)}`,
+    );
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupted);
+  await runPool<Task, PointResult>(
+    new URL("./sweep_worker.ts", import.meta.url).href,
     tasks,
     Math.min(o.jobs, Math.max(1, tasks.length)),
-    o.cost,
-    o.fullCheck,
-    o.maxMemory,
-    (
-      t,
-      r,
-    ) => {
-      for (const row of r.rows) results.set(key(row.point, row.strategy), row);
-      for (const row of r.timing) timings.set(key(row.point, row.strategy), row);
-      Deno.writeTextFileSync(partial, formatCsvLines(SWEEP_HEADER, r.rows), { append: true });
-      Deno.writeTextFileSync(
-        partialTiming,
-        formatCsvLines(TIMING_HEADER, r.timing),
-        { append: true },
-      );
-      running.delete(t.id);
-      doneWeight += t.weight;
-      const left = tasksLeft.get(t.point.index)! - 1;
-      tasksLeft.set(t.point.index, left);
-      if (left === 0) pointsDone++;
-      show();
-    },
-    (t, message) => {
-      progress.stop();
-      fail(
-        `point ${t.point.index} (${
-          describePoint(t.point.params)
-        }) failed: ${message}; rerun with --resume`,
-        1,
-      );
-    },
-    (t, fraction) => {
-      running.set(t.id, [t, fraction]);
-      show();
+    {
+      admit: (t, now) => now.reduce((a, r) => a + r.bytes, 0) + t.bytes <= o.maxMemory,
+      done: (t, r) => {
+        const trows = r.timing.map((row) => ({ ...row, commit }));
+        for (const row of r.rows) results.set(key(row.point, row.strategy), row);
+        for (const row of trows) timings.set(key(row.point, row.strategy), row);
+        Deno.writeTextFileSync(partial, formatCsvLines(SWEEP_HEADER, r.rows), { append: true });
+        Deno.writeTextFileSync(partialTiming, formatCsvLines(TIMING_HEADER, trows), {
+          append: true,
+        });
+        running.delete(t.id);
+        doneWeight += t.weight;
+        const left = tasksLeft.get(t.point.index)! - 1;
+        tasksLeft.set(t.point.index, left);
+        if (left === 0) pointsDone++;
+        show();
+      },
+      error: (t, message) => {
+        progress.stop();
+        fail(
+          `point ${t.point.index} (${
+            describePoint(t.point.params)
+          }) failed: ${message}; rerun with --resume`,
+          1,
+        );
+      },
+      progress: (t, work) => {
+        running.set(t.id, [t, (running.get(t.id)?.[1] ?? 0) + work]);
+        show();
+      },
     },
   );
+  Deno.removeSignalListener("SIGINT", interrupted);
   await progress.stop();
 
   // Final files, in grid order and strategy order.
   const rows: CsvRecord[] = [];
   const trows: CsvRecord[] = [];
   for (const s of mine) {
-    for (const st of o.strategies) {
+    for (const st of strategies) {
       rows.push(results.get(key(s.index, st))!);
       const tr = timings.get(key(s.index, st));
       if (tr) trows.push(tr);
@@ -593,13 +504,51 @@ async function main(): Promise<void> {
   await Deno.remove(partialTiming).catch(() => {});
   if (!o.quiet) {
     console.error(
-      `wrote ${o.out}: ${rows.length} rows (${mine.length} points x ${o.strategies.length} strategies, ` +
+      `wrote ${o.out}: ${rows.length} rows (${mine.length} points x ${strategies.length} strategies, ` +
         `${done.size} resumed) in ${
           formatDuration((performance.now() - t0) / 1000)
         }; timing in ${o.timing}`,
     );
     console.error(verdictLine(rows));
   }
+}
+
+/**
+ * Refuse a memory budget that cannot run the grid (one line, exit 2): one too small for
+ * any replay, or one a point's replay needs more than.
+ */
+function checkMemory(
+  mine: readonly PointSpec[],
+  strategies: readonly string[],
+  est: readonly number[],
+  maxMemory: number,
+  given: boolean,
+): void {
+  if (est.length === 0 || est[0] <= maxMemory) return;
+  const budget = `--max-memory ${formatBytes(maxMemory)}${given ? "" : " (75% of RAM)"}`;
+  const least = est[est.length - 1];
+  if (least > maxMemory && mine.length > 1) {
+    fail(
+      `${budget} is too small to run any point of the grid: the smallest replay needs ~${
+        formatBytes(least)
+      }`,
+    );
+  }
+  const big = mine.find((s) =>
+    strategies.some((st) => estimatePointBytes(s.params, st) === est[0])
+  )!;
+  fail(
+    `grid too large: point ${big.index} (${describePoint(big.params)}) needs ~${
+      formatBytes(est[0])
+    }, more than ${budget}`,
+  );
+}
+
+/** The command that resumes this run: its arguments, shell-quoted, and `--resume`. */
+function resumeCommand(args: readonly string[]): string {
+  const quote = (a: string) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`;
+  const rest = args.includes("--resume") ? args : [...args, "--resume"];
+  return ["deno task sweep", ...rest.map(quote)].join(" ");
 }
 
 /**
@@ -629,10 +578,6 @@ function verdictLine(rows: CsvRecord[]): string {
   }`;
 }
 
-function gib(b: number): string {
-  return (b / 2 ** 30).toFixed(1);
-}
-
 async function mkdirFor(path: string): Promise<void> {
   const i = path.lastIndexOf("/");
   if (i > 0) {
@@ -642,85 +587,6 @@ async function mkdirFor(path: string): Promise<void> {
       fail(`cannot create the directory of ${path}: ${(e as Error).message}`, 1);
     }
   }
-}
-
-function runPool(
-  tasks: Task[],
-  jobs: number,
-  cost: CostModel,
-  fullCheck: boolean,
-  maxMemory: number,
-  onDone: (t: Task, r: Extract<WorkerReply, { type: "done" }>) => void,
-  onError: (t: Task, message: string) => void,
-  onProgress: (t: Task, fraction: number) => void,
-): Promise<void> {
-  if (tasks.length === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    let finished = 0, runningBytes = 0, running = 0;
-    const pending = [...tasks];
-    const url = new URL("./sweep_worker.ts", import.meta.url).href;
-    const workers: Worker[] = [];
-    const idle: [Worker, { task?: Task }][] = [];
-    // The first pending task that fits beside the running ones (any task when none runs).
-    const take = (): Task | undefined => {
-      const i = pending.findIndex((t) => running === 0 || runningBytes + t.bytes <= maxMemory);
-      return i < 0 ? undefined : pending.splice(i, 1)[0];
-    };
-    const feed = (w: Worker, slot: { task?: Task }): boolean => {
-      const t = take();
-      if (!t) {
-        slot.task = undefined;
-        return false;
-      }
-      slot.task = t;
-      running++;
-      runningBytes += t.bytes;
-      const msg: WorkerTask = { point: t.point, strategies: t.strategies, cost, fullCheck };
-      w.postMessage(msg);
-      return true;
-    };
-    const feedIdle = () => {
-      while (idle.length > 0 && pending.length > 0) {
-        const [w, slot] = idle[0];
-        if (!feed(w, slot)) break;
-        idle.shift();
-      }
-    };
-    for (let j = 0; j < jobs; j++) {
-      const w = new Worker(url, { type: "module" });
-      const slot: { task?: Task } = {};
-      w.onmessage = (e: MessageEvent<WorkerReply>) => {
-        const t = slot.task!;
-        if (e.data.type === "error") {
-          for (const x of workers) x.terminate();
-          onError(t, e.data.message);
-          return;
-        }
-        if (e.data.type === "progress") {
-          onProgress(t, e.data.fraction);
-          return;
-        }
-        running--;
-        runningBytes -= t.bytes;
-        onDone(t, e.data);
-        finished++;
-        if (finished === tasks.length) {
-          for (const x of workers) x.terminate();
-          resolve();
-          return;
-        }
-        if (!feed(w, slot)) idle.push([w, slot]);
-        feedIdle();
-      };
-      w.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
-        for (const x of workers) x.terminate();
-        onError(slot.task ?? tasks[0], e.message);
-      };
-      workers.push(w);
-      if (!feed(w, slot)) idle.push([w, slot]);
-    }
-  });
 }
 
 await main();

@@ -1,9 +1,10 @@
 /**
- * A sweep worker (a Deno Worker started by `experiments/sweep.ts`): receives one grid
- * point at a time, generates its trace, replays it with the strategies asked, and posts
- * the rows back.
+ * A sweep worker (a Deno Worker of `experiments/pool.ts`, started by
+ * `experiments/sweep.ts`): receives one grid point at a time, generates its trace, replays
+ * it with the strategies asked, and posts the rows back.
  *
- * Messages in: {@linkcode WorkerTask}. Messages out: {@linkcode WorkerReply}.
+ * Messages in: {@linkcode WorkerTask}. Messages out: `PoolReply<PointResult>`, whose
+ * progress is the fraction of the point done since the last report.
  *
  * @module
  */
@@ -13,6 +14,7 @@
 import type { CostModel } from "../lib/sweep/costmodel.ts";
 import type { PointSpec } from "../lib/sweep/grid.ts";
 import { type PointResult, runPoint } from "../lib/sweep/run.ts";
+import type { PoolReply } from "./pool.ts";
 
 /** One point to run. */
 export interface WorkerTask {
@@ -26,32 +28,24 @@ export interface WorkerTask {
   fullCheck: boolean;
 }
 
-/** What the worker answers for a task. */
-export type WorkerReply =
-  | ({ type: "done"; index: number } & PointResult)
-  | { type: "progress"; index: number; fraction: number }
-  | { type: "error"; index: number; message: string };
-
 self.onmessage = (e: MessageEvent<WorkerTask>) => {
   const t = e.data;
-  let reply: WorkerReply;
+  let reply: PoolReply<PointResult>;
   // Progress inside the point, at most every 250 ms.
-  let last = 0;
+  let last = 0, reported = 0;
   const onProgress = (fraction: number) => {
     const now = performance.now();
     if (now - last < 250) return;
     last = now;
-    self.postMessage({ type: "progress", index: t.point.index, fraction } as WorkerReply);
+    self.postMessage({ type: "progress", work: fraction - reported } as PoolReply<PointResult>);
+    reported = fraction;
   };
   try {
-    reply = {
-      type: "done",
-      index: t.point.index,
-      ...runPoint(t.point, t.strategies, t.cost, { fullCheck: t.fullCheck, onProgress }),
-    };
+    const result = runPoint(t.point, t.strategies, t.cost, { fullCheck: t.fullCheck, onProgress });
+    reply = { type: "done", result };
   } catch (err) {
     const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    reply = { type: "error", index: t.point.index, message };
+    reply = { type: "error", message };
   }
   self.postMessage(reply);
 };

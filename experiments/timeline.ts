@@ -16,7 +16,15 @@ import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { replayTimeline, timelineCsv } from "../lib/sweep/timeline.ts";
 import { TraceError } from "../lib/trace/fields.ts";
 import { parseTrace } from "../lib/trace/trace.ts";
-import { checkOutputFile, fail, parseCli, readTextInput, writeOutput } from "./cli.ts";
+import {
+  checkOutputPrefix,
+  fail,
+  nameList,
+  parseCli,
+  parseJsonInput,
+  readTextInput,
+  writeOutput,
+} from "./cli.ts";
 
 const USAGE = `usage: deno task timeline [trace.json] [--out PREFIX] [--strategy a,b]
   trace.json        the trace (default experiments/scenarios/reproducer.json)
@@ -33,22 +41,13 @@ async function main(): Promise<void> {
   }, true);
   if (args.positionals.length > 1) fail("expected at most one trace file (see --help)");
   const path = args.positionals[0] ?? "experiments/scenarios/reproducer.json";
-  const strategies = args.values.strategy?.split(",").map((s) => s.trim()).filter((s) => s) ??
-    [...STRATEGY_NAMES];
-  for (const s of strategies) {
-    if (!STRATEGY_NAMES.includes(s)) {
-      fail(`unknown strategy "${s}" (expected one of ${STRATEGY_NAMES.join(", ")})`);
-    }
-  }
+  const strategies = args.values.strategy === undefined
+    ? [...STRATEGY_NAMES]
+    : nameList("--strategy", args.values.strategy, STRATEGY_NAMES, "strategy");
   const suffixes = ["strategies.csv", "findings.csv", "unmaps.csv"];
-  for (const s of suffixes) checkOutputFile("--out", `${args.values.out}.${s}`, { replace: true });
+  checkOutputPrefix("--out", args.values.out, suffixes, "reproducer", { replace: true });
   const text = await readTextInput(path, "JSON trace");
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    fail(`${path}: not JSON: ${(e as Error).message}`);
-  }
+  const json = parseJsonInput(path, text);
   let files: Record<string, string>;
   const t0 = performance.now();
   try {

@@ -5,13 +5,11 @@
 import { runScript } from "./cli.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch, assertThrows } from "@std/assert";
 import { TraceError } from "../lib/trace/fields.ts";
+import { compare, parseComparison, parseExpectation } from "../lib/trace/expectation.ts";
 import {
   checkExpectation,
-  compare,
   crashed,
   expectationFor,
-  parseComparison,
-  parseExpectation,
   parseScenario,
   runCase,
 } from "../lib/trace/scenario.ts";
@@ -75,7 +73,7 @@ Deno.test("cases: expectations are validated with the field named", () => {
   assertEquals(e.canonicalIpa, 2 ** 30);
   const err = (v: unknown, path: string) =>
     assertEquals(assertThrows(() => parseExpectation(v, "expect.a"), TraceError).path, path);
-  err({ violation: 0 }, "expect.a.violation");
+  err({ violation: 0 }, "expect.a");
   err({ violations: "lots" }, "expect.a.violations");
   err({ kinds: ["stale"] }, "expect.a.kinds[0]");
   err({ kinds: "stale-pa" }, "expect.a.kinds");
@@ -249,7 +247,10 @@ Deno.test("cases: filters, table, JSON and the exit status of broken expectation
     );
     const m = await cli("--dir", dir, "--strategy", "full-walk");
     assertEquals(m.code, 2);
-    assertMatch(m.stderr, /^error: .*malformed\.json: expect\.\*\.violation: unknown key/);
+    assertMatch(
+      m.stderr,
+      /^error: .*malformed\.json: expect\.\*: unknown key "violation" \(did you mean "violations"\?\)$/m,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

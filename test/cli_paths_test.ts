@@ -110,6 +110,12 @@ Deno.test({
       // A directory where a file goes; a file where a directory goes.
       if (dirTask) targets.push([file, /: not a directory$/]);
       else if (name !== "timeline") targets.push([subdir + ext, /: it is a directory$/]);
+      else {
+        // A prefix that is a directory would put the files beside it, or hide them in it.
+        const re =
+          /: .* is a directory \(--out is a prefix of file names, e\.g\. .*\/reproducer\)$/;
+        targets.push([subdir, re], [`${subdir}/`, re]);
+      }
       for (const [target, re] of targets) {
         const r = await task(name, [...pre, flag, target]);
         badInput(
@@ -151,6 +157,8 @@ Deno.test({
       "r/s/min.json",
       "s/t/x.c",
       "s/t/x.host.sh",
+      "s/t/x.patch",
+      "s/t/x.sh",
       "t/u/tl.findings.csv",
       "t/u/tl.strategies.csv",
       "t/u/tl.unmaps.csv",
@@ -269,4 +277,182 @@ Deno.test("cli paths: every task's --help lists its flags and exit codes", async
     assertEquals(r.code, 0, sh);
     assertMatch(new TextDecoder().decode(r.stdout), /exit status: .*2 bad arguments/s, sh);
   }
+});
+
+/** Write `json` to `path` (indented); returns the path. */
+async function writeJson(path: string, json: unknown): Promise<string> {
+  await Deno.writeTextFile(path, JSON.stringify(json, null, 2));
+  return path;
+}
+
+Deno.test({
+  name: "cli inputs: the bad inputs each task accepted are one line, exit 2, nothing written",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const out = `${dir}/out`;
+    const repro = JSON.parse(await Deno.readTextFile(`${ROOT}${REPRO_MIN}`));
+    const writeable = await writeJson(`${dir}/writeable.json`, {
+      ...repro,
+      events: repro.events.map((e: Record<string, unknown>, i: number) =>
+        i === 0 ? { ...e, writeable: false } : e
+      ),
+    });
+    const vcpu = await writeJson(`${dir}/vcpu.json`, {
+      ...repro,
+      config: { ...repro.config, vcpu: 2 },
+    });
+    await Deno.copyFile(`${ROOT}${REPRO_MIN}`, `${dir}/repro.json`);
+    const notJson = `${dir}/not.json`;
+    await Deno.writeTextFile(notJson, "hello\nworld, this is no trace\n");
+    const comma = `${dir}/comma.json`;
+    await Deno.writeTextFile(comma, '{\n  "name": "x",\n  "events": [],\n}\n');
+    await Deno.mkdir(`${dir}/cases`);
+    await Deno.copyFile(notJson, `${dir}/cases/not.json`);
+    await Deno.mkdir(`${dir}/an-existing-dir`);
+    // A sweep CSV whose grid has 0 points, and one whose row is past the grid's last point.
+    const [header, row] = (await Deno.readTextFile(`${ROOT}results/sweep.csv`)).split("\n");
+    const col = header.split(",");
+    const withField = (name: string, v: string) =>
+      `${header}\n${row.split(",").map((x, i) => col[i] === name ? v : x).join(",")}\n`;
+    await Deno.writeTextFile(`${dir}/zero.csv`, withField("points", "0"));
+    await Deno.writeTextFile(`${dir}/past.csv`, withField("point", "999"));
+    const json = (f: string) => escape(f) + ": not JSON: ";
+    const cases: [string, string[], RegExp][] = [
+      // Issue 23: uncaught RangeErrors with a stack.
+      ["budget", ["--budget", "0", "--out", `${out}.csv`], /^error: --budget: 0 is not a budget/],
+      [
+        "budget",
+        ["--budget", "1K,0", "--out", `${out}.csv`],
+        /^error: --budget: 0 is not a budget/,
+      ],
+      // The same budget, alias or seed out of range: one row twice, or a seed cut to 32 bits.
+      [
+        "budget",
+        ["--budget", "1K,1024", "--out", `${out}.csv`],
+        /^error: --budget: "1K" and "1024" are the same value$/,
+      ],
+      ["budget", ["--alias", "0,0", "--out", `${out}.csv`], /^error: --alias: "0" and "0" are/],
+      [
+        "budget",
+        ["--seed", "4294967296", "--out", `${out}.csv`],
+        /^error: --seed: .*0\.\.4294967295$/,
+      ],
+      // A boolean flag given a value, in every task (`--help` is everyone's).
+      ...Object.keys(TASKS).map((name): [string, string[], RegExp] => [
+        name,
+        ["--help=maybe"],
+        /^error: --help takes no value \(see --help\)$/,
+      ]),
+      [
+        "merge",
+        ["--out", `${out}.csv`, "--quiet=maybe", "results/sweep.csv"],
+        /--quiet takes no value/,
+      ],
+      [
+        "merge",
+        ["--out", `${out}.csv`, "--force=yes", "results/sweep.csv"],
+        /--force takes no value/,
+      ],
+      ["sweep", ["--quiet=maybe", "--dry-run"], /^error: --quiet takes no value/],
+      ["replay", [REPRO_MIN, "--json=false"], /^error: --json takes no value/],
+      ["cases", ["--json=1"], /^error: --json takes no value/],
+      // A file that is not JSON: where it stops being JSON, on one full line.
+      [
+        "replay",
+        [notJson],
+        new RegExp(`^error: ${json(notJson)}line 1, column 1: expected a value, found "h"$`),
+      ],
+      [
+        "selftest",
+        [notJson, "--out", `${out}.c`],
+        new RegExp(`^error: ${json(notJson)}line 1, column 1: `),
+      ],
+      [
+        "timeline",
+        [notJson, "--out", out],
+        new RegExp(`^error: ${json(notJson)}line 1, column 1: `),
+      ],
+      [
+        "cases",
+        ["--dir", `${dir}/cases`],
+        new RegExp(`^error: ${json(`${dir}/cases/not.json`)}line 1, column 1: `),
+      ],
+      [
+        "replay",
+        [comma],
+        new RegExp(
+          `^error: ${
+            json(comma)
+          }line 4, column 1: expected a property name in double quotes, found "}"$`,
+        ),
+      ],
+      // Misspelled keys.
+      [
+        "replay",
+        [writeable],
+        new RegExp(
+          `^error: ${
+            escape(writeable)
+          }: events\\[0\\]: unknown key "writeable" \\(did you mean "writable"\\?\\)$`,
+        ),
+      ],
+      [
+        "selftest",
+        [vcpu, "--out", `${out}.c`],
+        new RegExp(
+          `^error: ${escape(vcpu)}: config: unknown key "vcpu" \\(did you mean "vcpus"\\?\\)$`,
+        ),
+      ],
+      ["timeline", [writeable, "--out", out], /events\[0\]: unknown key "writeable"/],
+      // Lists of names: none, one twice, a misspelled one (not blamed on the trace file).
+      ["timeline", ["--strategy", ",", "--out", out], /^error: --strategy names no strategy$/],
+      [
+        "timeline",
+        ["--strategy", "full-walk,full-walk", "--out", out],
+        /^error: --strategy: strategy "full-walk" is named twice$/,
+      ],
+      ["cases", ["--case", "flush,flush"], /^error: --case: case "flush" is named twice$/],
+      [
+        "replay",
+        [REPRO_MIN, "--strategy", "maple-v3"],
+        /^error: --strategy: unknown strategy "maple-v3" \(did you mean "maple-v2"\?\)$/,
+      ],
+      ["replay", [REPRO_MIN, "--strategy", "maple-v2,rmap"], /^error: --strategy: one strategy/],
+      ["selftest", [REPRO_MIN, "--strategy", "rmapp", "--out", `${out}.c`], /did you mean "rmap"/],
+      // Outputs: a program name make and the shell cannot take; the trace itself.
+      ["selftest", [REPRO_MIN, "--out", `${dir}/a b.c`], /"a b" is not a program name/],
+      [
+        "replay",
+        [`${dir}/repro.json`, "--strategy", "maple-v2", "--minimize", `${dir}/repro.json`],
+        /^error: --minimize: .* is the trace itself; give another file$/,
+      ],
+      [
+        "timeline",
+        [REPRO_MIN, "--out", `${dir}/an-existing-dir`],
+        /an-existing-dir is a directory/,
+      ],
+      // Merge: rows dropped silently before.
+      [
+        "merge",
+        ["--out", `${out}.csv`, `${dir}/zero.csv`],
+        /points "0" is not a positive whole number$/,
+      ],
+      [
+        "merge",
+        ["--out", `${out}.csv`, `${dir}/past.csv`],
+        /row 1: point "999" is not one of the grid's 0\.\.143$/,
+      ],
+    ];
+    const before = filesUnder(dir);
+    const reproText = await Deno.readTextFile(`${dir}/repro.json`);
+    for (const [name, args, re] of cases) {
+      const r = await task(name, args);
+      badInput(`${name} ${args.join(" ")}`, r, re);
+      assert(!r.stderr.includes("Uncaught"), r.stderr);
+    }
+    assertEquals(filesUnder(dir), before, "nothing written");
+    assertEquals(await Deno.readTextFile(`${dir}/repro.json`), reproText, "the trace kept");
+    assert(filesUnder(dir).every((f) => !f.startsWith("an-existing-dir.")));
+    await Deno.remove(dir, { recursive: true });
+  },
 });

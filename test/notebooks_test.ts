@@ -8,7 +8,16 @@
 
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { checkNotebook } from "../experiments/notebooks/check_facts.ts";
-import { hostScaleRows, hostScaleTakeaway, largestPopulated, loadSweep } from "../lib/plots/mod.ts";
+import {
+  hostScaleRows,
+  hostScaleTakeaway,
+  largestPopulated,
+  loadSweep,
+  sweepCommand,
+} from "../lib/plots/mod.ts";
+import { SWEEP_HEADER } from "../lib/sweep/columns.ts";
+import { gridFilePath, parseGridFile, specGrid, sweepSpec } from "../lib/sweep/spec.ts";
+import { headerOf, parseCsv } from "../lib/util/csv.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const NOTEBOOKS = [...Deno.readDirSync(`${ROOT}notebooks`)]
@@ -46,13 +55,22 @@ for (const name of NOTEBOOKS) {
     }
     const header = text(code[1].outputs?.[0]?.data?.["text/markdown"]);
     assertStringIncludes(header, "**Reproducibility**");
-    assertMatch(header, /s2lab \d+\.\d+\.\d+, code at commit `[0-9a-f]{12}`/);
-    assertMatch(header, /Deno \d+\.\d+\.\d+/);
     if (!name.startsWith("04")) {
       // The derived command reproduces the CSV's grid id (verified, not guessed).
       assertMatch(header, /Made by `deno task sweep [^`]*` \(derived from the rows; its grid id/);
       assertMatch(header, /grid id [0-9a-f]{8}, seed \d+/);
+      // The commit that swept the CSV, as its timing file records it.
+      const m = /Swept at commit `([0-9a-f]{12})` \(as `([^`]+\.timing\.csv)` records\)/.exec(
+        header,
+      );
+      assert(m, header);
+      const timing = parseCsv(Deno.readTextFileSync(`${ROOT}${m[2]}`)).rows;
+      assertEquals([...new Set(timing.map((r) => r.commit))], [m[1]]);
     }
+    // Nothing of the checkout or the kernel that ran it: re-executing at another commit
+    // prints the same.
+    const outputs = JSON.stringify(code.map((c) => c.outputs ?? []));
+    assert(!/code at commit|Deno \d+\.\d+|\/work\/|\/home\/|\/root\//.test(outputs), name);
     for (const c of code.filter((c) => c.metadata.tags?.includes("plot"))) {
       const svg = text(c.outputs?.map((o) => o.data?.["image/svg+xml"]).find((s) => s));
       assert(svg.startsWith("<svg") && svg.trimEnd().endsWith("</svg>"), text(c.source));
@@ -146,5 +164,42 @@ Deno.test("host-scale takeaways name a point that exists when the largest vCPU c
     assert(t.facts.length > 0, part);
     for (const f of t.facts) assert(Number.isFinite(f.value), `${part}: ${f.id} is ${f.value}`);
     assertStringIncludes(t.text, "At 64 vCPUs, 4K pages, a working set of 1 GiB");
+  }
+});
+
+/** Every committed sweep CSV: results/*.csv with the sweep's header, and the CI fixture. */
+const SWEEP_CSVS = [
+  ...[...Deno.readDirSync(`${ROOT}results`)].map((e) => `results/${e.name}`)
+    .filter((p) => p.endsWith(".csv"))
+    .filter((p) => headerOf(Deno.readTextFileSync(`${ROOT}${p}`)).join() === SWEEP_HEADER.join())
+    .sort(),
+  "test/fixtures/notebooks/notebook-ci.csv",
+];
+
+Deno.test("the sweep command a header derives reproduces the grid id of every committed CSV", async () => {
+  assertEquals(SWEEP_CSVS.slice(0, 3), [
+    "results/scale.csv",
+    "results/sweep.csv",
+    "results/working-set.csv",
+  ]);
+  for (const csv of SWEEP_CSVS) {
+    const rows = await loadSweep(`${ROOT}${csv}`);
+    const c = sweepCommand(rows, csv);
+    // Resolve the command's flags as `deno task sweep` does (lib/sweep/spec.ts).
+    const flags: Record<string, string> = {};
+    for (let i = 0; i < c.args.length; i += 2) {
+      assertMatch(c.args[i], /^--[a-z0-9-]+$/);
+      flags[c.args[i].slice(2)] = c.args[i + 1];
+    }
+    const { grid: ref, ...rest } = flags;
+    const file = ref === undefined
+      ? undefined
+      : parseGridFile(ref, Deno.readTextFileSync(gridFilePath(ref).path));
+    const spec = sweepSpec(rest, file);
+    const ids = [...new Set(rows.map((r) => r.grid_id))];
+    assertEquals([specGrid(spec).id], ids, `${csv}: ${c.command}`);
+    assertEquals(spec.strategies, [...new Set(rows.map((r) => r.strategy))], c.command);
+    assertEquals(c.verified, true, c.command);
+    assertEquals(c.command, ["deno task sweep", ...c.args, "--out", csv].join(" "));
   }
 });

@@ -5,7 +5,7 @@
  * each file's `broken` key leave exactly the stale entries the file says; and
  * `deno task cases --json` prints the results as JSON.
  *
- * The verdicts use the comparisons of lib/trace/scenario.ts (tested on their own in
+ * The verdicts use the comparisons of lib/trace/expectation.ts (tested on their own in
  * cases_test.ts); the rest of each verdict is asserted here.
  */
 import {
@@ -22,15 +22,11 @@ import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import type { TraceEvent } from "../lib/trace/ops.ts";
 import { replay } from "../lib/trace/replay.ts";
 import type { ReplayReport } from "../lib/trace/replay.ts";
-import {
-  compare,
-  type Expectation,
-  listScenarios,
-  loadScenario,
-  parseComparison,
-  type Scenario,
-} from "../lib/trace/scenario.ts";
-import { parseTrace } from "../lib/trace/trace.ts";
+import { compare, type Expectation, parseComparison } from "../lib/trace/expectation.ts";
+import { listScenarios, loadScenario, type Scenario } from "../lib/trace/scenario.ts";
+import { parseTrace, parseTraceFile, traceToJson } from "../lib/trace/trace.ts";
+import { defaultWorkload, generateWorkload, type WorkloadParams } from "../lib/trace/workload.ts";
+import { generateFuzzTrace } from "../lib/fuzz/generate.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const hex = (n: number | null) => (n === null ? "null" : "0x" + n.toString(16));
@@ -269,6 +265,49 @@ Deno.test("scenarios: every file parses, says what it tests and has a fallback e
         }
       }
     });
+  }
+});
+
+/** Every committed JSON file holding a trace (scenarios and test fixtures), relative to ROOT. */
+function committedTraces(dir = "", out: string[] = []): string[] {
+  for (const e of Deno.readDirSync(new URL(dir || ".", ROOT))) {
+    const path = `${dir}${e.name}`;
+    if (e.isDirectory && !/^(\.|vendor$|node_modules$|results$|notebooks$)/.test(e.name)) {
+      committedTraces(`${path}/`, out);
+    } else if (e.isFile && e.name.endsWith(".json")) {
+      const json = JSON.parse(Deno.readTextFileSync(new URL(path, ROOT)));
+      if (json && typeof json === "object" && "events" in json) out.push(path);
+    }
+  }
+  return out.sort();
+}
+
+Deno.test("traces: every committed trace and every trace the lab writes parses under the strict schemas", () => {
+  const committed = committedTraces();
+  // The scenarios, the test fixtures and the selftest's minimized reproducer, at least.
+  assert(committed.length >= NAMES.length + 2, committed.join(", "));
+  for (const path of committed) {
+    const json = JSON.parse(Deno.readTextFileSync(new URL(path, ROOT)));
+    const t = parseTraceFile(json);
+    assert(t.events.length > 0, path);
+  }
+  // What `deno task fuzz` writes (traceToJson of a generated, possibly minimized, trace).
+  for (let seed = 1; seed <= 40; seed++) {
+    const t = generateFuzzTrace(seed);
+    assertEquals(parseTrace(JSON.parse(traceToJson(t))), t, `fuzz seed ${seed}`);
+  }
+  // What `deno task sweep --emit-trace` writes (JSON.stringify of a workload's trace), with
+  // and without a working set, over granules and backings.
+  const variants: Partial<WorkloadParams>[] = [
+    {},
+    { workingSet: 2 ** 22, retouch: 0.5 },
+    { granule: "16K", l1Granule: "64K", backing: "page", alias: 0.5 },
+    { granule: "64K", l1Granule: "64K", backing: "hugetlb", vcpus: 2 },
+  ];
+  for (const v of variants) {
+    const w = generateWorkload({ ...defaultWorkload(), pagesPerContext: 16, ...v }, 1);
+    const t = parseTrace(JSON.parse(JSON.stringify(w.trace)));
+    assertEquals(t.events.length, w.trace.events.length, JSON.stringify(v));
   }
 });
 

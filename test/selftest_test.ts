@@ -1,7 +1,8 @@
 /**
- * `deno task selftest`: golden outputs for the published reproducer (minimized) and two
- * alias cases, the generated C compiled against the kvm_util declarations in
- * test/fixtures/selftest/, the host scripts checked by `sh -n`, and bad input.
+ * `deno task selftest`: golden outputs (program, host script, wrapper) for the published
+ * reproducer (minimized) and two alias cases, the generated C compiled against the
+ * kvm_util declarations in test/fixtures/selftest/, the scripts checked by `sh -n`, the
+ * fixes the hardware runs asked for, and bad input.
  *
  * Regenerate the goldens with `S2LAB_UPDATE_GOLDEN=1 deno task test`.
  */
@@ -10,6 +11,10 @@ import { minimizeTrace } from "../lib/trace/minimize.ts";
 import { exportSelftest, planSelftest, SelftestError } from "../lib/selftest/mod.ts";
 import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { parseTrace, type Trace } from "../lib/trace/trace.ts";
+import { CC_FLAGS } from "./selftest_harness.ts";
+import { eventLine } from "../lib/selftest/format.ts";
+import { selftestRole, TRACE_OPS } from "../lib/trace/ops.ts";
+import { replay } from "../lib/trace/replay.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const FIXTURES = `${ROOT}test/fixtures/selftest`;
@@ -46,22 +51,15 @@ async function run(cmd: string, args: string[], cwd = ROOT) {
 
 /** `cc -fsyntax-only` against the fixture headers, warnings as errors. */
 async function compiles(file: string): Promise<void> {
-  const r = await run("cc", [
-    "-fsyntax-only",
-    "-std=gnu11",
-    "-Wall",
-    "-Werror",
-    "-D_GNU_SOURCE",
-    "-I",
-    FIXTURES,
-    file,
-  ]);
+  const r = await run("cc", ["-fsyntax-only", ...CC_FLAGS, file]);
   assertEquals(r.code, 0, `${file} does not compile:\n${r.stderr}`);
 }
 
-async function shellChecks(file: string): Promise<void> {
-  const r = await run("sh", ["-n", file]);
-  assertEquals(r.code, 0, `${file}: sh -n:\n${r.stderr}`);
+async function shellChecks(file: string, wrapper?: string): Promise<void> {
+  for (const f of [file, ...(wrapper ? [wrapper] : [])]) {
+    const r = await run("sh", ["-n", f]);
+    assertEquals(r.code, 0, `${f}: sh -n:\n${r.stderr}`);
+  }
   const py = /S2LAB_PY='([^']*)'/.exec(Deno.readTextFileSync(file))?.[1];
   assert(py, "the host script carries its Python helper");
   const p = await run("python3", ["-c", "import sys; compile(sys.argv[1], 'helper', 'exec')", py])
@@ -74,14 +72,17 @@ for (const [path, name] of GOLDEN) {
     const out = await generate(path, name);
     const c = `${FIXTURES}/${name}.c`;
     const host = `${FIXTURES}/${name}.host.sh`;
+    const wrapper = `${FIXTURES}/${name}.sh`;
     if (UPDATE) {
       Deno.writeTextFileSync(c, out.c);
       Deno.writeTextFileSync(host, out.host, { mode: 0o755 });
+      Deno.writeTextFileSync(wrapper, out.wrapper, { mode: 0o755 });
     }
     assertEquals(out.c, Deno.readTextFileSync(c), `${c} changed (S2LAB_UPDATE_GOLDEN=1)`);
     assertEquals(out.host, Deno.readTextFileSync(host), `${host} changed`);
+    assertEquals(out.wrapper, Deno.readTextFileSync(wrapper), `${wrapper} changed`);
     await compiles(c);
-    await shellChecks(host);
+    await shellChecks(host, wrapper);
   });
 }
 
@@ -103,8 +104,12 @@ Deno.test("the reproducer's export is the seed thread's program", async () => {
   assertStringIncludes(out.c, "add_slot(vm1, 1, 0x100000000ul, 0x8000000ul, fd, 0x0ul");
   assertStringIncludes(out.c, "add_slot(vm1, 2, 0x180000000ul, 0x8000000ul, fd, 0x0ul");
   assertStringIncludes(out.c, "__vm_create_with_vcpus(VM_SHAPE(VM_MODE_P40V48_4K), 2,");
-  // Migration from the host, as the seed did (migratepages without page addresses).
-  assertStringIncludes(out.host, 'migratepages "$L1_PID" "$NODE_A" "$NODE_B"');
+  // The host moves the stage's pages; all of L1 (as the seed did) only when asked to.
+  assertStringIncludes(out.host, "stage_1() {\n\t# event #4: migrate L1 0x57e00000 +0x200000");
+  assertMatch(
+    out.host,
+    /elif s2lab_whole_l1 "migrate all of L1[^"]*"; then\n\t\tif [^\n]*\n\t\t\tmigratepages "\$L1_PID" "\$NODE_A" "\$NODE_B"/,
+  );
   assertMatch(out.c, /stage 1: event #4: migrate L1 0x57e00000 \+0x200000 \(host\)/);
   // Header: trace, hash, strategy, outcome on both kernels.
   const sha = (await run("sha256sum", [`${FIXTURES}/reproducer-min.json`])).stdout.split(" ")[0];
@@ -146,8 +151,9 @@ Deno.test("every scenario exports to a program that compiles, deterministically"
       }
       Deno.writeTextFileSync(`${dir}/${name}.c`, a.c);
       Deno.writeTextFileSync(`${dir}/${name}.host.sh`, a.host);
+      Deno.writeTextFileSync(`${dir}/${name}.sh`, a.wrapper);
       await compiles(`${dir}/${name}.c`);
-      await shellChecks(`${dir}/${name}.host.sh`);
+      await shellChecks(`${dir}/${name}.host.sh`, `${dir}/${name}.sh`);
       // Whatever the program cannot reproduce is listed at the top and named on stderr.
       for (const n of a.expectation.plan.notes) {
         assertStringIncludes(a.c, `event #${n.event}: ${n.op}`);
@@ -218,6 +224,59 @@ Deno.test("traces a selftest cannot express are one-line errors", () => {
   }
 });
 
+/** A trace that uses every operation once, replayable and plannable. */
+const EVERY_OP = traceOf([
+  { op: "l1-map", ctx: 1, l2ipa: "4G", l1ipa: "1G", size: "2M", writable: true },
+  { op: "access", vcpu: 0, ctx: 1, l2ipa: "4G", write: true },
+  { op: "touch", vcpu: 0, ctx: 1, l2ipa: "4G", size: "64K", stride: "16K" },
+  { op: "l1-access", l1ipa: "1G", write: true },
+  { op: "tlbi-ipa", vmid: 1, l2ipa: "4G", ttl: 2 },
+  { op: "tlbi-range", vmid: 1, l2ipa: "4G", size: "2M" },
+  { op: "tlbi-vmid", vmid: 1 },
+  { op: "tlbi-all" },
+  { op: "ctx-create", context: { id: 2, vmid: 2, granule: "4K", ipaBits: 40 } },
+  { op: "ctx-destroy", ctx: 2 },
+  { op: "migrate", l1ipa: "1G", size: "2M" },
+  { op: "swap-out", l1ipa: "1G", size: "4K" },
+  { op: "numa-scan", l1ipa: "1G", size: "4K" },
+  { op: "thp-split", l1ipa: "1G", size: "2M" },
+  { op: "memslot-add", memslot: { id: 1, base: "2G", size: "1G", backing: "page" } },
+  { op: "wp", slot: 1 },
+  { op: "memslot-delete", slot: 1 },
+  { op: "flush" },
+  { op: "l1-unmap", ctx: 1, l2ipa: "4G", size: "2M" },
+  { op: "l1-reboot" },
+]);
+
+Deno.test("the selftest's comments and replay describe every operation in the same words", () => {
+  assertEquals(new Set(EVERY_OP.events.map((e) => e.op)), new Set(TRACE_OPS));
+  const r = replay(EVERY_OP, makeStrategy("full-walk"));
+  for (const e of r.events) {
+    assertEquals(
+      eventLine(e.index, EVERY_OP.events[e.index]),
+      `event #${e.index}: ${e.op}${e.detail ? " " + e.detail : ""}`,
+    );
+  }
+  // Directions are said, not left to a missing word.
+  assertEquals(r.events[1].detail, "vcpu 0 ctx 1 L2 0x100000000 write");
+  assertEquals(r.events[2].detail, "vcpu 0 ctx 1 L2 0x100000000 +0x10000 every 0x4000 read");
+});
+
+Deno.test("the selftest drops exactly the operations the op table says it cannot produce, with its reason", () => {
+  const plan = planSelftest(EVERY_OP);
+  const dropped = new Map(plan.notes.map((n) => [n.op, n.why]));
+  for (const op of TRACE_OPS) {
+    const role = selftestRole(op);
+    assertEquals(dropped.get(op), role.by === "none" ? role.why : undefined, op);
+  }
+  // Each host event is a stage of the host script; a content check follows those that
+  // give the memory a new page.
+  const hosts = plan.actions.filter((a) => a.kind === "host");
+  assertEquals(hosts.map((a) => a.op), ["migrate", "swap-out", "numa-scan", "thp-split"]);
+  const checked = new Set(plan.actions.flatMap((a) => a.kind === "check" ? [a.event] : []));
+  assertEquals([...checked].map((i) => EVERY_OP.events[i].op), ["migrate", "swap-out"]);
+});
+
 Deno.test("the CLI: bad input is one line, exit 2, nothing written", async () => {
   const dir = await Deno.makeTempDir();
   const cli = (...args: string[]) =>
@@ -267,16 +326,61 @@ Deno.test("the CLI: bad input is one line, exit 2, nothing written", async () =>
       "no-access.json",
       "unmapped.json",
     ]);
-    // And a good run writes both files, the script executable.
+    // And a good run writes the four files, the scripts executable.
     const ok = await cli(repro, "--out", `${dir}/repro_test.c`);
     assertEquals(ok.code, 0, ok.stderr);
     assertMatch(ok.stderr, /maple-v2 fails at step 3, full-walk passes/);
-    assertEquals(
-      Deno.readTextFileSync(`${dir}/repro_test.c`),
-      (await generate(repro, "repro_test")).c,
-    );
-    assert((Deno.statSync(`${dir}/repro_test.host.sh`).mode! & 0o111) !== 0, "executable");
+    const want = await generate(repro, "repro_test");
+    assertEquals(Deno.readTextFileSync(`${dir}/repro_test.c`), want.c);
+    assertEquals(Deno.readTextFileSync(`${dir}/repro_test.sh`), want.wrapper);
+    assertEquals(Deno.readTextFileSync(`${dir}/repro_test.patch`), want.patch);
+    for (const f of ["repro_test.host.sh", "repro_test.sh"]) {
+      assert((Deno.statSync(`${dir}/${f}`).mode! & 0o111) !== 0, `${f} executable`);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** The C statements of a program (split at `;`, comments and strings kept). */
+const statements = (c: string) => c.split(";").map((t) => t.replace(/\s+/g, " "));
+
+Deno.test("a ucall's command is read only after get_ucall() has filled it", async () => {
+  for (const [path, name] of GOLDEN) {
+    const c = (await generate(path, name)).c;
+    const calls = statements(c).filter((t) => t.includes("get_ucall("));
+    assert(calls.length >= 1, `${name}: the program calls get_ucall()`);
+    for (const t of calls) {
+      assert(!/uc\.cmd|uc\.args/.test(t), `${name}: reads uc in the get_ucall() statement: ${t}`);
+    }
+  }
+});
+
+Deno.test("a slot of PMD blocks requires L1 to map it with PMD-mapped huge pages", async () => {
+  const out = await generate(
+    `${ROOT}experiments/scenarios/alias-block-and-page.json`,
+    "alias_block_and_page_test",
+  );
+  const huge = out.expectation.plan.layout.slots.filter((s) => s.huge);
+  assert(huge.length > 0, "the case has a block slot");
+  // add_slot() measures the slot's ShmemPmdMapped (a memfd's THP is swap-backed: smaps counts
+  // it there, not in FilePmdMapped) after populating it, and skips unless it is all of it.
+  const addSlot = /static void add_slot\([\s\S]*?\n\}/.exec(out.c)![0];
+  assertMatch(
+    addSlot,
+    /MADV_POPULATE_WRITE[\s\S]*pmd_mapped = shmem_pmd_mapped\(hva\);\n\t\t__TEST_REQUIRE\(pmd_mapped == size,/,
+  );
+  assertMatch(out.c, /sscanf\(line, "ShmemPmdMapped: %lu kB", &kb\)/);
+  assertMatch(out.c, /add_slot\(vm1, \d+, [^;]*, true, false\);/);
+});
+
+Deno.test("the host moves pages with MPOL_MF_MOVE_ALL and checks that each moved", async () => {
+  const host = (await generate(`${FIXTURES}/reproducer-min.json`, "reproducer_test")).host;
+  const py = /S2LAB_PY='([^']*)'/.exec(host)![1];
+  // include/uapi/linux/mempolicy.h: MPOL_MF_MOVE (1<<1) skips pages mapped twice,
+  // MPOL_MF_MOVE_ALL (1<<2) moves them.
+  assertMatch(py, /MPOL_MF_MOVE_ALL, MADV_PAGEOUT = 4, 21/);
+  assertMatch(py, /pages, nodes, status, L\(MPOL_MF_MOVE_ALL\)\), "move_pages"\)/);
+  assertMatch(py, / if s != nodes\[k\]\]\n {4}if bad:/);
+  assert(!/L\(2\)\)/.test(py), "no MPOL_MF_MOVE (2) move");
 });

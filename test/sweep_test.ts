@@ -2,7 +2,7 @@ import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "
 import { defaultWorkload } from "../lib/trace/workload.ts";
 import { runScript } from "./cli.ts";
 import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
-import { percentile } from "../lib/sweep/aggregate.ts";
+import { percentile } from "../lib/sweep/stats.ts";
 import { SWEEP_COLUMNS, SWEEP_HEADER, TIMING_HEADER } from "../lib/sweep/columns.ts";
 import { defaultCostModel } from "../lib/sweep/costmodel.ts";
 import { estimatePointBytes, expandGrid, GridError, parseGridValues } from "../lib/sweep/grid.ts";
@@ -17,6 +17,48 @@ const G = 2 ** 30;
 /** Run a script of experiments/ with the sweep task's permissions. */
 const run = (script: string, args: string[]) =>
   runScript(script, ["--allow-read", "--allow-write", "--allow-sys=systemMemoryInfo"], args);
+
+/**
+ * Start the sweep with `args` (its task's permissions) and resolve once `rows` rows are in
+ * its partial file (`--out`'s `.partial.tmp`), or after a minute.
+ */
+async function sweepUntil(args: string[], rows: number): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-sys=systemMemoryInfo"]
+      .concat("experiments/sweep.ts", args),
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const partial = `${args[args.indexOf("--out") + 1]}.partial.tmp`;
+  for (let i = 0; i < 2400; i++) {
+    const t = await Deno.readTextFile(partial).catch(() => "");
+    if (t.split("\n").length >= rows + 2) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return child;
+}
+
+/** A grid of 18 small points (one strategy) that a test can interrupt and resume. */
+const RESUMABLE = [
+  "--vcpus",
+  "4,8,16",
+  "--l1-mem",
+  "2G,4G",
+  "--memslots",
+  "2",
+  "--granule",
+  "4K",
+  "--alias",
+  "0,0.1,0.5",
+  "--pages-per-context",
+  "64",
+  "--strategy",
+  "full-walk",
+  "--seed",
+  "5",
+  "--quiet",
+];
 
 const SMALL = [
   "--vcpus",
@@ -371,54 +413,15 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir();
     const out = `${dir}/r.csv`;
-    const grid = [
-      "--vcpus",
-      "4,8,16",
-      "--l1-mem",
-      "2G,4G",
-      "--memslots",
-      "2",
-      "--granule",
-      "4K",
-      "--alias",
-      "0,0.1,0.5",
-      "--pages-per-context",
-      "64",
-      "--strategy",
-      "full-walk",
-      "--seed",
-      "5",
-      "--quiet",
-    ];
+    const grid = RESUMABLE;
     assertEquals((await run("sweep.ts", [...grid, "--out", `${dir}/fresh.csv`])).code, 0);
     const fresh = await Deno.readTextFile(`${dir}/fresh.csv`);
     await Deno.writeTextFile(out, "previous contents\n");
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-sys=systemMemoryInfo",
-        "experiments/sweep.ts",
-        ...grid,
-        "--jobs",
-        "1",
-        "--out",
-        out,
-      ],
-      cwd: ROOT,
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    // Wait until two points are in the partial file, then kill the sweep.
+    // Once two rows are in the partial file, kill the sweep.
+    const child = await sweepUntil([...grid, "--jobs", "1", "--out", out], 2);
     const partial = `${out}.partial.tmp`;
-    for (let i = 0; i < 600; i++) {
-      const t = await Deno.readTextFile(partial).catch(() => "");
-      if (t.split("\n").length >= 4) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
     child.kill("SIGKILL");
-    await child.status;
+    await child.output();
     assertEquals(await Deno.readTextFile(out), "previous contents\n");
     const kept = (await Deno.readTextFile(partial)).split("\n").length - 2;
     assert(kept >= 2 && kept < 18, `${kept} rows in the partial file`);
@@ -433,6 +436,73 @@ Deno.test({
 });
 
 Deno.test({
+  name: "cli: Ctrl-C says what the partial file keeps and prints the command that resumes it",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const out = `${dir}/i.csv`;
+    const grid = RESUMABLE;
+    assertEquals((await run("sweep.ts", [...grid, "--out", `${dir}/fresh.csv`])).code, 0);
+    const child = await sweepUntil([...grid, "--jobs", "1", "--out", out], 2);
+    const partial = `${out}.partial.tmp`;
+    child.kill("SIGINT");
+    const r = await child.output();
+    assertEquals(r.code, 130);
+    const lines = new TextDecoder().decode(r.stderr).trim().split("\n");
+    assertEquals(lines.length, 1, lines.join("\n"));
+    const m = /^interrupted: (\d+) of 18 rows kept in (.*); resume with: deno task sweep (.*)$/
+      .exec(lines[0]);
+    assert(m, lines[0]);
+    assertEquals(m[2], partial);
+    const kept = (await Deno.readTextFile(partial)).trim().split("\n").length - 1;
+    assertEquals(Number(m[1]), kept);
+    assert(kept >= 2 && kept < 18, `${kept} rows kept`);
+    // The command printed resumes the sweep to the file a fresh run writes.
+    const args = m[3].split(" ");
+    assertEquals(args.at(-1), "--resume");
+    const resumed = await run("sweep.ts", args);
+    assertEquals(resumed.code, 0, resumed.stderr);
+    assertEquals(await Deno.readTextFile(out), await Deno.readTextFile(`${dir}/fresh.csv`));
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "cli: the timing file records the commit of the code that ran each row",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const args = ["--vcpus", "1", "--l1-mem", "2G", "--granule", "4K", "--alias", "0"];
+    const rest = ["--memslots", "2", "--pages-per-context", "8", "--strategy", "rmap", "--quiet"];
+    const git = await new Deno.Command("git", {
+      args: ["-C", ROOT, "rev-parse", "--short=12", "HEAD"],
+      stdout: "piped",
+      stderr: "null",
+    }).output().catch(() => null);
+    const head = git?.success ? new TextDecoder().decode(git.stdout).trim() : null;
+    // With the task's permission to run git: HEAD, marked when the code differs from it.
+    const a = await runScript(
+      "sweep.ts",
+      ["--allow-read", "--allow-write", "--allow-sys=systemMemoryInfo", "--allow-run=git"],
+      [...args, ...rest, "--out", `${dir}/a.csv`],
+    );
+    assertEquals(a.code, 0, a.stderr);
+    const ta = parseCsv(await Deno.readTextFile(`${dir}/a.timing.csv`)).rows;
+    assertEquals(ta.length, 1);
+    if (head) assertMatch(ta[0].commit, new RegExp(`^${head}(\\+dirty)?$`));
+    else assertEquals(ta[0].commit, "unknown");
+    // Without it: "unknown", and no prompt.
+    const b = await run("sweep.ts", [...args, ...rest, "--out", `${dir}/b.csv`]);
+    assertEquals(b.code, 0, b.stderr);
+    assertEquals(
+      parseCsv(await Deno.readTextFile(`${dir}/b.timing.csv`)).rows[0].commit,
+      "unknown",
+    );
+    // The sweep CSV itself does not change with it.
+    assertEquals(await Deno.readTextFile(`${dir}/a.csv`), await Deno.readTextFile(`${dir}/b.csv`));
+    await Deno.remove(dir, { recursive: true });
+  },
+});
+
+Deno.test({
   name: "cli: bad input exits 2 with one line and writes nothing",
   async fn() {
     const dir = await Deno.makeTempDir();
@@ -441,6 +511,9 @@ Deno.test({
     await Deno.writeTextFile(`${gdir}/bad.json`, JSON.stringify({ cpus: [1] }));
     await Deno.writeTextFile(`${gdir}/parts1.json`, JSON.stringify({ parts: { vcpus: 1 } }));
     await Deno.writeTextFile(`${gdir}/parts2.json`, JSON.stringify({ parts: [{ seed: 2 }] }));
+    await Deno.writeTextFile(`${gdir}/parts3.json`, JSON.stringify({ parts: [{ vcpu: 2 }] }));
+    await Deno.writeTextFile(`${gdir}/typo.json`, JSON.stringify({ "watchdog-tresh": 5 }));
+    await Deno.writeTextFile(`${gdir}/object.json`, JSON.stringify({ vcpus: { n: 8 } }));
     const cases: [string[], RegExp][] = [
       [["--strategy", "nope"], /unknown strategy "nope"/],
       [["--granule", "8K"], /--granule: unknown granule "8K"/],
@@ -452,15 +525,46 @@ Deno.test({
       [["--shard", "3/2"], /--shard: 3\/2 is out of range/],
       [["--jobs", "0"], /--jobs: 0 is out of range/],
       [["--granule", "64K", "--l1-mem", "1G"], /does not split into 4 memslots/],
+      // Memory budgets print readably; one too small for every point says so.
       [
-        ["--vcpus", "4096", "--pages-per-context", "100000", "--max-memory", "16G"],
-        /grid too large/,
+        ["--vcpus", "1,4096", "--pages-per-context", "100000", "--max-memory", "16G"],
+        /^error: grid too large: point \d+ \(vcpus=4096 .*\) needs ~[\d.]+ TiB, more than --max-memory 16 GiB$/,
+      ],
+      [
+        ["--max-memory", "1K"],
+        /^error: --max-memory 1 KiB is too small to run any point of the grid: the smallest replay needs ~[\d.]+ MiB$/,
+      ],
+      [
+        ["--vcpus", "1", "--l1-mem", "2G", "--granule", "4K", "--alias", "0", "--max-memory", "1K"],
+        /^error: grid too large: point 0 \(vcpus=1 .*\) needs ~[\d.]+ MiB, more than --max-memory 1 KiB$/,
       ],
       [["--bogus"], /unknown option "--bogus"/],
       [["--grid", `${dir}/missing.json`], /--grid: cannot read/],
-      [["--grid", `${gdir}/bad.json`], /--grid: unknown key "cpus"/],
-      [["--grid", `${gdir}/parts1.json`], /--grid: "parts" in .* must be a non-empty list/],
-      [["--grid", `${gdir}/parts2.json`], /parts\[0\] in .* has "seed", which is not a grid/],
+      // Grid files: strict keys, one line naming the file and the key, the nearest valid key.
+      [
+        ["--grid", `${gdir}/bad.json`],
+        /--grid: .*bad\.json: unknown key "cpus" \(did you mean "vcpus"\?\)$/,
+      ],
+      [
+        ["--grid", `${gdir}/typo.json`],
+        /--grid: .*typo\.json: unknown key "watchdog-tresh" \(did you mean "watchdog-thresh"\?\)$/,
+      ],
+      [
+        ["--grid", `${gdir}/parts1.json`],
+        /--grid: .*parts1\.json: "parts" must be a non-empty list/,
+      ],
+      [
+        ["--grid", `${gdir}/parts2.json`],
+        /--grid: .*parts2\.json: parts\[0\]: "seed" is not a grid dimension \(give it beside "parts"\)$/,
+      ],
+      [
+        ["--grid", `${gdir}/parts3.json`],
+        /--grid: .*parts3\.json: parts\[0\]: unknown key "vcpu" \(did you mean "vcpus"\?\)$/,
+      ],
+      [
+        ["--grid", `${gdir}/object.json`],
+        /--grid: .*object\.json: "vcpus" must be a number, a string or a list/,
+      ],
       [
         ["--grid", "no-such-grid"],
         /--grid: no grid named "no-such-grid" \(experiments\/grids\/ has /,

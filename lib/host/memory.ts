@@ -22,10 +22,9 @@
 
 import { type Granule, levelForSize, levelSize, stage2Geometry } from "../kvm/granule.ts";
 import { KvmPgtable, PTE_R, PTE_W } from "../kvm/pgtable.ts";
-import { formatSize, parseSize } from "../util/size.ts";
+import { type BackingKind, parseBacking } from "./backing.ts";
 
-/** How a memslot is backed on the host. */
-export type BackingKind = "page" | "thp" | "hugetlb";
+export { type BackingKind, parseBacking } from "./backing.ts";
 
 /** A memslot as the VMM registers it (KVM_SET_USER_MEMORY_REGION). */
 export interface MemslotSpec {
@@ -55,24 +54,6 @@ export interface Memslot {
   logging: boolean;
   /** Host pages (by index from `base`) written since the last write-protect. */
   readonly dirty: Set<number>;
-}
-
-/** Parse a backing name for a host granule, with a one-line error naming it. */
-export function parseBacking(g: Granule, text: string): { kind: BackingKind; size: number } {
-  const pmd = levelSize(g, 2);
-  if (text === "page") return { kind: "page", size: g.pageSize };
-  if (text === "thp") return { kind: "thp", size: pmd };
-  const m = /^hugetlb:(.+)$/.exec(text);
-  if (m) {
-    const size = parseSize(m[1]);
-    // arm64 hugetlbpage.c: PMD always; PUD only with 4K pages (pud_sect_supported()).
-    if (size === pmd || (g.pageShift === 12 && size === levelSize(g, 1))) {
-      return { kind: "hugetlb", size };
-    }
-    const ok = g.pageShift === 12 ? `${formatSize(pmd)} or 1G` : formatSize(pmd);
-    throw new RangeError(`backing "${text}" is not a ${g.name} hugetlb size (expected ${ok})`);
-  }
-  throw new RangeError(`unknown backing "${text}" (expected page, thp or hugetlb:<size>)`);
 }
 
 /**

@@ -22,7 +22,7 @@
  */
 
 import { PageSet } from "../util/addr_table.ts";
-import { L1Hypervisor } from "../guest/l1.ts";
+import { type L1Context, L1Hypervisor } from "../guest/l1.ts";
 import { HostMemory, type MemslotSpec } from "../host/memory.ts";
 import { type Granule, granule, stage2Geometry } from "./granule.ts";
 import { KvmPgtable, newWalkStats, type PgtableCounter, type WalkStats } from "./pgtable.ts";
@@ -115,8 +115,11 @@ export interface KvmVcpu {
   readonly id: number;
   /** vcpu->arch.hw_mmu when it runs an L2 context, else null. */
   hwMmu: ShadowMmu | null;
-  /** The L1 context it runs (simulator bookkeeping), -1 when none. */
-  contextId: number;
+  /**
+   * The L1 context it runs (simulator bookkeeping), null when none: while the vCPU stays
+   * in the same context object, kvm_vcpu_load_hw_mmu() would find the MMU it holds.
+   */
+  context: L1Context | null;
 }
 
 /** struct kvm for a VM whose L1 runs L2 guests. */
@@ -173,7 +176,7 @@ export class Kvm {
     this.canonical = new KvmPgtable(stage2Geometry(this.granule, cfg.paBits));
     for (const s of cfg.memslots) this.host.addMemslot(s);
     this.l1 = new L1Hypervisor(this.granule, cfg.paBits);
-    this.vcpus = Array.from({ length: cfg.vcpus }, (_, id) => ({ id, hwMmu: null, contextId: -1 }));
+    this.vcpus = Array.from({ length: cfg.vcpus }, (_, id) => ({ id, hwMmu: null, context: null }));
   }
 
   /** The vCPU `id`, or a one-line error. */

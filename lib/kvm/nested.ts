@@ -163,7 +163,9 @@ export function vtcrGranule(mmu: ShadowMmu): Granule {
  */
 export function kvmVcpuLoadHwMmu(kvm: Kvm, vcpuId: number, ctx: L1Context): ShadowMmu {
   const v = kvm.vcpu(vcpuId);
-  if (v.hwMmu && v.contextId === ctx.id && v.hwMmu.valid) return v.hwMmu;
+  // The same context object: L1 has not re-created it (a context destroyed and created
+  // again under its id may have another VTTBR or VTCR, so it is looked up afresh).
+  if (v.hwMmu && v.context === ctx && v.hwMmu.valid) return v.hwMmu;
   if (v.hwMmu) kvmVcpuPutHwMmu(kvm, vcpuId);
   const { mmu, recycled } = getS2MmuNested(kvm, {
     vmid: ctx.vmid,
@@ -173,7 +175,7 @@ export function kvmVcpuLoadHwMmu(kvm: Kvm, vcpuId: number, ctx: L1Context): Shad
     contextId: ctx.id,
   });
   v.hwMmu = mmu;
-  v.contextId = ctx.id;
+  v.context = ctx;
   if (recycled) kvm.cost.recycles++;
   return mmu;
 }
@@ -187,7 +189,7 @@ export function kvmVcpuPutHwMmu(kvm: Kvm, vcpuId: number): void {
     mmu.refcnt--;
   }
   v.hwMmu = null;
-  v.contextId = -1;
+  v.context = null;
 }
 
 /**

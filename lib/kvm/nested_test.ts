@@ -3,6 +3,8 @@ import { l2Access } from "./arm.ts";
 import { kvmCreateVm } from "./kvm_main.ts";
 import { S2_MMU_PER_VCPU } from "./nested.ts";
 import { FullWalk } from "../strategies/full_walk.ts";
+import { replay } from "../trace/replay.ts";
+import { parseTrace } from "../trace/trace.ts";
 
 const G = 2 ** 30, K = 2 ** 10;
 
@@ -59,4 +61,31 @@ Deno.test("recycling: more contexts than MMUs, round robin over refcnt 0, the wh
   assertEquals(kvm.nestedMmus.map((m) => m.contextId), [3, 4]);
   // Back to ctx 1: recycled again, its leaf faults back in.
   assertEquals(l2Access(kvm, 0, 1, 8 * G, false), "mapped");
+});
+
+Deno.test("kvm_vcpu_load_hw_mmu(): a context re-created under its id with another VTTBR or VTCR gets its own MMU", () => {
+  for (const spec of [{ vmid: 2, granule: "4K" }, { vmid: 1, granule: "64K" }]) {
+    const trace = parseTrace({
+      name: "re-created context",
+      config: {
+        hostGranule: "4K",
+        paBits: 40,
+        vcpus: 1,
+        memslots: [{ id: 0, base: "1G", size: "1G", backing: "page" }],
+        contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }],
+      },
+      events: [
+        { op: "l1-map", ctx: 1, l2ipa: "4G", l1ipa: "1G", size: "4K" },
+        { op: "access", vcpu: 0, ctx: 1, l2ipa: "4G" },
+        { op: "ctx-destroy", ctx: 1 },
+        { op: "ctx-create", context: { id: 1, ...spec, ipaBits: 40 } },
+        { op: "tlbi-vmid", vmid: 1 },
+        { op: "l1-map", ctx: 1, l2ipa: "8G", l1ipa: "1G", size: spec.granule },
+        { op: "access", vcpu: 0, ctx: 1, l2ipa: "8G" },
+      ],
+    });
+    const r = replay(trace, new FullWalk());
+    // The second access runs in the new context's MMU, not in the destroyed one's.
+    assertEquals(r.violations, 0, JSON.stringify(r.firstSeen[0] ?? spec));
+  }
 });

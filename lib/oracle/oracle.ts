@@ -30,6 +30,7 @@
 
 import type { DroppedLeaf, L1Context, L1Hypervisor } from "../guest/l1.ts";
 import type { HostMemory } from "../host/memory.ts";
+import { vtcrOf } from "../kvm/nested.ts";
 import { type KvmPgtable, PTE_W } from "../kvm/pgtable.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import { hex } from "../util/size.ts";
@@ -161,10 +162,14 @@ interface Candidate {
   source: string;
 }
 
-/** The L1 contexts whose VTTBR (or VMID, with S2 off) the MMU caches. */
+/**
+ * The L1 contexts the MMU caches, as lookup_s2_mmu() matches them: with L1's stage 2 on, the
+ * VTTBR (VMID and BADDR) and the VTCR; with it off, the VMID alone.
+ */
 function contextsOf(l1: L1Hypervisor, mmu: ShadowMmu): L1Context[] {
   return l1.contexts.filter((c) =>
-    c.vmid === mmu.vmid && c.s2Enabled === mmu.s2Enabled && (!c.s2Enabled || c.baddr === mmu.baddr)
+    c.vmid === mmu.vmid && c.s2Enabled === mmu.s2Enabled &&
+    (!c.s2Enabled || (c.baddr === mmu.baddr && vtcrOf(c) === mmu.vtcr))
   );
 }
 

@@ -30,6 +30,7 @@ import {
 } from "./latency.ts";
 import { statColumn, type Statistic, statWord } from "./params.ts";
 import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
+import type { SweepColumn } from "../sweep/columns.ts";
 import { distinct, largestScale, maxBy, num, type SweepRecord } from "./results.ts";
 import { formatBytes } from "../util/size.ts";
 import {
@@ -172,7 +173,7 @@ export function tradeoffData(
   const column = statColumn("unmap_iterations", stat);
   const vcpus = largestScale(rows).vcpus;
   const at = rows.filter((r) => num(r, "vcpus") === vcpus);
-  const keys = ["strategy", "granule", "l1_mem_bytes", "alias"];
+  const keys: SweepColumn[] = ["strategy", "granule", "l1_mem_bytes", "alias"];
   const it = maxBy(at, keys, column);
   const v = new Map(
     maxBy(at, keys, "violations").map((g) => [JSON.stringify(keys.map((k) => g[k])), g.violations]),

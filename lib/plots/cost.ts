@@ -15,6 +15,7 @@
  */
 
 import * as Plot from "@observablehq/plot";
+import type { SweepColumn } from "../sweep/columns.ts";
 import { distinct, largestScale, maxBy, num, type SweepRecord } from "./results.ts";
 import { formatBytes } from "../util/size.ts";
 import {
@@ -235,7 +236,7 @@ export function costData(rows: readonly SweepRecord[], opts: CostOptions): CostD
         `${distinct(rows, "alias").join(", ")}`,
     );
   }
-  const keys = ["granule", "strategy", opts.by];
+  const keys: SweepColumn[] = ["granule", "strategy", opts.by];
   const it = maxBy(sel, keys, column);
   const est = new Map(
     maxBy(sel, keys, estColumn).map((g) => [JSON.stringify(keys.map((k) => g[k])), g[estColumn]]),

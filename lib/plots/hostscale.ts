@@ -20,8 +20,8 @@ import * as Plot from "@observablehq/plot";
 import { formatBytes } from "../util/size.ts";
 import { costModelOf, oursOf } from "./cost.ts";
 import { SCHED_LATENCY_NS } from "./latency.ts";
-import { type Statistic, statWord } from "./params.ts";
-import { num, type SweepRecord } from "./results.ts";
+import { statColumn, type Statistic, statWord } from "./params.ts";
+import { num, type NumericColumn, type SweepRecord } from "./results.ts";
 import {
   formatCount,
   formatPow10,
@@ -51,12 +51,12 @@ export function hostScaleRows<R extends Record<string, string | number>>(rows: r
 }
 
 /** The leaves-destroyed column of a statistic (that column has mean and max only). */
-export function destroyedColumn(stat: Statistic): string {
+export function destroyedColumn(stat: Statistic): NumericColumn {
   return stat === "mean" ? "unmap_leaves_destroyed_mean" : "unmap_leaves_destroyed_max";
 }
 
 interface HostChart {
-  column: string;
+  column: NumericColumn;
   label: string;
   format: (v: number) => string;
   rules?: { y: number; color: string; dash: string }[];
@@ -191,7 +191,7 @@ export function hostUnmapFigure(
   stat: Statistic = "max",
 ): Figure {
   const m = costModelOf(rows);
-  const est = `unmap_est_ns_${stat}`;
+  const est = statColumn("unmap_est_ns", stat);
   const top = hostChart(rows, alias, {
     column: destroyedColumn(stat),
     label: `↑ leaves one unmap destroys (${destroyedColumn(stat)})`,

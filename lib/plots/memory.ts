@@ -2,7 +2,7 @@
  * Notebook 03, memory: what each strategy's index costs per shadow entry and how many
  * shadow entries its unmaps remove without need (collateral), against alias density; and
  * how often `rmap-bounded` falls back to the full walk against its per-MMU budget, from
- * the budget sweep's CSV (`deno task budget`, lib/sweep/budget.ts).
+ * the budget sweep's CSV (`deno task budget`, lib/sweep/budget_columns.ts).
  *
  * @example
  * ```ts
@@ -19,8 +19,8 @@
  */
 
 import * as Plot from "@observablehq/plot";
-import { RMAP_BOUNDED_DEFAULT_BUDGET } from "../strategies/mod.ts";
-import { BUDGET_COLUMNS, type BudgetRow } from "../sweep/budget.ts";
+import { RMAP_BOUNDED_DEFAULT_BUDGET } from "../strategies/rmap_bounded.ts";
+import { BUDGET_COLUMNS, type BudgetRow } from "../sweep/budget_columns.ts";
 import { formatBytes } from "../util/size.ts";
 import { atLargestScale } from "./correctness.ts";
 import { coincidentSeries, granuleLabel } from "./cost.ts";
@@ -30,6 +30,7 @@ import {
   largestScale,
   maxBy,
   num,
+  type NumericColumn,
   parseTyped,
   readResults,
   type SweepRecord,
@@ -58,7 +59,7 @@ const FONT_STYLE = { fontSize: "13px", fontFamily: "DejaVu Sans, Verdana, Arial,
 /** A column against alias density at the largest scale: one value per strategy, granule, alias. */
 export function aliasSeries(
   rows: readonly SweepRecord[],
-  column: string,
+  column: NumericColumn,
 ): Record<string, string | number>[] {
   return maxBy(atLargestScale(rows), ["strategy", "granule", "alias"], column)
     .map((d): Record<string, string | number> => ({ ...d, aliasText: String(d.alias) }))
@@ -66,7 +67,7 @@ export function aliasSeries(
 }
 
 interface AliasChartSpec {
-  column: string;
+  column: NumericColumn;
   ticks?: (lo: number, hi: number) => number[];
   yLabel: string;
   yType: "log" | "symlog";

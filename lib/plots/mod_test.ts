@@ -10,7 +10,7 @@ import { DOMParser } from "linkedom";
 import * as Plot from "@observablehq/plot";
 import { coincidentSeries, costData, costFigure, tradeoffData } from "./mod.ts";
 import { writePlots } from "./mod.ts";
-import { loadSweep, parseSweep, ResultsFormatError, ResultsMissingError } from "./results.ts";
+import { loadSweep, num, parseSweep, ResultsFormatError, ResultsMissingError } from "./results.ts";
 import {
   composeFigure,
   countMarks,
@@ -99,7 +99,10 @@ Deno.test("parseSweep: numbers by schema type, text kept, missing columns and ba
   assertEquals(rows[0].vcpus, 192);
   assertEquals(rows[0].alias, 0.5);
   assertEquals(rows[0].granule, "4K");
-  assertEquals(rows[0].extra, "x");
+  assertEquals((rows[0] as unknown as Record<string, string>).extra, "x");
+  // A schema column the file lacks: reading it names the column and the file.
+  assertThrows(() => rows[0].shadow_mmus, ResultsFormatError, 't.csv: no column "shadow_mmus"');
+  assertThrows(() => num(rows[0], "unmap_iterations_max"), ResultsFormatError, "t.csv");
   assertMatch(
     assertThrows(() => parseSweep("strategy\nrmap\n", "t.csv"), ResultsFormatError).message,
     /t\.csv: .*missing column\(s\) granule/,

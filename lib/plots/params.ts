@@ -20,13 +20,11 @@
  */
 
 import { formatSize, parseSize } from "../util/size.ts";
-import { REPO_ROOT, type SweepRecord } from "./results.ts";
+import { SWEEP_COLUMNS } from "../sweep/columns.ts";
+import { type NumericColumn, REPO_ROOT, type SweepRecord } from "./results.ts";
 
 /** The statistic of the per-event columns (`unmap_iterations_*`, `unmap_est_ns_*`, …). */
 export type Statistic = "mean" | "p99" | "max";
-
-/** The statistics a notebook can show. */
-export const STATISTICS: readonly Statistic[] = ["mean", "p99", "max"];
 
 /** What a notebook's `parameters` cell sets ([] or absent: keep everything in the CSV). */
 export interface NotebookParams {
@@ -104,15 +102,16 @@ export function paramsWhere(p: NotebookParams): Record<string, (string | number)
   return w;
 }
 
-/** The column of a per-event quantity under a statistic; `unmap_descriptors` has no p99. */
+/** The column of a per-event quantity under a statistic (`unmap_descriptors` has no p99). */
 export function statColumn(
   base: "unmap_iterations" | "unmap_est_ns" | "unmap_descriptors" | "unmap_leaves_destroyed",
   stat: Statistic,
-): string {
-  if (stat === "p99" && (base === "unmap_descriptors" || base === "unmap_leaves_destroyed")) {
-    throw new SelectionError(`${base} has no p99 column (mean and max only)`);
+): NumericColumn {
+  const name = `${base}_${stat}`;
+  if (!SWEEP_COLUMNS.some((c) => c.name === name)) {
+    throw new SelectionError(`${base} has no ${stat} column (see lib/sweep/columns.ts)`);
   }
-  return `${base}_${stat}`;
+  return name as NumericColumn;
 }
 
 /** How a statistic reads in prose: "worst", "mean", "99th-percentile". */

@@ -1,25 +1,27 @@
 /**
- * The reproducibility header every notebook prints first (issue #12): the s2lab version
- * (deno.json) and the commit of the code the notebook ran (git, when there is one), the
- * Deno version, the file read with its row and point counts, its grid id and seed, and
- * the sweep command that makes it again.
+ * The reproducibility header every sweep notebook prints first: the file read with its
+ * row and point counts, its grid id and seed, the commit that swept it (as the sweep
+ * recorded it in the CSV's timing file), and the sweep command that makes it again. It
+ * names nothing of the checkout the notebook runs in, so re-executing a notebook at a
+ * later commit prints the same header unless the data changed.
  *
  * The sweep does not record its command line, so {@linkcode sweepCommand} derives one from
- * the rows: each grid dimension's distinct values, the seed, the strategies and the cost
- * model (every row carries them), with the defaults left out, or `--grid NAME` when a grid
- * file of experiments/grids/ gives the same grid. It then expands that grid and computes
- * its grid id as the sweep does (lib/sweep/grid.ts): when the id is the CSV's `grid_id`,
- * the command is verified to make the same points with the same seed and cost model.
+ * the rows: a grid file of experiments/grids/ whose grid (its `parts` included) is the
+ * CSV's, or else each grid dimension's distinct values; then the seed, the strategies and
+ * the cost-model flags where they differ from what that grid gives. It resolves the
+ * command as the sweep does (lib/sweep/spec.ts) and computes its grid id: when the id is
+ * the CSV's `grid_id`, the command is verified to make the same points with the same seed
+ * and cost model.
  *
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { sweepCommand } from "./provenance.ts";
- * import { expandGrid, gridId, parseGridValues } from "../sweep/grid.ts";
- * import { defaultCostModel } from "../sweep/costmodel.ts";
- * const g = expandGrid(parseGridValues({ vcpus: "1,8", "l1-mem": "4G", granule: "4K", alias: "0" }));
- * const id = gridId(g.points, 3, defaultCostModel());
- * const rows = g.points.map((p) => ({
+ * import { specGrid, sweepSpec } from "../sweep/spec.ts";
+ * const { grid, id } = specGrid(
+ *   sweepSpec({ vcpus: "1,8", "l1-mem": "4G", granule: "4K", alias: "0", seed: "3" }),
+ * );
+ * const rows = grid.points.map((p) => ({
  *   grid_id: id, seed: 3, strategy: "rmap", vcpus: p.vcpus, contexts: p.vcpus,
  *   l1_mem_bytes: p.l1Mem, granule: "4K", l1_granule: "4K", pa_bits: 48, l2_ipa_bits: 44,
  *   backing: "thp", memslots: 4, pages_per_context: 128, l1_block_fraction: 0.25, alias: 0,
@@ -28,45 +30,38 @@
  *   soft_lockup_threshold_ns: 2e10, ns_per_fault: 10000 }));
  * const c = sweepCommand(rows, "mine.csv");
  * assertEquals(c.verified, true);
- * assertEquals(c.command, "deno task sweep --granule 4K --l1-mem 4G --vcpus 1,8 --alias 0 --strategy rmap --seed 3 --out mine.csv");
+ * assertEquals(c.command, "deno task sweep --granule 4K --l1-mem 4G --vcpus 1,8 --alias 0 --seed 3 --strategy rmap --out mine.csv");
  * ```
  * @module
  */
 
-import { STRATEGY_NAMES } from "../strategies/mod.ts";
-import { DEFAULT_NS_PER_FAULT, defaultCostModel } from "../sweep/costmodel.ts";
-import { DIMENSIONS, expandGrid, gridId, parseGridValues } from "../sweep/grid.ts";
-import { autoPaBits, normalizeBacking } from "../trace/workload.ts";
 import type { GranuleName } from "../kvm/granule.ts";
+import type { SweepColumn } from "../sweep/columns.ts";
+import { type CostModel, defaultCostModel } from "../sweep/costmodel.ts";
+import { DIMENSIONS } from "../sweep/grid.ts";
+import {
+  COST_FLAGS,
+  type GridFile,
+  gridFilePath,
+  gridNames,
+  parseGridFile,
+  specGrid,
+  type SweepSpec,
+  sweepSpec,
+} from "../sweep/spec.ts";
+import { autoPaBits, normalizeBacking } from "../trace/workload.ts";
+import { parseCsv } from "../util/csv.ts";
 import { formatSize } from "../util/size.ts";
-import { displayPath, REPO_ROOT } from "./results.ts";
+import { displayPath } from "./results.ts";
 
 type Row = Record<string, string | number>;
-
-/** The grid dimensions as CSV columns: flag -> column (and how values print). */
-const COLUMN_OF: Record<string, { col: string; size?: boolean }> = {
-  "granule": { col: "granule" },
-  "l1-granule": { col: "l1_granule" },
-  "pa-bits": { col: "pa_bits" },
-  "l2-ipa-bits": { col: "l2_ipa_bits" },
-  "backing": { col: "backing" },
-  "memslots": { col: "memslots" },
-  "l1-mem": { col: "l1_mem_bytes", size: true },
-  "vcpus": { col: "vcpus" },
-  "pages-per-context": { col: "pages_per_context" },
-  "l1-blocks": { col: "l1_block_fraction" },
-  "alias": { col: "alias" },
-  "numa-fraction": { col: "numa_fraction" },
-  "numa-window": { col: "numa_window_bytes", size: true },
-  "migrations": { col: "migrations_per_window" },
-  "working-set": { col: "working_set_bytes", size: true },
-  "retouch": { col: "retouch" },
-};
 
 /** A sweep command derived from a CSV's rows. */
 export interface SweepCommand {
   /** `deno task sweep …` with the non-default flags. */
   command: string;
+  /** Its flags (before `--out`), as the command line splits them. */
+  args: string[];
   /** Its grid id equals the CSV's (same points, seed and cost model). */
   verified: boolean;
   /** The CSV's grid id(s). */
@@ -77,19 +72,20 @@ export interface SweepCommand {
   seeds: number[];
 }
 
+/** The rows' file has column `c` (own property: a sweep record's absent column throws). */
+const has = (rows: readonly Row[], c: SweepColumn) => rows.length > 0 && Object.hasOwn(rows[0], c);
+
 function distinctValues(rows: readonly Row[], col: string): (string | number)[] {
   const seen = [...new Set(rows.map((r) => r[col]))];
   return seen.every((v) => typeof v === "number") ? (seen as number[]).sort((a, b) => a - b) : seen;
 }
 
-/** Flag values (as typed) for the grid in `rows`; defaults left out. */
-function gridFlags(rows: readonly Row[]): Record<string, string> {
+/** Dimension flags (as typed) for the product grid of `rows`; defaults left out. */
+function productFlags(rows: readonly Row[]): Record<string, string> {
   const flags: Record<string, string> = {};
-  const has = (c: string) => rows.length > 0 && c in rows[0];
   for (const d of DIMENSIONS) {
-    const spec = COLUMN_OF[d.flag];
-    if (!spec || !has(spec.col)) continue;
-    const vals = distinctValues(rows, spec.col);
+    if (!d.column || !has(rows, d.column)) continue;
+    const size = d.kind === "size" || d.kind === "workingset";
     let text: string;
     if (d.flag === "l1-granule" && rows.every((r) => r.l1_granule === r.granule)) text = "same";
     else if (
@@ -100,80 +96,75 @@ function gridFlags(rows: readonly Row[]): Record<string, string> {
       d.flag === "backing" &&
       rows.every((r) => r.backing === normalizeBacking(String(r.granule) as GranuleName, "thp"))
     ) text = "thp";
-    else text = vals.map((v) => spec.size ? formatSize(Number(v)) : String(v)).join(",");
+    else {
+      text = distinctValues(rows, d.column).map((v) => size ? formatSize(Number(v)) : String(v))
+        .join(",");
+    }
     if (d.flag === "retouch" && rows.every((r) => Number(r.working_set_bytes) === 0)) continue;
     if (text !== d.def) flags[d.flag] = text;
   }
-  if (has("contexts") && rows.some((r) => Number(r.contexts) !== Number(r.vcpus))) {
+  if (has(rows, "contexts") && rows.some((r) => Number(r.contexts) !== Number(r.vcpus))) {
     const big = rows.reduce((a, b) => (Number(b.vcpus) > Number(a.vcpus) ? b : a));
     flags["contexts-per-vcpu"] = String(Number(big.contexts) / Number(big.vcpus));
   }
   return flags;
 }
 
-/** The seed, strategy and cost-model flags of `rows`; defaults left out. */
-function otherFlags(rows: readonly Row[]): Record<string, string> {
+/** The seed, strategies and cost model the rows record. */
+function recorded(rows: readonly Row[]): { seed: number; strategies: string[]; cost: CostModel } {
+  const cost = defaultCostModel();
+  for (const f of COST_FLAGS) if (has(rows, f.column)) cost[f.field] = Number(rows[0][f.column]);
+  return {
+    seed: Number(rows[0].seed),
+    strategies: [...new Set(rows.map((r) => String(r.strategy)))],
+    cost,
+  };
+}
+
+/** Flags that turn what `base` runs into the seed, strategies and cost model `rows` record. */
+function overrides(rows: readonly Row[], base: SweepSpec): Record<string, string> {
+  const want = recorded(rows);
   const flags: Record<string, string> = {};
-  const strategies = [...new Set(rows.map((r) => String(r.strategy)))];
-  const all = new Set(STRATEGY_NAMES);
-  if (strategies.length !== all.size || strategies.some((s) => !all.has(s))) {
-    flags.strategy = strategies.join(",");
+  if (want.seed !== base.seed) flags.seed = String(want.seed);
+  if (want.strategies.join(",") !== base.strategies.join(",")) {
+    flags.strategy = want.strategies.join(",");
   }
-  const r0 = rows[0];
-  const def = defaultCostModel();
-  if (Number(r0.seed) !== 1) flags.seed = String(r0.seed);
-  if (Number(r0.ns_per_iteration) !== def.nsPerIteration) {
-    flags["ns-per-iteration"] = String(r0.ns_per_iteration);
-  }
-  if (Number(r0.ns_per_descriptor) !== def.nsPerDescriptor) {
-    flags["ns-per-descriptor"] = String(r0.ns_per_descriptor);
-  }
-  if (Number(r0.soft_lockup_threshold_ns) !== def.softLockupNs) {
-    flags["watchdog-thresh"] = String(Number(r0.soft_lockup_threshold_ns) / 2e9);
-  }
-  if ("ns_per_fault" in r0 && Number(r0.ns_per_fault) !== DEFAULT_NS_PER_FAULT) {
-    flags["ns-per-fault"] = String(r0.ns_per_fault);
+  for (const f of COST_FLAGS) {
+    if (want.cost[f.field] !== base.cost[f.field]) {
+      flags[f.flag] = String(f.toFlag(want.cost[f.field]));
+    }
   }
   return flags;
 }
 
-/** The grid id a set of flags gives (as `deno task sweep` computes it). */
-function idOf(flags: Record<string, string>): string {
-  const def = defaultCostModel();
-  const g = expandGrid(parseGridValues(flags));
-  return gridId(g.points, Number(flags.seed ?? 1), {
-    nsPerIteration: Number(flags["ns-per-iteration"] ?? def.nsPerIteration),
-    nsPerDescriptor: Number(flags["ns-per-descriptor"] ?? def.nsPerDescriptor),
-    softLockupNs: Math.round(2 * Number(flags["watchdog-thresh"] ?? 10) * 1e9),
-    nsPerFault: Number(flags["ns-per-fault"] ?? DEFAULT_NS_PER_FAULT),
-  });
+/** A candidate command: its flags, its grid file, and the grid id it gives ("" if none). */
+interface Candidate {
+  flags: Record<string, string>;
+  grid?: string;
+  id: string;
 }
 
-/** Named grids in experiments/grids/ whose file gives `flags`' grid id. */
-function namedGrid(id: string, strategies: string | undefined): string | null {
-  const dir = `${REPO_ROOT}experiments/grids/`;
-  let names: string[];
+function candidate(rows: readonly Row[], dims: Record<string, string>, file?: GridFile): Candidate {
+  const grid = file?.name;
   try {
-    names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".json"))
-      .sort();
+    const flags = { ...dims, ...overrides(rows, sweepSpec(dims, file)) };
+    return { flags, grid, id: specGrid(sweepSpec(flags, file)).id };
   } catch {
-    return null;
+    return { flags: dims, grid, id: "" }; // not a grid the sweep accepts
   }
-  for (const name of names) {
+}
+
+/** The named grid files that parse (a file this code cannot read is skipped). */
+function namedGrids(): GridFile[] {
+  const out: GridFile[] = [];
+  for (const name of gridNames()) {
     try {
-      const json = JSON.parse(Deno.readTextFileSync(dir + name)) as Record<string, unknown>;
-      const flags: Record<string, string> = {};
-      for (const [k, v] of Object.entries(json)) {
-        flags[k] = Array.isArray(v) ? v.join(",") : String(v);
-      }
-      if (idOf(flags) === id && (flags.strategy ?? undefined) === strategies) {
-        return name.slice(0, -5);
-      }
+      out.push(parseGridFile(name, Deno.readTextFileSync(gridFilePath(name).path)));
     } catch {
       // not a grid file this code reads: skip it
     }
   }
-  return null;
+  return out;
 }
 
 /**
@@ -183,91 +174,83 @@ function namedGrid(id: string, strategies: string | undefined): string | null {
 export function sweepCommand(rows: readonly Row[], out: string): SweepCommand {
   const gridIds = [...new Set(rows.map((r) => String(r.grid_id)))];
   const seeds = [...new Set(rows.map((r) => Number(r.seed)))];
-  const grid = gridFlags(rows);
-  const other = otherFlags(rows);
-  const flags = { ...grid, ...other };
-  let derivedId = "";
-  try {
-    derivedId = idOf(flags);
-  } catch {
-    derivedId = "(not a grid the sweep accepts)";
-  }
-  const verified = gridIds.length === 1 && derivedId === gridIds[0];
-  const named = verified ? namedGrid(derivedId, other.strategy) : null;
-  const parts = named
-    ? [`--grid ${named}`, ...Object.entries(other).filter(([k]) => k !== "strategy")]
-    : Object.entries(flags);
-  const text = parts.map((p) => (Array.isArray(p) ? `--${p[0]} ${p[1]}` : p));
+  const product = candidate(rows, productFlags(rows));
+  const named = gridIds.length === 1
+    ? namedGrids().map((f) => candidate(rows, {}, f)).find((c) => c.id === gridIds[0])
+    : undefined;
+  const c = named ?? product;
+  const args = [
+    ...(c.grid ? ["--grid", c.grid] : []),
+    ...Object.entries(c.flags).flatMap(([k, v]) => [`--${k}`, v]),
+  ];
   return {
-    command: ["deno task sweep", ...text, `--out ${out}`].join(" "),
-    verified,
+    command: ["deno task sweep", ...args, "--out", out].join(" "),
+    args,
+    verified: gridIds.length === 1 && c.id === gridIds[0],
     gridIds,
-    derivedId,
+    derivedId: c.id || "(not a grid the sweep accepts)",
     seeds,
   };
 }
 
-/** The commit of the code a notebook ran, or "unknown" without git. */
-export interface CodeCommit {
-  /** Short hash of the last commit that changed anything outside notebooks/. */
-  commit: string;
-  /** Files outside notebooks/ differ from it. */
-  dirty: boolean;
+/** The timing file the sweep writes beside `csv` by default. */
+export function timingPathOf(csv: string): string {
+  return csv.endsWith(".csv") ? `${csv.slice(0, -4)}.timing.csv` : `${csv}.timing.csv`;
 }
 
-function git(args: string[]): string | null {
+/** The commit(s) that swept a CSV, as its timing file records them. */
+export interface SweptAt {
+  /** The timing file read. */
+  timing: string;
+  /** Distinct commits of its rows of the CSV's grid(s), in first-seen order; [] if none. */
+  commits: string[];
+  /** Why none is known, when `commits` is empty. */
+  missing?: string;
+}
+
+/** The commits that swept `csv`'s grids (`gridIds`), from its timing file. */
+export function sweptAt(csv: string, gridIds: readonly string[]): SweptAt {
+  const timing = timingPathOf(csv);
+  let text: string;
   try {
-    const out = new Deno.Command("git", { args: ["-C", REPO_ROOT, ...args], stderr: "null" })
-      .outputSync();
-    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+    text = Deno.readTextFileSync(timing);
   } catch {
-    return null; // no git, or no --allow-run
+    return { timing, commits: [], missing: "no timing file" };
   }
-}
-
-/**
- * The code's commit: the last one that changed anything but notebooks/ (so re-executing a
- * committed notebook after a notebooks-only commit prints the same), and whether files
- * outside notebooks/ have uncommitted changes.
- */
-export function codeCommit(): CodeCommit {
-  const commit = git(["log", "-1", "--format=%h", "--abbrev=12", "--", ".", ":(exclude)notebooks"]);
-  if (!commit) return { commit: "unknown", dirty: false };
-  const status = git(["status", "--porcelain", "--", ".", ":(exclude)notebooks"]);
-  return { commit, dirty: status !== null && status.length > 0 };
-}
-
-/** s2lab's version, from deno.json. */
-export function s2labVersion(): string {
+  let parsed;
   try {
-    return String(JSON.parse(Deno.readTextFileSync(`${REPO_ROOT}deno.json`)).version ?? "unknown");
+    parsed = parseCsv(text, true);
   } catch {
-    return "unknown";
+    return { timing, commits: [], missing: "not a CSV" };
   }
-}
-
-/** Markdown lines: version, commit, Deno. */
-export function environmentLines(): string[] {
-  const c = codeCommit();
-  return [
-    `s2lab ${s2labVersion()}, code at commit \`${c.commit}\`${
-      c.dirty ? " with uncommitted changes" : ""
-    } (the last commit outside notebooks/), Deno ${Deno.version.deno}.`,
+  if (!parsed.header.includes("commit")) {
+    return { timing, commits: [], missing: "no commit column" };
+  }
+  const ids = new Set(gridIds);
+  const commits = [
+    ...new Set(parsed.rows.filter((r) => ids.has(r.grid_id)).map((r) => r.commit)),
   ];
+  return commits.length > 0
+    ? { timing, commits }
+    : { timing, commits, missing: "no row of this grid" };
 }
 
 /** The reproducibility header of a notebook that reads a sweep CSV. */
 export function sweepHeader(rows: readonly Row[], path: string, kept?: number): string {
   const shown = displayPath(path);
   const c = sweepCommand(rows, shown);
+  const at = sweptAt(path, c.gridIds);
   const points = new Set(rows.map((r) => `${r.grid_id}/${r.point}`)).size;
   const strategies = new Set(rows.map((r) => r.strategy)).size;
+  const timing = `\`${displayPath(at.timing)}\``;
   const lines = [
-    ...environmentLines(),
     `Read \`${shown}\`: ${rows.length} rows = ${points} grid points × ${strategies} strategies` +
     `${kept === undefined ? "" : `; the parameters keep ${kept}`}; grid id ${
       c.gridIds.join(", ")
     }, seed ${c.seeds.join(", ")}.`,
+    at.commits.length > 0
+      ? `Swept at commit ${at.commits.map((x) => `\`${x}\``).join(", ")} (as ${timing} records).`
+      : `The commit that swept it is not recorded (${timing}: ${at.missing}).`,
     c.verified
       ? `Made by \`${c.command}\` (derived from the rows; its grid id is the CSV's, ` +
         `${c.gridIds[0]}: the same points, seed and cost model).`

@@ -3,7 +3,7 @@
  * published reproducer, experiments/scenarios/reproducer.json: two L2 memslots on one
  * memfd, then migratepages): which shadow entries each one left stale, as a table and as
  * a timeline of event index against shadow IPA. It reads the timeline CSVs that
- * `deno task timeline` writes (lib/sweep/timeline.ts), `results/reproducer.*.csv`.
+ * `deno task timeline` writes (lib/sweep/timeline_columns.ts), `results/reproducer.*.csv`.
  *
  * @example
  * ```ts
@@ -26,7 +26,7 @@ import {
   TIMELINE_FINDING_COLUMNS,
   TIMELINE_STRATEGY_COLUMNS,
   TIMELINE_UNMAP_COLUMNS,
-} from "../sweep/timeline.ts";
+} from "../sweep/timeline_columns.ts";
 import { formatBytes, parseAddr } from "../util/size.ts";
 import { parseTyped, readResults } from "./results.ts";
 import { FactBook, type Takeaway } from "./takeaway.ts";

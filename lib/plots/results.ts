@@ -4,28 +4,36 @@
  * `$S2LAB_SWEEP_CSV`, or the committed `results/sweep.csv`), fails with one message naming
  * a missing file, checks that the columns the figures read are there (by name, as
  * lib/sweep/columns.ts says), and turns the numeric columns into numbers by their schema
- * type. The other result files (`results/budget.csv`, the timeline's) load the same way.
+ * type. A row is read by column names of that schema ({@linkcode SweepRecord}): a name
+ * the schema does not have is a type error, and a column the file lacks throws, naming
+ * the column and the file. The other result files (`results/budget.csv`, the timeline's)
+ * load the same way.
  *
  * @example
  * ```ts
- * import { assertEquals } from "@std/assert";
- * import { num, parseSweep } from "./results.ts";
+ * import { assertEquals, assertThrows } from "@std/assert";
+ * import { num, parseSweep, ResultsFormatError } from "./results.ts";
  * const rows = parseSweep("strategy,vcpus,alias,violations\nrmap,8,0.5,0\n", "inline", ["strategy", "vcpus"]);
  * assertEquals([num(rows[0], "vcpus") + 1, rows[0].strategy], [9, "rmap"]);
+ * assertThrows(() => num(rows[0], "shadow_mmus"), ResultsFormatError, 'inline: no column "shadow_mmus"');
  * ```
  * @module
  */
 
-import { SWEEP_COLUMNS } from "../sweep/columns.ts";
+import { SWEEP_COLUMNS, type SweepColumn, type SweepRow } from "../sweep/columns.ts";
 import { parseCsv } from "../util/csv.ts";
 
-/** A sweep row: numeric columns as numbers, text columns as strings. */
-export type SweepRecord = Record<string, string | number> & {
-  /** Strategy name. */
-  strategy: string;
-  /** Host granule (4K, 16K, 64K). */
-  granule: string;
-};
+/**
+ * A sweep row read from a CSV: each column of the schema by name, numeric columns as
+ * numbers, text columns as strings. Reading a column the file lacks throws a
+ * {@linkcode ResultsFormatError} naming the column and the file.
+ */
+export type SweepRecord = Readonly<SweepRow>;
+
+/** A numeric column of the sweep CSV. */
+export type NumericColumn = {
+  [C in keyof SweepRow]: SweepRow[C] extends number ? C : never;
+}[keyof SweepRow];
 
 /** The committed results, `results/sweep.csv` at the repository root. */
 export const COMMITTED_SWEEP_CSV: string = decodeURIComponent(
@@ -82,7 +90,7 @@ export class ResultsFormatError extends Error {
 }
 
 /** Columns every figure reads (a CSV without them is not a sweep CSV). */
-export const REQUIRED_COLUMNS: readonly string[] = [
+export const REQUIRED_COLUMNS: readonly SweepColumn[] = [
   "strategy",
   "granule",
   "vcpus",
@@ -156,14 +164,37 @@ export function parseTyped(
 /**
  * Parse sweep CSV text (`source` names it in errors). Columns are read by name; numeric
  * schema columns become numbers (a non-number is an error naming row and column);
- * columns not in the schema are kept as text.
+ * columns not in the schema are kept as text. A schema column the file lacks throws when
+ * a row's is read (see {@linkcode SweepRecord}).
  */
 export function parseSweep(
   text: string,
   source: string,
-  required: readonly string[] = REQUIRED_COLUMNS,
+  required: readonly SweepColumn[] = REQUIRED_COLUMNS,
 ): SweepRecord[] {
-  return parseTyped(text, source, NUMERIC, required, "sweep CSV") as SweepRecord[];
+  // Every row's prototype: a getter per schema column, reached only when the row lacks it.
+  const absent: PropertyDescriptorMap = {};
+  for (const c of SWEEP_COLUMNS) {
+    absent[c.name] = {
+      get: () => {
+        throw new ResultsFormatError(
+          `${source}: no column "${c.name}" (a sweep CSV of another version? see lib/sweep/columns.ts)`,
+        );
+      },
+    };
+  }
+  const proto = Object.create(Object.prototype, absent);
+  const own = (v: string | number): PropertyDescriptor => ({
+    value: v,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+  return parseTyped(text, source, NUMERIC, required, "sweep CSV").map((r) => {
+    const props: PropertyDescriptorMap = {};
+    for (const [k, v] of Object.entries(r)) props[k] = own(v);
+    return Object.create(proto, props) as SweepRecord;
+  });
 }
 
 /**
@@ -190,14 +221,13 @@ export async function loadSweep(path: string = defaultSweepPath()): Promise<Swee
   return parseSweep(await readResults(path), path);
 }
 
-/** Number-valued column of a row (0 when absent). */
-export function num(r: SweepRecord, col: string): number {
-  const v = r[col];
-  return typeof v === "number" ? v : Number(v ?? 0);
+/** A numeric column of a row (throws naming the column and the file when it lacks it). */
+export function num(r: SweepRecord, col: NumericColumn): number {
+  return r[col];
 }
 
 /** Distinct values of a column, ascending (numbers) or in first-seen order (text). */
-export function distinct(rows: readonly SweepRecord[], col: string): (string | number)[] {
+export function distinct(rows: readonly SweepRecord[], col: SweepColumn): (string | number)[] {
   const seen: (string | number)[] = [];
   const set = new Set<string | number>();
   for (const r of rows) {
@@ -234,8 +264,8 @@ export function largestScale(rows: readonly SweepRecord[]): Scale {
  */
 export function maxBy(
   rows: readonly SweepRecord[],
-  keys: readonly string[],
-  value: string,
+  keys: readonly SweepColumn[],
+  value: NumericColumn,
 ): Record<string, string | number>[] {
   const groups = new Map<string, Record<string, string | number>>();
   for (const r of rows) {

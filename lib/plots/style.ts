@@ -161,15 +161,6 @@ export function formatSeconds(s: number): string {
   } ${unit}`;
 }
 
-/** A multiple of 1-2-5 × 10ⁿ as a short count: 1, 20, 500, 10⁴, 2×10⁴. */
-export function formatTick(v: number): string {
-  if (v === 0) return "0";
-  const e = Math.floor(Math.log10(Math.abs(v)) + 1e-9);
-  const m = Math.round((v / 10 ** e) * 1000) / 1000;
-  if (e < 4) return formatCount(v);
-  return m === 1 ? formatPow10(10 ** e) : `${m}×${formatPow10(10 ** e)}`;
-}
-
 /** Powers of ten covering [lo, hi] (for log axes). */
 export function pow10Ticks(lo: number, hi: number): number[] {
   const out: number[] = [];

@@ -4,9 +4,13 @@
  * the memslots over one memfd (`kvm_memfd_alloc()`, `vm_set_user_memory_region()`), an
  * identity stage-1 map of the L2 pages `guest_code` touches (`virt_pg_map()`), and runs
  * the vCPUs step by step (`GUEST_SYNC(step)`), each pinned to the trace's L1 vCPU. At
- * each host event it waits for the host script; after a migration or swap-out, L1
- * rewrites the page through its own mapping of the memfd and L2 reads it back: a stale
- * shadow entry shows as L2 reading what was there before the host event.
+ * each host event it writes the L1 physical addresses of the event's pages for the host
+ * script ({@linkcode LOCATE_C}) and waits for it, unattended (`S2LAB_UNATTENDED=1`: the
+ * host script's answer file, with a timeout) or from a terminal; after a migration or
+ * swap-out, L1 rewrites the page through its own mapping of the memfd and L2 reads it
+ * back: a stale shadow entry shows as L2 reading what was there before the host event.
+ * A slot of PMD blocks must be backed by PMD-mapped huge pages (smaps' ShmemPmdMapped),
+ * else the test is skipped.
  *
  * Every block carries a comment naming the trace event it comes from.
  *
@@ -39,11 +43,14 @@ const vmVar = (vm: PlanVm) => `vm${vm.index}`;
 const vcpuVar = (v: PlanVcpu) => `vm${v.vm.index}_vcpu[${v.index}]`;
 const guestFn = (v: PlanVcpu) => `guest_vm${v.vm.index}_vcpu${v.index}`;
 
-/** The fixed helpers every program has (memfd mapping, steps, host stages, checks). */
-const HELPERS = String.raw`/* L1's own mapping of the memfd: the canonical side of every alias. */
+/**
+ * The memfd helpers: L1's canonical mapping of the memfd and the mapping of a range at an
+ * alignment (the slots' mappings are made the same way).
+ */
+export const MEMFD_C = String
+  .raw`/* L1's own mapping of the memfd: the canonical side of every alias. */
 static u8 *canon;
 static const char *s2lab_dir;
-static bool stdin_open = true;
 
 /* Map memfd [off, off + size) at an address aligned to align (a block needs PMD alignment). */
 static void *map_memfd(int fd, u64 off, u64 size, u64 align, int advice)
@@ -60,127 +67,143 @@ static void *map_memfd(int fd, u64 off, u64 size, u64 align, int advice)
 		TEST_FAIL("madvise(MADV_HUGEPAGE) failed, errno %d", errno);
 	return p;
 }
+`;
 
-/*
- * A memslot of L2 GPA [gpa, gpa + size) over memfd [off, off + size): L1's KVM maps it
- * at stage 2 in pages (MADV_NOHUGEPAGE) or, for the trace's blocks, in PMD blocks, whose
- * huge pages must exist before anything touches the range through a small mapping.
+/**
+ * The page-locating code: the L1 physical addresses of a stage's memfd pages, written to
+ * `<dir>/stage-N.gpa` for the host. /proc/self/pagemap reports a page only where this
+ * process maps it (fs/proc/task_mmu.c pte_to_pagemap_entry(), torvalds/linux @
+ * 2135a6ec3eb9: a PTE that is not present reads as 0), and L2's accesses fault the memfd's
+ * pages into the slots' mappings, not into `canon`: the stage's range is populated in
+ * `canon` first (MADV_POPULATE_READ), so that every page of the stage is found there, and
+ * a page that cannot be located, or a stage without pages, fails the test.
+ * test/selftest_stage_test.ts compiles this text with the host cc and runs it against a
+ * memfd mapped twice.
  */
-static void add_slot(struct kvm_vm *vm, u32 slot, u64 gpa, u64 size, int fd, u64 off,
-		     bool huge, bool ro)
-{
-	void *hva = map_memfd(fd, off, size, huge ? L1_PMD_SIZE : L1_PAGE_SIZE,
-			      huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-
-	if (huge)
-		TEST_ASSERT(!madvise(hva, size, MADV_POPULATE_WRITE),
-			    "MADV_POPULATE_WRITE failed, errno %d", errno);
-	vm_set_user_memory_region(vm, slot, ro ? KVM_MEM_READONLY : 0, gpa, size, hva);
-}
-
-/* L1's KVM unmaps the slot from its stage-2 for L2 and invalidates it (TLBI) itself. */
-static void delete_slot(struct kvm_vm *vm, u32 slot, u64 gpa)
-{
-	vm_set_user_memory_region(vm, slot, 0, gpa, 0, NULL);
-}
-
-/* Run an L2 vCPU on L1 CPU cpu up to GUEST_SYNC(step); returns the value it reports. */
-static u64 run_step(struct kvm_vcpu *vcpu, int cpu, u64 step)
-{
-	struct ucall uc;
-
-	pin_self_to_cpu(cpu);
-	vcpu_run(vcpu);
-	switch (get_ucall(vcpu, &uc)) {
-	case UCALL_SYNC:
-		TEST_ASSERT(uc.args[1] == step, "expected step %lu, got %lu", step, uc.args[1]);
-		return uc.args[2];
-	case UCALL_ABORT:
-		REPORT_GUEST_ASSERT(uc);
-		break;
-	default:
-		TEST_FAIL("step %lu: unexpected ucall %lu", step, uc.cmd);
-	}
-	return 0;
-}
-
-/* Run an L2 vCPU to its GUEST_DONE. */
-static void finish(struct kvm_vcpu *vcpu, int cpu)
-{
-	struct ucall uc;
-
-	pin_self_to_cpu(cpu);
-	vcpu_run(vcpu);
-	TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_DONE, "expected GUEST_DONE, got ucall %lu",
-		    uc.cmd);
-}
-
-/* L1 physical address of a page of the canonical view (/proc/self/pagemap; needs root). */
+export const LOCATE_C = String.raw`/*
+ * L1 physical address of the page mapped at hva (/proc/self/pagemap), or 0 when no page
+ * is mapped there. Bit 63: present; bits 0-54: the PFN, shown to CAP_SYS_ADMIN only.
+ */
 static u64 l1_gpa(void *hva)
 {
 	long psz = getpagesize();
 	u64 entry = 0;
+	ssize_t n;
 	int fd;
 
 	fd = open("/proc/self/pagemap", O_RDONLY);
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &entry, sizeof(entry), (uintptr_t)hva / psz * sizeof(entry)) != sizeof(entry))
-		entry = 0;
+	TEST_ASSERT(fd >= 0, "cannot open /proc/self/pagemap, errno %d", errno);
+	n = pread(fd, &entry, sizeof(entry), (uintptr_t)hva / psz * sizeof(entry));
+	TEST_ASSERT(n == sizeof(entry), "cannot read /proc/self/pagemap, errno %d", errno);
 	close(fd);
-	/* Bit 63: present; bits 0-54: the PFN. */
 	if (!(entry >> 63))
 		return 0;
 	return (entry & ((1ul << 55) - 1)) * psz;
 }
 
-/* <dir>/stage-N.gpa: "gpa len" lines of the L1 pages behind memfd ranges, for the host. */
+/*
+ * <dir>/stage-N.gpa: "gpa len" lines of the L1 pages behind the stage's memfd ranges, for
+ * the host, written whole (renamed into place). L2's accesses faulted the pages into the
+ * slots' mappings only, and pagemap shows a page where this process maps it: the ranges
+ * are populated in canon first (MADV_POPULATE_READ also allocates a page nothing touched
+ * yet), so every page of the stage has an address here. Without one the host would act on
+ * other pages than the trace's: the test stops.
+ */
 static void write_stage_gpas(int stage, const u64 ranges[][2], int nr)
 {
-	u64 start = 0, len = 0, off, gpa;
-	char path[PATH_MAX];
+	u64 start = 0, len = 0, lo, hi, off, gpa, pages = 0;
+	char path[PATH_MAX], tmp[PATH_MAX + 4];
 	FILE *f;
 	int i;
 
+	TEST_ASSERT(nr > 0, "stage %d names no memfd range: nothing for the host to act on", stage);
 	snprintf(path, sizeof(path), "%s/stage-%d.gpa", s2lab_dir, stage);
-	f = fopen(path, "w");
-	TEST_ASSERT(f, "cannot write %s, errno %d", path, errno);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	TEST_ASSERT(f, "cannot write %s, errno %d", tmp, errno);
 	for (i = 0; i < nr; i++) {
-		for (off = ranges[i][0]; off < ranges[i][0] + ranges[i][1]; off += L1_PAGE_SIZE) {
+		lo = ranges[i][0] & ~(L1_PAGE_SIZE - 1);
+		hi = (ranges[i][0] + ranges[i][1] + L1_PAGE_SIZE - 1) & ~(L1_PAGE_SIZE - 1);
+		TEST_ASSERT(lo < hi && hi <= MEMFD_SIZE, "stage %d: memfd range [%#lx, +%#lx) is empty or outside the memfd",
+			    stage, ranges[i][0], ranges[i][1]);
+		TEST_ASSERT(!madvise(canon + lo, hi - lo, MADV_POPULATE_READ),
+			    "stage %d: MADV_POPULATE_READ of memfd [%#lx, %#lx) failed, errno %d",
+			    stage, lo, hi, errno);
+		for (off = lo; off < hi; off += L1_PAGE_SIZE) {
 			gpa = l1_gpa(canon + off);
-			if (gpa && len && gpa == start + len) {
+			TEST_ASSERT(gpa, "stage %d: pagemap gives memfd page %#lx no L1 physical address (not mapped in canon, or no CAP_SYS_ADMIN)",
+				    stage, off);
+			pages++;
+			if (len && gpa == start + len) {
 				len += L1_PAGE_SIZE;
 				continue;
 			}
 			if (len)
 				fprintf(f, "%#lx %#lx\n", start, len);
 			start = gpa;
-			len = gpa ? L1_PAGE_SIZE : 0;
+			len = L1_PAGE_SIZE;
 		}
 	}
-	if (len)
-		fprintf(f, "%#lx %#lx\n", start, len);
-	fclose(f);
+	fprintf(f, "%#lx %#lx\n", start, len);
+	TEST_ASSERT(!fclose(f) && !rename(tmp, path), "cannot write %s, errno %d", path, errno);
+	pr_info("s2lab: stage %d: %lu L1 page%s in %s\n", stage, pages, pages > 1 ? "s" : "", path);
+}
+`;
+
+/** Waiting for the host: interactive (Enter, or the `.done` file) or unattended (files only). */
+export const SYNC_C = String
+  .raw`/* S2LAB_UNATTENDED=1 (set by the wrapper): the host script watches s2lab_dir; no terminal. */
+static bool unattended;
+static bool stdin_open = true;
+
+/* <dir>/stage-N.<what> exists. */
+static bool stage_file(int stage, const char *what, char *path, size_t size)
+{
+	snprintf(path, size, "%s/stage-%d.%s", s2lab_dir, stage, what);
+	return !access(path, F_OK);
 }
 
-/* Wait until the host has done stage N: Enter on stdin, or <dir>/stage-N.done appears. */
+/*
+ * Wait until the host has done stage N: <dir>/stage-N.done appears (the host script does
+ * that, or the user), or Enter on stdin when interactive. <dir>/stage-N.skip means the host
+ * could not do the stage (its reason inside): the test is skipped. Unattended, the wait
+ * ends after S2LAB_HOST_TIMEOUT seconds (default 300) with a skip.
+ */
 static void wait_host(int stage, const char *what, const u64 ranges[][2], int nr)
 {
 	struct pollfd in = { .fd = 0, .events = POLLIN };
-	char done[PATH_MAX];
+	const char *env = getenv("S2LAB_HOST_TIMEOUT");
+	long timeout_ms = (env ? atol(env) : 300) * 1000, waited = 0;
+	char done[PATH_MAX], skip[PATH_MAX], why[256] = "";
+	FILE *f;
 	char c;
 
 	write_stage_gpas(stage, ranges, nr);
-	snprintf(done, sizeof(done), "%s/stage-%d.done", s2lab_dir, stage);
 	pr_info("s2lab: stage %d: %s\n", stage, what);
-	pr_info("s2lab:   on the host (L0), as root: L1_PID=<pid of the L1 VMM> ./%s %d\n",
-		HOST_SCRIPT, stage);
-	pr_info("s2lab:   (the L1 GPAs of its pages are in %s/stage-%d.gpa)\n", s2lab_dir, stage);
-	pr_info("s2lab:   then press Enter here, or create %s\n", done);
+	if (unattended) {
+		pr_info("s2lab:   waiting up to %ld s for the host (%s --watch on L0)\n",
+			timeout_ms / 1000, HOST_SCRIPT);
+	} else {
+		pr_info("s2lab:   on the host (L0), as root: L1_PID=<pid of the L1 VMM> ./%s %d\n",
+			HOST_SCRIPT, stage);
+		pr_info("s2lab:   then press Enter here, or create %s/stage-%d.done\n", s2lab_dir, stage);
+	}
 	fflush(stdout);
-	while (access(done, F_OK)) {
-		if (!stdin_open) {
+	while (!stage_file(stage, "done", done, sizeof(done))) {
+		if (stage_file(stage, "skip", skip, sizeof(skip))) {
+			f = fopen(skip, "r");
+			if (f) {
+				if (!fgets(why, sizeof(why), f))
+					why[0] = 0;
+				fclose(f);
+			}
+			__TEST_REQUIRE(false, "the host could not do stage %d: %s", stage, why);
+		}
+		if (unattended || !stdin_open) {
+			__TEST_REQUIRE(!unattended || waited < timeout_ms,
+				       "the host did not do stage %d within %ld s", stage, timeout_ms / 1000);
 			usleep(200000);
+			waited += 200;
 			continue;
 		}
 		if (poll(&in, 1, 200) <= 0)
@@ -190,6 +213,73 @@ static void wait_host(int stage, const char *what, const u64 ranges[][2], int nr
 		else if (c == '\n')
 			break;
 	}
+}
+`;
+
+/** Slots, steps and checks: the KVM side of the program. */
+const KVM_C = String.raw`/*
+ * A memslot of L2 GPA [gpa, gpa + size) over memfd [off, off + size): L1's KVM maps it
+ * at stage 2 in pages (MADV_NOHUGEPAGE) or, for the trace's blocks, in PMD blocks, whose
+ * huge pages must exist before anything touches the range through a small mapping.
+ */
+static void add_slot(struct kvm_vm *vm, u32 slot, u64 gpa, u64 size, int fd, u64 off,
+		     bool huge, bool ro)
+{
+	void *hva = map_memfd(fd, off, size, huge ? L1_PMD_SIZE : L1_PAGE_SIZE,
+			      huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	u64 pmd_mapped;
+
+	if (huge) {
+		TEST_ASSERT(!madvise(hva, size, MADV_POPULATE_WRITE),
+			    "MADV_POPULATE_WRITE failed, errno %d", errno);
+		pmd_mapped = shmem_pmd_mapped(hva);
+		__TEST_REQUIRE(pmd_mapped == size,
+			       "slot %u: L1 maps %#lx of its %#lx bytes with PMD blocks: no huge pages for it (try echo 1 > /proc/sys/vm/compact_memory)",
+			       slot, pmd_mapped, size);
+	}
+	vm_set_user_memory_region(vm, slot, ro ? KVM_MEM_READONLY : 0, gpa, size, hva);
+}
+
+/* L1's KVM unmaps the slot from its stage-2 for L2 and invalidates it (TLBI) itself. */
+static void delete_slot(struct kvm_vm *vm, u32 slot, u64 gpa)
+{
+	vm_set_user_memory_region(vm, slot, 0, gpa, 0, NULL);
+}
+
+/*
+ * Run an L2 vCPU on L1 CPU cpu to its next ucall: the command, read from get_ucall()'s
+ * return once it has filled uc; a guest assertion is reported.
+ */
+static u64 run_to_ucall(struct kvm_vcpu *vcpu, int cpu, struct ucall *uc)
+{
+	u64 cmd;
+
+	pin_self_to_cpu(cpu);
+	vcpu_run(vcpu);
+	cmd = get_ucall(vcpu, uc);
+	if (cmd == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(*uc);
+	return cmd;
+}
+
+/* Run an L2 vCPU up to GUEST_SYNC(step); returns the value it reports. */
+static u64 run_step(struct kvm_vcpu *vcpu, int cpu, u64 step)
+{
+	struct ucall uc;
+	u64 cmd = run_to_ucall(vcpu, cpu, &uc);
+
+	TEST_ASSERT(cmd == UCALL_SYNC, "step %lu: unexpected ucall %lu", step, cmd);
+	TEST_ASSERT(uc.args[1] == step, "expected step %lu, got %lu", step, uc.args[1]);
+	return uc.args[2];
+}
+
+/* Run an L2 vCPU to its GUEST_DONE. */
+static void finish(struct kvm_vcpu *vcpu, int cpu)
+{
+	struct ucall uc;
+	u64 cmd = run_to_ucall(vcpu, cpu, &uc);
+
+	TEST_ASSERT(cmd == UCALL_DONE, "expected GUEST_DONE, got ucall %lu", cmd);
 }
 
 /* L2 reads back what L1 wrote after the host event: anything else is a stale shadow entry. */
@@ -208,8 +298,36 @@ static void check(struct kvm_vcpu *vcpu, int cpu, u64 step, u64 fresh, u64 old,
 }
 `;
 
-const SHMEM_THP = String.raw`
-/* The trace's blocks: L1's KVM maps PMD blocks only over huge pages of the memfd. */
+/** Whether L1 maps a slot with PMD blocks (add_slot() checks every block slot). */
+const SHMEM_PMD_C = String.raw`/*
+ * Bytes of the mapping that starts at hva that L1 maps with PMD blocks: its ShmemPmdMapped
+ * in /proc/self/smaps. A memfd's huge page is swap-backed, so smaps counts its PMD mapping
+ * there, not in FilePmdMapped (fs/proc/task_mmu.c smaps_pmd_entry(), torvalds/linux @
+ * 2135a6ec3eb9). L1's KVM maps a PMD block at stage 2 only over such a mapping.
+ */
+static u64 shmem_pmd_mapped(void *hva)
+{
+	unsigned long start, end, kb = 0;
+	bool here = false;
+	char line[512];
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	TEST_ASSERT(f, "cannot read /proc/self/smaps, errno %d", errno);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
+			here = start == (uintptr_t)hva;
+		else if (here && sscanf(line, "ShmemPmdMapped: %lu kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return here ? (u64)kb * 1024 : 0;
+}
+`;
+
+/** For programs whose trace maps blocks: shmem THP must be on in L1. */
+const SHMEM_THP_C = String
+  .raw`/* The trace's blocks: L1's KVM maps PMD blocks only over huge pages of the memfd. */
 static void require_shmem_thp(void)
 {
 	char buf[128] = "";
@@ -340,7 +458,10 @@ function mainCode(plan: Plan): string[] {
   out.push(`\tstruct kvm_vm *${plan.vms.map(vmVar).join(", *")};`, "\tint fd;", "");
   out.push(
     '\ts2lab_dir = getenv("S2LAB_DIR") ?: S2LAB_DEFAULT_DIR;',
+    '\tunattended = getenv("S2LAB_UNATTENDED") && !strcmp(getenv("S2LAB_UNATTENDED"), "1");',
     '\tTEST_ASSERT(!mkdir(s2lab_dir, 0755) || errno == EEXIST, "mkdir %s, errno %d", s2lab_dir, errno);',
+    "\t__TEST_REQUIRE(getpagesize() == L1_PAGE_SIZE, \"L1's kernel has %d-byte pages, the trace's L1 %lu\",",
+    "\t\t       getpagesize(), L1_PAGE_SIZE);",
   );
   if (plan.layout.slots.some((s) => s.huge)) out.push("\trequire_shmem_thp();");
   out.push(
@@ -486,8 +607,12 @@ export function emitC(plan: Plan, x: Expectation, meta: SelftestMeta): string {
     `#define S2LAB_DEFAULT_DIR\t"/tmp/s2lab-${meta.sha256.slice(0, DIR_HASH_DIGITS)}"`,
     `#define HOST_SCRIPT\t\t"${meta.name}.host.sh"`,
     "",
-    HELPERS.trimEnd(),
-    ...(plan.layout.slots.some((s) => s.huge) ? [SHMEM_THP.trimEnd()] : []),
+    MEMFD_C,
+    LOCATE_C,
+    SYNC_C,
+    SHMEM_PMD_C,
+    ...(plan.layout.slots.some((s) => s.huge) ? [SHMEM_THP_C] : []),
+    KVM_C.trimEnd(),
     "",
     ...guestCode(plan),
     ...mainCode(plan),

@@ -1,7 +1,7 @@
 /**
  * Small formatting helpers shared by the selftest emitters: hex addresses, C literals,
- * sizes, and one-line descriptions of trace events for the comments that tie every
- * generated block to the event it comes from.
+ * sizes, and the tag of the comments that tie every generated block to the trace event it
+ * comes from (the event described as replay describes it).
  *
  * @example
  * ```ts
@@ -21,7 +21,7 @@
  */
 
 import { formatSize } from "../util/size.ts";
-import type { TraceEvent } from "../trace/ops.ts";
+import { describeEvent, type TraceEvent } from "../trace/ops.ts";
 
 /** An address or size in lower-case hex with a `0x` prefix (no 32-bit arithmetic). */
 export function hex(n: number): string {
@@ -38,49 +38,12 @@ export function sizeText(bytes: number): string {
   return formatSize(bytes);
 }
 
-/** A trace event's operands in one line, addresses in hex (as `deno task replay` prints them). */
-export function eventOperands(e: TraceEvent): string {
-  switch (e.op) {
-    case "l1-map":
-      return `ctx ${e.ctx} L2 ${hex(e.l2ipa)} -> L1 ${hex(e.l1ipa)} +${hex(e.size)}${
-        e.writable ? "" : " ro"
-      }`;
-    case "l1-unmap":
-      return `ctx ${e.ctx} L2 ${hex(e.l2ipa)} +${hex(e.size)}`;
-    case "access":
-      return `vcpu ${e.vcpu} ctx ${e.ctx} L2 ${hex(e.l2ipa)} ${e.write ? "write" : "read"}`;
-    case "l1-access":
-      return `L1 ${hex(e.l1ipa)} ${e.write ? "write" : "read"}`;
-    case "tlbi-ipa":
-      return `vmid ${e.vmid} L2 ${hex(e.l2ipa)}${e.ttl ? ` ttl ${e.ttl}` : ""}`;
-    case "tlbi-range":
-      return `vmid ${e.vmid} L2 ${hex(e.l2ipa)} +${hex(e.size)}`;
-    case "tlbi-vmid":
-      return `vmid ${e.vmid}`;
-    case "ctx-create":
-      return `ctx ${e.context.id} vmid ${e.context.vmid} ${e.context.granule}/${e.context.ipaBits}`;
-    case "ctx-destroy":
-      return `ctx ${e.ctx}`;
-    case "migrate":
-    case "swap-out":
-    case "numa-scan":
-    case "thp-split":
-      return `L1 ${hex(e.l1ipa)} +${hex(e.size)}`;
-    case "memslot-delete":
-    case "wp":
-      return `slot ${e.slot}`;
-    case "memslot-add":
-      return `slot ${e.memslot.id} ${hex(e.memslot.base)} +${
-        hex(e.memslot.size)
-      } ${e.memslot.backing}`;
-    default:
-      return "";
-  }
-}
-
-/** `event #i: op operands`: the tag every generated block carries. */
+/**
+ * `event #i: op operands`: the tag every generated block carries, the operands in the
+ * words `deno task replay` prints (the op table's `describeEvent`).
+ */
 export function eventLine(index: number, e: TraceEvent): string {
-  const operands = eventOperands(e);
+  const operands = describeEvent(e);
   return `event #${index}: ${e.op}${operands ? " " + operands : ""}`;
 }
 

@@ -177,13 +177,15 @@ export function headerLines(plan: Plan, x: Expectation, meta: SelftestMeta): str
     "    ",
   );
   para(
-    `Build: copy ${meta.name}.c to tools/testing/selftests/kvm/arm64/ and add ` +
-      `"TEST_GEN_PROGS_arm64 += arm64/${meta.name}" to Makefile.kvm.`,
+    `Build: git am ${meta.name}.patch in a kernel tree whose kvm_util.h has pin_self_to_cpu(), ` +
+      `then make headers and make -C tools/testing/selftests/kvm: arm64/${meta.name} is a ` +
+      `TEST_GEN_PROGS_EXTENDED target, arm64/${meta.name}.sh (in TEST_PROGS) runs it.`,
     "  ",
     "    ",
   );
   para(
-    `Host side: ${meta.name}.host.sh on L0, one stage at a time, when the program asks.`,
+    `Host side: ${meta.name}.host.sh on L0: --watch does every stage when the program asks ` +
+      `and reports L1's result (unattended), or one stage at a time by hand.`,
     "  ",
     "    ",
   );

@@ -9,7 +9,10 @@
  *
  * - {@linkcode planSelftest} (plan.ts): trace -> VMs, memslots, steps, stages, checks;
  * - {@linkcode expectSelftest} (expect.ts): the replays behind the expected outcome;
- * - {@linkcode emitC} (emit_c.ts), {@linkcode emitHost} (emit_host.ts): the two files.
+ * - {@linkcode emitC} (emit_c.ts), {@linkcode emitHost} (emit_host.ts),
+ *   {@linkcode emitWrapper} (emit_wrapper.ts): the program, its host side and its wrapper;
+ * - {@linkcode emitPatch} (emit_patch.ts): the three as a patch against
+ *   tools/testing/selftests/kvm.
  *
  * @example
  * ```ts
@@ -30,6 +33,7 @@
  * });
  * assertMatch(out.c, /unfixed kernel \(maple-v2\): FAIL at step 2/);
  * assertEquals(out.host.startsWith("#!/bin/sh"), true);
+ * assertMatch(out.patch, /\+TEST_GEN_PROGS_EXTENDED_arm64 \+= arm64\/alias_test\n/);
  * assertEquals(out.notes, []);
  * ```
  * @module
@@ -38,11 +42,15 @@
 import type { Trace } from "../trace/trace.ts";
 import { emitC } from "./emit_c.ts";
 import { emitHost } from "./emit_host.ts";
+import { emitPatch } from "./emit_patch.ts";
+import { emitWrapper } from "./emit_wrapper.ts";
 import { type Expectation, expectSelftest } from "./expect.ts";
 import { eventLine } from "./format.ts";
 
 export { emitC } from "./emit_c.ts";
 export { emitHost } from "./emit_host.ts";
+export { emitPatch, KVM_SELFTESTS, MAKEFILE_KVM_COMMIT } from "./emit_patch.ts";
+export { emitWrapper, KSFT_SKIP } from "./emit_wrapper.ts";
 export { defaultStrategy, type Expectation, expectSelftest, FIXED_STRATEGY } from "./expect.ts";
 export { headerLines, type SelftestMeta } from "./header.ts";
 export { type Plan, planSelftest, SelftestError } from "./plan.ts";
@@ -53,18 +61,22 @@ export interface ExportOptions {
   source: string;
   /** The trace file as named on the command line. */
   traceFile: string;
-  /** The program's base name (`FILE` of `FILE.c`; the script is `FILE.host.sh`). */
+  /** The program's base name (`FILE` of `FILE.c`; the scripts are `FILE.host.sh`, `FILE.sh`). */
   name: string;
   /** Strategy whose failure to show (default: the first that fails on the trace, else maple-v2). */
   strategy?: string;
 }
 
-/** The two files and what to tell the user. */
+/** The files and what to tell the user. */
 export interface SelftestExport {
   /** The C program. */
   c: string;
-  /** The host script. */
+  /** The host script (L0). */
   host: string;
+  /** The wrapper that runs the program in L1. */
+  wrapper: string;
+  /** The three as a patch against tools/testing/selftests/kvm. */
+  patch: string;
   /** Lines for stderr: events not reproduced, a failure the program will not show. */
   notes: string[];
   /** The plan and the replays behind the header. */
@@ -111,5 +123,10 @@ export async function exportSelftest(
   if (x.traceFindings.length === 0) {
     notes.push(`${x.strategy} leaves no stale shadow entry on this trace: the program should pass`);
   }
-  return { c: emitC(plan, x, meta), host: emitHost(plan, x, meta), notes, expectation: x };
+  const files = {
+    c: emitC(plan, x, meta),
+    host: emitHost(plan, x, meta),
+    wrapper: emitWrapper(plan, meta),
+  };
+  return { ...files, patch: emitPatch(files, x, meta), notes, expectation: x };
 }

@@ -19,9 +19,10 @@
  * - `l1-access`: a read or write of the memfd from `main` (L1's canonical mapping).
  * - `migrate`, `numa-scan`, `swap-out`, `thp-split`: the host script, one stage each.
  * - `ctx-create` of a new context: its VM is created at the start (L2 runs in it later).
- * - `tlbi-*` (other than the above), `wp`, `flush`, `memslot-delete`, `memslot-add`,
- *   `ctx-destroy`, `l1-reboot`, `ctx-create` of an existing context: not reproduced; each
- *   is listed at the top of the program and dropped from `exported`.
+ * - the operations the op table's `selftest` role says nothing in L1 userspace or an L0
+ *   shell produces (TLBIs other than the above among them), and `ctx-create` of an
+ *   existing context: not reproduced; each is listed at the top of the program with the
+ *   reason and dropped from `exported`.
  * - Bad input ({@linkcode SelftestError}): no L2 access; an access L1 does not map (or a
  *   write to what it maps read-only); an `l1-map` over part of a live mapping or an
  *   `l1-unmap` of part of one; contexts with different granules; a mapping that is
@@ -55,7 +56,7 @@
 import { granule, levelSize } from "../kvm/granule.ts";
 import { parseSize } from "../util/size.ts";
 import type { Trace } from "../trace/trace.ts";
-import type { TraceEvent } from "../trace/ops.ts";
+import { type HostRangeOp, selftestRole, type TraceEvent, type TraceOp } from "../trace/ops.ts";
 import { hex } from "./format.ts";
 import { type Layout, layoutSlots, type Mapping, type Slot } from "./layout.ts";
 
@@ -68,11 +69,8 @@ export class SelftestError extends Error {
   }
 }
 
-/** Host (L0) events the companion script performs. */
-export type HostOp = "migrate" | "swap-out" | "numa-scan" | "thp-split";
-
-/** Host events after which the page has moved, so L2 can tell a stale entry by content. */
-export const CONTENT_CHECK_OPS: ReadonlySet<string> = new Set(["migrate", "swap-out"]);
+/** Host (L0) events the companion script performs (the op table's `host` role). */
+export type HostOp = HostRangeOp;
 
 /** Default cap on the checks after one host event. */
 export const MAX_CHECKS_PER_EVENT = 8;
@@ -218,20 +216,14 @@ export interface PlanOptions {
   stale?: (hostEvent: number, ctx: number, l2ipa: number) => boolean;
 }
 
-const NOT_PRODUCIBLE: Readonly<Record<string, string>> = {
-  "wp":
-    "dirty logging on L1's memory is started by the L0 VMM (e.g. a live migration of L1); not scripted",
-  "flush":
-    "kvm_nested_s2_flush() runs when L1 toggles its caches (set/way maintenance): no userspace trigger",
-  "memslot-delete": "L1's memory is unplugged by the L0 VMM (memory hot-unplug); not scripted",
-  "memslot-add": "L1's memory is plugged by the L0 VMM (memory hotplug); not scripted",
-  "ctx-destroy": "the L2 VMs live to the end of the program",
-  "l1-reboot": "the program runs in L1 and cannot reboot it",
-  "tlbi-ipa": "L1's KVM issues TLBIs itself; L1 userspace cannot issue one on its own",
-  "tlbi-range": "L1's KVM issues TLBIs itself; L1 userspace cannot issue one on its own",
-  "tlbi-vmid": "L1's KVM issues TLBIs itself; L1 userspace cannot issue one on its own",
-  "tlbi-all": "L1's KVM issues TLBIs itself; L1 userspace cannot issue one on its own",
-};
+/** Why the program does not produce `op` (an op the op table says nothing here produces). */
+function whyNot(op: TraceOp): string {
+  const role = selftestRole(op);
+  if (role.by !== "none") {
+    throw new Error(`the planner has no case for ${op}, which the op table says it produces`);
+  }
+  return role.why;
+}
 
 const floorTo = (x: number, a: number) => Math.floor(x / a) * a;
 const ceilTo = (x: number, a: number) => Math.ceil(x / a) * a;
@@ -548,7 +540,7 @@ export function planSelftest(trace: Trace, opts: PlanOptions = {}): Plan {
             event: i,
             text: `done by L1's KVM when it deleted memslot ${hit.map((d) => d.slot).join(", ")}`,
           });
-        } else drop(i, e, NOT_PRODUCIBLE[e.op]);
+        } else drop(i, e, whyNot(e.op));
         return;
       }
       case "access": {
@@ -595,7 +587,8 @@ export function planSelftest(trace: Trace, opts: PlanOptions = {}): Plan {
         const host: Action = { kind: "host", event: i, stage: ++stage, op: e.op, ranges, nth };
         actions.push(host);
         push(e, i, host);
-        if (!CONTENT_CHECK_OPS.has(e.op) || maxChecks === 0) return;
+        const role = selftestRole(e.op);
+        if (role.by !== "host" || !role.newPage || maxChecks === 0) return;
         // What L2 touched whose canonical page the host event covered (widened to the host page).
         const b = hostBlock(trace, e.l1ipa);
         const lo = floorTo(e.l1ipa, b);
@@ -660,7 +653,7 @@ export function planSelftest(trace: Trace, opts: PlanOptions = {}): Plan {
         } else drop(i, e, "the context's VM already exists (and stays)");
         return;
       default:
-        drop(i, e, NOT_PRODUCIBLE[e.op] ?? "not exportable");
+        drop(i, e, whyNot(e.op));
     }
   });
   return {

@@ -83,14 +83,15 @@ const eventArb: fc.Arbitrary<TraceEvent> = fc.oneof(
   },
 );
 
-function traceOf(events: TraceEvent[]) {
+/** A trace on a 4K host: contexts 1-3 (VMIDs 1-3), one 1G memslot at `base` backed by `backing`. */
+function traceOf(events: readonly unknown[], { vcpus = 2, base = "1G", backing = "thp" } = {}) {
   return parseTrace({
     name: "random",
     config: {
       hostGranule: "4K",
       paBits: 40,
-      vcpus: 2,
-      memslots: [{ id: 0, base: "1G", size: "1G", backing: "thp" }],
+      vcpus,
+      memslots: [{ id: 0, base, size: "1G", backing }],
       contexts: [1, 2, 3].map((id) => ({ id, vmid: id, granule: "4K", ipaBits: 40 })),
     },
     events,
@@ -261,4 +262,50 @@ Deno.test("rmap: three aliases of one page, the middle one removed by L1, the re
   const r = replay(t, rmap, { onEvent: () => assertEquals(rmap.verify(), []) });
   assertEquals(r.violations, 0);
   assertEquals(r.events[8].removedNeeded, 2);
+});
+
+/**
+ * rmap-bounded's cost contract, on one vCPU (two shadow MMUs): contexts 1-3 (VMIDs 1-3)
+ * map 4K pages L2 8G + i*4K -> `base` + i*4K; `touch[c]` is how many pages of context c vCPU 0
+ * touches, in the order given; then the host migrates the first page of context `last`.
+ */
+function budgetTrace(touch: [ctx: number, pages: number][], last: number) {
+  const base = (ctx: number) => 4 * G + ctx * 64 * K;
+  const events: unknown[] = [];
+  for (const [ctx, pages] of touch) {
+    for (let i = 0; i < pages; i++) {
+      const l2ipa = 8 * G + i * 4 * K;
+      events.push({ op: "l1-map", ctx, l2ipa, l1ipa: base(ctx) + i * 4 * K, size: "4K" });
+      events.push({ op: "access", vcpu: 0, ctx, l2ipa });
+    }
+  }
+  events.push({ op: "migrate", l1ipa: base(last), size: "4K" });
+  return traceOf(events, { vcpus: 1, base: "4G", backing: "page" });
+}
+
+/** The last event's stage2_apply_range() iterations and the fallbacks, with a budget of `n` entries. */
+function budgetRun(n: number, touch: [number, number][], last: number): [number, number] {
+  const r = replay(
+    budgetTrace(touch, last),
+    makeStrategy("rmap-bounded", { budget: n * Rmap.entryBytes() }),
+  );
+  assertEquals(r.violations, 0);
+  return [r.events.at(-1)!.chunks, r.fallbacks];
+}
+
+/** stage2_apply_range() iterations of a full walk of one 40-bit shadow MMU (1G chunks). */
+const FULL_WALK_CHUNKS = 2 ** 40 / G;
+
+Deno.test("rmap-bounded cost contract: an MMU falls back exactly when its index would exceed the budget, not one entry early or late", () => {
+  // A budget of exactly three entries: the third fits, the fourth does not.
+  assertEquals(budgetRun(3, [[1, 3]], 1), [1, 0], "three entries: exact, one iteration");
+  assertEquals(budgetRun(3, [[1, 4]], 1), [FULL_WALK_CHUNKS, 1], "the fourth: the full walk");
+  assertEquals(budgetRun(4, [[1, 4]], 1), [1, 0], "a budget of four holds four");
+});
+
+Deno.test("rmap-bounded cost contract: a recycled MMU starts exact again, and falls back again at its budget", () => {
+  // Context 1 takes MMU 0 and exceeds the budget; context 2 takes MMU 1; context 3 then
+  // recycles MMU 0 (its reset empties it): three entries are exact again, a fourth falls back.
+  assertEquals(budgetRun(3, [[1, 4], [2, 1], [3, 3]], 3), [1, 1], "recycled: exact");
+  assertEquals(budgetRun(3, [[1, 4], [2, 1], [3, 4]], 3), [FULL_WALK_CHUNKS, 2], "over again");
 });

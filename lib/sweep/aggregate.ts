@@ -1,37 +1,37 @@
 /**
  * What a sweep keeps of a replay: sums over all events and one sample per host unmap
  * event, aggregated on the fly from the per-event reports (none is kept), then reduced to
- * means, percentiles and maxima for one CSV row.
+ * means, percentiles and maxima for one CSV row (lib/sweep/stats.ts).
  *
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { percentile } from "./aggregate.ts";
- * assertEquals(percentile([1, 2, 3, 4], 0.99), 4);
- * assertEquals(percentile(Array.from({ length: 200 }, (_, i) => i + 1), 0.99), 198);
+ * import { makeStrategy } from "../strategies/mod.ts";
+ * import { replay } from "../trace/replay.ts";
+ * import { parseTrace } from "../trace/trace.ts";
+ * import { EventAggregate } from "./aggregate.ts";
+ * const trace = parseTrace({
+ *   name: "one-unmap",
+ *   config: {
+ *     hostGranule: "4K", paBits: 40, vcpus: 1,
+ *     memslots: [{ id: 0, base: "1G", size: "1G", backing: "page" }],
+ *     contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }],
+ *   },
+ *   events: [
+ *     { op: "l1-map", ctx: 1, l2ipa: "4G", l1ipa: "1G", size: "4K" },
+ *     { op: "access", vcpu: 0, ctx: 1, l2ipa: "4G" },
+ *     { op: "migrate", l1ipa: "1G", size: "4K" },
+ *   ],
+ * });
+ * const agg = new EventAggregate();
+ * replay(trace, makeStrategy("rmap"), { onEvent: (e) => agg.add(e) });
+ * assertEquals([agg.events, agg.unmapDestroyed, agg.removedNeeded], [3, [1], 1]);
  * ```
  * @module
  */
 
 import type { EventReport } from "../trace/replay.ts";
 import { opClass } from "../trace/ops.ts";
-
-/** Nearest-rank percentile of ascending `sorted` (0 when empty). */
-export function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  const rank = Math.max(1, Math.ceil(q * sorted.length));
-  return sorted[Math.min(sorted.length, rank) - 1];
-}
-
-/** Arithmetic mean (0 when empty). */
-export function mean(a: readonly number[]): number {
-  return a.length === 0 ? 0 : a.reduce((s, x) => s + x, 0) / a.length;
-}
-
-/** Maximum of non-negative numbers (0 when empty). */
-export function max(a: readonly number[]): number {
-  return a.reduce((m, x) => (x > m ? x : m), 0);
-}
 
 /** Sums and per-unmap-event samples of a replay. */
 export class EventAggregate {

@@ -20,10 +20,10 @@
  */
 
 import { granule, levelSize } from "../kvm/granule.ts";
-import { S2_MMU_PER_VCPU } from "../kvm/nested.ts";
 import type { ReplayReport } from "../trace/replay.ts";
 import { normalizeBacking, type WorkloadStats } from "../trace/workload.ts";
-import { type EventAggregate, max, mean, percentile } from "./aggregate.ts";
+import type { EventAggregate } from "./aggregate.ts";
+import { max, mean, percentile } from "./stats.ts";
 import type { CostModel } from "./costmodel.ts";
 import type { PointSpec } from "./grid.ts";
 import type { InsertContention } from "./contention.ts";
@@ -58,6 +58,8 @@ export interface RowInput {
   stats: WorkloadStats;
   /** The strategy replayed. */
   strategy: string;
+  /** Shadow MMUs in nested_mmus[]: S2_MMU_PER_VCPU x the point's vCPUs. */
+  shadowMmus: number;
   /** Per-event sums and per-unmap samples of the replay. */
   agg: EventAggregate;
   /** The replay's totals. */
@@ -92,6 +94,8 @@ export type TimingRow = {
   replay_ms: number;
   /** Events per second of replay. */
   events_per_s: number;
+  /** The commit of the code that ran it (lib/sweep/commit.ts). */
+  commit: string;
 };
 
 /** stage2_apply_range()'s chunk for a host granule: kvm_granule_size(KVM_PGTABLE_MIN_BLOCK_LEVEL). */
@@ -140,7 +144,7 @@ export const SWEEP_COLUMNS = [
     name: "shadow_mmus",
     type: "int",
     description: "shadow MMUs in nested_mmus[] (S2_MMU_PER_VCPU x vcpus)",
-    get: (r) => S2_MMU_PER_VCPU * r.pt.params.vcpus,
+    get: (r) => r.shadowMmus,
   },
   {
     name: "contexts",
@@ -624,6 +628,13 @@ export const TIMING_COLUMNS = [
     type: "real",
     description: "replayed events per second of replay_ms",
     get: (r) => r.events_per_s,
+  },
+  {
+    name: "commit",
+    type: "text",
+    description:
+      "commit of the code that ran the row (12 hex digits; +dirty: the code differed from it; unknown: no git)",
+    get: (r) => r.commit,
   },
 ] as const satisfies readonly ColumnSpec<TimingRow>[];
 

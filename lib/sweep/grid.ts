@@ -14,7 +14,7 @@
  */
 
 import { allDesigns, designNamed } from "../strategies/registry.ts";
-import { parseBacking } from "../host/memory.ts";
+import { parseBacking } from "../host/backing.ts";
 import { granule, GRANULE_NAMES, type GranuleName, levelSize } from "../kvm/granule.ts";
 import {
   autoPaBits,
@@ -30,6 +30,7 @@ import {
 } from "../trace/workload.ts";
 import { fnv1a32 } from "../util/prng.ts";
 import { formatSize, parseSize } from "../util/size.ts";
+import type { SweepColumn } from "./columns.ts";
 import { type CostModel, DEFAULT_NS_PER_FAULT } from "./costmodel.ts";
 
 /** One grid point as the sweep schedules it. */
@@ -75,6 +76,12 @@ export interface DimensionSpec {
   readonly flag: string;
   /** The parameter it sets. */
   readonly key: keyof WorkloadParams;
+  /**
+   * The sweep.csv column that records the point's value (resolved: `same`, `auto` and a
+   * fraction of the share as they came out); none when the CSV records only what it made
+   * (`contexts` for `contexts-per-vcpu`).
+   */
+  readonly column?: SweepColumn;
   /** How values parse. */
   readonly kind: Kind;
   /** Default list, as typed on the command line. */
@@ -92,6 +99,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "granule",
     key: "granule",
+    column: "granule",
     kind: "granule",
     def: "4K,16K,64K",
     unit: "4K|16K|64K",
@@ -100,6 +108,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "l1-granule",
     key: "l1Granule",
+    column: "l1_granule",
     kind: "l1granule",
     def: "same",
     unit: "same|4K|16K|64K",
@@ -109,6 +118,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "pa-bits",
     key: "paBits",
+    column: "pa_bits",
     kind: "pabits",
     def: "auto",
     unit: "bits|auto",
@@ -118,6 +128,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "l2-ipa-bits",
     key: "l2IpaBits",
+    column: "l2_ipa_bits",
     kind: "int",
     def: "44",
     unit: "bits",
@@ -127,6 +138,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "backing",
     key: "backing",
+    column: "backing",
     kind: "backing",
     def: "thp",
     unit: "page|thp|hugetlb[:size]",
@@ -135,6 +147,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "memslots",
     key: "memslots",
+    column: "memslots",
     kind: "int",
     def: "4",
     unit: "count",
@@ -144,6 +157,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "l1-mem",
     key: "l1Mem",
+    column: "l1_mem_bytes",
     kind: "size",
     def: "4G,64G,256G",
     unit: "bytes (K/M/G/T)",
@@ -153,6 +167,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "vcpus",
     key: "vcpus",
+    column: "vcpus",
     kind: "int",
     def: "1,8,64,192",
     unit: "count",
@@ -171,6 +186,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "pages-per-context",
     key: "pagesPerContext",
+    column: "pages_per_context",
     kind: "int",
     def: "128",
     unit: "mappings",
@@ -180,6 +196,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "l1-blocks",
     key: "l1BlockFraction",
+    column: "l1_block_fraction",
     kind: "fraction",
     def: "0.25",
     unit: "fraction",
@@ -190,6 +207,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "alias",
     key: "alias",
+    column: "alias",
     kind: "fraction",
     def: "0,0.01,0.1,0.5",
     unit: "fraction",
@@ -199,6 +217,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "numa-fraction",
     key: "numaFraction",
+    column: "numa_fraction",
     kind: "fraction",
     def: "0.02",
     unit: "fraction",
@@ -208,6 +227,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "numa-window",
     key: "numaWindow",
+    column: "numa_window_bytes",
     kind: "size",
     def: "256M",
     unit: "bytes",
@@ -217,6 +237,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "migrations",
     key: "migrationsPerWindow",
+    column: "migrations_per_window",
     kind: "int",
     def: "1",
     unit: "count",
@@ -226,6 +247,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "working-set",
     key: "workingSet",
+    column: "working_set_bytes",
     kind: "workingset",
     def: "0",
     unit: "bytes (K/M/G/T) | fraction 0..1",
@@ -236,6 +258,7 @@ export const DIMENSIONS: readonly DimensionSpec[] = [
   {
     flag: "retouch",
     key: "retouch",
+    column: "retouch",
     kind: "fraction",
     def: "0.1",
     unit: "fraction",

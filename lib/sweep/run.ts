@@ -17,6 +17,7 @@
  * @module
  */
 
+import { S2_MMU_PER_VCPU } from "../kvm/nested.ts";
 import { designNamed, makeStrategy } from "../strategies/mod.ts";
 import { replay } from "../trace/replay.ts";
 import { generateWorkload, type Workload } from "../trace/workload.ts";
@@ -27,12 +28,15 @@ import { type SweepRow, sweepRow, type TimingRow } from "./columns.ts";
 import { type CostModel, estimateNs } from "./costmodel.ts";
 import type { PointSpec } from "./grid.ts";
 
+/** Wall time of one (point, strategy): a timing row but for the commit, which the sweep adds. */
+export type PointTiming = Omit<TimingRow, "commit">;
+
 /** Rows of one point. */
 export interface PointResult {
   /** One per strategy, in the order asked. */
   rows: SweepRow[];
   /** One per strategy. */
-  timing: TimingRow[];
+  timing: PointTiming[];
 }
 
 /** Options of {@linkcode runPoint} and {@linkcode replayRow}. */
@@ -81,6 +85,7 @@ export function replayRow(
     pt,
     stats: w.stats,
     strategy,
+    shadowMmus: S2_MMU_PER_VCPU * pt.params.vcpus,
     agg,
     report,
     cost,
@@ -104,7 +109,7 @@ export function runPoint(
   const w = generateWorkload(pt.params, pt.seed);
   const generateMs = performance.now() - t0;
   const rows: SweepRow[] = [];
-  const timing: TimingRow[] = [];
+  const timing: PointTiming[] = [];
   const onProgress = opts.onProgress;
   for (const [i, s] of strategies.entries()) {
     const t1 = performance.now();

@@ -35,7 +35,14 @@
 import type { Kvm } from "../kvm/kvm.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import { checkShadows, type OracleWorld, oracleWorld, type Violation } from "../oracle/oracle.ts";
-import { type Applied, opClass, type TraceEvent } from "./ops.ts";
+import {
+  type Applied,
+  guestAccessEnd,
+  isGuestAccess,
+  opClass,
+  SHADOW_NEUTRAL,
+  type TraceEvent,
+} from "./ops.ts";
 
 /** Canonical regions the incremental mode tracks MMUs by: 1 GiB. */
 const REGION = 2 ** 30;
@@ -91,14 +98,14 @@ export class EventChecker {
   check(index: number, e: TraceEvent, applied: Applied): Violation[] {
     const kvm = this.kvm;
     const cls = opClass(e.op);
-    if (cls === "l1-table" || cls === "l1-canonical" || cls === "host-config") return [];
+    if (SHADOW_NEUTRAL[cls]) return [];
     const world = oracleWorld(kvm);
     const base = { event: index, op: e.op };
-    if (e.op === "access" || e.op === "touch") {
+    if (isGuestAccess(e)) {
       if (!this.full) return this.checkInserted(world, base);
       const mmu = kvm.vcpu(e.vcpu).hwMmu;
       if (!mmu) return [];
-      const start = e.l2ipa, end = e.l2ipa + (e.op === "touch" ? e.size : 1);
+      const start = e.l2ipa, end = guestAccessEnd(e);
       const found = checkShadows(world, { ...base, only: { mmu, start, end } });
       this.replace([mmu], found, (v) => v.shadowIpa < end && start < v.shadowIpa + v.size);
       return found;
@@ -113,13 +120,10 @@ export class EventChecker {
     };
     let scope: { mmus: ShadowMmu[]; canonicalRanges?: [number, number][] } | null = null;
     if (!this.full) {
-      if (cls === "host-unmap" || cls === "host-wp") {
-        const ranges = cls === "host-unmap"
-          ? applied.invalidated!
-          : [memslotRange(kvm, (e as { slot: number }).slot)];
-        scope = { mmus: this.mmusIn(ranges), canonicalRanges: ranges };
-      } else if (cls === "l1-tlbi") {
-        const vmid = (e as { vmid: number }).vmid;
+      const ranges = applied.invalidated ?? applied.writeProtected;
+      const vmid = applied.tlbiVmid;
+      if (ranges) scope = { mmus: this.mmusIn(ranges), canonicalRanges: ranges };
+      else if (vmid !== undefined) {
         scope = { mmus: kvm.nestedMmus.filter((m) => m.valid && m.vmid === vmid) };
       }
     }
@@ -206,9 +210,4 @@ export class EventChecker {
     }
     return [...ids].sort((x, y) => x - y).map((id) => this.kvm.nestedMmus[id]);
   }
-}
-
-function memslotRange(kvm: Kvm, slot: number): [number, number] {
-  const s = kvm.host.memslot(slot);
-  return [s.base, s.base + s.size];
 }

@@ -2,10 +2,10 @@
  * Trace replay: apply a trace's events to a VM (`kvmCreateVm()`) with one strategy and run
  * the oracle after each event (`check.ts`: every leaf an event can make wrong, or in the
  * incremental mode only the leaves it can affect), collecting per-event work and findings.
- * After an event that only changes L1's own tables or contexts (`l1-map`, `l1-unmap`,
- * `ctx-create`, `ctx-destroy`) or L1's canonical faults (`l1-access`), the previous findings
- * stand: no shadow leaf and no host page changed, and what L1 changed stays allowed (as an
- * old leaf not yet invalidated) until its TLBI, which is checked.
+ * After a shadow-neutral event (its class in the op table: L1's own tables or contexts,
+ * L1's canonical faults, a new memslot), the previous findings stand: no shadow leaf and no
+ * host page changed, and what L1 changed stays allowed (as an old leaf not yet
+ * invalidated) until its TLBI, which is checked.
  *
  * @example
  * ```ts
@@ -32,7 +32,7 @@ import type { ReverseMapStrategy } from "../kvm/strategy.ts";
 import type { Violation } from "../oracle/oracle.ts";
 import { TraceError } from "./fields.ts";
 import { EventChecker } from "./check.ts";
-import { type Applied, applyEvent, describeEvent, type TraceOp } from "./ops.ts";
+import { type Applied, applyEvent, describeEvent, isGuestAccess, type TraceOp } from "./ops.ts";
 import type { Trace } from "./trace.ts";
 
 /** Work and findings of one event. */
@@ -75,7 +75,7 @@ export interface EventReport {
   shadowTablePages: number;
   /** Shadow table pages the event freed (tables emptied by an unmap, or replaced). */
   tablesFreed: number;
-  /** The vCPU of a guest access (`access`, `touch`), else -1. */
+  /** The vCPU of a guest access (class `l2-access`), else -1. */
   vcpu: number;
   /**
    * Violations live after the event (stale entries still there), each as first found;
@@ -224,7 +224,7 @@ export function replay(
   const counter = kvm.shadowCounter;
   trace.events.forEach((e, index) => {
     kvm.resetCost();
-    vcpu = e.op === "access" || e.op === "touch" ? e.vcpu : -1;
+    vcpu = isGuestAccess(e) ? e.vcpu : -1;
     const freedBefore = counter.tablesFreed;
     let applied: Applied;
     try {

@@ -2,7 +2,11 @@
  * The trace format: a JSON scenario (the VM's configuration, L1's contexts, then a list
  * of events, whose operations are the table in `ops.ts`) and its validation. Every
  * malformed or inconsistent field is reported as one `TraceError` line naming the field,
- * e.g. `events[3].size: malformed size "64X" (expected e.g. 4K, 2M, 256G)`.
+ * e.g. `events[3].size: malformed size "64X" (expected e.g. 4K, 2M, 256G)`. Every object
+ * holds only the keys its schema names (the trace's below, the configuration's in
+ * `fields.ts`, each event's in the op table): an unknown or misspelled key is one line
+ * naming the object and the nearest valid key,
+ * `events[3]: unknown key "writeable" (did you mean "writable"?)`.
  *
  * Addresses and sizes are numbers, hex strings ("0x40000000") or sizes ("1G").
  *
@@ -25,8 +29,16 @@
  * @module
  */
 
-import { granule } from "../kvm/granule.ts";
-import { context, int, memslot, obj, str, type TraceConfig, TraceError } from "./fields.ts";
+import {
+  at,
+  CONFIG_FIELDS,
+  list,
+  readObject,
+  type Schema,
+  str,
+  type TraceConfig,
+} from "./fields.ts";
+import { type Expectation, expectations } from "./expectation.ts";
 import { parseEvent, type TraceEvent } from "./ops.ts";
 
 /** A validated trace. */
@@ -40,6 +52,28 @@ export interface Trace {
   /** Events in order. */
   events: TraceEvent[];
 }
+
+/** The keys of a trace file: what each holds and how it is read (`events` by the op table). */
+export const TRACE_FIELDS: Schema<Trace> = {
+  name: (o, k, p) => str(o, k, p, "unnamed"),
+  description: (o, k, p) => str(o, k, p, ""),
+  config: (o, k, p) => readObject(o[k], at(p, k), CONFIG_FIELDS, undefined),
+  events: (o, k, p, _, done) => list(o, k, p, (v, q) => parseEvent(v, q, done.config!)),
+};
+/** A trace file: the trace, and what it expects of each design (read by the cases). */
+export interface TraceFile extends Trace {
+  /** Expectations by strategy name (`*`: the others). */
+  expect: Record<string, Expectation>;
+  /** Expectations of the test-only broken designs, by their name. */
+  broken: Record<string, Expectation>;
+}
+
+/** The keys of a trace file: the trace's, then the expectations (`expectation.ts`). */
+export const TRACE_FILE_FIELDS: Schema<TraceFile> = {
+  ...TRACE_FIELDS,
+  expect: expectations,
+  broken: expectations,
+};
 
 const ADDRESS_KEYS: ReadonlySet<string> = new Set(["l2ipa", "l1ipa", "size", "base", "baddr"]);
 
@@ -68,37 +102,19 @@ export function traceToJson(t: Trace): string {
   return `${head.slice(0, -2)},\n  "events": [\n${events}\n  ]\n}\n`;
 }
 
-/** Validate a parsed JSON value as a trace; throws {@linkcode TraceError}. */
+/**
+ * Validate a parsed JSON value as a trace file (the trace and its expectations); throws
+ * {@linkcode TraceError}, for an unknown key too (with the nearest valid one).
+ */
+export function parseTraceFile(json: unknown): TraceFile {
+  return readObject(json, "", TRACE_FILE_FIELDS, undefined);
+}
+
+/**
+ * Validate a parsed JSON value as a trace: {@linkcode parseTraceFile} without the
+ * expectations (which are checked all the same).
+ */
 export function parseTrace(json: unknown): Trace {
-  const o = obj(json, "trace");
-  const c = obj(o.config, "config");
-  const hostGranule = str(c, "hostGranule", "config");
-  try {
-    granule(hostGranule);
-  } catch (e) {
-    throw new TraceError("config.hostGranule", (e as Error).message);
-  }
-  const cfg: TraceConfig = {
-    hostGranule,
-    paBits: int(c, "paBits", "config", 32, 52),
-    vcpus: int(c, "vcpus", "config", 1, 4096),
-    memslots: [],
-    contexts: [],
-  };
-  if (!Array.isArray(c.memslots)) throw new TraceError("config.memslots", "expected an array");
-  cfg.memslots = c.memslots.map((m, i) => memslot(m, `config.memslots[${i}]`, hostGranule));
-  if (c.contexts !== undefined && !Array.isArray(c.contexts)) {
-    throw new TraceError("config.contexts", "expected an array");
-  }
-  cfg.contexts = ((c.contexts as unknown[]) ?? []).map((x, i) =>
-    context(x, `config.contexts[${i}]`)
-  );
-  if (!Array.isArray(o.events)) throw new TraceError("events", "expected an array");
-  const events = o.events.map((e, i) => parseEvent(e, `events[${i}]`, cfg));
-  return {
-    name: typeof o.name === "string" ? o.name : "unnamed",
-    description: typeof o.description === "string" ? o.description : "",
-    config: cfg,
-    events,
-  };
+  const { name, description, config, events } = parseTraceFile(json);
+  return { name, description, config, events };
 }

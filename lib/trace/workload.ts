@@ -26,7 +26,7 @@
  * @module
  */
 
-import { parseBacking } from "../host/memory.ts";
+import { parseBacking } from "../host/backing.ts";
 import { granule, type GranuleName, levelSize } from "../kvm/granule.ts";
 import { Prng } from "../util/prng.ts";
 import { formatSize } from "../util/size.ts";

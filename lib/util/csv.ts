@@ -18,7 +18,6 @@
  */
 
 import { parse, stringify } from "@std/csv";
-import { CsvParseStream } from "@std/csv/parse-stream";
 
 /** A value as the CSV writes it: integers exactly, other numbers with at most 3 decimals. */
 export function formatValue(v: string | number | boolean): string {
@@ -87,36 +86,6 @@ export function parseCsv(text: string, tolerant = false): ParsedCsv {
   let t = text;
   if (tolerant && t.length > 0 && !t.endsWith("\n")) t = t.slice(0, t.lastIndexOf("\n") + 1);
   return toRecords(parse(t, { fieldsPerRecord: -1 }), tolerant);
-}
-
-/**
- * Read a CSV file row by row with `CsvParseStream` (for files too big to hold as one
- * string): calls `onRow` with each row by column name; returns the header.
- */
-export async function readCsvStream(
-  path: string,
-  onRow: (row: Record<string, string>) => void,
-): Promise<string[]> {
-  using file = await Deno.open(path);
-  const rows = file.readable.pipeThrough(new TextDecoderStream()).pipeThrough(
-    new CsvParseStream({ fieldsPerRecord: -1 }),
-  );
-  let header: string[] | null = null;
-  let line = 0;
-  for await (const r of rows) {
-    line++;
-    if (!header) {
-      header = r;
-      continue;
-    }
-    if (r.length !== header.length) {
-      throw new Error(`${path}: line ${line} has ${r.length} fields, the header ${header.length}`);
-    }
-    const rec: Record<string, string> = {};
-    header.forEach((h, j) => rec[h] = r[j]);
-    onRow(rec);
-  }
-  return header ?? [];
 }
 
 /** The header line of a CSV file's text (split on commas; our headers need no quoting). */
