@@ -14,7 +14,8 @@
 
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { DesignError, designNames, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { DESIGN_USAGE, designFlag } from "./designs.ts";
 import { TraceError } from "../lib/trace/fields.ts";
 import {
   type CaseResult,
@@ -27,8 +28,12 @@ import {
 } from "../lib/trace/scenario.ts";
 import { describeFsError, fail, nameList, parseCli, readTextInputSync, textTable } from "./cli.ts";
 
-const USAGE = `usage: deno task cases [--strategy a,b] [--case name,…] [--dir DIR] [--json]
-  --strategy LIST   strategies to run (default: every registered one: ${STRATEGY_NAMES.join(", ")})
+const USAGE =
+  `usage: deno task cases [--strategy a,b] [--design FILES] [--case name,…] [--dir DIR] [--json]
+  --strategy LIST   strategies to run (default: every built-in one, ${STRATEGY_NAMES.join(", ")},
+                    and every --design; a design without its own expectation in a case is
+                    held to the case's "*", that of a correct design)
+${DESIGN_USAGE}
   --case LIST       scenario names (files in the directory without .json; default: all)
   --dir DIR         scenario directory (default experiments/scenarios/)
   --json            print a JSON array of results on stdout instead of the table
@@ -41,16 +46,18 @@ function fmtIterations(x: number | null): string {
     : x.toLocaleString("en-US", { maximumFractionDigits: 1 });
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = parseCli(USAGE, {
     strategy: { type: "string" },
+    design: { type: "string" },
     case: { type: "string" },
     dir: { type: "string" },
     json: { type: "boolean", default: false },
   });
+  const designs = await designFlag(args.values.design);
   const strategies = args.values.strategy === undefined
-    ? [...STRATEGY_NAMES]
-    : nameList("--strategy", args.values.strategy, STRATEGY_NAMES, "strategy");
+    ? [...STRATEGY_NAMES, ...designs.names]
+    : nameList("--strategy", args.values.strategy, designNames(), "strategy");
   const dir = args.values.dir === undefined
     ? SCENARIO_DIR
     : pathToFileURL(resolve(args.values.dir) + "/");
@@ -83,6 +90,7 @@ function main(): void {
       try {
         results.push(runCase(s, st));
       } catch (e) {
+        if (e instanceof DesignError) fail(e.message);
         if (e instanceof TraceError || e instanceof RangeError) fail(`${s.path}: ${e.message}`);
         // A strategy that crashes fails its case; the others still run.
         results.push(crashed(s, st, e));
@@ -147,4 +155,4 @@ function main(): void {
   Deno.exit(failed.length ? 1 : 0);
 }
 
-if (import.meta.main) main();
+if (import.meta.main) await main();

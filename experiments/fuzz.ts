@@ -20,7 +20,8 @@
 import { addCoverage, emptyCoverage, formatCoverage } from "../lib/fuzz/coverage.ts";
 import { FUZZ_MAX_EVENTS } from "../lib/fuzz/generate.ts";
 import { KNOWN_BROKEN } from "../lib/fuzz/run.ts";
-import { STRATEGY_NAMES, UPSTREAM } from "../lib/strategies/mod.ts";
+import { designNames, STRATEGY_NAMES, UPSTREAM } from "../lib/strategies/mod.ts";
+import { DESIGN_USAGE, designFlag } from "./designs.ts";
 import { checkOutputDir, describeFsError, fail, parseCli, textTable } from "./cli.ts";
 import type { FuzzTask, FuzzTaskResult } from "./fuzz_worker.ts";
 import { runPool } from "./pool.ts";
@@ -31,14 +32,15 @@ const CORRECT = STRATEGY_NAMES.filter((s) => !KNOWN_BROKEN.includes(s));
 const MAX_SEED = 2 ** 32 - 1;
 
 const USAGE =
-  `usage: deno task fuzz [--runs N] [--seed S] [--strategy a,b] [--minutes M] [--out DIR]
+  `usage: deno task fuzz [--runs N] [--seed S] [--strategy a,b] [--design FILES] [--minutes M] [--out DIR]
   --runs N         traces to run (default 1000; 0 with --minutes: as many as fit, up to
                    the last seed)
   --seed S         first seed, 0..4294967295 (default 1); run i uses seed S+i, so
                    --seed X --runs 1 runs seed X alone; S+N-1 may not pass 4294967295
   --strategy LIST  designs to compare with full-walk (default the correct ones:
-                   ${CORRECT.join(", ")}; ${KNOWN_BROKEN.join(", ")} is known broken: name it
-                   to watch it caught)
+                   ${CORRECT.join(", ")}, and every --design; ${KNOWN_BROKEN.join(", ")} is
+                   known broken: name it to watch it caught)
+${DESIGN_USAGE}
   --minutes M      stop handing out runs after M minutes (whichever of --runs and
                    --minutes comes first; one run at least); a decimal number
   --out DIR        where shrunk findings are written (default results/fuzz)
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
     runs: { type: "string", default: "1000" },
     seed: { type: "string", default: "1" },
     strategy: { type: "string" },
+    design: { type: "string" },
     minutes: { type: "string" },
     out: { type: "string", default: "results/fuzz" },
     keep: { type: "string", default: "20" },
@@ -102,12 +105,13 @@ async function main(): Promise<void> {
   const jobs = v.jobs === undefined
     ? navigator.hardwareConcurrency
     : wholeNumber("jobs", v.jobs, 1, 256);
+  const designs = await designFlag(v.design);
   const named = v.strategy === undefined
-    ? CORRECT
+    ? [...CORRECT, ...designs.names]
     : v.strategy.split(",").map((s) => s.trim()).filter((s) => s);
   for (const s of named) {
-    if (!STRATEGY_NAMES.includes(s)) {
-      fail(`--strategy: unknown strategy "${s}" (expected one of ${STRATEGY_NAMES.join(", ")})`);
+    if (!designNames().includes(s)) {
+      fail(`--strategy: unknown strategy "${s}" (expected one of ${designNames().join(", ")})`);
     }
   }
   if (named.length === 0) fail("--strategy names no strategy");
@@ -123,7 +127,13 @@ async function main(): Promise<void> {
     get(target, p, r) {
       if (p === "length") return total;
       if (typeof p === "string" && /^\d+$/.test(p)) {
-        return { seed: seed + Number(p), strategies, maxEvents, out: v.out } satisfies FuzzTask;
+        return {
+          seed: seed + Number(p),
+          strategies,
+          designs: designs.files,
+          maxEvents,
+          out: v.out,
+        } satisfies FuzzTask;
       }
       return Reflect.get(target, p, r);
     },

@@ -11,6 +11,7 @@
 import { type Coverage, traceCoverage } from "../lib/fuzz/coverage.ts";
 import { fuzzOne } from "../lib/fuzz/run.ts";
 import { traceToJson } from "../lib/trace/trace.ts";
+import { loadDesigns } from "./designs.ts";
 import type { PoolReply } from "./pool.ts";
 
 /** One seed to run. */
@@ -19,6 +20,8 @@ export interface FuzzTask {
   seed: number;
   /** Designs to compare with full-walk. */
   strategies: string[];
+  /** Design files to load first (`--design`, absolute paths). */
+  designs: string[];
   /** Most events per trace. */
   maxEvents: number;
   /** The directory findings go to (for the replay command each one carries). */
@@ -46,10 +49,11 @@ export interface FuzzTaskResult {
   }[];
 }
 
-self.onmessage = (e: MessageEvent<FuzzTask>) => {
+self.onmessage = async (e: MessageEvent<FuzzTask>) => {
   const t = e.data;
   let reply: PoolReply<FuzzTaskResult>;
   try {
+    await loadDesigns(t.designs);
     const r = fuzzOne(t.seed, t.strategies, { maxEvents: t.maxEvents });
     reply = {
       type: "done",

@@ -7,7 +7,14 @@
  * @module
  */
 
-import { makeStrategy, STRATEGY_NAMES, UPSTREAM } from "../lib/strategies/mod.ts";
+import {
+  DesignError,
+  designNames,
+  makeStrategy,
+  STRATEGY_NAMES,
+  UPSTREAM,
+} from "../lib/strategies/mod.ts";
+import { DESIGN_USAGE, designFlag } from "./designs.ts";
 import { TraceError, UnknownKeyError } from "../lib/trace/fields.ts";
 import { minimizeTrace } from "../lib/trace/minimize.ts";
 import { replay } from "../lib/trace/replay.ts";
@@ -24,8 +31,11 @@ import {
   writeOutput,
 } from "./cli.ts";
 
-const USAGE = `usage: deno task replay <trace.json> [--strategy NAME] [--json] [--minimize OUT.json]
-  --strategy NAME   one of: ${STRATEGY_NAMES.join(", ")} (default ${UPSTREAM})
+const USAGE =
+  `usage: deno task replay <trace.json> [--strategy NAME] [--design FILE] [--json] [--minimize OUT.json]
+  --strategy NAME   one of: ${STRATEGY_NAMES.join(", ")}, or a --design's
+                    (default ${UPSTREAM}; with one --design, that design)
+${DESIGN_USAGE}
   --json            print one JSON report on stdout instead of the table
   --minimize OUT    when the strategy leaves a violation, shrink the trace to a smallest
                     one that still does (ddmin over the events) and write it to OUT
@@ -53,14 +63,18 @@ function sameFile(a: string, b: string): boolean {
 
 async function main(): Promise<void> {
   const args = parseCli(USAGE, {
-    strategy: { type: "string", default: UPSTREAM },
+    strategy: { type: "string" },
+    design: { type: "string" },
     json: { type: "boolean", default: false },
     minimize: { type: "string" },
   }, true);
   if (args.positionals.length !== 1) fail("expected one trace file (see --help)");
   const path = args.positionals[0];
-  if (args.values.strategy.includes(",")) fail("--strategy: one strategy (see --help)");
-  const [strategy] = nameList("--strategy", args.values.strategy, STRATEGY_NAMES, "strategy");
+  const designs = await designFlag(args.values.design);
+  const asked = args.values.strategy ??
+    (designs.names.length === 1 ? designs.names[0] : UPSTREAM);
+  if (asked.includes(",")) fail("--strategy: one strategy (see --help)");
+  const [strategy] = nameList("--strategy", asked, designNames(), "strategy");
   const text = await readTextInput(path, "JSON trace");
   const out = args.values.minimize;
   if (out !== undefined) {
@@ -74,6 +88,7 @@ async function main(): Promise<void> {
     trace = parseTrace(json);
     report = replay(trace, makeStrategy(strategy));
   } catch (e) {
+    if (e instanceof DesignError) fail(e.message);
     if (e instanceof UnknownKeyError) fail(`${path}: ${e.message}`);
     if (e instanceof TraceError || e instanceof RangeError) {
       fail(`${path}: ${e.message}${asWritten(json, e.message)}`);

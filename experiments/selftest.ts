@@ -17,7 +17,9 @@
  */
 
 import { exportSelftest, SelftestError } from "../lib/selftest/mod.ts";
-import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { DesignError, designNames, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { FALLBACK_STRATEGY } from "../lib/selftest/expect.ts";
+import { DESIGN_USAGE, designFlag } from "./designs.ts";
 import { parseTrace, type Trace } from "../lib/trace/trace.ts";
 import { TraceError } from "../lib/trace/fields.ts";
 import {
@@ -30,13 +32,16 @@ import {
   readTextInput,
 } from "./cli.ts";
 
-const USAGE = `usage: deno task selftest <trace.json> [--out FILE.c] [--strategy NAME]
+const USAGE =
+  `usage: deno task selftest <trace.json> [--out FILE.c] [--strategy NAME] [--design FILE]
   --out FILE.c      the program (default results/selftest/<trace name>.c); next to it
                     FILE.host.sh (L0), FILE.sh (the wrapper in L1) and FILE.patch
                     (the three for tools/testing/selftests/kvm: git am FILE.patch)
   --strategy NAME   the strategy whose failure the header states: one of
-                    ${STRATEGY_NAMES.join(", ")}
-                    (default: the first that leaves a stale entry on the trace, else maple-v2)
+                    ${STRATEGY_NAMES.join(", ")}, or a --design's (default: the one
+                    --design, else the first that leaves a stale entry on the trace, else
+                    ${FALLBACK_STRATEGY})
+${DESIGN_USAGE}
 exit status: 0 written, 2 bad input (one line; nothing written)`;
 
 const basename = (p: string) => p.split("/").at(-1)!;
@@ -46,13 +51,16 @@ async function main(): Promise<void> {
   const { values: args, positionals } = parseCli(USAGE, {
     out: { type: "string" },
     strategy: { type: "string" },
+    design: { type: "string" },
   }, true);
   if (positionals.length !== 1) fail("expected one trace file (see --help)");
   const path = positionals[0];
-  if (args.strategy?.includes(",")) fail("--strategy: one strategy (see --help)");
-  const strategy = args.strategy === undefined
+  const designs = await designFlag(args.design);
+  const asked = args.strategy ?? (designs.names.length === 1 ? designs.names[0] : undefined);
+  if (asked?.includes(",")) fail("--strategy: one strategy (see --help)");
+  const strategy = asked === undefined
     ? undefined
-    : nameList("--strategy", args.strategy, STRATEGY_NAMES, "strategy")[0];
+    : nameList("--strategy", asked, designNames(), "strategy")[0];
   const source = await readTextInput(path, "JSON trace");
   const json = parseJsonInput(path, source);
   let trace: Trace;
@@ -85,6 +93,7 @@ async function main(): Promise<void> {
       strategy,
     });
   } catch (e) {
+    if (e instanceof DesignError) fail(e.message);
     if (e instanceof SelftestError || e instanceof TraceError || e instanceof RangeError) {
       fail(`${path}: ${e.message}`);
     }

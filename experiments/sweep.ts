@@ -53,6 +53,7 @@ import {
   TIMING_HEADER,
 } from "../lib/sweep/columns.ts";
 import { KNOWN_BROKEN, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { designFlag } from "./designs.ts";
 import { generateWorkload } from "../lib/trace/workload.ts";
 import {
   checkOutputFile,
@@ -70,7 +71,16 @@ const DEFAULT_OUT = "results/sweep.csv";
 
 /** Flags that are not grid dimensions: name, default, help. */
 const OTHER_FLAGS: [string, string, string][] = [
-  ["strategy", "all registered", `strategies, comma-separated (${STRATEGY_NAMES.join(", ")})`],
+  [
+    "strategy",
+    "every design",
+    `strategies, comma-separated (${STRATEGY_NAMES.join(", ")}, and every --design)`,
+  ],
+  [
+    "design",
+    "-",
+    "design files (modules exporting a design record, docs/designs.md), comma-separated: their names join --strategy's and their rows the CSV",
+  ],
   [
     "seed",
     String(DEFAULT_SEED),
@@ -175,6 +185,8 @@ function parseWhole(flag: string, text: string, lo: number, hi: number): number 
 interface Options {
   /** Grid parts, strategies, seed and cost model. */
   spec: SweepSpec;
+  /** Design files of `--design` (absolute paths), for the workers. */
+  designs: string[];
   out: string;
   timing: string;
   jobs: number;
@@ -205,6 +217,7 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
   const v = args.values as Record<string, string | boolean | undefined>;
   const flags: Record<string, string> = {};
   for (const k of GRID_FILE_KEYS) if (typeof v[k] === "string") flags[k] = v[k] as string;
+  const designs = await designFlag(typeof v.design === "string" ? v.design : undefined);
   let spec: SweepSpec;
   try {
     spec = sweepSpec(flags, typeof v.grid === "string" ? await gridFile(v.grid) : undefined);
@@ -245,6 +258,7 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
   return {
     args,
     spec,
+    designs: designs.files,
     out,
     timing,
     jobs,
@@ -398,6 +412,7 @@ async function main(): Promise<void> {
         bytes,
         point: s,
         strategies: g,
+        designs: o.designs,
         weight: w * g.length,
         cost,
         fullCheck: o.fullCheck,

@@ -14,6 +14,7 @@
 import type { CostModel } from "../lib/sweep/costmodel.ts";
 import type { PointSpec } from "../lib/sweep/grid.ts";
 import { type PointResult, runPoint } from "../lib/sweep/run.ts";
+import { loadDesigns } from "./designs.ts";
 import type { PoolReply } from "./pool.ts";
 
 /** One point to run. */
@@ -22,13 +23,15 @@ export interface WorkerTask {
   point: PointSpec;
   /** Strategies still to replay for it. */
   strategies: string[];
+  /** Design files to load first (`--design`, absolute paths). */
+  designs: string[];
   /** The cost model. */
   cost: CostModel;
   /** The oracle checks every leaf after every event (`--full-check`). */
   fullCheck: boolean;
 }
 
-self.onmessage = (e: MessageEvent<WorkerTask>) => {
+self.onmessage = async (e: MessageEvent<WorkerTask>) => {
   const t = e.data;
   let reply: PoolReply<PointResult>;
   // Progress inside the point, at most every 250 ms.
@@ -41,6 +44,7 @@ self.onmessage = (e: MessageEvent<WorkerTask>) => {
     reported = fraction;
   };
   try {
+    await loadDesigns(t.designs);
     const result = runPoint(t.point, t.strategies, t.cost, { fullCheck: t.fullCheck, onProgress });
     reply = { type: "done", result };
   } catch (err) {

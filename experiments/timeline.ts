@@ -12,7 +12,8 @@
  * @module
  */
 
-import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { DesignError, designNames, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { DESIGN_USAGE, designFlag } from "./designs.ts";
 import { replayTimeline, timelineCsv } from "../lib/sweep/timeline.ts";
 import { TraceError } from "../lib/trace/fields.ts";
 import { parseTrace } from "../lib/trace/trace.ts";
@@ -26,11 +27,14 @@ import {
   writeOutput,
 } from "./cli.ts";
 
-const USAGE = `usage: deno task timeline [trace.json] [--out PREFIX] [--strategy a,b]
+const USAGE =
+  `usage: deno task timeline [trace.json] [--out PREFIX] [--strategy a,b] [--design FILES]
   trace.json        the trace (default experiments/scenarios/reproducer.json)
   --out PREFIX      write PREFIX.strategies.csv, PREFIX.findings.csv, PREFIX.unmaps.csv
                     (default results/reproducer)
-  --strategy LIST   strategies, comma-separated (default all: ${STRATEGY_NAMES.join(", ")})
+  --strategy LIST   strategies, comma-separated (default every built-in one,
+                    ${STRATEGY_NAMES.join(", ")}, and every --design)
+${DESIGN_USAGE}
 exit status: 0 written, 1 a write failed, 2 bad input or an unwritable --out (one line;
 nothing written)`;
 
@@ -38,12 +42,14 @@ async function main(): Promise<void> {
   const args = parseCli(USAGE, {
     out: { type: "string", default: "results/reproducer" },
     strategy: { type: "string" },
+    design: { type: "string" },
   }, true);
   if (args.positionals.length > 1) fail("expected at most one trace file (see --help)");
   const path = args.positionals[0] ?? "experiments/scenarios/reproducer.json";
+  const designs = await designFlag(args.values.design);
   const strategies = args.values.strategy === undefined
-    ? [...STRATEGY_NAMES]
-    : nameList("--strategy", args.values.strategy, STRATEGY_NAMES, "strategy");
+    ? [...STRATEGY_NAMES, ...designs.names]
+    : nameList("--strategy", args.values.strategy, designNames(), "strategy");
   const suffixes = ["strategies.csv", "findings.csv", "unmaps.csv"];
   checkOutputPrefix("--out", args.values.out, suffixes, "reproducer", { replace: true });
   const text = await readTextInput(path, "JSON trace");
@@ -53,6 +59,7 @@ async function main(): Promise<void> {
   try {
     files = timelineCsv(replayTimeline(parseTrace(json), strategies));
   } catch (e) {
+    if (e instanceof DesignError) fail(e.message);
     if (e instanceof TraceError || e instanceof RangeError) fail(`${path}: ${e.message}`);
     throw e;
   }

@@ -25,7 +25,7 @@
  * @module
  */
 
-import { STRATEGY_NAMES } from "../strategies/registry.ts";
+import { designNames } from "../strategies/registry.ts";
 import { unknownKeys } from "../util/keys.ts";
 import type { SweepColumn } from "./columns.ts";
 import { type CostModel, defaultCostModel } from "./costmodel.ts";
@@ -245,11 +245,13 @@ export function sweepSpec(flags: SweepFlags, file?: GridFile): SweepSpec {
   for (const d of DIMENSIONS) if (flags[d.flag] !== undefined) dimFlags[d.flag] = flags[d.flag]!;
   const parts = (file?.parts ?? [{}]).map((p) => parseGridValues({ ...common, ...p, ...dimFlags }));
 
-  const strategies = (common.strategy ?? STRATEGY_NAMES.join(",")).split(",").map((s) => s.trim());
+  // Every design known now: the built-in ones and those a --design registered.
+  const known = designNames();
+  const strategies = (common.strategy ?? known.join(",")).split(",").map((s) => s.trim());
   for (const s of strategies) {
-    if (!STRATEGY_NAMES.includes(s)) {
+    if (!known.includes(s)) {
       throw new GridError(
-        `--strategy: unknown strategy "${s}" (expected one of ${STRATEGY_NAMES.join(", ")})`,
+        `--strategy: unknown strategy "${s}" (expected one of ${known.join(", ")})`,
       );
     }
   }
