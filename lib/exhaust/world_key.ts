@@ -113,7 +113,7 @@ export class PaNames {
   };
 }
 
-const b36 = (n: number) => n.toString(36);
+const num = (n: number) => `${n}`;
 
 /** `pgt`'s leaves, flat: IPA, size, output address, attributes, canonical IPA. */
 function leavesOf(pgt: KvmPgtable): number[] {
@@ -126,8 +126,8 @@ function leavesOf(pgt: KvmPgtable): number[] {
 function text(l: number[], pa: ((x: number) => number) | null, meta = false): string {
   let s = "";
   for (let i = 0; i < l.length; i += 5) {
-    s += `${b36(l[i])}/${b36(l[i + 1])}/${b36(pa ? pa(l[i + 2]) : l[i + 2])}/${l[i + 3]}` +
-      (meta ? `/${b36(l[i + 4])};` : ";");
+    s += `${num(l[i])}/${num(l[i + 1])}/${num(pa ? pa(l[i + 2]) : l[i + 2])}/${l[i + 3]}` +
+      (meta ? `/${num(l[i + 4])};` : ";");
   }
   return s;
 }
@@ -148,21 +148,21 @@ export function worldKey(kvm: Kvm): { key: string; names: PaNames } {
   const pa = (x: number) => names.known(x)!;
   let s = "H" + text(hostLeaves, pa) + "S";
   for (const m of host.memslots) {
-    s += `${m.id}/${b36(m.base)}/${b36(m.size)}/${m.backing}/${b36(m.backingSize)}/` +
+    s += `${m.id}/${num(m.base)}/${num(m.size)}/${m.backing}/${num(m.backingSize)}/` +
       `${m.logging ? 1 : 0}/${[...m.dirty].sort((x, y) => x - y).join(".")};`;
   }
   s += "C" + text(canonical, pa) + "M";
   kvm.nestedMmus.forEach((m, i) => {
-    s += `${m.valid ? 1 : 0}/${m.vmid}/${b36(m.baddr)}/${m.vtcr}/${m.s2Enabled ? 1 : 0}/` +
+    s += `${m.valid ? 1 : 0}/${m.vmid}/${num(m.baddr)}/${m.vtcr}/${m.s2Enabled ? 1 : 0}/` +
       `${m.refcnt}/${m.pendingUnmap ? 1 : 0}/${m.contextId}:${text(shadows[i], pa, true)}!`;
   });
   s += "L";
   for (const c of kvm.l1.contexts) {
     const pending = c.pending.map((p) =>
-      `${b36(p.base)}/${b36(p.size)}/${b36(p.l1ipa)}/${p.attr}/${p.conflict ? 1 : 0}`
+      `${num(p.base)}/${num(p.size)}/${num(p.l1ipa)}/${p.attr}/${p.conflict ? 1 : 0}`
     );
-    const conflicts = c.conflicts.map(([a, b]) => `${b36(a)}-${b36(b)}`);
-    s += `${c.id}/${c.vmid}/${b36(c.baddr)}/${c.granule.name}/${c.s2.geom.ipaBits}/` +
+    const conflicts = c.conflicts.map(([a, b]) => `${num(a)}-${num(b)}`);
+    s += `${c.id}/${c.vmid}/${num(c.baddr)}/${c.granule.name}/${c.s2.geom.ipaBits}/` +
       `${c.s2Enabled ? 1 : 0}/${c.destroyed ? 1 : 0}:${text(leavesOf(c.s2), null)}p` +
       `${[...new Set(pending)].sort().join(";")}c${[...new Set(conflicts)].sort().join(";")}!`;
   }
