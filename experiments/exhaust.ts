@@ -37,6 +37,8 @@ const USAGE =
                    the alphabet
   --depth N        most events in a sequence (default 6)
   --minutes M      start no batch after M minutes; the depth then running is partial
+  --cpu-minutes M  the same, counting the CPU time of the process and its workers (what
+                   a time limit on idle cores would be, on a shared machine)
   --jobs N         workers (default: the cores; 1 runs in this thread)
   --batch N        states per batch (default: 16 batches per depth, of 16..2048 states)
   --dedup D        auto (default), design (the design's encodeState()) or history (no
@@ -98,7 +100,9 @@ function report(r: ExhaustResult, out: string | null): void {
   }
   if (r.partial) {
     rows.push([
-      `${r.partial.depth} (partial)`,
+      `${r.partial.depth} (${
+        r.stopped === "counterexample" ? "to the counterexample" : "partial"
+      })`,
       r.partial.explored,
       r.partial.distinct,
       r.partial.seconds.toFixed(1),
@@ -108,7 +112,7 @@ function report(r: ExhaustResult, out: string | null): void {
   const why = {
     depth: "the depth asked",
     time: "the time limit",
-    counterexample: "a counterexample",
+    counterexample: `a counterexample at depth ${r.depthCompleted + 1}`,
     exhausted: "no new state: every reachable state was checked",
   }[r.stopped];
   console.log(
@@ -145,6 +149,7 @@ async function main(): Promise<void> {
     world: { type: "string", default: "4k" },
     depth: { type: "string", default: "6" },
     minutes: { type: "string" },
+    "cpu-minutes": { type: "string" },
     jobs: { type: "string" },
     batch: { type: "string" },
     dedup: { type: "string", default: "auto" },
@@ -164,6 +169,10 @@ async function main(): Promise<void> {
   const minutes = v.minutes === undefined ? Infinity : Number(v.minutes);
   if (v.minutes !== undefined && !(minutes > 0)) {
     fail(`--minutes: "${v.minutes}" is not a positive number`);
+  }
+  const cpuMinutes = v["cpu-minutes"] === undefined ? Infinity : Number(v["cpu-minutes"]);
+  if (v["cpu-minutes"] !== undefined && !(cpuMinutes > 0)) {
+    fail(`--cpu-minutes: "${v["cpu-minutes"]}" is not a positive number`);
   }
   const jobs = v.jobs === undefined
     ? navigator.hardwareConcurrency
@@ -186,6 +195,7 @@ async function main(): Promise<void> {
     world: { ...w, name: worldName },
     depth,
     timeLimitS: minutes * 60,
+    cpuLimitS: cpuMinutes * 60,
     jobs,
     batch,
     dedup: v.dedup as "auto" | DedupScheme,

@@ -8,9 +8,9 @@
  * States of one depth are expanded in batches, in lexicographic order of their histories,
  * in this thread or by workers (`jobs`); results are merged in batch order, so counts and
  * the counterexample are the same whatever the number of workers (the depth that holds
- * the counterexample is counted up to the batch that holds it). With a time limit, no
- * batch is started after it: the depth being expanded is reported partial, and only whole
- * depths count as completed.
+ * the counterexample is counted up to the batch that holds it). With a time limit (wall
+ * clock, or CPU seconds for a shared machine), no batch is started after it: the depth
+ * being expanded is reported partial, and only whole depths count as completed.
  *
  * @example maple-v2 fails in five events (two aliases of one page, both faulted, a migration)
  * ```ts
@@ -61,6 +61,11 @@ export interface ExhaustOptions {
   depth?: number;
   /** Start no batch after this many seconds (default: none). */
   timeLimitS?: number;
+  /**
+   * Start no batch after the process (its workers included) has used this many CPU
+   * seconds (default: none): what a time limit on idle cores would be, on a shared machine.
+   */
+  cpuLimitS?: number;
   /** Workers (default 1: in this thread). */
   jobs?: number;
   /** How states are merged (default `auto`: `design` when it has encodeState()). */
@@ -125,11 +130,14 @@ export interface ExhaustResult {
   explored: number;
   /** Distinct states (fingerprints) seen. */
   distinct: number;
-  /** Every sequence of at most this many events was checked. */
+  /** Every sequence of at most this many events was checked (and held). */
   depthCompleted: number;
   /** Per completed depth (0 is the initial state). */
   perDepth: DepthCount[];
-  /** The depth stopped in the middle by the time limit, if any. */
+  /**
+   * The depth stopped in the middle, by the time limit or by the counterexample found there
+   * (counted up to the batch holding it), if any.
+   */
   partial: DepthCount | null;
   /** Why it stopped. */
   stopped: "depth" | "time" | "counterexample" | "exhausted";
@@ -195,6 +203,11 @@ export async function exhaust(opts: ExhaustOptions): Promise<ExhaustResult> {
     : (h, d, n) => Promise.resolve(local.expand(h, d, n));
   const maxDepth = opts.depth ?? Infinity;
   const limit = opts.timeLimitS ?? Infinity;
+  const cpuLimit = opts.cpuLimitS ?? Infinity;
+  const cpuUsed = () => {
+    const c = process.cpuUsage(cpu0);
+    return (c.user + c.system) / 1e6;
+  };
   const n = w.events.length;
   const visited = new FingerprintSet(16);
   visited.add(local.rootFingerprint());
@@ -223,8 +236,8 @@ export async function exhaust(opts: ExhaustOptions): Promise<ExhaustResult> {
       const d0 = elapsed();
       const next = new Frontier(depth, Math.min(frontier.count * 4, 1 << 20));
       const count: DepthCount = { depth, explored: 0, distinct: 0, seconds: 0 };
-      const size = opts.batch ??
-        Math.min(2048, Math.max(16, Math.ceil(frontier.count / (8 * jobs))));
+      // Not a function of `jobs`: the depth a counterexample stops is counted up to its batch.
+      const size = opts.batch ?? Math.min(2048, Math.max(16, Math.ceil(frontier.count / 16)));
       const batches: [number, number][] = [];
       for (let s = 0; s < frontier.count; s += size) {
         batches.push([s, Math.min(frontier.count, s + size)]);
@@ -261,7 +274,7 @@ export async function exhaust(opts: ExhaustOptions): Promise<ExhaustResult> {
       const worker = async () => {
         while (nextBatch < batches.length) {
           if (finding && nextBatch > finding.batch) return; // a shorter or earlier one is all that matters
-          if (elapsed() > limit) {
+          if (elapsed() > limit || cpuUsed() > cpuLimit) {
             timedOut = true;
             return;
           }
@@ -297,8 +310,7 @@ export async function exhaust(opts: ExhaustOptions): Promise<ExhaustResult> {
           [...h, found.f.event],
           found.f,
         );
-        result.perDepth.push(count);
-        result.depthCompleted = depth;
+        result.partial = count;
         result.stopped = "counterexample";
         break;
       }
