@@ -112,6 +112,16 @@ export interface ReverseMapStrategy {
   memoryBytes(): number;
   /** Times an MMU fell back to the full walk (strategies with a budget); else 0. */
   fallbacks(): number;
+  /**
+   * Optional, for the exhaustive checker (`lib/exhaust/`): the design's state as a
+   * canonical string. Two instances with equal encodings (over equal worlds) must answer
+   * every later call alike (the same shadow range operations, equal encodings after), so
+   * the checker merges their states; leave out what only counts (steps, modeled bytes) and
+   * orders that change nothing (a list whose elements are all handled together). A host PA
+   * the design keeps goes through `pa`, which names PAs canonically. A design without this
+   * method is checked without merging states reached by different event histories.
+   */
+  encodeState?(pa: (pa: number) => number): string;
 }
 
 /** A constructor of a fresh strategy instance with its options. */

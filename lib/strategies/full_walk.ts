@@ -51,6 +51,10 @@ export class FullWalk implements ReverseMapStrategy {
   memoryBytes(): number {
     return 0;
   }
+  /** No index: no state (exhaustive checking). */
+  encodeState(): string {
+    return "";
+  }
   /** Never falls back: it is the fallback. */
   fallbacks(): number {
     return 0;

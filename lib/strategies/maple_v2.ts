@@ -342,6 +342,20 @@ export class MapleV2 implements ReverseMapStrategy {
     return this.live * SHADOW_IPA_MAP_BYTES + this.treeBytes;
   }
 
+  /**
+   * Each MMU's tree pieces with their entry (shadow IPA, canonical IPA, size), for
+   * exhaustive checking; whether an entry was freed or leaked, and which pieces share one,
+   * only count (use after free, leaks), nothing else reads them.
+   */
+  encodeState(): string {
+    const en = this.entries;
+    return this.ops.mmus.map((mmu) =>
+      (this.trees[mmu.id]?.toArray() ?? []).map(({ start, end, value: e }) =>
+        `${start}-${end}>${en.shadowIpa.get(e)}/${en.ipa.get(e)}/${en.size[e]}`
+      ).join(",")
+    ).join(";");
+  }
+
   /** The patch never falls back to the full walk. */
   fallbacks(): number {
     return 0;

@@ -363,6 +363,20 @@ export class MergedPivot implements ReverseMapStrategy {
     return (this.entries + this.elements) * MERGED_OBJECT_BYTES + this.treeBytes;
   }
 
+  /**
+   * Each MMU's merged ranges with the set of their shadow ranges, for exhaustive checking:
+   * a list is only ever handled whole (unmapped, write-protected, flushed, searched for a
+   * duplicate), so its order and repeats change nothing.
+   */
+  encodeState(): string {
+    const set = (m: number) =>
+      [...new Set(this.lists.list(m).map((r) => `${r.shadowIpa}/${r.size}`))].sort().join(".");
+    return this.ops.mmus.map((mmu) =>
+      (this.trees[mmu.id]?.toArray() ?? []).map((e) => `${e.start}-${e.end}>${set(e.value)}`)
+        .join(",")
+    ).join(";");
+  }
+
   /** Never falls back to the full walk. */
   fallbacks(): number {
     return 0;

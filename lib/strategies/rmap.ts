@@ -455,6 +455,28 @@ export class Rmap implements ReverseMapStrategy {
     return bytes;
   }
 
+  /**
+   * For exhaustive checking: the descriptors as an unmap finds them (level, key, MMU,
+   * shadow IPA, and whether the side table points at it), as a set (a key's list is only
+   * ever handled whole); each MMU's side keys and whether it is in fallback.
+   */
+  encodeState(): string {
+    const out: string[] = [];
+    this.levels.forEach((L, l) =>
+      L.keys.forEach((c, head) => {
+        for (let d = head; d >= 0; d = this.dNext[d]) {
+          const m = this.dMmu[d], s = this.dIpa.get(d);
+          out.push(`${l}/${c}/${m}/${s}/${this.ops.mmus[m].pgt.shadowedAt(s) === d + 1 ? 1 : 0}`);
+        }
+      })
+    );
+    out.sort();
+    for (const m of this.ops.mmus) {
+      out.push(`${m.id}${this.fallback[m.id] ? "F" : ""}:${this.sideKeys[m.id].keys().join(".")}`);
+    }
+    return out.join(",");
+  }
+
   /** Times an MMU went over its budget and fell back to the full walk. */
   fallbacks(): number {
     return this.fallbackCount;

@@ -464,6 +464,30 @@ export class RmapCompact implements ReverseMapStrategy {
     return this.chunkBytes + this.dirBytes + this.sideBytes;
   }
 
+  /**
+   * For exhaustive checking: every entry as the reverse side holds it (level, canonical
+   * IPA, MMU, shadow IPA) with what the shadow side answers for it; how entries are packed
+   * (runs or exceptions, table words) changes no answer.
+   */
+  encodeState(): string {
+    const out: string[] = [];
+    this.levels.forEach((L, l) => {
+      for (const [ci, ch] of L.chunks) {
+        const entry = (slot: number, m: number, s: number) =>
+          out.push(
+            `${l}/${ci * L.chunkSpan + slot * L.size}/${m}/${s}/${this.canonicalOf(m, l, s)}`,
+          );
+        ch.runs.forEach((r, b) => {
+          for (let i = 0; r && i < COMPACT_BLOCK_SLOTS; i++) {
+            if (bit(r, i)) entry(b * COMPACT_BLOCK_SLOTS + i, r.mmu, r.base + i * L.size);
+          }
+        });
+        ch.exSlot.forEach((slot, k) => entry(slot, ch.exMmu[k], ch.exIpa[k]));
+      }
+    });
+    return out.sort().join(",");
+  }
+
   /** Never falls back. */
   fallbacks(): number {
     return 0;

@@ -241,6 +241,16 @@ export class SpanUnknown implements ReverseMapStrategy {
     return this.treeBytes;
   }
 
+  /** Each MMU's reverse and direct map, for exhaustive checking. */
+  encodeState(): string {
+    const text = (t?: RangeMap) =>
+      (t?.toArray() ?? []).map((e) => `${e.start}-${e.end}>${e.value}`).join(",");
+    return this.ops.mmus.map((m) => {
+      const x = this.index[m.id];
+      return `${text(x?.rev)}|${text(x?.direct)}`;
+    }).join(";");
+  }
+
   /** Wholesale unmaps: the times an MMU fell back to the full walk. */
   fallbacks(): number {
     return this.unmaps;
