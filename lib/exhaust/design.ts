@@ -1,8 +1,6 @@
 /**
  * Which design the exhaustive checker runs, in a form a worker can rebuild: a built-in
- * name (`makeStrategy()`), or a module outside `lib/` exporting a factory (a function
- * returning a fresh {@linkcode ReverseMapStrategy}, or an object with a `factory`
- * function, under the export named, `default` otherwise). And the guard every design call
+ * name, or a design file (docs/designs.md) that registers it. And the guard every design call
  * goes through, so that a design that throws is told apart from an event that cannot
  * happen in a state (which throws a RangeError before anything changes).
  *
@@ -20,39 +18,32 @@
  */
 
 import type { ReverseMapStrategy } from "../kvm/strategy.ts";
-import { makeStrategy } from "../strategies/mod.ts";
+import { loadDesignFile } from "../strategies/load.ts";
+import { makeStrategy } from "../strategies/registry.ts";
 
 /** A design as workers rebuild it. */
 export interface DesignSpec {
-  /** A built-in name (`makeStrategy()`), or the label of a design from `module`. */
+  /** A design's name: a built-in one, or one the design file `file` registers. */
   strategy: string;
   /** The design's options (`rmap-bounded`'s budget, `maple-v2`'s switches). */
   opts?: Record<string, number>;
-  /** URL of a module exporting a factory (instead of a built-in). */
-  module?: string;
-  /** The export holding the factory (default `default`). */
-  export?: string;
+  /** A design file (docs/designs.md), for a design not built in: workers load it again. */
+  file?: string;
 }
 
 /** A fresh design instance. */
 export type DesignFactory = () => ReverseMapStrategy;
 
-/** The factory of `spec`; a module that does not give one is a one-line RangeError. */
+/**
+ * The factory of `spec`, from the design registry (lib/strategies/registry.ts), after
+ * loading its design file when it names one; an unknown name is a one-line RangeError,
+ * a design file that does not hold together a DesignError.
+ */
 export async function loadDesign(spec: DesignSpec): Promise<DesignFactory> {
   const opts = spec.opts ?? {};
-  if (!spec.module) {
-    makeStrategy(spec.strategy, opts); // a one-line error for an unknown name
-    return () => makeStrategy(spec.strategy, opts);
-  }
-  const m = await import(spec.module);
-  const x = m[spec.export ?? "default"];
-  const f = typeof x === "function" ? x : typeof x?.factory === "function" ? x.factory : null;
-  if (!f) {
-    throw new RangeError(
-      `${spec.module}: export "${spec.export ?? "default"}" is not a design factory`,
-    );
-  }
-  return () => f(opts) as ReverseMapStrategy;
+  if (spec.file) await loadDesignFile(spec.file);
+  makeStrategy(spec.strategy, opts); // a one-line error for an unknown name
+  return () => makeStrategy(spec.strategy, opts);
 }
 
 /** A design method threw: a finding (the design fails on a state the world reaches). */
@@ -82,7 +73,6 @@ export function guardDesign(d: ReverseMapStrategy): ReverseMapStrategy & {
   const g: ReverseMapStrategy & { inner: ReverseMapStrategy } = {
     inner: d,
     name: d.name,
-    insertLock: d.insertLock,
     attach: (ops) => guard("attach", () => d.attach(ops)),
     shadowMapped: (m, s, c, z, pa, r) =>
       guard("shadowMapped", () => d.shadowMapped(m, s, c, z, pa, r)),

@@ -167,6 +167,12 @@ export function worldKey(kvm: Kvm): { key: string; names: PaNames } {
       `${[...new Set(pending)].sort().join(";")}c${[...new Set(conflicts)].sort().join(";")}!`;
   }
   s += "V";
-  for (const v of kvm.vcpus) s += `${v.hwMmu ? v.hwMmu.id : -1}/${v.contextId};`;
+  // The vCPU's context by id, and whether it is still that id's live context object (a
+  // context re-created under its id makes the next access look its MMU up afresh).
+  for (const v of kvm.vcpus) {
+    const c = v.context;
+    const live = c !== null && kvm.l1.contexts.includes(c) && !c.destroyed;
+    s += `${v.hwMmu ? v.hwMmu.id : -1}/${c ? c.id : -1}${c && !live ? "x" : ""};`;
+  }
   return { key: s + "R" + kvm.nestedMmusNext, names };
 }

@@ -118,7 +118,7 @@ function guard(inner: ReverseMapStrategy, file: string): ReverseMapStrategy {
     if (e instanceof DesignError) throw e;
     throw new DesignError(file, `${cb}() threw: ${firstLine(e)}`);
   };
-  return {
+  const g: ReverseMapStrategy = {
     name: inner.name,
     attach(ops: ShadowOps) {
       try {
@@ -184,6 +184,16 @@ function guard(inner: ReverseMapStrategy, file: string): ReverseMapStrategy {
       }
     },
   };
+  if (inner.encodeState) {
+    g.encodeState = (pa) => {
+      try {
+        return inner.encodeState!(pa);
+      } catch (e) {
+        return fail("encodeState", e);
+      }
+    };
+  }
+  return g;
 }
 
 function checkCount(n: number): number {

@@ -23,7 +23,7 @@
  *   ],
  * });
  * const cx = counterexampleOf("maple-v2", "cases", "case alias", trace);
- * assertEquals([cx.trace.events.length, cx.violation.kind, cx.upstreamClean], [5, "not-invalidated", true]);
+ * assertEquals([cx.trace.events.length, cx.violation?.kind, cx.upstreamClean], [5, "not-invalidated", true]);
  * ```
  * @module
  */
@@ -43,8 +43,10 @@ export interface Counterexample {
   readonly source: string;
   /** The minimized trace (1-minimal: no event can be dropped). */
   readonly trace: Trace;
-  /** The first violation the design shows on it. */
-  readonly violation: Violation;
+  /** The first violation the design shows on it (null when the design threw instead). */
+  readonly violation: Violation | null;
+  /** What the design threw on the trace's last event, when it threw. */
+  readonly failure: string | null;
   /** Every violation kind the design shows on it, sorted. */
   readonly kinds: readonly string[];
   /** Upstream's full walk leaves no stale entry on the same trace. */
@@ -54,7 +56,8 @@ export interface Counterexample {
 /**
  * The counterexample of `design` on `trace` (which must show a violation), found by
  * `check` at `source`: the trace minimized (ddmin, unless `minimal`: breadth-first
- * exploration already found the shortest), then replayed for its violation.
+ * exploration already found the shortest), then replayed for its violation. `failure`: the
+ * design threw on the trace's last event (what it threw), which is the finding.
  */
 export function counterexampleOf(
   design: string,
@@ -62,19 +65,32 @@ export function counterexampleOf(
   source: string,
   trace: Trace,
   minimal = false,
+  failure?: string,
 ): Counterexample {
   const small = minimal ? trace : minimizeTrace(trace, () => makeStrategy(design));
   const named = { ...small, name: `${design}: ${source}, minimized` };
+  const up = () => replay(named, makeStrategy(UPSTREAM), { keepEvents: false }).violations === 0;
+  if (failure !== undefined) {
+    return {
+      check,
+      source,
+      trace: named,
+      violation: null,
+      failure,
+      kinds: [],
+      upstreamClean: up(),
+    };
+  }
   const r = replay(named, makeStrategy(design), { keepEvents: false });
   const found = r.firstSeen.filter((v) => v.kind !== "kvm-baseline");
   if (found.length === 0) throw new RangeError(`${source}: ${design} shows no violation`);
-  const up = replay(named, makeStrategy(UPSTREAM), { keepEvents: false });
   return {
     check,
     source,
     trace: named,
     violation: found[0],
+    failure: null,
     kinds: [...new Set(found.map((v) => v.kind))].sort(),
-    upstreamClean: up.violations === 0,
+    upstreamClean: up(),
   };
 }

@@ -64,24 +64,32 @@ const n = (x: number) => x.toLocaleString("en-US");
 
 function cxSection(d: string, cx: Counterexample, files: readonly string[], cmd: string): string[] {
   const v = cx.violation;
+  const last = cx.trace.events.length - 1;
+  const how = cx.check === "exhaust"
+    ? "shortest by breadth-first search"
+    : "minimized: no event can be dropped";
   const out = [
-    `**Counterexample.** ${d} leaves a stale shadow entry after event ${v.event} of this ` +
-    `${cx.trace.events.length}-event trace (found by the ${cx.check} check, ${cx.source}; ` +
-    `${
-      cx.check === "exhaust"
-        ? "shortest by breadth-first search"
-        : "minimized: no event can be dropped"
-    }).`,
+    v
+      ? `**Counterexample.** ${d} leaves a stale shadow entry after event ${v.event} of this ` +
+        `${cx.trace.events.length}-event trace (found by the ${cx.check} check, ${cx.source}; ${how}).`
+      : `**Counterexample.** ${d} throws at event ${last} of this ${cx.trace.events.length}-event ` +
+        `trace (found by the ${cx.check} check, ${cx.source}; ${how}): ${cx.failure}.`,
     "",
     "| # | op | operands |",
     "|---|---|---|",
     ...cx.trace.events.map((e, i) => `| ${i} | \`${e.op}\` | ${describeEvent(e) || "—"} |`),
     "",
-    `After event ${v.event} (\`${v.op}\`), shadow MMU ${v.mmu} (L1 context ${v.context}) still holds ` +
-    `a ${formatSize(v.size)} leaf at shadow IPA ${hex(v.shadowIpa)} -> host PA ${hex(v.pa)}` +
-    (v.canonicalIpa === null ? "" : `, canonical IPA ${hex(v.canonicalIpa)}`) +
-    `: **${v.kind}** (${v.expected}). Kinds on this trace: ${cx.kinds.join(", ")}.`,
-    "",
+  ];
+  if (v) {
+    out.push(
+      `After event ${v.event} (\`${v.op}\`), shadow MMU ${v.mmu} (L1 context ${v.context}) still ` +
+        `holds a ${formatSize(v.size)} leaf at shadow IPA ${hex(v.shadowIpa)} -> host PA ` +
+        `${hex(v.pa)}` + (v.canonicalIpa === null ? "" : `, canonical IPA ${hex(v.canonicalIpa)}`) +
+        `: **${v.kind}** (${v.expected}). Kinds on this trace: ${cx.kinds.join(", ")}.`,
+      "",
+    );
+  }
+  out.push(
     cx.upstreamClean
       ? "Upstream's full walk leaves no stale entry on the same trace: the finding is the design's."
       : "Upstream's full walk is flagged on the same trace too: the finding is the model's or " +
@@ -91,7 +99,7 @@ function cxSection(d: string, cx: Counterexample, files: readonly string[], cmd:
     ...files.map((f) => `- \`${f}\``),
     "",
     "Replay it: `" + cmd + "`",
-  ];
+  );
   return out;
 }
 
