@@ -27,10 +27,15 @@ import { designNamed, designNames } from "../lib/strategies/registry.ts";
 import { traceToJson } from "../lib/trace/trace.ts";
 import { rowsCsv } from "../lib/verify/check.ts";
 import { verifyFigures } from "../lib/verify/figures.ts";
-import { VERIFY_CHECKS, type VerifyMode, verifyPlan } from "../lib/verify/plan.ts";
+import {
+  VERIFY_CHECKS,
+  type VerifyCheck,
+  type VerifyMode,
+  verifyPlan,
+} from "../lib/verify/plan.ts";
 import { renderReport, verdictOf } from "../lib/verify/report.ts";
 import { runVerify } from "../lib/verify/run.ts";
-import { checkOutputDir, describeFsError, fail, parseCli } from "./cli.ts";
+import { checkOutputDir, describeFsError, fail, nameList, parseCli } from "./cli.ts";
 import { startProgress } from "./progress.ts";
 
 const USAGE = `usage: deno task verify DESIGN [--quick] [--out DIR] [--quiet]
@@ -38,6 +43,8 @@ const USAGE = `usage: deno task verify DESIGN [--quick] [--out DIR] [--quiet]
                or a design file (a .ts module exporting a design record: docs/designs.md)
   --quick      a verdict in about a minute: fewer states, traces and grid points
   --out DIR    the report folder (default results/verify/NAME; replaced whole)
+  --only LIST  run only these checks (of ${VERIFY_CHECKS.join(", ")}); the others are
+               reported as not run
   --quiet      no progress on stderr
 Runs (a) the case library, (b) the exhaustive small-scope search, (c) a fuzz campaign,
 (d) a cost sweep beside ${verifyPlan("full").references.join(", ")}, and writes
@@ -51,6 +58,7 @@ async function main(): Promise<void> {
   const args = parseCli(USAGE, {
     quick: { type: "boolean" },
     out: { type: "string" },
+    only: { type: "string" },
     quiet: { type: "boolean" },
   }, true);
   if (args.positionals.length !== 1) {
@@ -72,28 +80,32 @@ async function main(): Promise<void> {
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) fail(`--out: ${out}: ${describeFsError(e)}`);
   }
+  const checks = args.values.only === undefined
+    ? [...VERIFY_CHECKS]
+    : nameList("--only", args.values.only, VERIFY_CHECKS, "check") as VerifyCheck[];
   const plan = verifyPlan(mode);
-  const command = `deno task verify ${given}${args.values.quick ? " --quick" : ""}`;
+  const command = `deno task verify ${given}${args.values.quick ? " --quick" : ""}` +
+    (args.values.only === undefined ? "" : ` --only ${checks.join(",")}`);
 
-  // Progress: each check is a quarter of the bar; inside it, its own units.
+  // Progress in expected seconds: each check weighs what it takes on two idle cores.
+  const weight = (c: VerifyCheck) => checks.includes(c) ? plan.expectedSeconds[c] : 0;
+  const before = (c: VerifyCheck) =>
+    VERIFY_CHECKS.slice(0, VERIFY_CHECKS.indexOf(c)).reduce((a, x) => a + weight(x), 0);
   const progress = startProgress({
     label: `verify ${name}`,
-    total: 100,
+    total: VERIFY_CHECKS.reduce((a, c) => a + weight(c), 0),
     unit: "%",
     quiet: args.values.quiet,
   });
-  let current = 0;
   let result;
   try {
     result = await runVerify(name, plan, {
-      onCheck: (c, i) => {
-        current = i;
-        progress.update(i * 25, c);
-      },
+      checks,
+      onCheck: (c) => progress.update(before(c), c),
       onProgress: (c, done, total) =>
         progress.update(
-          current * 25 + (total > 0 ? 25 * done / total : 0),
-          `${c} ${done}/${total}`,
+          before(c) + (total > 0 ? weight(c) * Math.min(1, done / total) : 0),
+          `${c} ${Math.round(done)}/${Math.round(total)}`,
         ),
     });
   } catch (e) {
@@ -112,33 +124,62 @@ async function main(): Promise<void> {
     const cxFiles: string[] = [];
     const cx = verdict.counterexample;
     if (cx) {
-      const json = traceToJson(cx.trace);
-      await Deno.writeTextFile(`${tmp}/counterexample.json`, json);
-      cxFiles.push("counterexample.json");
-      try {
-        const st = await exportSelftest(cx.trace, {
-          source: json,
-          traceFile: "counterexample.json",
-          name: "counterexample_test",
-          strategy: name,
-        });
-        await Deno.writeTextFile(`${tmp}/counterexample_test.c`, st.c);
-        await Deno.writeTextFile(`${tmp}/counterexample_test.host.sh`, st.host);
-        cxFiles.push("counterexample_test.c", "counterexample_test.host.sh");
-      } catch (e) {
-        // A trace a selftest cannot express (docs/hardware.md): say so in the report.
-        cxFiles.push(`(no selftest: ${(e as Error).message.split("\n")[0]})`);
+      await Deno.writeTextFile(`${tmp}/counterexample.json`, traceToJson(cx.trace));
+      cxFiles.push("counterexample.json: the trace (deno task replay reads it)");
+      // The selftest: from the shortest counterexample a selftest can express (an event
+      // L1 userspace or an L0 shell cannot produce rules a trace out: docs/hardware.md).
+      const candidates = result.checks.map((c) => c.counterexample).filter((c) => c !== null)
+        .sort((a, b) => a.trace.events.length - b.trace.events.length);
+      const refused: string[] = [];
+      for (const c of candidates) {
+        const file = c === cx ? "counterexample.json" : "selftest_counterexample.json";
+        const json = traceToJson(c.trace);
+        try {
+          const st = await exportSelftest(c.trace, {
+            source: json,
+            traceFile: file,
+            name: "counterexample_test",
+            strategy: name,
+          });
+          if (c !== cx) {
+            await Deno.writeTextFile(`${tmp}/${file}`, json);
+            cxFiles.push(
+              `${file}: the ${c.trace.events.length}-event counterexample of the ${c.check} ` +
+                `check (${c.source}), which the selftest is made from`,
+            );
+          }
+          await Deno.writeTextFile(`${tmp}/counterexample_test.c`, st.c);
+          await Deno.writeTextFile(`${tmp}/counterexample_test.host.sh`, st.host);
+          await Deno.writeTextFile(`${tmp}/counterexample_test.sh`, st.wrapper);
+          await Deno.writeTextFile(`${tmp}/counterexample_test.patch`, st.patch);
+          cxFiles.push(
+            "counterexample_test.c, counterexample_test.sh, counterexample_test.host.sh: the " +
+              "selftest (the program in L1, its wrapper, the host's side; docs/hardware.md)",
+            "counterexample_test.patch: the same for tools/testing/selftests/kvm (git am)",
+          );
+          break;
+        } catch (e) {
+          refused.push(`${c.source}: ${(e as Error).message.split("\n")[0]}`);
+        }
+      }
+      if (refused.length === candidates.length) {
+        cxFiles.push(`no selftest: no counterexample can be one (${refused.join("; ")})`);
+      } else if (refused.length > 0) {
+        cxFiles.push(`(shorter counterexamples a selftest cannot express: ${refused.join("; ")})`);
       }
     }
-    const figures = verifyFigures(name, result.cost);
+    const figures = result.cost ? verifyFigures(name, result.cost) : [];
     for (const f of figures) await Deno.writeTextFile(`${tmp}/${f.name}.svg`, f.svg);
     for (const c of result.checks) {
-      await Deno.writeTextFile(`${tmp}/${c.check}.csv`, rowsCsv(c.rows));
+      if (c.status !== "skipped") {
+        await Deno.writeTextFile(`${tmp}/${c.check}.csv`, rowsCsv(c.rows));
+      }
     }
     await Deno.writeTextFile(
       `${tmp}/timing.csv`,
       rowsCsv(
-        result.checks.map((c) => ({ check: c.check, wall_s: Math.round(c.elapsedMs) / 1000 })),
+        result.checks.filter((c) => c.status !== "skipped")
+          .map((c) => ({ check: c.check, wall_s: Math.round(c.elapsedMs) / 1000 })),
       ),
     );
     const replayCmd = `deno task replay ${out}/counterexample.json --strategy ${name}` +

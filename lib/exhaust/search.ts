@@ -31,6 +31,7 @@
 
 import process from "node:process";
 import type { Violation } from "../oracle/oracle.ts";
+import { DesignError } from "../strategies/design.ts";
 import { replay } from "../trace/replay.ts";
 import type { Trace } from "../trace/trace.ts";
 import { type DesignFactory, type DesignSpec, loadDesign } from "./design.ts";
@@ -338,7 +339,14 @@ export async function exhaust(opts: ExhaustOptions): Promise<ExhaustResult> {
   if (result.counterexample && !result.counterexample.failure) {
     // The trace must show it on its own, as replay runs it.
     const r = replay(result.counterexample.trace, make());
-    if (r.violations === 0) throw new Error("exhaust: the counterexample does not replay");
+    if (r.violations === 0) {
+      throw new DesignError(
+        probe.name,
+        "the counterexample the search found does not replay on a fresh VM: the design keeps " +
+          "state the search's snapshots cannot see (a closure variable, a #private field, a " +
+          "WeakMap or a module variable); keep its state in fields (docs/designs.md)",
+      );
+    }
   }
   return result;
 }

@@ -80,7 +80,7 @@ export async function loadDesignFile(file: string): Promise<Design> {
   const checked = checkDesign(rec, file);
   const guarded: Design = {
     ...checked,
-    make: (opts) => guard(makeChecked(checked, file, opts), file),
+    make: (opts) => new GuardedDesign(makeChecked(checked, file, opts), file),
   };
   registerDesign(guarded, file);
   return guarded;
@@ -112,88 +112,93 @@ function makeChecked(d: Design, file: string, opts: Record<string, number>): Rev
   return s;
 }
 
-/** `inner` with each callback's exception turned into a DesignError naming `file`. */
-function guard(inner: ReverseMapStrategy, file: string): ReverseMapStrategy {
-  const fail = (cb: string, e: unknown): never => {
-    if (e instanceof DesignError) throw e;
-    throw new DesignError(file, `${cb}() threw: ${firstLine(e)}`);
-  };
-  const g: ReverseMapStrategy = {
-    name: inner.name,
-    attach(ops: ShadowOps) {
-      try {
-        inner.attach(ops);
-      } catch (e) {
-        fail("attach", e);
-      }
-    },
-    shadowMapped(mmu: ShadowMmu, s: number, c: number, z: number, pa: number, relaxed: boolean) {
-      try {
-        inner.shadowMapped(mmu, s, c, z, pa, relaxed);
-      } catch (e) {
-        fail("shadowMapped", e);
-      }
-    },
-    shadowRemoved(mmu: ShadowMmu, s: number, z: number, pa: number, cause: RemovalCause) {
-      try {
-        inner.shadowRemoved(mmu, s, z, pa, cause);
-      } catch (e) {
-        fail("shadowRemoved", e);
-      }
-    },
-    mmuReset(mmu: ShadowMmu) {
-      try {
-        inner.mmuReset(mmu);
-      } catch (e) {
-        fail("mmuReset", e);
-      }
-    },
-    unmapCanonical(start: number, end: number, kind: HostUnmapKind) {
-      try {
-        inner.unmapCanonical(start, end, kind);
-      } catch (e) {
-        fail("unmapCanonical", e);
-      }
-    },
-    wpCanonical(start: number, end: number) {
-      try {
-        inner.wpCanonical(start, end);
-      } catch (e) {
-        fail("wpCanonical", e);
-      }
-    },
-    flushCanonical(start: number, end: number) {
-      try {
-        inner.flushCanonical(start, end);
-      } catch (e) {
-        fail("flushCanonical", e);
-      }
-    },
-    memoryBytes() {
-      try {
-        return checkCount(inner.memoryBytes());
-      } catch (e) {
-        return fail("memoryBytes", e);
-      }
-    },
-    fallbacks() {
-      try {
-        return checkCount(inner.fallbacks());
-      } catch (e) {
-        return fail("fallbacks", e);
-      }
-    },
-  };
-  if (inner.encodeState) {
-    g.encodeState = (pa) => {
-      try {
-        return inner.encodeState!(pa);
-      } catch (e) {
-        return fail("encodeState", e);
-      }
-    };
+/**
+ * A design instance with each callback's exception turned into a DesignError naming the
+ * file. The instance is a field (`inner`), not a closure variable, so that whatever walks
+ * the object graph (the exhaustive search's snapshots) reaches the design's state.
+ */
+class GuardedDesign implements ReverseMapStrategy {
+  readonly name: string;
+  encodeState?: (pa: (pa: number) => number) => string;
+  constructor(readonly inner: ReverseMapStrategy, readonly file: string) {
+    this.name = inner.name;
+    if (inner.encodeState) {
+      this.encodeState = (pa) => {
+        try {
+          return this.inner.encodeState!(pa);
+        } catch (e) {
+          return this.fail("encodeState", e);
+        }
+      };
+    }
   }
-  return g;
+  private fail(cb: string, e: unknown): never {
+    if (e instanceof DesignError) throw e;
+    throw new DesignError(this.file, `${cb}() threw: ${firstLine(e)}`);
+  }
+  attach(ops: ShadowOps): void {
+    try {
+      this.inner.attach(ops);
+    } catch (e) {
+      this.fail("attach", e);
+    }
+  }
+  shadowMapped(mmu: ShadowMmu, s: number, c: number, z: number, pa: number, relaxed: boolean) {
+    try {
+      this.inner.shadowMapped(mmu, s, c, z, pa, relaxed);
+    } catch (e) {
+      this.fail("shadowMapped", e);
+    }
+  }
+  shadowRemoved(mmu: ShadowMmu, s: number, z: number, pa: number, cause: RemovalCause) {
+    try {
+      this.inner.shadowRemoved(mmu, s, z, pa, cause);
+    } catch (e) {
+      this.fail("shadowRemoved", e);
+    }
+  }
+  mmuReset(mmu: ShadowMmu): void {
+    try {
+      this.inner.mmuReset(mmu);
+    } catch (e) {
+      this.fail("mmuReset", e);
+    }
+  }
+  unmapCanonical(start: number, end: number, kind: HostUnmapKind): void {
+    try {
+      this.inner.unmapCanonical(start, end, kind);
+    } catch (e) {
+      this.fail("unmapCanonical", e);
+    }
+  }
+  wpCanonical(start: number, end: number): void {
+    try {
+      this.inner.wpCanonical(start, end);
+    } catch (e) {
+      this.fail("wpCanonical", e);
+    }
+  }
+  flushCanonical(start: number, end: number): void {
+    try {
+      this.inner.flushCanonical(start, end);
+    } catch (e) {
+      this.fail("flushCanonical", e);
+    }
+  }
+  memoryBytes(): number {
+    try {
+      return checkCount(this.inner.memoryBytes());
+    } catch (e) {
+      return this.fail("memoryBytes", e);
+    }
+  }
+  fallbacks(): number {
+    try {
+      return checkCount(this.inner.fallbacks());
+    } catch (e) {
+      return this.fail("fallbacks", e);
+    }
+  }
 }
 
 function checkCount(n: number): number {

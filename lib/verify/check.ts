@@ -23,8 +23,11 @@ export type CheckRow = Record<string, string | number | boolean>;
 export interface CheckResult {
   /** Which check. */
   readonly check: VerifyCheck;
-  /** `pass`: it held; `fail`: a counterexample; `info`: costs, no verdict of their own. */
-  readonly status: "pass" | "fail" | "info";
+  /**
+   * `pass`: it held; `fail`: a counterexample; `info`: costs, no verdict of their own;
+   * `skipped`: not run (`--only`).
+   */
+  readonly status: "pass" | "fail" | "info" | "skipped";
   /** One line: what was checked and what came of it. */
   readonly summary: string;
   /** The first counterexample (status `fail`). */
@@ -33,6 +36,18 @@ export interface CheckResult {
   readonly rows: readonly CheckRow[];
   /** Wall time, ms. */
   readonly elapsedMs: number;
+}
+
+/** A check that was not run. */
+export function skipped(check: VerifyCheck): CheckResult {
+  return {
+    check,
+    status: "skipped",
+    summary: "not run",
+    counterexample: null,
+    rows: [],
+    elapsedMs: 0,
+  };
 }
 
 /** Progress of a check: units done of a total (the units are the check's own). */

@@ -28,14 +28,18 @@ import type { VerifyPlan } from "./plan.ts";
 export interface Verdict {
   /** Every check held. */
   readonly correct: boolean;
-  /** The first counterexample, in check order (cases, exhaust, fuzz). */
+  /** The shortest counterexample of the checks (the first in check order among equals). */
   readonly counterexample: Counterexample | null;
 }
 
-/** The verdict of `checks`: the first counterexample in the order they ran, if any. */
+/** The verdict of `checks`: the shortest counterexample any of them found, if any. */
 export function verdictOf(checks: readonly CheckResult[]): Verdict {
-  const first = checks.find((c) => c.counterexample !== null)?.counterexample ?? null;
-  return { correct: checks.every((c) => c.status !== "fail"), counterexample: first };
+  let best: Counterexample | null = null;
+  for (const c of checks) {
+    const cx = c.counterexample;
+    if (cx && (best === null || cx.trace.events.length < best.trace.events.length)) best = cx;
+  }
+  return { correct: checks.every((c) => c.status !== "fail"), counterexample: best };
 }
 
 /** What the report refers to. */
@@ -60,7 +64,8 @@ export interface ReportInput {
   readonly provenance: string;
 }
 
-const n = (x: number) => x.toLocaleString("en-US");
+const n = (x: number) =>
+  x.toLocaleString("en-US", { maximumFractionDigits: Number.isInteger(x) ? 0 : 1 });
 
 function cxSection(d: string, cx: Counterexample, files: readonly string[], cmd: string): string[] {
   const v = cx.violation;
@@ -151,7 +156,9 @@ function seconds(ns: number): string {
 export function renderReport(r: ReportInput): string {
   const d = designNamed(r.design);
   const verdict = verdictOf(r.checks);
-  const ran = r.checks.filter((c) => c.status !== "info").map((c) => c.check);
+  const ran = r.checks.filter((c) => c.status === "pass" || c.status === "fail")
+    .map((c) => c.check);
+  const notRun = r.checks.filter((c) => c.status === "skipped").map((c) => c.check);
   const head = verdict.correct
     ? `# ${r.design}: correct on every check`
     : `# ${r.design}: counterexample found`;
@@ -160,8 +167,10 @@ export function renderReport(r: ReportInput): string {
     "",
     verdict.correct
       ? `**Verdict: correct.** ${r.design} left no stale shadow entry in any check ` +
-        `(${ran.join(", ")}; ${r.plan.mode} mode). What each check covered is below; a ` +
-        "verdict holds for what was explored, not beyond it."
+        `(${ran.join(", ")}; ${r.plan.mode} mode${
+          notRun.length ? `; not run: ${notRun.join(", ")}` : ""
+        }). What each check covered is below; a verdict holds for what was explored, not ` +
+        "beyond it."
       : `**Verdict: not correct.** ${r.design} leaves a stale shadow entry.`,
     "",
   ];

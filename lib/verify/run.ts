@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { CheckResult } from "./check.ts";
+import { type CheckResult, skipped } from "./check.ts";
 import { checkCases } from "./cases.ts";
 import { checkCost, type CostRows } from "./cost.ts";
 import { checkExhaust } from "./exhaust.ts";
@@ -34,14 +34,16 @@ export interface VerifyRun {
   readonly plan: VerifyPlan;
   /** The checks, in the order they ran. */
   readonly checks: readonly CheckResult[];
-  /** The cost check's rows. */
-  readonly cost: CostRows;
+  /** The cost check's rows (null when it was not run). */
+  readonly cost: CostRows | null;
 }
 
 /** Options of {@linkcode runVerify}. */
 export interface VerifyOptions {
   /** Only these cases of the library (tests). */
   cases?: readonly string[];
+  /** Only these checks (default all four); the others are reported skipped. */
+  checks?: readonly VerifyCheck[];
   /** A check starts: its name and its position (0-based) among the four. */
   onCheck?: (check: VerifyCheck, index: number) => void;
   /** Progress inside the running check: units done of a total (the check's own units). */
@@ -58,24 +60,39 @@ export async function runVerify(
     opts.onCheck?.(c, VERIFY_CHECKS.indexOf(c));
     return (done: number, total: number) => opts.onProgress?.(c, done, total);
   };
+  const run = (c: VerifyCheck) => opts.checks === undefined || opts.checks.includes(c);
   const checks: CheckResult[] = [];
-  checks.push(checkCases(design, { only: opts.cases, onProgress: step("cases") }));
   checks.push(
-    await checkExhaust(design, {
-      depth: plan.exhaustDepth,
-      seconds: plan.exhaustSeconds,
-      onProgress: step("exhaust"),
-    }),
+    run("cases")
+      ? checkCases(design, { only: opts.cases, onProgress: step("cases") })
+      : skipped("cases"),
   );
   checks.push(
-    checkFuzz(design, { seed: plan.fuzzSeed, traces: plan.fuzzTraces, onProgress: step("fuzz") }),
+    run("exhaust")
+      ? await checkExhaust(design, {
+        depth: plan.exhaustDepth,
+        seconds: plan.exhaustSeconds,
+        onProgress: step("exhaust"),
+      })
+      : skipped("exhaust"),
   );
-  const cost = checkCost(design, plan.references, {
-    grid: plan.costGrid,
-    populated: plan.populated,
-    seed: plan.sweepSeed,
-    onProgress: step("cost"),
-  });
-  checks.push(cost);
-  return { design, plan, checks, cost: cost.cost };
+  checks.push(
+    run("fuzz")
+      ? checkFuzz(design, {
+        seed: plan.fuzzSeed,
+        traces: plan.fuzzTraces,
+        onProgress: step("fuzz"),
+      })
+      : skipped("fuzz"),
+  );
+  const cost = run("cost")
+    ? checkCost(design, plan.references, {
+      grid: plan.costGrid,
+      populated: plan.populated,
+      seed: plan.sweepSeed,
+      onProgress: step("cost"),
+    })
+    : null;
+  checks.push(cost ?? skipped("cost"));
+  return { design, plan, checks, cost: cost?.cost ?? null };
 }
