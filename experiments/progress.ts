@@ -2,16 +2,15 @@
  * Progress a person can trust, for every task that can run longer than a few seconds
  * (sweep, fuzz, mutate, cases): driven by the work done (events replayed, traces, test
  * runs), redrawn on a timer so that elapsed time and ETA move between updates. On a
- * terminal it is `@std/cli`'s progress bar; elsewhere one plain line on stderr every few
- * seconds; nothing with `quiet`.
+ * terminal one line redrawn in place every second; elsewhere one plain line on stderr every
+ * few seconds; nothing with `quiet`. A caller whose work runs synchronously still gets its
+ * lines: an update draws when a line is due.
  *
  * The ETA is elapsed × (work left / work done): the caller measures work in a unit whose
  * cost per unit is steady (events, not grid points of very different sizes).
  *
  * @module
  */
-
-import { ProgressBar, type ProgressBarFormatter } from "@std/cli/unstable-progress-bar";
 
 /** A running progress display. */
 export interface Progress {
@@ -80,43 +79,30 @@ export function startProgress(opts: ProgressOptions): Progress {
       stop: () => Promise.resolve(),
     };
   }
-  if (!Deno.stderr.isTerminal()) {
-    const id = setInterval(
-      () => console.error(line((performance.now() - t0) / 1000)),
-      (opts.everySeconds ?? 5) * 1000,
-    );
-    return {
-      update: (d, n) => (done = d, note = n ?? note),
-      setTotal: (t) => (total = t),
-      stop: () => {
-        clearInterval(id);
-        console.error(line((performance.now() - t0) / 1000));
-        return Promise.resolve();
-      },
-    };
-  }
-  const bar = new ProgressBar({
-    max: Math.max(1, total),
-    barLength: 24,
-    formatter: (f: ProgressBarFormatter) => {
-      const el = f.time / 1000;
-      const pct = total > 0 ? Math.min(100, Math.floor((100 * done) / total)) : 0;
-      const counts = percentOnly ? "" : `${fmt(done)}/${fmt(total)} ${opts.unit} `;
-      return `${opts.label} [${f.progressBar}] ${pct}% ${counts}` +
-        `${formatDuration(el)} ETA ${formatDuration(eta(el, done, total))}` +
-        (note ? ` ${note}` : "");
-    },
-  });
+  // Drawn on a timer (elapsed time moves while no work is reported) and from update() when a
+  // draw is due: a check that runs synchronously (a replay loop) starves the timer.
+  const every = (opts.everySeconds ?? (Deno.stderr.isTerminal() ? 1 : 5)) * 1000;
+  const draw = Deno.stderr.isTerminal()
+    ? (text: string) => Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${text}`))
+    : (text: string) => console.error(text);
+  let last = performance.now();
+  const tick = () => {
+    last = performance.now();
+    draw(line((last - t0) / 1000));
+  };
+  const id = setInterval(tick, every);
   return {
     update: (d, n) => {
       done = d;
       note = n ?? note;
-      bar.value = Math.min(d, bar.max);
+      if (performance.now() - last >= every) tick();
     },
-    setTotal: (t) => {
-      total = t;
-      bar.max = Math.max(1, t);
+    setTotal: (t) => (total = t),
+    stop: () => {
+      clearInterval(id);
+      tick();
+      if (Deno.stderr.isTerminal()) console.error();
+      return Promise.resolve();
     },
-    stop: () => bar.stop(),
   };
 }

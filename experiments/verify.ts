@@ -91,9 +91,10 @@ async function main(): Promise<void> {
   const weight = (c: VerifyCheck) => checks.includes(c) ? plan.expectedSeconds[c] : 0;
   const before = (c: VerifyCheck) =>
     VERIFY_CHECKS.slice(0, VERIFY_CHECKS.indexOf(c)).reduce((a, x) => a + weight(x), 0);
+  const total = VERIFY_CHECKS.reduce((a, c) => a + weight(c), 0);
   const progress = startProgress({
     label: `verify ${name}`,
-    total: VERIFY_CHECKS.reduce((a, c) => a + weight(c), 0),
+    total,
     unit: "%",
     quiet: args.values.quiet,
   });
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
     if (e instanceof DesignError) fail(e.message);
     throw e;
   }
-  progress.update(100, "report");
+  progress.update(total, "report");
   await progress.stop();
 
   // Build the folder beside its destination, then rename it into place.

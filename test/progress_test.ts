@@ -38,6 +38,26 @@ Deno.test("progress: without a terminal, plain lines on a timer, the last one at
   assert(lines.every((l) => !l.includes("\x1b")), "no escape codes");
 });
 
+Deno.test("progress: work that runs synchronously (the timer starved) still gets its lines", async () => {
+  const lines = await runWithPipedStderr(`
+    import { startProgress } from "./experiments/progress.ts";
+    const p = startProgress({ label: "job", total: 3, unit: "runs", everySeconds: 0.1 });
+    for (let i = 1; i <= 3; i++) {
+      const until = performance.now() + 250;
+      while (performance.now() < until) { /* a replay that never yields */ }
+      p.update(i, "run " + i);
+    }
+    await p.stop();
+  `);
+  // One line per update (each came after a due draw), and the last at stop.
+  assertEquals(lines.map((l) => l.replace(/, \d+s elapsed, ETA \d+s/, "")), [
+    "job: 1/3 runs (33%); run 1",
+    "job: 2/3 runs (66%); run 2",
+    "job: 3/3 runs (100%); run 3",
+    "job: 3/3 runs (100%); run 3",
+  ]);
+});
+
 Deno.test("progress: quiet prints nothing", async () => {
   const lines = await runWithPipedStderr(`
     import { startProgress } from "./experiments/progress.ts";
