@@ -64,7 +64,7 @@ export function checkFuzz(design: string, opts: FuzzCheckOptions): CheckResult {
     check: "fuzz",
     status: first === null ? "pass" : "fail",
     summary: first === null
-      ? `${n} random traces (seeds ${opts.seed}..${opts.seed + n - 1}, ` +
+      ? `${n.toLocaleString("en-US")} random traces (seeds ${opts.seed}..${opts.seed + n - 1}, ` +
         `${events.toLocaleString("en-US")} events): no stale entry${apart}`
       : `a stale entry on random trace seed ${opts.seed + n - 1}, after ${n} traces${apart}`,
     counterexample: first,
