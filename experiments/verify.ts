@@ -69,7 +69,13 @@ async function main(): Promise<void> {
   try {
     name = isFile(given) ? (await loadDesignFile(given)).name : designNamed(given).name;
   } catch (e) {
-    if (e instanceof DesignError || e instanceof RangeError) fail(e.message);
+    if (e instanceof RangeError) {
+      fail(
+        `DESIGN: ${e.message.replace(/, or a design file with --design\)$/, ")")}, ` +
+          `or a design file (a path ending in .ts)`,
+      );
+    }
+    if (e instanceof DesignError) fail(e.message);
     throw e;
   }
   const mode: VerifyMode = args.values.quick ? "quick" : "full";
