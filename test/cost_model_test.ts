@@ -7,7 +7,11 @@
  * exit 2, nothing written.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { describeCostModel, readCostModelFile } from "../lib/calibrate/mod.ts";
+import {
+  COST_MODEL_FILE_FIELDS,
+  describeCostModel,
+  readCostModelFile,
+} from "../lib/calibrate/mod.ts";
 import { defaultCostModel } from "../lib/sweep/costmodel.ts";
 import { COST_FLAGS } from "../lib/sweep/spec.ts";
 import { parseCsv } from "../lib/util/csv.ts";
@@ -183,5 +187,24 @@ Deno.test("verify --cost-model: the cost check estimates with the file's model, 
     assert(words(svg).includes(`≈ 23.56 ns each by ${named}`.replace(/\s+/g, " ")), words(svg));
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("docs/sweeps.md's cost-flag table lists every cost flag with its column and default", async () => {
+  const doc = await read("docs/sweeps.md");
+  const rows = doc.split("\n").filter((l) => /^\| `--[a-z-]+` \|/.test(l))
+    .map((l) => l.split("|").slice(1, -1).map((c) => c.trim()));
+  const def = defaultCostModel();
+  assertEquals(
+    rows.map((
+      [flag, dflt, , column],
+    ) => [flag, dflt.replace(/ \(s\)$/, "").replace(",", ""), column]),
+    COST_FLAGS.map((f) => [`\`--${f.flag}\``, String(f.toFlag(def[f.field])), `\`${f.column}\``]),
+  );
+  for (const [flag, , file] of rows) {
+    const f = COST_FLAGS.find((f) => `\`--${f.flag}\`` === flag)!;
+    const m = COST_MODEL_FILE_FIELDS.find((m) => m.field === f.field);
+    assertEquals(file.startsWith("the file's"), m !== undefined, flag);
+    if (m) assert(file.includes(`\`${m.path}\``), `${flag}: ${file} names ${m.path}`);
   }
 });
