@@ -12,7 +12,7 @@
  * import { checkCost } from "./cost.ts";
  * import { verifyFigures } from "./figures.ts";
  * const r = checkCost("rmap", ["full-walk"], {
- *   grid: { vcpus: "1,2", granule: "4K", alias: "0", "l1-mem": "4G", "pages-per-context": "8" },
+ *   grid: { vcpus: "1,2", granule: "4K", "l1-mem": "4G", alias: "0", "pages-per-context": "8" },
  *   populated: {
  *     vcpus: "1", granule: "4K", "l1-mem": "4G", alias: "0", "working-set": "64K",
  *     "pages-per-context": "8",
