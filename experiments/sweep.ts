@@ -15,6 +15,11 @@
 import { formatBytes, parseSize } from "../lib/util/size.ts";
 import { defaultCostModel } from "../lib/sweep/costmodel.ts";
 import {
+  COST_MODEL_FILE_FIELDS,
+  CostModelFileError,
+  readCostModelFile,
+} from "../lib/calibrate/model_file.ts";
+import {
   type CsvRecord,
   formatCsv,
   formatCsvLines,
@@ -34,7 +39,9 @@ import {
 import type { PointSpec } from "../lib/sweep/grid.ts";
 import {
   COST_FLAGS,
+  type CostBase,
   DEFAULT_SEED,
+  defaultCostBase,
   GRID_FILE_KEYS,
   type GridFile,
   gridFilePath,
@@ -108,9 +115,15 @@ const OTHER_FLAGS: [string, string, string][] = [
     "off",
     "keep rows of this grid already in <out>.partial.tmp (an interrupted run) or <out>",
   ],
+  [
+    "cost-model",
+    "-",
+    "cost model file (deno task calibrate --out): its ns per iteration, ns per descriptor and soft-lockup threshold replace the defaults; each cost flag below (or a grid file's) overrides its field; the timing file's cost_model column says which model ran",
+  ],
   ...COST_FLAGS.map((f): [string, string, string] => [
     f.flag,
-    String(f.toFlag(defaultCostModel()[f.field])),
+    String(f.toFlag(defaultCostModel()[f.field])) +
+    (COST_MODEL_FILE_FIELDS.some((m) => m.field === f.field) ? ", or --cost-model's" : ""),
     f.help,
   ]),
   [
@@ -218,9 +231,18 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
   const flags: Record<string, string> = {};
   for (const k of GRID_FILE_KEYS) if (typeof v[k] === "string") flags[k] = v[k] as string;
   const designs = await designFlag(typeof v.design === "string" ? v.design : undefined);
+  let base: CostBase = defaultCostBase();
+  if (typeof v["cost-model"] === "string") {
+    try {
+      base = await readCostModelFile(v["cost-model"]);
+    } catch (e) {
+      if (e instanceof CostModelFileError) fail(`--cost-model: ${e.message}`);
+      throw e;
+    }
+  }
   let spec: SweepSpec;
   try {
-    spec = sweepSpec(flags, typeof v.grid === "string" ? await gridFile(v.grid) : undefined);
+    spec = sweepSpec(flags, typeof v.grid === "string" ? await gridFile(v.grid) : undefined, base);
   } catch (e) {
     if (e instanceof GridError || e instanceof RangeError) fail(e.message);
     throw e;
@@ -471,7 +493,7 @@ async function main(): Promise<void> {
     {
       admit: (t, now) => now.reduce((a, r) => a + r.bytes, 0) + t.bytes <= o.maxMemory,
       done: (t, r) => {
-        const trows = r.timing.map((row) => ({ ...row, commit }));
+        const trows = r.timing.map((row) => ({ ...row, commit, cost_model: o.spec.costOrigin }));
         for (const row of r.rows) results.set(key(row.point, row.strategy), row);
         for (const row of trows) timings.set(key(row.point, row.strategy), row);
         Deno.writeTextFileSync(partial, formatCsvLines(SWEEP_HEADER, r.rows), { append: true });

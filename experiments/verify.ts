@@ -1,9 +1,10 @@
 /**
- * `deno task verify DESIGN [--quick] [--out DIR] [--quiet]`: is a shadow-unmap design
- * correct, and what does it cost? DESIGN is a built-in design's name or a design file
- * (a module exporting a design record: docs/designs.md). It runs, in order, (a) the case
- * library, (b) the exhaustive small-scope search, (c) a seeded fuzz campaign, (d) a cost
- * sweep beside the reference designs, and writes a report folder:
+ * `deno task verify DESIGN [--quick] [--out DIR] [--cost-model FILE] [--quiet]`: is a
+ * shadow-unmap design correct, and what does it cost? DESIGN is a built-in design's name or
+ * a design file (a module exporting a design record: docs/designs.md). It runs, in order,
+ * (a) the case library, (b) the exhaustive small-scope search, (c) a seeded fuzz campaign,
+ * (d) a cost sweep beside the reference designs (under `--cost-model`'s model, a file of
+ * `deno task calibrate`, or the default), and writes a report folder:
  *
  * - `report.md`: the verdict first (correct on every check, or the first counterexample
  *   with its minimized trace), the checks, the figures with a sentence each, the design;
@@ -20,7 +21,9 @@
  */
 
 import { basename, dirname } from "node:path";
+import { CostModelFileError, readCostModelFile } from "../lib/calibrate/model_file.ts";
 import { exportSelftest } from "../lib/selftest/mod.ts";
+import { type CostBase, defaultCostBase } from "../lib/sweep/spec.ts";
 import { DesignError } from "../lib/strategies/design.ts";
 import { loadDesignFile } from "../lib/strategies/load.ts";
 import { designNamed, designNames } from "../lib/strategies/registry.ts";
@@ -38,13 +41,16 @@ import { runVerify } from "../lib/verify/run.ts";
 import { checkOutputDir, describeFsError, fail, nameList, parseCli } from "./cli.ts";
 import { startProgress } from "./progress.ts";
 
-const USAGE = `usage: deno task verify DESIGN [--quick] [--out DIR] [--quiet]
+const USAGE = `usage: deno task verify DESIGN [--quick] [--out DIR] [--cost-model FILE] [--quiet]
   DESIGN       a built-in design (${designNames().join(", ")})
                or a design file (a .ts module exporting a design record: docs/designs.md)
   --quick      a verdict in about a minute: fewer states, traces and grid points
   --out DIR    the report folder (default results/verify/NAME; replaced whole)
   --only LIST  run only these checks (of ${VERIFY_CHECKS.join(", ")}); the others are
                reported as not run
+  --cost-model FILE
+               the cost check's cost model: a file of deno task calibrate --out (default:
+               lib/sweep/costmodel.ts's); report.md and the time figure name it
   --quiet      no progress on stderr
 Runs (a) the case library, (b) the exhaustive small-scope search, (c) a fuzz campaign,
 (d) a cost sweep beside ${verifyPlan("full").references.join(", ")}, and writes
@@ -59,6 +65,7 @@ async function main(): Promise<void> {
     quick: { type: "boolean" },
     out: { type: "string" },
     only: { type: "string" },
+    "cost-model": { type: "string" },
     quiet: { type: "boolean" },
   }, true);
   if (args.positionals.length !== 1) {
@@ -89,9 +96,20 @@ async function main(): Promise<void> {
   const checks = args.values.only === undefined
     ? [...VERIFY_CHECKS]
     : nameList("--only", args.values.only, VERIFY_CHECKS, "check") as VerifyCheck[];
+  const modelFile = args.values["cost-model"];
+  let cost: CostBase = defaultCostBase();
+  if (modelFile !== undefined) {
+    try {
+      cost = await readCostModelFile(modelFile);
+    } catch (e) {
+      if (e instanceof CostModelFileError) fail(`--cost-model: ${e.message}`);
+      throw e;
+    }
+  }
   const plan = verifyPlan(mode);
   const command = `deno task verify ${given}${args.values.quick ? " --quick" : ""}` +
-    (args.values.only === undefined ? "" : ` --only ${checks.join(",")}`);
+    (args.values.only === undefined ? "" : ` --only ${checks.join(",")}`) +
+    (modelFile === undefined ? "" : ` --cost-model ${modelFile}`);
 
   // Progress in expected seconds: each check weighs what it takes on two idle cores.
   const weight = (c: VerifyCheck) => checks.includes(c) ? plan.expectedSeconds[c] : 0;
@@ -108,6 +126,7 @@ async function main(): Promise<void> {
   try {
     result = await runVerify(name, plan, {
       checks,
+      cost,
       onCheck: (c) => progress.update(before(c), c),
       onProgress: (c, done, total) =>
         progress.update(

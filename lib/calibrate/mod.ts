@@ -35,10 +35,12 @@ export {
   stageModels,
 } from "./fit.ts";
 export {
+  COST_MODEL_FILE_FIELDS,
   COST_MODEL_FORMAT,
   COST_MODEL_VERSION,
   type CostModelFile,
   CostModelFileError,
+  type CostModelFileField,
   costModelOf,
   describeCostModel,
   parseCostModelFile,

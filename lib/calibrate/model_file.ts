@@ -49,7 +49,8 @@
  * @module
  */
 
-import { type CostModel, DEFAULT_NS_PER_FAULT } from "../sweep/costmodel.ts";
+import { type CostModel, defaultCostModel } from "../sweep/costmodel.ts";
+import { COST_FLAGS, type CostBase } from "../sweep/spec.ts";
 import { unknownKeys } from "../util/keys.ts";
 import { type Tracer, TRACERS } from "./recording.ts";
 
@@ -296,21 +297,48 @@ export function parseCostModelFile(text: string, label: string): CostModelFile {
   if (file.nsPerIteration.mean <= 0) bad("nsPerIteration.mean", "expected a number > 0");
   const sum = file.stages.reduce((n, s) => n + s.samples, 0);
   if (sum !== file.samples) bad("samples", `${file.samples}, but the stages hold ${sum}`);
+  // The sweep takes the model's fields in the ranges its cost flags accept, and the
+  // threshold as a whole ns (as --watchdog-thresh gives it).
+  for (const m of COST_MODEL_FILE_FIELDS) {
+    const v = m.of(file);
+    const f = COST_FLAGS.find((f) => f.field === m.field)!;
+    const [lo, hi] = f.range.map(f.toModel);
+    if (v < lo || v > hi) {
+      bad(m.path, `${v} is out of range (${lo}..${hi}, as --${f.flag} ${f.range.join("..")})`);
+    }
+  }
+  if (!Number.isInteger(file.softLockupNs)) {
+    bad("softLockupNs", `expected a whole number, got ${file.softLockupNs}`);
+  }
   return file;
 }
 
+/** A cost-model field a cost model file sets: the field, where the file holds it, its value. */
+export interface CostModelFileField {
+  /** The sweep's cost-model field. */
+  readonly field: keyof CostModel;
+  /** Its place in the file, as error messages name it. */
+  readonly path: string;
+  /** Its value in a file. */
+  readonly of: (file: CostModelFile) => number;
+}
+
 /**
- * The sweep's cost model from a file: its means per iteration and per descriptor and its
- * soft-lockup threshold; the ns per shadow fault is not measured by a recording and stays
- * {@linkcode DEFAULT_NS_PER_FAULT}.
+ * The cost-model fields a file sets: the means per iteration and per descriptor and the
+ * soft-lockup threshold. The ns per shadow fault is not measured by a recording and keeps
+ * {@linkcode defaultCostModel}'s.
  */
+export const COST_MODEL_FILE_FIELDS: readonly CostModelFileField[] = [
+  { field: "nsPerIteration", path: "nsPerIteration.mean", of: (f) => f.nsPerIteration.mean },
+  { field: "nsPerDescriptor", path: "nsPerDescriptor.mean", of: (f) => f.nsPerDescriptor.mean },
+  { field: "softLockupNs", path: "softLockupNs", of: (f) => f.softLockupNs },
+];
+
+/** The sweep's cost model from a file: {@linkcode COST_MODEL_FILE_FIELDS} over the default. */
 export function costModelOf(file: CostModelFile): CostModel {
-  return {
-    nsPerIteration: file.nsPerIteration.mean,
-    nsPerDescriptor: file.nsPerDescriptor.mean,
-    softLockupNs: file.softLockupNs,
-    nsPerFault: DEFAULT_NS_PER_FAULT,
-  };
+  const model = defaultCostModel();
+  for (const m of COST_MODEL_FILE_FIELDS) model[m.field] = m.of(file);
+  return model;
 }
 
 /** A file's cost model in one line, for figures and tables: what, where, how many samples. */
@@ -324,12 +352,14 @@ export function describeCostModel(file: CostModelFile): string {
 }
 
 /**
- * Read and check a cost model file: its {@linkcode CostModelFile} and the sweep's
- * {@linkcode CostModel}. An unreadable file is a {@linkcode CostModelFileError} too.
+ * Read and check a cost model file: its {@linkcode CostModelFile}, the sweep's
+ * {@linkcode CostModel} and its origin (`PATH: ` and {@linkcode describeCostModel}), the
+ * {@linkcode CostBase} of `--cost-model PATH`. An unreadable file is a
+ * {@linkcode CostModelFileError} too.
  */
 export async function readCostModelFile(
   path: string,
-): Promise<{ file: CostModelFile; model: CostModel }> {
+): Promise<CostBase & { file: CostModelFile }> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -346,5 +376,5 @@ export async function readCostModelFile(
     throw new CostModelFileError(`${path}: cannot read: ${why}`);
   }
   const file = parseCostModelFile(text, path);
-  return { file, model: costModelOf(file) };
+  return { file, model: costModelOf(file), origin: `${path}: ${describeCostModel(file)}` };
 }

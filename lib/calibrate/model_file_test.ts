@@ -116,6 +116,19 @@ Deno.test("a bad cost model file is one line naming the file and the field", () 
       edit((o) => (stage(o).ns = spread(1, 2))),
       "m.json: stages[0].ns.min: expected a number >= 0, got -1",
     ],
+    // The sweep's cost flags' ranges: --watchdog-thresh 1..3600, --ns-per-descriptor 0..1e6.
+    [
+      edit((o) => (o.softLockupNs = 1e9)),
+      "m.json: softLockupNs: 1000000000 is out of range (2000000000..7200000000000, as --watchdog-thresh 1..3600)",
+    ],
+    [
+      edit((o) => (o.nsPerDescriptor = spread(2e6))),
+      "m.json: nsPerDescriptor.mean: 2000000 is out of range (0..1000000, as --ns-per-descriptor 0..1000000)",
+    ],
+    [
+      edit((o) => (o.softLockupNs = 2e10 + 0.5)),
+      "m.json: softLockupNs: expected a whole number, got 20000000000.5",
+    ],
   ];
   for (const [text, msg] of cases) {
     const e = assertThrows(() => parseCostModelFile(text, "m.json"), CostModelFileError);
@@ -128,7 +141,9 @@ Deno.test("readCostModelFile: an unreadable file is one line too", async () => {
   const dir = await Deno.makeTempDir();
   try {
     Deno.writeTextFileSync(`${dir}/m.json`, JSON.stringify(GOOD));
-    assertEquals((await readCostModelFile(`${dir}/m.json`)).model.nsPerIteration, 25);
+    const read = await readCostModelFile(`${dir}/m.json`);
+    assertEquals(read.model.nsPerIteration, 25);
+    assertEquals(read.origin, `${dir}/m.json: ${describeCostModel(GOOD)}`);
     await assertRejects(
       () => readCostModelFile(`${dir}/absent.json`),
       CostModelFileError,

@@ -96,6 +96,8 @@ export type TimingRow = {
   events_per_s: number;
   /** The commit of the code that ran it (lib/sweep/commit.ts). */
   commit: string;
+  /** Where the cost model comes from (lib/sweep/spec.ts's `costOrigin`). */
+  cost_model: string;
 };
 
 /** stage2_apply_range()'s chunk for a host granule: kvm_granule_size(KVM_PGTABLE_MIN_BLOCK_LEVEL). */
@@ -635,6 +637,13 @@ export const TIMING_COLUMNS = [
     description:
       "commit of the code that ran the row (12 hex digits; +dirty: the code differed from it; unknown: no git)",
     get: (r) => r.commit,
+  },
+  {
+    name: "cost_model",
+    type: "text",
+    description:
+      "where the cost model of sweep.csv's ns_per_* and soft_lockup_threshold_ns columns comes from: default (lib/sweep/costmodel.ts) or the --cost-model file and what it says it is, then the cost flags set over it",
+    get: (r) => r.cost_model,
   },
 ] as const satisfies readonly ColumnSpec<TimingRow>[];
 

@@ -28,8 +28,8 @@ import { type SweepRow, sweepRow, type TimingRow } from "./columns.ts";
 import { type CostModel, estimateNs } from "./costmodel.ts";
 import type { PointSpec } from "./grid.ts";
 
-/** Wall time of one (point, strategy): a timing row but for the commit, which the sweep adds. */
-export type PointTiming = Omit<TimingRow, "commit">;
+/** Wall time of one (point, strategy): a timing row but for the commit and cost model, which the sweep adds. */
+export type PointTiming = Omit<TimingRow, "commit" | "cost_model">;
 
 /** Rows of one point. */
 export interface PointResult {

@@ -11,6 +11,10 @@
  * not repeated). Flags override the file. An unknown key is one line naming the file and
  * the key, with the nearest valid one.
  *
+ * The cost model starts from a {@linkcode CostBase} (the default, or the file of
+ * `--cost-model`) and each cost flag replaces one of its fields; the spec says where the
+ * model comes from in `costOrigin`, which the timing file's `cost_model` column records.
+ *
  * @example
  * ```ts
  * import { assertEquals, assertThrows } from "@std/assert";
@@ -20,6 +24,9 @@
  * const spec = sweepSpec({ "l1-mem": "4G", alias: "0", "watchdog-thresh": "5" }, file);
  * assertEquals(specGrid(spec).grid.points.map((p) => p.vcpus), [1, 8]);
  * assertEquals(spec.cost.softLockupNs, 10e9);
+ * const base = { model: { ...spec.cost, nsPerIteration: 25 }, origin: "m.json" };
+ * assertEquals(sweepSpec({ "ns-per-descriptor": "3" }, undefined, base).costOrigin,
+ *   "m.json; over it: --ns-per-descriptor 3");
  * assertThrows(() => parseGridFile("mine.json", '{"vcpu": 8}'), GridError, 'did you mean "vcpus"');
  * ```
  * @module
@@ -122,6 +129,22 @@ export interface GridFile {
   readonly parts: readonly Readonly<Record<string, string>>[];
 }
 
+/**
+ * The cost model a sweep starts from, before its cost flags: {@linkcode defaultCostBase},
+ * or a cost model file's (`--cost-model`, lib/calibrate/model_file.ts).
+ */
+export interface CostBase {
+  /** The model. */
+  readonly model: CostModel;
+  /** Where it comes from, one line: `default`, or the file and what it says it is. */
+  readonly origin: string;
+}
+
+/** {@linkcode defaultCostModel}, origin `default`. */
+export function defaultCostBase(): CostBase {
+  return { model: defaultCostModel(), origin: "default" };
+}
+
 /** What a sweep runs: grid parts, strategies, seed and cost model. */
 export interface SweepSpec {
   /** Each part's parsed dimension values (one part without a grid file's `parts`). */
@@ -132,6 +155,11 @@ export interface SweepSpec {
   readonly seed: number;
   /** Cost model. */
   readonly cost: CostModel;
+  /**
+   * Where the cost model comes from: its base's origin, then the cost flags set over it
+   * (`default; over it: --ns-per-iteration 30`).
+   */
+  readonly costOrigin: string;
 }
 
 /** Flag values as typed on the command line (flag name without `--`, text). */
@@ -232,11 +260,16 @@ function parseNumber(
 
 /**
  * Resolve what a sweep runs from its flags and (optionally) its grid file: the file's
- * values, then the flags over them (a dimension flag also overrides every part). Checks
- * every value (strategies against the registry); throws {@linkcode GridError} naming the
- * flag.
+ * values, then the flags over them (a dimension flag also overrides every part). The cost
+ * model is `base`'s, each cost flag of the file or the command line replacing its field.
+ * Checks every value (strategies against the registry); throws {@linkcode GridError}
+ * naming the flag.
  */
-export function sweepSpec(flags: SweepFlags, file?: GridFile): SweepSpec {
+export function sweepSpec(
+  flags: SweepFlags,
+  file?: GridFile,
+  base: CostBase = defaultCostBase(),
+): SweepSpec {
   const common: Record<string, string> = { ...file?.values };
   for (const k of GRID_FILE_KEYS) {
     if (k !== "parts" && flags[k] !== undefined) common[k] = flags[k]!;
@@ -261,12 +294,17 @@ export function sweepSpec(flags: SweepFlags, file?: GridFile): SweepSpec {
   const seed = common.seed === undefined
     ? DEFAULT_SEED
     : parseNumber("seed", common.seed, [0, 2 ** 32 - 1], true);
-  const cost = defaultCostModel();
+  const cost = { ...base.model };
+  const over: string[] = [];
   for (const f of COST_FLAGS) {
     const text = common[f.flag];
-    if (text !== undefined) cost[f.field] = f.toModel(parseNumber(f.flag, text, f.range));
+    if (text === undefined) continue;
+    const v = parseNumber(f.flag, text, f.range);
+    cost[f.field] = f.toModel(v);
+    over.push(`--${f.flag} ${v}`);
   }
-  return { parts, strategies, seed, cost };
+  const costOrigin = base.origin + (over.length > 0 ? `; over it: ${over.join(" ")}` : "");
+  return { parts, strategies, seed, cost, costOrigin };
 }
 
 /** The grid of a spec (its parts expanded) and its grid id. Throws {@linkcode GridError}. */

@@ -18,15 +18,15 @@
  *   },
  *   seed: 1,
  * });
- * assertEquals([r.status, r.rows.length], ["info", 6]);
+ * assertEquals([r.status, r.rows.length, r.cost.costModel], ["info", 6, "default"]);
  * ```
  * @module
  */
 
-import { type CostModel, defaultCostModel } from "../sweep/costmodel.ts";
 import type { SweepRow } from "../sweep/columns.ts";
 import { expandGrid, gridId, parseGridValues } from "../sweep/grid.ts";
 import { runPoint } from "../sweep/run.ts";
+import { type CostBase, defaultCostBase } from "../sweep/spec.ts";
 import type { CheckResult, ProgressFn } from "./check.ts";
 
 /** Options of {@linkcode checkCost}. */
@@ -37,8 +37,8 @@ export interface CostCheckOptions {
   populated: Readonly<Record<string, string>>;
   /** Sweep seed. */
   seed: number;
-  /** Cost model (default: the sweep's). */
-  cost?: CostModel;
+  /** Cost model and its origin (default: the sweep's default; `--cost-model`). */
+  cost?: CostBase;
   /** Progress: replays done of all. */
   onProgress?: ProgressFn;
 }
@@ -49,6 +49,18 @@ export interface CostRows {
   readonly grid: readonly SweepRow[];
   /** Rows of the populated point. */
   readonly populated: readonly SweepRow[];
+  /** Where the rows' cost model comes from (a {@linkcode CostBase}'s origin). */
+  readonly costModel: string;
+}
+
+/**
+ * The cost model as report.md and the figures name it: the default one, or a file's
+ * origin (its path and what it says it is).
+ */
+export function costModelName(origin: string): string {
+  return origin === defaultCostBase().origin
+    ? "the default cost model (lib/sweep/costmodel.ts)"
+    : `the cost model of ${origin}`;
 }
 
 /** Run the cost sweep of `design` beside `references`. */
@@ -58,7 +70,8 @@ export function checkCost(
   opts: CostCheckOptions,
 ): CheckResult & { readonly cost: CostRows } {
   const t0 = performance.now();
-  const cost = opts.cost ?? defaultCostModel();
+  const base = opts.cost ?? defaultCostBase();
+  const cost = base.model;
   const strategies = [...references.filter((r) => r !== design), design];
   const small = expandGrid(parseGridValues(opts.grid)).points;
   const big = expandGrid(parseGridValues(opts.populated)).points;
@@ -103,6 +116,6 @@ export function checkCost(
     counterexample: null,
     rows,
     elapsedMs: performance.now() - t0,
-    cost: { grid, populated },
+    cost: { grid, populated, costModel: base.origin },
   };
 }

@@ -4,7 +4,7 @@
  * shadow entry against vCPUs, one panel per granule and alias density so that a line joins
  * only points that differ in vCPUs; then, at the populated point, refaults and leaves
  * destroyed per unmap, and insert-lock contention. The verified design is drawn last (on
- * top) and named in every subtitle.
+ * top) and named in every subtitle; the time figure names the cost model.
  *
  * @example
  * ```ts
@@ -12,7 +12,7 @@
  * import { checkCost } from "./cost.ts";
  * import { verifyFigures } from "./figures.ts";
  * const r = checkCost("rmap", ["full-walk"], {
- *   grid: { vcpus: "1,2", "l1-mem": "4G", "pages-per-context": "8" },
+ *   grid: { vcpus: "1,2", granule: "4K", "l1-mem": "4G", alias: "0", "pages-per-context": "8" },
  *   populated: {
  *     vcpus: "1", granule: "4K", "l1-mem": "4G", alias: "0", "working-set": "64K",
  *     "pages-per-context": "8",
@@ -36,7 +36,8 @@ import {
 } from "../plots/svg.ts";
 import { formatCount, formatSeconds, strategyOrder, strategyStyle } from "../plots/style.ts";
 import { formatSize } from "../util/size.ts";
-import type { CostRows } from "./cost.ts";
+import { defaultCostModel } from "../sweep/costmodel.ts";
+import { costModelName, type CostRows } from "./cost.ts";
 
 /** Threshold lines: a colour no design's style uses (black, dashed). */
 const THRESHOLD = { stroke: "#000000", strokeDasharray: "6,4" };
@@ -138,8 +139,10 @@ export function verifyFigures(design: string, cost: CostRows): Figure[] {
   const grid = cost.grid;
   const pop = cost.populated;
   const r0 = grid[0] ?? pop[0];
-  const nsPerIt = r0?.ns_per_iteration ?? 20;
-  const lockupNs = r0?.soft_lockup_threshold_ns ?? 2e10;
+  const model = defaultCostModel();
+  const nsPerIt = r0?.ns_per_iteration ?? model.nsPerIteration;
+  const nsPerDesc = r0?.ns_per_descriptor ?? model.nsPerDescriptor;
+  const lockupNs = r0?.soft_lockup_threshold_ns ?? model.softLockupNs;
   const lockupIt = lockupNs / nsPerIt;
   const maxIt = Math.max(1, ...grid.map((r) => r.unmap_iterations_max));
   const figs: Figure[] = [];
@@ -162,7 +165,7 @@ export function verifyFigures(design: string, cost: CostRows): Figure[] {
     name: "unmap-cost",
     title: `${design}: the worst host unmap against vCPUs`,
     subtitle: `Iterations of the worst host unmap event per point (unmap_iterations_max; ` +
-      `≈ ${nsPerIt} ns each by the cost model), ${panels(grid)}; ` +
+      `≈ ${nsPerIt} ns each by ${costModelName(cost.costModel)}), ${panels(grid)}; ` +
       `${formatSize(r0?.l1_mem_bytes ?? 0)} of L1 memory, one L2 context per vCPU.` +
       (lockupMarks.length > 0
         ? ` The dashed line is the soft-lockup threshold (${formatSeconds(lockupNs / 1e9)}).`
@@ -178,9 +181,7 @@ export function verifyFigures(design: string, cost: CostRows): Figure[] {
     ),
     legend: strategyLegend(order(design, grid)),
     notes: [
-      `Estimated time = iterations × ${nsPerIt} ns + descriptors × ${
-        r0?.ns_per_descriptor ?? 2
-      } ns ` +
+      `Estimated time = iterations × ${nsPerIt} ns + descriptors × ${nsPerDesc} ns ` +
       "(lib/sweep/costmodel.ts); a zero is drawn at 1.",
     ],
   }));

@@ -21,7 +21,7 @@ import { describeEvent } from "../trace/ops.ts";
 import { formatSize, hex } from "../util/size.ts";
 import type { CheckResult } from "./check.ts";
 import type { Counterexample } from "./counterexample.ts";
-import type { CostRows } from "./cost.ts";
+import { costModelName, type CostRows } from "./cost.ts";
 import type { VerifyPlan } from "./plan.ts";
 
 /** The verdict of a verification. */
@@ -145,6 +145,17 @@ function costSentences(design: string, cost: CostRows, refs: readonly string[]):
   return out;
 }
 
+/** Which cost model the estimated times use, with its constants as the rows record them. */
+function costModelSentence(cost: CostRows): string {
+  const r = cost.grid[0] ?? cost.populated[0];
+  const name = costModelName(cost.costModel);
+  return r
+    ? `Estimated times use ${name}: ${r.ns_per_iteration} ns per iteration, ` +
+      `${r.ns_per_descriptor} ns per descriptor, soft lockup above ` +
+      `${seconds(r.soft_lockup_threshold_ns)}.`
+    : `Estimated times use ${name}.`;
+}
+
 function seconds(ns: number): string {
   const s = ns / 1e9;
   if (s >= 1) return `${s.toPrecision(3)} s`;
@@ -191,6 +202,8 @@ export function renderReport(r: ReportInput): string {
   if (r.cost) {
     lines.push(
       "## Cost beside " + r.plan.references.join(", "),
+      "",
+      costModelSentence(r.cost),
       "",
       ...costSentences(r.design, r.cost, r.plan.references),
       "",

@@ -23,6 +23,7 @@ import { type CheckResult, skipped } from "./check.ts";
 import { checkCases } from "./cases.ts";
 import { checkCost, type CostRows } from "./cost.ts";
 import { checkExhaust } from "./exhaust.ts";
+import type { CostBase } from "../sweep/spec.ts";
 import { checkFuzz } from "./fuzz.ts";
 import { VERIFY_CHECKS, type VerifyCheck, type VerifyPlan } from "./plan.ts";
 
@@ -46,6 +47,8 @@ export interface VerifyOptions {
   checks?: readonly VerifyCheck[];
   /** A check starts: its name and its position (0-based) among the four. */
   onCheck?: (check: VerifyCheck, index: number) => void;
+  /** The cost check's cost model (default: the sweep's default). */
+  cost?: CostBase;
   /** Progress inside the running check: units done of a total (the check's own units). */
   onProgress?: (check: VerifyCheck, done: number, total: number) => void;
 }
@@ -90,6 +93,7 @@ export async function runVerify(
       grid: plan.costGrid,
       populated: plan.populated,
       seed: plan.sweepSeed,
+      cost: opts.cost,
       onProgress: step("cost"),
     })
     : null;
