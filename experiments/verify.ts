@@ -41,7 +41,8 @@ import { runVerify } from "../lib/verify/run.ts";
 import { checkOutputDir, describeFsError, fail, nameList, parseCli } from "./cli.ts";
 import { startProgress } from "./progress.ts";
 
-const USAGE = `usage: deno task verify DESIGN [--quick] [--out DIR] [--cost-model FILE] [--quiet]
+const USAGE =
+  `usage: deno task verify DESIGN [--quick] [--out DIR] [--only LIST] [--cost-model FILE] [--quiet]
   DESIGN       a built-in design (${designNames().join(", ")})
                or a design file (a .ts module exporting a design record: docs/designs.md)
   --quick      a verdict in about a minute: fewer states, traces and grid points
