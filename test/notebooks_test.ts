@@ -20,8 +20,10 @@ import { gridFilePath, parseGridFile, specGrid, sweepSpec } from "../lib/sweep/s
 import { headerOf, parseCsv } from "../lib/util/csv.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
+// The notebooks that read the committed results (06-try-a-design runs verify and reads the
+// report folder it writes: test/notebook_try_design_test.ts).
 const NOTEBOOKS = [...Deno.readDirSync(`${ROOT}notebooks`)]
-  .map((e) => e.name).filter((n) => n.endsWith(".ipynb")).sort();
+  .map((e) => e.name).filter((n) => n.endsWith(".ipynb") && n !== "06-try-a-design.ipynb").sort();
 const MIME = "application/vnd.s2lab.facts+json";
 
 interface Cell {

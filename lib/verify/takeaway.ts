@@ -76,8 +76,8 @@ export async function checksTakeaway(dir: string): Promise<Takeaway> {
     const events = fzf.fact("fuzz.events", {}, "events", "sum");
     const clean = fzf.fact("fuzz.clean", { violations: 0 }, "seed", "count");
     lines.push(
-      `- **Fuzz**: ${traces.shown} random traces (${events.shown} events), ${clean.shown} of ` +
-        "them without a stale entry.",
+      `- **Fuzz**: ${traces.shown} random trace${traces.value === 1 ? "" : "s"} ` +
+        `(${events.shown} events), ${clean.shown} of them without a stale entry.`,
     );
   }
   return sink.takeaway(lines.join("\n"));
