@@ -41,11 +41,15 @@ import { runVerify } from "../lib/verify/run.ts";
 import { checkOutputDir, describeFsError, fail, nameList, parseCli } from "./cli.ts";
 import { startProgress } from "./progress.ts";
 
-const USAGE =
-  `usage: deno task verify DESIGN [--quick] [--out DIR] [--only LIST] [--cost-model FILE] [--quiet]
+const USAGE = `usage: deno task verify DESIGN [--quick] [--exhaust-depth N] [--out DIR]
+                        [--only LIST] [--cost-model FILE] [--quiet]
   DESIGN       a built-in design (${designNames().join(", ")})
                or a design file (a .ts module exporting a design record: docs/designs.md)
   --quick      a verdict in about a minute: fewer states, traces and grid points
+  --exhaust-depth N
+               the exhaustive search completes depth N in every world, however long
+               that takes, instead of the mode's time budget: the same states on any
+               machine (the notebook 06-try-a-design uses it)
   --out DIR    the report folder (default results/verify/NAME; replaced whole)
   --only LIST  run only these checks (of ${VERIFY_CHECKS.join(", ")}); the others are
                reported as not run
@@ -64,6 +68,7 @@ const isFile = (s: string) => s.includes("/") || /\.(m?ts|m?js)$/.test(s);
 async function main(): Promise<void> {
   const args = parseCli(USAGE, {
     quick: { type: "boolean" },
+    "exhaust-depth": { type: "string" },
     out: { type: "string" },
     only: { type: "string" },
     "cost-model": { type: "string" },
@@ -107,8 +112,15 @@ async function main(): Promise<void> {
       throw e;
     }
   }
-  const plan = verifyPlan(mode);
+  const depth = args.values["exhaust-depth"];
+  if (depth !== undefined && !/^[1-9]\d?$/.test(depth.trim())) {
+    fail(`--exhaust-depth: "${depth}" is not a whole number from 1 to 99`);
+  }
+  const plan = depth === undefined
+    ? verifyPlan(mode)
+    : { ...verifyPlan(mode), exhaustDepth: Number(depth), exhaustSeconds: Infinity };
   const command = `deno task verify ${given}${args.values.quick ? " --quick" : ""}` +
+    (depth === undefined ? "" : ` --exhaust-depth ${Number(depth)}`) +
     (args.values.only === undefined ? "" : ` --only ${checks.join(",")}`) +
     (modelFile === undefined ? "" : ` --cost-model ${modelFile}`);
 
@@ -129,11 +141,14 @@ async function main(): Promise<void> {
       checks,
       cost,
       onCheck: (c) => progress.update(before(c), c),
+      // No finite total: a search bounded by depth alone (--exhaust-depth), no fraction.
       onProgress: (c, done, total) =>
-        progress.update(
-          before(c) + (total > 0 ? weight(c) * Math.min(1, done / total) : 0),
-          `${c} ${Math.round(done)}/${Math.round(total)}`,
-        ),
+        Number.isFinite(total)
+          ? progress.update(
+            before(c) + (total > 0 ? weight(c) * Math.min(1, done / total) : 0),
+            `${c} ${Math.round(done)}/${Math.round(total)}`,
+          )
+          : progress.update(before(c), c),
     });
   } catch (e) {
     await progress.stop();

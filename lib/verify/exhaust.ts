@@ -42,6 +42,11 @@ export async function checkExhaust(
   const t0 = performance.now();
   const worlds = opts.worlds ?? WORLD_NAMES;
   const share = opts.seconds / worlds.length;
+  // Progress in seconds of the budget, or in worlds done when the search has no time limit.
+  const progress = (i: number, elapsedS: number) =>
+    Number.isFinite(share)
+      ? opts.onProgress?.(Math.min(share * (i + 1), share * i + elapsedS), opts.seconds)
+      : opts.onProgress?.(i, worlds.length);
   const rows: CheckRow[] = [];
   const parts: string[] = [];
   let first: Counterexample | null = null;
@@ -53,8 +58,7 @@ export async function checkExhaust(
       depth: opts.depth,
       timeLimitS: share,
       jobs: opts.jobs ?? navigator.hardwareConcurrency,
-      onProgress: (p) =>
-        opts.onProgress?.(Math.min(share * (i + 1), share * i + p.elapsedS), opts.seconds),
+      onProgress: (p) => progress(i, p.elapsedS),
     });
     distinct += r.distinct;
     for (const d of [...r.perDepth, ...(r.partial ? [r.partial] : [])]) {
@@ -88,7 +92,7 @@ export async function checkExhaust(
         );
       }
     }
-    opts.onProgress?.(share * (i + 1), opts.seconds);
+    progress(i + 1, 0);
     if (first) break;
   }
   return {
