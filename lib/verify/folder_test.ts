@@ -19,7 +19,7 @@ async function folder(checks: CheckResult[], figures: { name: string; title: str
       design: "maple-v2",
       plan: verifyPlan("quick"),
       checks,
-      cost: { grid: [], populated: [] },
+      cost: { grid: [], populated: [], costModel: "default" },
       figures,
       command: "deno task verify maple-v2 --quick",
       replayCommand: "deno task replay out/counterexample.json --strategy maple-v2",
