@@ -50,13 +50,13 @@ const TINY: Trace = parseTrace({
   ],
 });
 
-/** The 4k world cut to the events maple-v2's bug and its neighbours need (12 of 30). */
+/** The 4k world cut to the events maple-v2's bug and its neighbours need (13 of 31). */
 function smallWorld(): Trace {
   const w = world("4k");
   return {
     ...w,
-    name: "4k, 12 events",
-    events: [0, 1, 2, 4, 10, 11, 13, 15, 22, 23, 24, 25].map((i) => w.events[i]),
+    name: "4k, 13 events",
+    events: [0, 1, 2, 4, 10, 11, 13, 15, 16, 23, 24, 25, 26].map((i) => w.events[i]),
   };
 }
 
@@ -131,7 +131,7 @@ Deno.test("exhaust: states of one world but different design states are not merg
   // hook), and drops it at TLBI ALLE1IS: map X -> P, fault X, then either TLBI: the same
   // world, two design states, two fingerprints.
   const w = world("4k");
-  const [tlbiIpa, tlbiAll] = [15, 22];
+  const [tlbiIpa, tlbiAll] = [16, 23];
   assertEquals([w.events[tlbiIpa].op, w.events[tlbiAll].op], ["tlbi-ipa", "tlbi-all"]);
   const keys = [tlbiIpa, tlbiAll].map((last) => {
     const kvm = buildKvm(w, makeStrategy("maple-v2"));
@@ -192,11 +192,23 @@ Deno.test("exhaust: the built-in designs' encodings pass the audit of merges", a
 
 Deno.test("exhaust: maple-v2's shortest counterexample, and none shorter", async () => {
   const w = smallWorld();
-  const clean = await exhaust({ design: { strategy: "maple-v2" }, world: w, depth: 4 });
+  // With single accesses: map both aliases, fault both, migrate: five events, none shorter.
+  const single = { ...w, events: w.events.filter((e) => e.op !== "touch") };
+  const clean = await exhaust({ design: { strategy: "maple-v2" }, world: single, depth: 4 });
   assertEquals([clean.counterexample, clean.depthCompleted], [null, 4]);
+  const five = await exhaust({ design: { strategy: "maple-v2" }, world: single, depth: 5 });
+  assertEquals(five.counterexample?.trace.events.map((e) => e.op), [
+    "l1-map",
+    "l1-map",
+    "access",
+    "access",
+    "migrate",
+  ]);
+  // A touch faults both aliases in one event: four.
   const r = await exhaust({ design: { strategy: "maple-v2" }, world: w, depth: 5 });
   const c = r.counterexample!;
-  assertEquals([r.depthCompleted, r.stopped, c.trace.events.length], [4, "counterexample", 5]);
+  assertEquals([r.depthCompleted, r.stopped], [3, "counterexample"]);
+  assertEquals(c.trace.events.map((e) => e.op), ["l1-map", "l1-map", "touch", "migrate"]);
   assertEquals(c.violations.map((v) => v.kind), ["not-invalidated"]);
   // The trace stands on its own: replay finds it, upstream's full walk does not.
   const t = parseTrace(JSON.parse(traceToJson(c.trace)));
@@ -288,8 +300,8 @@ Deno.test({
   ignore: !Deno.env.get("S2LAB_EXHAUST_LONG"),
   fn: async () => {
     const r = await exhaust({ design: { strategy: "maple-v2" }, depth: 6, jobs: 2 });
-    assertEquals(r.counterexample?.trace.events.length, 5);
-    assertEquals(r.depthCompleted, 4); // depth 4 was checked whole, and was clean
+    assertEquals(r.counterexample?.trace.events.length, 4);
+    assertEquals(r.depthCompleted, 3); // depth 3 was checked whole, and was clean
   },
 });
 
@@ -326,7 +338,7 @@ Deno.test("exhaust CLI: a counterexample is written and replays", async () => {
       "--quiet",
     ]);
     assertEquals(r.code, 1, r.stderr);
-    assert(r.stdout.includes("COUNTEREXAMPLE, 5 events"), r.stdout);
+    assert(r.stdout.includes("COUNTEREXAMPLE, 4 events"), r.stdout);
     const t = parseTrace(JSON.parse(await Deno.readTextFile(out)));
     assert(replay(t, makeStrategy("maple-v2")).violations > 0);
   } finally {

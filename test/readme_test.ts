@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { designTableMarkdown, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
 import { schemaMarkdown, TIMING_COLUMNS } from "../lib/sweep/columns.ts";
 import { TRACE_OPS } from "../lib/trace/ops.ts";
 
@@ -58,7 +58,10 @@ Deno.test("docs/schema.md's CSV schema is the one lib/sweep/columns.ts writes", 
   assertEquals(cells(schemaSection(schema, "timing")), cells(schemaMarkdown(TIMING_COLUMNS)));
 });
 
-Deno.test("docs/model.md's strategy table lists exactly the registered strategies", () => {
+Deno.test("docs/model.md's design table is the one the design records make", () => {
+  const m = /<!-- designs -->\n([\s\S]*?)\n<!-- \/designs -->/.exec(read("docs/model.md"));
+  assert(m, "docs/model.md has a designs section");
+  assertEquals(cells(m[1].trim()), cells(designTableMarkdown()));
   const listed = firstColumn(read("docs/model.md"), "name").flatMap(codeSpans);
   assertEquals(listed.toSorted(), [...STRATEGY_NAMES].sort());
 });

@@ -21,7 +21,7 @@
  * import { world } from "./worlds.ts";
  * const x = new Expander(world("4k"), await loadDesign({ strategy: "full-walk" }), "design");
  * const r = x.expand(new Uint8Array(0), 0, 1); // the initial state's successors
- * assertEquals(r.status.length, 30);
+ * assertEquals(r.status.length, 31);
  * assertEquals(r.status[0], STATUS_OK); // L1 maps a page
  * ```
  * @module

@@ -18,7 +18,7 @@
  * import { exhaust } from "./search.ts";
  * import { world } from "./worlds.ts";
  * const w = world("4k");
- * const small = { ...w, events: [0, 1, 10, 11, 23].map((i) => w.events[i]) };
+ * const small = { ...w, events: [0, 1, 10, 11, 24].map((i) => w.events[i]) };
  * const broken = await exhaust({ design: { strategy: "maple-v2" }, world: small, depth: 6 });
  * assertEquals(broken.counterexample?.trace.events.map((e) => e.op), [
  *   "l1-map", "l1-map", "access", "access", "migrate",

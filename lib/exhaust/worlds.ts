@@ -13,7 +13,7 @@
  * an L1 page mapped by both is an alias across MMUs); context 3 has VMID 2. Memslot 0 is
  * THP-backed (host huge pages under L1's pages), memslot 1 base pages (L1's blocks over host
  * pages); context 1 maps one L1 page at two L2 IPAs (an alias in one MMU), as a page and as a
- * block.
+ * block, and one `touch` faults both L2 IPAs in one event.
  *
  * @example
  * ```ts
@@ -21,7 +21,7 @@
  * import { WORLD_NAMES, world } from "./worlds.ts";
  * assertEquals(WORLD_NAMES, ["4k", "64k"]);
  * const w = world("4k");
- * assertEquals([w.config.vcpus, w.config.contexts.length, w.events.length], [1, 3, 30]);
+ * assertEquals([w.config.vcpus, w.config.contexts.length, w.events.length], [1, 3, 31]);
  * ```
  * @module
  */
@@ -68,6 +68,7 @@ const WORLD_4K = {
     { op: "access", vcpu: 0, ctx: 1, l2ipa: "0x140001000", write: true },
     { op: "access", vcpu: 0, ctx: 2, l2ipa: X, write: true },
     { op: "access", vcpu: 0, ctx: 3, l2ipa: X, write: true },
+    { op: "touch", vcpu: 0, ctx: 1, l2ipa: X, size: "0x40001000", stride: "1G", write: true },
     { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 0 },
     { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 3 },
     { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 2 },
@@ -122,6 +123,7 @@ const WORLD_64K = {
     { op: "access", vcpu: 0, ctx: 1, l2ipa: "0x140010000", write: true },
     { op: "access", vcpu: 0, ctx: 2, l2ipa: X, write: true },
     { op: "access", vcpu: 0, ctx: 3, l2ipa: "0x40000000", write: true },
+    { op: "touch", vcpu: 0, ctx: 1, l2ipa: X, size: "0x40010000", stride: "1G", write: true },
     { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 0 },
     { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 3 },
     { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 2 },

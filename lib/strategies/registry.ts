@@ -60,6 +60,22 @@ export const UPSTREAM: string = (() => {
 export const REFERENCE_DESIGNS: readonly string[] = BUILT_IN_DESIGNS.filter((d) => d.reference)
   .map((d) => d.name);
 
+/**
+ * The built-in designs as a Markdown table (docs/model.md holds it between
+ * `<!-- designs -->` markers, and a test keeps the two equal): name, role, what, source.
+ */
+export function designTableMarkdown(): string {
+  const cell = (t: string) => t.replaceAll("|", "\\|");
+  return [
+    "| name | role | what | source |",
+    "|---|---|---|---|",
+    ...BUILT_IN_DESIGNS.map((d) =>
+      `| \`${d.name}\` | ${d.role}${d.knownBroken ? " (known broken)" : ""} | ` +
+      `${cell(d.summary)} | ${cell(d.source)} |`
+    ),
+  ].join("\n");
+}
+
 /** Designs registered from files, with the file each came from. */
 const registered = new Map<string, { design: Design; file: string }>();
 

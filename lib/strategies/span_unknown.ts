@@ -261,7 +261,7 @@ export class SpanUnknown implements ReverseMapStrategy {
 export const spanUnknownDesign: Design = {
   name: "span-unknown",
   label: "span-unknown (2026 series)",
-  summary: "the 2026 reverse-map series: exact until overlap, then one UNKNOWN span",
+  summary: "the 2026 reverse-map series, v1-v3: exact until overlap, then one UNKNOWN span",
   role: "series",
   knownBroken: false,
   reference: true,
