@@ -21,7 +21,8 @@ import { formatBytes } from "../util/size.ts";
 import { costModelOf, oursOf } from "./cost.ts";
 import { SCHED_LATENCY_NS } from "./latency.ts";
 import { statColumn, type Statistic, statWord } from "./params.ts";
-import { num, type NumericColumn, type SweepRecord } from "./results.ts";
+import { DrawnBook } from "./drawn.ts";
+import { num, type NumericColumn, sourcePath, type SweepRecord } from "./results.ts";
 import {
   formatCount,
   formatPow10,
@@ -64,7 +65,7 @@ interface HostChart {
 
 /** A strategy's series as a line in its colour and dash, with its symbol at each point. */
 function lineDots(
-  d: readonly Record<string, string | number>[],
+  d: readonly Record<string, unknown>[],
   x: string,
   fx: string,
   strategy: string,
@@ -97,11 +98,13 @@ function lineDots(
 function hostChart(
   rows: readonly SweepRecord[],
   alias: number,
+  book: DrawnBook,
   spec: HostChart,
   ticks?: (lo: number, hi: number) => number[],
 ): DomElement {
   const sel = rows.filter((r) => num(r, "alias") === alias && num(r, spec.column) > 0);
   const data = sel.map((r) => ({
+    row: r,
     strategy: r.strategy,
     ws: num(r, "working_set_bytes"),
     vcpus: num(r, "vcpus"),
@@ -133,6 +136,7 @@ function hostChart(
   ];
   for (const s of strategyOrder(data.map((d) => d.strategy))) {
     const d = data.filter((x) => x.strategy === s).sort((a, b) => a.vcpus - b.vcpus);
+    for (const ws of wss) book.line("vcpus", d.filter((x) => x.ws === ws).map((x) => [x.row]));
     marks.push(...lineDots(d, "vcpus", "ws", s, 2.2));
   }
   return logPanels(
@@ -147,6 +151,12 @@ function hostChart(
     [lo, hi],
   );
 }
+
+/**
+ * The x of the memory-against-leaves panel: the populated shadow leaves, which the vCPU
+ * count and the working set make (a line there runs over both).
+ */
+const LEAVES_X = "vcpus+working_set_bytes";
 
 /** The host-scale chart frame: panels side by side, log x and log y, axes drawn as marks. */
 function logPanels(
@@ -191,13 +201,14 @@ export function hostUnmapFigure(
   stat: Statistic = "max",
 ): Figure {
   const m = costModelOf(rows);
+  const book = new DrawnBook(sourcePath(rows));
   const est = statColumn("unmap_est_ns", stat);
-  const top = hostChart(rows, alias, {
+  const top = hostChart(rows, alias, book, {
     column: destroyedColumn(stat),
     label: `↑ leaves one unmap destroys (${destroyedColumn(stat)})`,
     format: (v) => formatPow10(v),
   });
-  const bottom = hostChart(rows, alias, {
+  const bottom = hostChart(rows, alias, book, {
     column: est,
     label: `↑ estimated time of the unmap (${est})`,
     format: (v) => sec(v),
@@ -229,17 +240,19 @@ export function hostUnmapFigure(
       `Estimated time: lib/sweep/costmodel.ts (${m.nsPerIteration} ns per iteration, ` +
       `${m.nsPerDescriptor} ns per descriptor).`,
     ],
+    drawn: [book.drawn()],
   });
 }
 
 /** The refault storm after a host unmap: faults over all vCPUs, and what one vCPU waits. */
 export function hostStormFigure(rows: readonly SweepRecord[], alias: number): Figure {
-  const faults = hostChart(rows, alias, {
+  const book = new DrawnBook(sourcePath(rows));
+  const faults = hostChart(rows, alias, book, {
     column: "storm_faults_max",
     label: "↑ shadow faults of the worst storm (all vCPUs)",
     format: (v) => formatPow10(v),
   });
-  const wait = hostChart(rows, alias, {
+  const wait = hostChart(rows, alias, book, {
     column: "storm_vcpu_est_ns_max",
     label: "↑ one vCPU's refault time, worst storm",
     format: (v) => sec(v),
@@ -262,22 +275,24 @@ export function hostStormFigure(rows: readonly SweepRecord[], alias: number): Fi
       `Time: faults × ${nsf} ns per nested shadow fault (ns_per_fault, an order-of-magnitude ` +
       "estimate: lib/sweep/costmodel.ts); storm_vcpu_est_ns_max is what one vCPU waits.",
     ],
+    drawn: [book.drawn()],
   });
 }
 
 /** Index memory of the VM against vCPUs, per working set (full-walk, 0 B, not drawn). */
 export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): Figure {
+  const book = new DrawnBook(sourcePath(rows));
   const pow2 = (lo: number, hi: number) => {
     const out: number[] = [];
     for (let e = Math.ceil(Math.log2(lo)); 2 ** e <= hi; e++) out.push(2 ** e);
     return out.length > 8 ? out.filter((_, i) => i % 3 === 0) : out;
   };
-  const total = hostChart(rows, alias, {
+  const total = hostChart(rows, alias, book, {
     column: "peak_memory_bytes",
     label: "↑ index bytes of the VM (peak)",
     format: (v) => formatBytes(v),
   }, pow2);
-  const per = hostChart(rows, alias, {
+  const per = hostChart(rows, alias, book, {
     column: "memory_bytes_per_shadow_entry",
     label: "↑ bytes per shadow entry",
     format: (v) => `${formatCount(v)} B`,
@@ -288,9 +303,10 @@ export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): F
     subtitle: `Peak modeled kernel bytes of each design's index for the whole VM (top) and ` +
       `per live shadow leaf (middle), alias density ${alias}; bottom: the VM's index against ` +
       `the populated working set (peak shadow leaves), every point.`,
-    chart: [total, per, memoryAgainstLeaves(rows, alias, pow2)],
+    chart: [total, per, memoryAgainstLeaves(rows, alias, book, pow2)],
     legend: legendOf(rows.filter((r) => num(r, "peak_memory_bytes") > 0)),
     notes: ["full-walk keeps no index (0 B) and is not drawn."],
+    drawn: [book.drawn()],
   });
 }
 
@@ -301,12 +317,14 @@ export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): F
 function memoryAgainstLeaves(
   rows: readonly SweepRecord[],
   alias: number,
+  book: DrawnBook,
   ticks: (lo: number, hi: number) => number[],
 ): DomElement {
   const data = rows.filter((r) =>
     num(r, "alias") === alias && num(r, "peak_memory_bytes") > 0 &&
     num(r, "peak_shadow_entries") > 0
   ).map((r) => ({
+    row: r,
     strategy: r.strategy,
     granule: String(r.granule),
     leaves: num(r, "peak_shadow_entries"),
@@ -336,6 +354,9 @@ function memoryAgainstLeaves(
   ];
   for (const s of strategyOrder(data.map((d) => d.strategy))) {
     const d = data.filter((x) => x.strategy === s).sort((a, b) => a.leaves - b.leaves);
+    for (const g of granules) {
+      book.line(LEAVES_X, d.filter((x) => x.granule === g).map((x) => [x.row]));
+    }
     marks.push(...lineDots(d, "leaves", "granule", s, 1.6));
   }
   return logPanels(
