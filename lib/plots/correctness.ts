@@ -30,6 +30,7 @@ import {
 } from "./latency.ts";
 import { statColumn, type Statistic, statWord } from "./params.ts";
 import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
+import { type Section, section } from "./section.ts";
 import type { SweepColumn } from "../sweep/columns.ts";
 import { distinct, largestScale, maxBy, num, type SweepRecord } from "./results.ts";
 import { formatBytes } from "../util/size.ts";
@@ -68,16 +69,41 @@ export function atLargestScale(rows: readonly SweepRecord[]): SweepRecord[] {
   return rows.filter((r) => num(r, "vcpus") === s.vcpus && num(r, "l1_mem_bytes") === s.l1MemBytes);
 }
 
-/** Violations per (strategy, granule, alias) at the largest scale (worst over the rest). */
+/**
+ * What the violations figure draws: the rows at the largest scale, one configuration per
+ * line (alias on x, a panel per granule; every other dimension that varies pinned).
+ */
+export function violationSection(rows: readonly SweepRecord[]): Section<SweepRecord> {
+  return section(atLargestScale(rows), { x: "alias", facets: ["granule"] });
+}
+
+/** What the trade-off scatter draws: the rows at the most vCPUs, one point per granule, L1 size and alias density. */
+export function tradeoffSection(rows: readonly SweepRecord[]): Section<SweepRecord> {
+  const vcpus = largestScale(rows).vcpus;
+  return section(rows.filter((r) => num(r, "vcpus") === vcpus), {
+    facets: ["granule", "l1_mem_bytes"],
+    free: ["alias"],
+  });
+}
+
+/** Violations per (strategy, granule, alias) of the rows the violations figure draws. */
 export function violationData(rows: readonly SweepRecord[]): Record<string, string | number>[] {
-  return maxBy(atLargestScale(rows), ["strategy", "granule", "alias"], "violations")
+  return maxBy(violationSection(rows).rows, ["strategy", "granule", "alias"], "violations")
     .sort((a, b) => (a.alias as number) - (b.alias as number));
+}
+
+/** ", it draws --flag v, ..." when the section pinned dimensions ("" otherwise). */
+function pinClause(s: Section<SweepRecord>): string {
+  const pins = s.pinsText();
+  return pins === "" ? "" : ` The CSV varies more than this figure shows: it draws ${pins}.`;
 }
 
 /** Oracle violations against alias density: a panel per strategy, a line per granule. */
 export function violationsFigure(rows: readonly SweepRecord[]): Figure {
+  const shown = violationSection(rows);
   const data = violationData(rows);
   const scale = largestScale(rows);
+  shown.drawn.rows(shown.rows);
   const strategies = strategyOrder(data.map((d) => d.strategy as string));
   const granules = granuleOrder(data.map((d) => d.granule as string));
   const aliases = (distinct(rows, "alias") as number[]).map(aliasLabel);
@@ -91,6 +117,13 @@ export function violationsFigure(rows: readonly SweepRecord[]): Figure {
     Plot.ruleY([0], { stroke: "#999" }),
   ];
   for (const g of granules) {
+    for (const st of strategies) {
+      shown.drawn.line(
+        "alias",
+        shown.rows.filter((r) => r.granule === g && r.strategy === st)
+          .sort((a, b) => num(a, "alias") - num(b, "alias")).map((r) => [r]),
+      );
+    }
     const d = plotData.filter((r) => r.granule === g);
     const color = GRANULE_COLORS[g] ?? "#555";
     marks.push(
@@ -154,14 +187,16 @@ export function violationsFigure(rows: readonly SweepRecord[]): Figure {
     title: "Oracle violations against alias density, per strategy",
     subtitle: `Distinct stale shadow entries the oracle found over the whole trace ` +
       `(violations), at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs) and ` +
-      `${formatBytes(scale.l1MemBytes)} of L1 memory; the worst over any other grid ` +
-      `dimension. y is symlog: 0 is exact, then powers of ten.`,
+      `${formatBytes(scale.l1MemBytes)} of L1 memory. y is symlog: 0 is exact, then powers ` +
+      `of ten.` + pinClause(shown),
     chart,
     legend,
     notes: [
       "A violation is a shadow leaf that outlives what the host or L1 allows (lib/oracle.ts): " +
       "it still maps a page the host unmapped or moved. Any value above 0 is a bug.",
     ],
+    stated: shown.text.collect(),
+    drawn: [shown.drawn.drawn()],
   });
 }
 
@@ -171,8 +206,7 @@ export function tradeoffData(
   stat: Statistic = "max",
 ): Record<string, string | number>[] {
   const column = statColumn("unmap_iterations", stat);
-  const vcpus = largestScale(rows).vcpus;
-  const at = rows.filter((r) => num(r, "vcpus") === vcpus);
+  const at = tradeoffSection(rows).rows;
   const keys: SweepColumn[] = ["strategy", "granule", "l1_mem_bytes", "alias"];
   const it = maxBy(at, keys, column);
   const v = new Map(
@@ -203,7 +237,8 @@ function aliasRadius(aliases: readonly number[], a: number): number {
  * strategy whose dots are another's everywhere is not drawn (named in the notes).
  */
 export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "max"): Figure {
-  const m = costModelOf(rows);
+  const shown = tradeoffSection(rows);
+  const m = costModelOf(shown.rows);
   const lock = lockupIterations(m);
   const strict = secondsToIterations(SCHED_LATENCY_NS / 1e9, nsPerWalkIteration(m));
   const all = tradeoffData(rows, stat);
@@ -211,6 +246,7 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
   const hidden = new Set(coincident.map((c) => c.strategy));
   const data = all.filter((d) => !hidden.has(d.strategy as string));
   const scale = largestScale(rows);
+  shown.drawn.rows(shown.rows.filter((r) => num(r, statColumn("unmap_iterations", stat)) > 0));
   const strategies = strategyOrder(data.map((d) => d.strategy as string));
   const granules = granuleOrder(data.map((d) => d.granule as string));
   const mems = [...new Set(data.map((d) => d.l1_mem_bytes as number))].sort((a, b) => a - b);
@@ -306,7 +342,7 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
       }) at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs). Right of the red line ` +
       `one unmap event trips the soft-lockup watchdog, right of the orange one it holds a ` +
       `CPU past CFS's scheduling latency; above 0 the strategy left stale shadow entries. ` +
-      `Correct and cheap is bottom left.`,
+      `Correct and cheap is bottom left.` + pinClause(shown),
     chart,
     legend,
     notes: [
@@ -315,8 +351,10 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
       ),
       `x: ${statColumn("unmap_iterations", stat)}; y: violations (distinct stale entries over ` +
       "the trace), symlog. " + SOFT_LOCKUP_SOURCE + "; " + SCHED_LATENCY_SOURCE + ".",
-      ...paBitsNotes(rows),
+      ...paBitsNotes(shown.rows),
     ],
+    stated: shown.text.collect(),
+    drawn: [shown.drawn.drawn()],
   });
 }
 
@@ -333,9 +371,15 @@ export function correctnessTakeaway(
 ): Takeaway {
   const column = statColumn("unmap_iterations", stat);
   const scale = largestScale(rows);
-  const fb = new FactBook(path, rows, { ...base, vcpus: scale.vcpus });
-  const strategies = strategyOrder(rows.map((r) => r.strategy));
-  const aliases = distinct(rows, "alias") as number[];
+  const shown = violationSection(rows);
+  const fb = new FactBook(path, rows, {
+    ...base,
+    ...shown.where,
+    vcpus: scale.vcpus,
+    l1_mem_bytes: scale.l1MemBytes,
+  });
+  const strategies = strategyOrder(shown.rows.map((r) => r.strategy));
+  const aliases = distinct(shown.rows, "alias") as number[];
   const out: string[] = [];
   const correct: string[] = [];
   for (const s of strategies) {
@@ -345,10 +389,7 @@ export function correctnessTakeaway(
       continue;
     }
     const firstAlias = aliases.find((a) =>
-      rows.some((r) =>
-        r.strategy === s && num(r, "alias") === a && num(r, "vcpus") === scale.vcpus &&
-        num(r, "violations") > 0
-      )
+      shown.rows.some((r) => r.strategy === s && num(r, "alias") === a && num(r, "violations") > 0)
     );
     const zero = fb.fact(
       `${s}.stale.alias0`,
@@ -358,7 +399,8 @@ export function correctnessTakeaway(
     );
     out.push(
       `**${s}** leaves up to ${v.shown} stale shadow entries in one trace at ${scale.vcpus} ` +
-        `vCPUs` + (firstAlias !== undefined ? `, from alias density ${firstAlias} on` : "") +
+        `vCPUs / ${formatBytes(scale.l1MemBytes)}` +
+        (firstAlias !== undefined ? `, from alias density ${firstAlias} on` : "") +
         ` (${zero.shown} at alias ${aliases[0]}).`,
     );
   }
@@ -398,17 +440,18 @@ export function tradeoffTakeaway(
   base: Where,
 ): Takeaway {
   const scale = largestScale(rows);
-  const fb = new FactBook(path, rows, { ...base, vcpus: scale.vcpus });
+  const shown = tradeoffSection(rows);
+  const fb = new FactBook(path, rows, { ...base, ...shown.where, vcpus: scale.vcpus });
   const out: string[] = [];
-  for (const s of strategyOrder(rows.map((r) => r.strategy))) {
+  for (const s of strategyOrder(shown.rows.map((r) => r.strategy))) {
     const all = fb.fact(`${s}.points`, { strategy: s }, "strategy", "count");
     const lock = fb.fact(`${s}.lockups`, { strategy: s, soft_lockup: 1 }, "strategy", "count");
     const stale = fb.fact(`${s}.stale_points`, { strategy: s, violations: 0 }, "strategy", "count");
     const mems = [
       ...new Set(
-        rows.filter((r) =>
-          r.strategy === s && num(r, "vcpus") === scale.vcpus && num(r, "soft_lockup") === 1
-        ).map((r) => num(r, "l1_mem_bytes")),
+        shown.rows.filter((r) => r.strategy === s && num(r, "soft_lockup") === 1).map((r) =>
+          num(r, "l1_mem_bytes")
+        ),
       ),
     ].sort((a, b) => a - b).map((b) => formatBytes(b));
     out.push(
@@ -436,7 +479,7 @@ export function violationSummary(rows: readonly SweepRecord[]): string {
     `| strategy | ${aliases.map((a) => `alias ${a}`).join(" | ")} | worst unmap (iterations) |`,
     `|---|${aliases.map(() => "---:").join("|")}|---:|`,
   ];
-  const at = atLargestScale(rows);
+  const at = violationSection(rows).rows;
   for (const s of strategies) {
     const cells = aliases.map((a) => {
       const v = data.filter((d) => d.strategy === s && d.alias === a)

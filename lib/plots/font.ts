@@ -69,4 +69,3 @@ export function textWidth(text: string, size: number, bold = false): number {
   for (const c of text) em += table[c] ?? 0.636;
   return em * size;
 }
-

@@ -21,8 +21,10 @@ import { formatBytes } from "../util/size.ts";
 import { costModelOf, oursOf } from "./cost.ts";
 import { SCHED_LATENCY_NS } from "./latency.ts";
 import { statColumn, type Statistic, statWord } from "./params.ts";
-import { DrawnBook } from "./drawn.ts";
-import { num, type NumericColumn, sourcePath, type SweepRecord } from "./results.ts";
+import type { DrawnBook } from "./drawn.ts";
+import { type Section, section } from "./section.ts";
+import { pinFlags, type Slice, type SliceSpec } from "./slice.ts";
+import { num, type NumericColumn, type SweepRecord } from "./results.ts";
 import {
   formatCount,
   formatPow10,
@@ -34,6 +36,7 @@ import {
   strategyStyle,
   STRICT_COLOR,
 } from "./style.ts";
+import { type Table, table } from "./show.ts";
 import {
   composeFigure,
   type DomElement,
@@ -49,6 +52,34 @@ const FONT_STYLE = { fontSize: "13px", fontFamily: "DejaVu Sans, Verdana, Arial,
 /** Rows with a working set (working_set_bytes > 0): what notebook 05 reads. */
 export function hostScaleRows<R extends Record<string, string | number>>(rows: readonly R[]): R[] {
   return rows.filter((r) => Number(r.working_set_bytes ?? 0) > 0);
+}
+
+/**
+ * What the host-scale figures draw: the rows at alias density `alias`, one configuration
+ * per line (vCPUs on x, a panel per working set, every other dimension that varies pinned
+ * to one value: ./slice.ts), and those pins as flags for the subtitles.
+ */
+export function hostScaleSection(
+  rows: readonly SweepRecord[],
+  alias: number,
+  spec: SliceSpec = { x: "vcpus", facets: ["working_set_bytes"] },
+): Section<SweepRecord> {
+  return section(rows.filter((r) => num(r, "alias") === alias), spec);
+}
+
+/** The section of the memory-against-leaves panel: every vCPU count and working set, a panel per granule. */
+function leavesSection(rows: readonly SweepRecord[], alias: number): Section<SweepRecord> {
+  return hostScaleSection(rows, alias, {
+    x: "vcpus",
+    free: ["working_set_bytes"],
+    facets: ["granule"],
+  });
+}
+
+/** The pins of a section as a subtitle sentence ("" when nothing was pinned). */
+function pinSentence(s: Section<SweepRecord>): string {
+  const pins = s.pinsText();
+  return pins === "" ? "" : ` The CSV varies more than this figure shows: it draws ${pins}.`;
 }
 
 /** The leaves-destroyed column of a statistic (that column has mean and max only). */
@@ -96,13 +127,12 @@ function lineDots(
 
 /** One chart: a column against vCPUs (log), a panel per working set, a line per strategy. */
 function hostChart(
-  rows: readonly SweepRecord[],
-  alias: number,
-  book: DrawnBook,
+  sec: Section<SweepRecord>,
   spec: HostChart,
   ticks?: (lo: number, hi: number) => number[],
 ): DomElement {
-  const sel = rows.filter((r) => num(r, "alias") === alias && num(r, spec.column) > 0);
+  const book = sec.drawn;
+  const sel = sec.rows.filter((r) => num(r, spec.column) > 0);
   const data = sel.map((r) => ({
     row: r,
     strategy: r.strategy,
@@ -200,15 +230,15 @@ export function hostUnmapFigure(
   alias: number,
   stat: Statistic = "max",
 ): Figure {
-  const m = costModelOf(rows);
-  const book = new DrawnBook(sourcePath(rows));
+  const shown = hostScaleSection(rows, alias);
+  const m = costModelOf(shown.rows);
   const est = statColumn("unmap_est_ns", stat);
-  const top = hostChart(rows, alias, book, {
+  const top = hostChart(shown, {
     column: destroyedColumn(stat),
     label: `↑ leaves one unmap destroys (${destroyedColumn(stat)})`,
     format: (v) => formatPow10(v),
   });
-  const bottom = hostChart(rows, alias, book, {
+  const bottom = hostChart(shown, {
     column: est,
     label: `↑ estimated time of the unmap (${est})`,
     format: (v) => sec(v),
@@ -222,9 +252,10 @@ export function hostUnmapFigure(
     title: "One host unmap event at host scale: leaves destroyed and time",
     subtitle: `Every L2 context maps and touches its working set page by page; alias ` +
       `density ${alias}; the ${statWord(stat)} host unmap event of each point (leaves ` +
-      `destroyed: ${stat === "p99" ? "max, the column has no p99" : stat}). Log axes.`,
+      `destroyed: ${stat === "p99" ? "max, the column has no p99" : stat}). Log axes.` +
+      pinSentence(shown),
     chart: [top, bottom],
-    legend: legendOf(rows, [
+    legend: legendOf(shown.rows, [
       { label: `soft lockup ${sec(m.softLockupNs)}`, color: LOCKUP_COLOR, kind: "rule" },
       {
         label: `scheduling latency ${sec(SCHED_LATENCY_NS)}`,
@@ -240,32 +271,34 @@ export function hostUnmapFigure(
       `Estimated time: lib/sweep/costmodel.ts (${m.nsPerIteration} ns per iteration, ` +
       `${m.nsPerDescriptor} ns per descriptor).`,
     ],
-    drawn: [book.drawn()],
+    stated: shown.text.collect(),
+    drawn: [shown.drawn.drawn()],
   });
 }
 
 /** The refault storm after a host unmap: faults over all vCPUs, and what one vCPU waits. */
 export function hostStormFigure(rows: readonly SweepRecord[], alias: number): Figure {
-  const book = new DrawnBook(sourcePath(rows));
-  const faults = hostChart(rows, alias, book, {
+  const shown = hostScaleSection(rows, alias);
+  const faults = hostChart(shown, {
     column: "storm_faults_max",
     label: "↑ shadow faults of the worst storm (all vCPUs)",
     format: (v) => formatPow10(v),
   });
-  const wait = hostChart(rows, alias, book, {
+  const wait = hostChart(shown, {
     column: "storm_vcpu_est_ns_max",
     label: "↑ one vCPU's refault time, worst storm",
     format: (v) => sec(v),
     rules: [{ y: SCHED_LATENCY_NS, color: STRICT_COLOR, dash: "2,3" }],
   });
-  const nsf = [...new Set(rows.map((r) => num(r, "ns_per_fault")))].join(", ");
+  const nsf = [...new Set(shown.rows.map((r) => num(r, "ns_per_fault")))].join(", ");
   return composeFigure({
     name: "05-host-storm",
     title: "The refault storm after a host unmap",
     subtitle: `After each host unmap every context re-touches part of its working set ` +
-      `(retouch); the shadow faults that follow are the storm. Alias density ${alias}.`,
+      `(retouch); the shadow faults that follow are the storm. Alias density ${alias}.` +
+      pinSentence(shown),
     chart: [faults, wait],
-    legend: legendOf(rows, [{
+    legend: legendOf(shown.rows, [{
       label: `scheduling latency ${sec(SCHED_LATENCY_NS)}`,
       color: STRICT_COLOR,
       kind: "rule",
@@ -275,24 +308,26 @@ export function hostStormFigure(rows: readonly SweepRecord[], alias: number): Fi
       `Time: faults × ${nsf} ns per nested shadow fault (ns_per_fault, an order-of-magnitude ` +
       "estimate: lib/sweep/costmodel.ts); storm_vcpu_est_ns_max is what one vCPU waits.",
     ],
-    drawn: [book.drawn()],
+    stated: shown.text.collect(),
+    drawn: [shown.drawn.drawn()],
   });
 }
 
 /** Index memory of the VM against vCPUs, per working set (full-walk, 0 B, not drawn). */
 export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): Figure {
-  const book = new DrawnBook(sourcePath(rows));
+  const shown = hostScaleSection(rows, alias);
+  const leaves = leavesSection(rows, alias);
   const pow2 = (lo: number, hi: number) => {
     const out: number[] = [];
     for (let e = Math.ceil(Math.log2(lo)); 2 ** e <= hi; e++) out.push(2 ** e);
     return out.length > 8 ? out.filter((_, i) => i % 3 === 0) : out;
   };
-  const total = hostChart(rows, alias, book, {
+  const total = hostChart(shown, {
     column: "peak_memory_bytes",
     label: "↑ index bytes of the VM (peak)",
     format: (v) => formatBytes(v),
   }, pow2);
-  const per = hostChart(rows, alias, book, {
+  const per = hostChart(shown, {
     column: "memory_bytes_per_shadow_entry",
     label: "↑ bytes per shadow entry",
     format: (v) => `${formatCount(v)} B`,
@@ -302,11 +337,13 @@ export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): F
     title: "Index memory at host scale",
     subtitle: `Peak modeled kernel bytes of each design's index for the whole VM (top) and ` +
       `per live shadow leaf (middle), alias density ${alias}; bottom: the VM's index against ` +
-      `the populated working set (peak shadow leaves), every point.`,
-    chart: [total, per, memoryAgainstLeaves(rows, alias, book, pow2)],
-    legend: legendOf(rows.filter((r) => num(r, "peak_memory_bytes") > 0)),
+      `the populated working set (peak shadow leaves), every vCPU count and working set.` +
+      pinSentence(shown),
+    chart: [total, per, memoryAgainstLeaves(leaves, pow2)],
+    legend: legendOf(shown.rows.filter((r) => num(r, "peak_memory_bytes") > 0)),
     notes: ["full-walk keeps no index (0 B) and is not drawn."],
-    drawn: [book.drawn()],
+    stated: shown.text.collect(),
+    drawn: [shown.drawn.drawn(), leaves.drawn.drawn()],
   });
 }
 
@@ -315,13 +352,12 @@ export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): F
  * dot per point and a line per design, a panel per host granule.
  */
 function memoryAgainstLeaves(
-  rows: readonly SweepRecord[],
-  alias: number,
-  book: DrawnBook,
+  sec: Section<SweepRecord>,
   ticks: (lo: number, hi: number) => number[],
 ): DomElement {
-  const data = rows.filter((r) =>
-    num(r, "alias") === alias && num(r, "peak_memory_bytes") > 0 &&
+  const book: DrawnBook = sec.drawn;
+  const data = sec.rows.filter((r) =>
+    num(r, "peak_memory_bytes") > 0 &&
     num(r, "peak_shadow_entries") > 0
   ).map((r) => ({
     row: r,
@@ -390,19 +426,25 @@ export function largestPopulated(
   };
 }
 
-/** Markdown table of the insert-lock contention columns at the largest point. */
-export function contentionTable(rows: readonly SweepRecord[], alias: number): string {
-  const s = largestPopulated(rows, alias);
+/**
+ * The insert-lock contention columns at the largest point the figures draw, as a Markdown
+ * table that records the rows it shows.
+ */
+export function contentionTable(rows: readonly SweepRecord[], alias: number): Table {
+  const shown = hostScaleSection(rows, alias);
+  const s = largestPopulated(shown.rows, alias);
   const ws = s.ws;
-  const at = rows.filter((r) =>
-    num(r, "vcpus") === s.vcpus && num(r, "alias") === alias &&
-    num(r, "working_set_bytes") === ws && r.granule === s.granule
+  const at = shown.rows.filter((r) =>
+    num(r, "vcpus") === s.vcpus && num(r, "working_set_bytes") === ws && r.granule === s.granule
   );
+  shown.drawn.rows(at);
   const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : "–");
+  const pins = shown.pinsText();
   const lines = [
-    `${s.vcpus} vCPUs, working set ${formatBytes(ws)} per context, alias ${alias}: index ` +
-    "inserts by nested faults, and those into a lock domain another vCPU inserted into in " +
-    "the same phase, under the design's own lock and under each alternative.",
+    `${s.vcpus} vCPUs, ${s.granule} pages, working set ${formatBytes(ws)} per context, alias ` +
+    `${alias}${pins === "" ? "" : ` (${pins})`}: index inserts by nested faults, and those ` +
+    "into a lock domain another vCPU inserted into in the same phase, under the design's own " +
+    "lock and under each alternative.",
     "",
     "| strategy | insert lock | inserts | contended (own lock) | one lock per VM | per MMU | per chunk |",
     "|---|---|---:|---:|---:|---:|---:|",
@@ -418,7 +460,7 @@ export function contentionTable(rows: readonly SweepRecord[], alias: number): st
       } |`,
     );
   }
-  return lines.join("\n");
+  return table("05-contention", lines.join("\n"), [shown.drawn.drawn()], shown.text.collect());
 }
 
 /**
@@ -435,16 +477,18 @@ export function hostScaleTakeaway(
   stat: Statistic = "max",
   part: "unmap" | "storm" | "memory" | "contention" = "unmap",
 ): Takeaway {
-  const s = largestPopulated(rows, alias);
+  const drawn = hostScaleSection(rows, alias);
+  const s = largestPopulated(drawn.rows, alias);
   const ws = s.ws;
   const fb = new FactBook(path, rows, {
     ...base,
+    ...drawn.where,
     vcpus: s.vcpus,
     alias,
     working_set_bytes: ws,
     granule: s.granule,
   });
-  const strategies = strategyOrder(rows.map((r) => r.strategy));
+  const strategies = strategyOrder(drawn.rows.map((r) => r.strategy));
   const ours = oursOf(strategies) ?? strategies[0];
   const dc = destroyedColumn(stat);
   const out: string[] = [];
@@ -519,9 +563,11 @@ export function hostScaleTakeaway(
   if (cont.length > 0) {
     out.push(`Inserts contended under each design's own lock: ${cont.join(", ")}.`);
   }
+  const pins = pinFlags(drawn.slice as unknown as Slice<Record<string, string | number>>)
+    .map((f) => f.text).join(", ");
   return fb.takeaway(
     `At ${s.vcpus} vCPUs, ${s.granule} pages, a working set of ${formatBytes(ws)} per context, ` +
-      `alias ${alias}:\n\n` +
+      `alias ${alias}${pins === "" ? "" : ` (the figures' ${pins})`}:\n\n` +
       out.map((l) => `- ${l}`).join("\n"),
   );
 }

@@ -25,6 +25,7 @@ import { formatBytes } from "../util/size.ts";
 import { atLargestScale } from "./correctness.ts";
 import { coincidentSeries, granuleLabel } from "./cost.ts";
 import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
+import { type Section, section } from "./section.ts";
 import {
   distinct,
   largestScale,
@@ -56,12 +57,47 @@ import {
 
 const FONT_STYLE = { fontSize: "13px", fontFamily: "DejaVu Sans, Verdana, Arial, sans-serif" };
 
+/**
+ * What the memory and collateral figures draw: the rows at the largest scale, one
+ * configuration per line (alias on x, a panel per granule, every other dimension that
+ * varies pinned).
+ */
+export function memorySection(rows: readonly SweepRecord[]): Section<SweepRecord> {
+  return section(atLargestScale(rows), { x: "alias", facets: ["granule"] });
+}
+
+/** Record the lines of `column` against alias density that a figure of `s` draws for `strategies`. */
+function recordAliasLines(
+  s: Section<SweepRecord>,
+  strategies: readonly string[],
+  column: NumericColumn,
+  positive: boolean,
+): void {
+  s.drawn.rows(s.rows);
+  for (const st of strategies) {
+    for (const g of granuleOrder(s.rows.map((r) => r.granule))) {
+      s.drawn.line(
+        "alias",
+        s.rows.filter((r) =>
+          r.strategy === st && r.granule === g && (!positive || num(r, column) > 0)
+        ).sort((a, b) => num(a, "alias") - num(b, "alias")).map((r) => [r]),
+      );
+    }
+  }
+}
+
+/** ", it draws --flag v" when the section pinned dimensions ("" otherwise). */
+function pinClause(s: Section<SweepRecord>): string {
+  const pins = s.pinsText();
+  return pins === "" ? "" : ` The CSV varies more than this figure shows: it draws ${pins}.`;
+}
+
 /** A column against alias density at the largest scale: one value per strategy, granule, alias. */
 export function aliasSeries(
   rows: readonly SweepRecord[],
   column: NumericColumn,
 ): Record<string, string | number>[] {
-  return maxBy(atLargestScale(rows), ["strategy", "granule", "alias"], column)
+  return maxBy(memorySection(rows).rows, ["strategy", "granule", "alias"], column)
     .map((d): Record<string, string | number> => ({ ...d, aliasText: String(d.alias) }))
     .sort((a, b) => (a.alias as number) - (b.alias as number));
 }
@@ -202,13 +238,20 @@ export function memoryFigure(rows: readonly SweepRecord[]): Figure {
     height: 330,
   });
   const none = indexless(rows);
+  const shown = memorySection(rows);
+  recordAliasLines(
+    shown,
+    strategyOrder(per.filter(keep).map((d) => d.strategy as string)),
+    "peak_memory_bytes",
+    true,
+  );
   return composeFigure({
     name: "03-memory",
     title: "Index memory against alias density: per shadow entry and in total",
     subtitle: `Top: peak modeled kernel bytes of the strategy's index ÷ peak live shadow ` +
       `leaves. Bottom: the peak index bytes themselves, for the whole VM. At ` +
       `${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs), ` +
-      `${formatBytes(scale.l1MemBytes)} of L1 memory; the worst over any other grid dimension.`,
+      `${formatBytes(scale.l1MemBytes)} of L1 memory.` + pinClause(shown),
     chart: [top, bottom],
     legend: legendOf(strategyOrder(per.filter(keep).map((d) => d.strategy as string))),
     notes: [
@@ -222,6 +265,8 @@ export function memoryFigure(rows: readonly SweepRecord[]): Figure {
         ? [`Not drawn (no index, 0 B): ${none.map((s) => strategyStyle(s).label).join(", ")}.`]
         : []),
     ],
+    stated: shown.text.collect(),
+    drawn: [shown.drawn.drawn()],
   });
 }
 
@@ -234,6 +279,13 @@ export function collateralFigure(rows: readonly SweepRecord[]): Figure {
     !coincident.some((c) => c.strategy === d.strategy && c.same !== "maple-v2")
   );
   const hidden = coincident.filter((c) => c.same !== "maple-v2");
+  const sec = memorySection(rows);
+  recordAliasLines(
+    sec,
+    strategyOrder(shown.map((d) => d.strategy as string)),
+    "removed_collateral",
+    false,
+  );
   const chart = aliasChart(rows, shown, {
     column: "removed_collateral",
     yLabel: "↑ shadow entries removed without need (collateral), whole trace",
@@ -246,7 +298,7 @@ export function collateralFigure(rows: readonly SweepRecord[]): Figure {
     subtitle: "Shadow entries the host unmap events removed although their range did not " +
       `require it (removed_collateral; each one refaults later), at ${scale.vcpus} vCPUs ` +
       `(${scale.shadowMmus} shadow MMUs), ${formatBytes(scale.l1MemBytes)} of L1 memory; ` +
-      "the worst over any other grid dimension. y is symlog: 0 is exact.",
+      "y is symlog: 0 is exact." + pinClause(sec),
     chart,
     legend: legendOf(strategyOrder(shown.map((d) => d.strategy as string))),
     notes: [
@@ -257,6 +309,8 @@ export function collateralFigure(rows: readonly SweepRecord[]): Figure {
       "A 0 is good only for a correct design: maple-v2's 0 comes from removing too little " +
       "(what it does not remove are its stale entries, notebook 02).",
     ],
+    stated: sec.text.collect(),
+    drawn: [sec.drawn.drawn()],
   });
 }
 
@@ -272,8 +326,10 @@ export function memoryTakeaway(
   part: "memory" | "collateral" = "memory",
 ): Takeaway {
   const scale = largestScale(rows);
+  const shown = memorySection(rows);
   const fb = new FactBook(path, rows, {
     ...base,
+    ...shown.where,
     vcpus: scale.vcpus,
     l1_mem_bytes: scale.l1MemBytes,
   });

@@ -18,7 +18,14 @@
  * @module
  */
 
-import { CONFIG_KEYS, configKey, pinFlags, type Slice, type SliceSpec, sliceRows } from "./slice.ts";
+import {
+  CONFIG_KEYS,
+  configKey,
+  pinFlags,
+  type Slice,
+  sliceRows,
+  type SliceSpec,
+} from "./slice.ts";
 import { DrawnBook } from "./drawn.ts";
 import { selectionWhere, sourceOf, type SweepRecord } from "./results.ts";
 import { FactBook, type Where } from "./takeaway.ts";

@@ -76,7 +76,13 @@ export const CONFIG_KEYS: readonly ConfigKey[] = [
             : null,
       };
     }
-    return { key: column, column, flag: d.flag, format, value: (r) => has(r, column) ? r[column] : null };
+    return {
+      key: column,
+      column,
+      flag: d.flag,
+      format,
+      value: (r) => has(r, column) ? r[column] : null,
+    };
   }),
   {
     key: "seed",

@@ -224,7 +224,9 @@ function legendSwatch(it: LegendItem, x: number, y: number): string {
     case "ring":
       return `<circle cx="${x + 14}" cy="${y}" r="7" fill="none" stroke="${c}" stroke-width="2"/>`;
     case "tick":
-      return `<line x1="${x + 14}" y1="${y - 7}" x2="${x + 14}" y2="${y + 7}" stroke="${c}" stroke-width="2"/>`;
+      return `<line x1="${x + 14}" y1="${y - 7}" x2="${x + 14}" y2="${
+        y + 7
+      }" stroke="${c}" stroke-width="2"/>`;
     case "heading":
       return "";
     case "dot":
