@@ -26,7 +26,7 @@ import {
   SCHED_LATENCY_NS,
   SCHED_LATENCY_SOURCE,
   secondsToIterations,
-  SOFT_LOCKUP_SOURCE,
+  softLockupSource,
 } from "./latency.ts";
 import { statColumn, type Statistic, statWord } from "./params.ts";
 import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
@@ -337,8 +337,9 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
     title: "Cost against correctness",
     subtitle: `One dot per strategy, host granule (columns), L1 memory (rows) and alias ` +
       `density (dot size: ${
-        aliases.map((a, i) => `${a} ${["smallest", "small", "large", "largest"][i] ?? ""}`)
-          .join(", ")
+        aliases.map((a, i) =>
+          i === 0 ? `${a} smallest` : i === aliases.length - 1 ? `${a} largest` : `${a}`
+        ).join(", ")
       }) at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs). Right of the red line ` +
       `one unmap event trips the soft-lockup watchdog, right of the orange one it holds a ` +
       `CPU past CFS's scheduling latency; above 0 the strategy left stale shadow entries. ` +
@@ -350,7 +351,7 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
         `Not drawn: ${c.strategy} sits exactly on ${c.same} at all ${c.points} points.`
       ),
       `x: ${statColumn("unmap_iterations", stat)}; y: violations (distinct stale entries over ` +
-      "the trace), symlog. " + SOFT_LOCKUP_SOURCE + "; " + SCHED_LATENCY_SOURCE + ".",
+      "the trace), symlog. " + softLockupSource(m.softLockupNs) + "; " + SCHED_LATENCY_SOURCE + ".",
       ...paBitsNotes(shown.rows),
     ],
     stated: shown.text.collect(),

@@ -41,7 +41,7 @@ import {
   SCHED_LATENCY_NS,
   SCHED_LATENCY_SOURCE,
   secondsToIterations,
-  SOFT_LOCKUP_SOURCE,
+  softLockupSource,
 } from "./latency.ts";
 import { statColumn, type Statistic, statWord } from "./params.ts";
 import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
@@ -488,7 +488,9 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
       ...paBitsNotes(cd.rows),
       ...costModelNotes(m),
       `Estimated time = iterations × ${formatCount(nsIt)} ns (the upstream walk's ns per ` +
-      `iteration with its descriptors). Lines: ${SOFT_LOCKUP_SOURCE}; ${SCHED_LATENCY_SOURCE}.`,
+      `iteration with its descriptors). Lines: ${
+        softLockupSource(m.softLockupNs)
+      }; ${SCHED_LATENCY_SOURCE}.`,
     ],
     stated: cd.section.text.collect(),
     drawn: [book.drawn()],
