@@ -67,13 +67,13 @@ Deno.test("verify: a broken design file gives exit 1, a minimized counterexample
     assertMatch(r.stdout, /^one-alias: COUNTEREXAMPLE/);
     const report = await Deno.readTextFile(`${dir}/r/report.md`);
     assert(report.startsWith("# one-alias: counterexample found\n"), report);
-    // The shortest counterexample: one L1 page reached by two L2 contexts (one of them with
-    // L1's stage 2 off), both accessed, the page migrated: the design kept the last one only.
+    // The shortest counterexample: one L1 page mapped at two L2 IPAs of one context, both
+    // faulted by one touch, the page migrated: the design kept the last shadow leaf only.
     const cx = JSON.parse(await Deno.readTextFile(`${dir}/r/counterexample.json`));
     assertEquals(cx.events.map((e: { op: string }) => e.op), [
       "l1-map",
-      "access",
-      "access",
+      "l1-map",
+      "touch",
       "migrate",
     ]);
     // A selftest cannot run L2 with L1's stage 2 off: it is made from the shortest one it

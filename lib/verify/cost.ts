@@ -11,7 +11,7 @@
  * import { assertEquals } from "@std/assert";
  * import { checkCost } from "./cost.ts";
  * const r = checkCost("rmap", ["full-walk"], {
- *   grid: { vcpus: "1,2", "l1-mem": "4G", "pages-per-context": "8" },
+ *   grid: { vcpus: "1,2", granule: "4K", "l1-mem": "4G", alias: "0", "pages-per-context": "8" },
  *   populated: {
  *     vcpus: "1", granule: "4K", "l1-mem": "4G", alias: "0", "working-set": "64K",
  *     "pages-per-context": "8",
