@@ -2,7 +2,8 @@
  * Every notebook's figures hold on a grid with more dimensions than they show
  * (test/notebook_grid.ts: at least two values in every dimension of a configuration). The
  * code cells of each notebook run here, in order, as one module (what Jupyter runs, without
- * Jupyter; a cell that re-runs the engine is left out), and what they show is collected:
+ * Jupyter; a cell that re-runs the engine is left out), and what they show goes through the
+ * notebooks' checker (experiments/notebooks/check_facts.ts) as an executed notebook would:
  *
  * - every figure says what it drew (its record: lib/plots/drawn.ts);
  * - every line it drew joins points whose rows share every dimension but its x axis (and
@@ -12,9 +13,14 @@
  */
 
 import { assert, assertEquals } from "@std/assert";
-import { DIMENSIONS } from "../lib/sweep/grid.ts";
-import { COST_FLAGS } from "../lib/sweep/spec.ts";
-import { parseCsv } from "../lib/util/csv.ts";
+import {
+  checkNotebook,
+  drawnProblems,
+  type FigureRecord,
+  undrawnProblems,
+} from "../experiments/notebooks/check_facts.ts";
+import { FIGURE_MIME } from "../lib/plots/drawn.ts";
+import { JUPYTER_DISPLAY } from "../lib/plots/svg.ts";
 import { manyDimensionCsv } from "./notebook_grid.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
@@ -31,23 +37,11 @@ interface Cell {
   source: string[] | string;
 }
 
-interface RowKey {
-  grid_id: string;
-  point: number;
-  strategy: string;
-}
-
 /** What one show() call received, with the cell that made it. */
 export interface Shown {
   cell: number;
   tags: string[];
-  item: {
-    record?: {
-      name: string;
-      drawn: { file: string; rows: RowKey[]; lines: { x: string; points: RowKey[][] }[] }[];
-    };
-    facts?: { id: string; file: string; where: Record<string, unknown>; agg: string }[];
-  };
+  item: { [JUPYTER_DISPLAY](): Record<string, unknown> };
 }
 
 /**
@@ -98,177 +92,103 @@ export async function runNotebookCells(
   return shown;
 }
 
-/**
- * Figures of a CSV that is not a sweep's (no grid id or point names its rows): 03's budget
- * sweep of rmap-bounded (`deno task budget`).
- */
-const NOT_A_SWEEP = new Set(["03-budget"]);
-
-const keyOf = (k: RowKey) => `${k.grid_id}|${k.point}|${k.strategy}`;
-
-/** The configuration of a row as the rule reads it: each dimension's value, or null where it does not apply. */
-function configuration(r: Record<string, string>): Record<string, string | null> {
-  const c: Record<string, string | null> = {};
-  for (const d of DIMENSIONS) {
-    if (!d.column) {
-      c.contexts_per_vcpu = String(Number(r.contexts) / Number(r.vcpus));
-      continue;
-    }
-    // Retouch is what a context re-touches of its working set: without one it does not apply.
-    c[d.column] = d.column === "retouch" && Number(r.working_set_bytes) === 0 ? null : r[d.column];
+/** What a notebook showed, as the checker reads an executed notebook: its problems. */
+export function shownProblems(name: string, shown: Shown[]): string[] {
+  const dir = Deno.makeTempDirSync({ prefix: "s2lab-nbgrid-" });
+  try {
+    const cells = shown.map((s) => ({
+      cell_type: "code",
+      metadata: { tags: s.tags },
+      outputs: [{ output_type: "display_data", data: s.item[JUPYTER_DISPLAY]() }],
+    }));
+    Deno.writeTextFileSync(`${dir}/${name}`, JSON.stringify({ cells }));
+    return checkNotebook(`${dir}/${name}`).problems;
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
-  c.seed = r.seed;
-  for (const f of COST_FLAGS) c[f.column] = r[f.column];
-  return c;
 }
 
-/**
- * Problems of what a notebook showed, against the rows of the CSVs it read: lines joining
- * points of different configurations, facts that read rows no figure above them drew.
- */
-export function gridProblems(
-  shown: Shown[],
-  csvRows: (file: string) => Record<string, string>[],
-): string[] {
-  const problems: string[] = [];
-  let last: Shown | undefined;
-  for (const s of shown) {
-    const rec = s.item.record;
-    if (rec) {
-      last = s;
-      if (!rec.drawn.some((d) => d.rows.length > 0) && !NOT_A_SWEEP.has(rec.name)) {
-        problems.push(`cell ${s.cell} ${rec.name}: the figure records no drawn row`);
-      }
-      for (const d of rec.drawn) {
-        const byKey = new Map(
-          csvRows(d.file).map((r) => [`${r.grid_id}|${r.point}|${r.strategy}`, r]),
-        );
-        for (const [li, line] of d.lines.entries()) {
-          const rows = line.points.flat().map((k) => {
-            const r = byKey.get(keyOf(k));
-            if (!r) {
-              problems.push(
-                `cell ${s.cell} ${rec.name}: drew ${keyOf(k)}, which ${d.file} has not`,
-              );
-            }
-            return r;
-          }).filter((r) => r !== undefined);
-          const configs = rows.map(configuration);
-          const xs = line.x.split("+");
-          const differ = Object.keys(configs[0] ?? {}).filter((k) =>
-            !xs.includes(k) && new Set(configs.map((c) => c[k])).size > 1
-          );
-          const designs = new Set(
-            line.points.map((p) => p.map((k) => k.strategy).sort().join("+")),
-          );
-          if (designs.size > 1) differ.push("strategy");
-          if (differ.length > 0) {
-            problems.push(
-              `cell ${s.cell} ${rec.name}: line ${li} (x ${line.x}) joins points that differ in ` +
-                differ.map((k) => `${k} (${[...new Set(configs.map((c) => c[k]))].join(", ")})`)
-                  .join(", "),
-            );
-          }
-        }
-      }
-    } else if (s.item.facts && s.tags.includes("takeaway") && last?.item.record) {
-      const rec = last.item.record;
-      for (const d of rec.drawn) {
-        const drawn = new Set(d.rows.map(keyOf));
-        for (const f of s.item.facts.filter((f) => f.file === d.file)) {
-          const read = csvRows(d.file).filter((r) => matches(r, f.where));
-          const extra = read.filter((r) => !drawn.has(`${r.grid_id}|${r.point}|${r.strategy}`));
-          // A count of no row is a statement about the drawn rows (none is past a line).
-          if (read.length === 0 && f.agg !== "count" && f.agg !== "distinct") {
-            problems.push(`cell ${s.cell}: fact ${f.id} names a point no row has`);
-          } else if (extra.length > 0) {
-            const cfg = configuration(extra[0]);
-            problems.push(
-              `cell ${s.cell}: fact ${f.id} reads ${extra.length} row(s) ${rec.name} did not draw ` +
-                `(e.g. ${extra[0].strategy} at ${
-                  Object.entries(cfg).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`)
-                    .join(" ")
-                })`,
-            );
-          }
-        }
-      }
-    }
-  }
-  return problems;
-}
+const csvDir = Deno.makeTempDirSync({ prefix: "s2lab-nbgrid-csv-" });
+const MANY = `${csvDir}/many.csv`;
+Deno.writeTextFileSync(MANY, manyDimensionCsv().text);
+addEventListener("unload", () => Deno.removeSync(csvDir, { recursive: true }));
 
-function matches(r: Record<string, string>, where: Record<string, unknown>): boolean {
-  const same = (v: string, w: unknown) =>
-    v === String(w) || (v.trim() !== "" && Number.isFinite(Number(v)) && Number(v) === Number(w));
-  return Object.entries(where).every(([c, w]) =>
-    Array.isArray(w) ? w.some((x) => same(r[c], x)) : same(r[c], w)
+for (const name of NOTEBOOKS) {
+  Deno.test(
+    `${name}: on a grid with two values in every dimension, lines join one configuration and takeaways speak of drawn rows`,
+    async () => {
+      const shown = await runNotebookCells(name, {
+        S2LAB_SWEEP_CSV: MANY,
+        S2LAB_WORKING_SET_CSV: MANY,
+        S2LAB_TIMELINE: `${ROOT}test/fixtures/notebooks/tlbi-remap`,
+      });
+      assert(shown.some((s) => "record" in s.item), `${name} showed no figure`);
+      assertEquals(shownProblems(name, shown), []);
+    },
   );
 }
 
-function csvReader(): (file: string) => Record<string, string>[] {
-  const cache = new Map<string, Record<string, string>[]>();
-  return (file) => {
-    const path = file.startsWith("/") ? file : `${ROOT}${file}`;
-    if (!cache.has(path)) cache.set(path, parseCsv(Deno.readTextFileSync(path)).rows);
-    return cache.get(path)!;
-  };
-}
-
-const dir = Deno.makeTempDirSync({ prefix: "s2lab-nbgrid-csv-" });
-const MANY = `${dir}/many.csv`;
-Deno.writeTextFileSync(MANY, manyDimensionCsv().text);
-addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
-
-for (const name of NOTEBOOKS) {
-  Deno.test(`${name}: on a grid with two values in every dimension, lines join one configuration and takeaways speak of drawn rows`, async () => {
-    const shown = await runNotebookCells(name, {
-      S2LAB_SWEEP_CSV: MANY,
-      S2LAB_WORKING_SET_CSV: MANY,
-      S2LAB_TIMELINE: `${ROOT}test/fixtures/notebooks/tlbi-remap`,
+Deno.test("the checker fails a line through two configurations and a fact over an undrawn row", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "s2lab-nbgrid-" });
+  try {
+    const csv = `${dir}/t.csv`;
+    Deno.writeTextFileSync(
+      csv,
+      "grid_id,point,strategy,vcpus,memslots,working_set_bytes\n" +
+        "g,0,rmap,1,4,0\ng,1,rmap,8,4,0\ng,2,rmap,8,8,0\n",
+    );
+    const k = (point: number) => ({ grid_id: "g", point, strategy: "rmap" });
+    const figure = (points: number[]): FigureRecord => ({
+      name: "f",
+      drawn: [{
+        file: csv,
+        rows: points.map(k),
+        lines: [{ x: "vcpus", points: points.map((p) => [k(p)]) }],
+      }],
     });
-    assert(shown.some((s) => s.item.record), `${name} showed no figure`);
-    assertEquals(gridProblems(shown, csvReader()), []);
-  });
-}
+    const joined = drawnProblems(figure([0, 2]), "cell 1");
+    assertEquals(joined.length, 1);
+    assert(joined[0].includes("joins points that differ in memslots (4, 8)"), joined[0]);
+    assertEquals(drawnProblems(figure([0, 1]), "cell 1"), []);
+    const fact = {
+      id: "worst",
+      file: csv,
+      where: { strategy: "rmap", vcpus: 8 },
+      column: "vcpus",
+      agg: "max",
+      value: 8,
+      shown: "8",
+    };
+    const undrawn = undrawnProblems(figure([0, 1]), [fact], "cell 2");
+    assertEquals(undrawn.length, 1);
+    assert(undrawn[0].startsWith("cell 2: fact worst reads 1 row(s) f did not draw"), undrawn[0]);
+    assertEquals(undrawnProblems(figure([0, 1, 2]), [fact], "cell 2"), []);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
 
-Deno.test("the grid check fails a line through two configurations and a fact over an undrawn row", () => {
-  const row = (point: number, vcpus: number, memslots: number) => ({
-    grid_id: "g",
-    point: String(point),
-    strategy: "rmap",
-    vcpus: String(vcpus),
-    memslots: String(memslots),
-    working_set_bytes: "0",
+Deno.test("the checker fails a figure whose subtitle no longer states the point it pinned", async () => {
+  const shown = await runNotebookCells("05-host-scale.ipynb", { S2LAB_WORKING_SET_CSV: MANY });
+  const fig = shown.find((s) => {
+    const b = s.item[JUPYTER_DISPLAY]();
+    return ((b[FIGURE_MIME] as FigureRecord | undefined)?.stated?.facts.length ?? 0) > 0;
   });
-  const rows = [row(0, 1, 4), row(1, 8, 4), row(2, 8, 8)];
-  const k = (r: { point: string }) => ({ grid_id: "g", point: Number(r.point), strategy: "rmap" });
-  const figure = (points: typeof rows): Shown => ({
-    cell: 1,
-    tags: ["plot"],
+  assert(fig, "no figure of 05 states a pin on the many-dimension grid");
+  const bundle = fig.item[JUPYTER_DISPLAY]();
+  const pin = (bundle[FIGURE_MIME] as FigureRecord).stated!.facts[0];
+  const edited: Shown = {
+    ...fig,
     item: {
-      record: {
-        name: "f",
-        drawn: [{
-          file: "t.csv",
-          rows: points.map(k),
-          lines: [{ x: "vcpus", points: points.map((r) => [k(r)]) }],
-        }],
-      },
-    },
-  });
-  const takeaway: Shown = {
-    cell: 2,
-    tags: ["takeaway"],
-    item: {
-      facts: [{ id: "worst", file: "t.csv", where: { strategy: "rmap", vcpus: 8 }, agg: "max" }],
+      [JUPYTER_DISPLAY]: () => ({
+        ...bundle,
+        "image/svg+xml": String(bundle["image/svg+xml"]).replaceAll(` ${pin.shown}`, " many"),
+      }),
     },
   };
-  const joined = gridProblems([figure([rows[0], rows[2]])], () => rows);
-  assertEquals(joined.length, 1);
-  assert(joined[0].includes("joins points that differ in memslots (4, 8)"), joined[0]);
-  const undrawn = gridProblems([figure([rows[0], rows[1]]), takeaway], () => rows);
-  assertEquals(undrawn.length, 1);
-  assert(undrawn[0].startsWith("cell 2: fact worst reads 1 row(s) f did not draw"), undrawn[0]);
-  assertEquals(gridProblems([figure([rows[0], rows[1]])], () => rows), []);
+  const problems = shownProblems("05-host-scale.ipynb", [edited]);
+  assert(
+    problems.some((p) => p.includes(`fact ${pin.id} (${pin.shown}) is not in its figure's text`)),
+    problems.join("\n"),
+  );
 });

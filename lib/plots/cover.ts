@@ -337,14 +337,14 @@ export function coverTakeaway(
   for (const g of granuleOrder(shown.rows.map((r) => r.granule))) {
     const w = { granule: g, vcpus: vmax };
     const facts = named.filter((s) => Number.isFinite(fb.peek({ ...w, strategy: s }, EST, "max")))
-      .map((s) => ({ s, f: fb.fact(`${s}.${g}`, { ...w, strategy: s }, EST, "max", sec) }));
+      .map((s) => ({ s, f: fb.fact(`cover.${s}.${g}`, { ...w, strategy: s }, EST, "max", sec) }));
     if (facts.length === 0) continue;
     let line = `**${g} pages, ${vmax} vCPUs**: ` +
       facts.map((x) => `${x.s} ${x.f.shown}`).join(", ");
     const up = facts.find((x) => x.s === cast.upstream);
     const ours = facts.find((x) => x.s === cast.ours);
     if (up && ours && ours.f.value > 0) {
-      const r = fb.ratio(`${cast.upstream}/${cast.ours}.${g}`, up.f, ours.f);
+      const r = fb.ratio(`cover.${cast.upstream}/${cast.ours}.${g}`, up.f, ours.f);
       line += `; ${cast.ours} is ${r.shown} times shorter than ${cast.upstream}`;
     }
     const past = facts.filter((x) => x.f.value > m.softLockupNs).map((x) => x.s);

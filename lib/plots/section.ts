@@ -90,6 +90,8 @@ export function section<R extends Row>(
         const k = configKey(f.key);
         const ps = slice.pins.filter((p) => p.key === f.key);
         for (const p of ps) {
+          // A text value (a backing, a granule) is a name, not a number the checker reads.
+          if (typeof p.value !== "number") continue;
           if (k.key === "contexts_per_vcpu") {
             text.constant(k.format(p.value), "contexts ÷ vcpus of the rows drawn");
           } else {
