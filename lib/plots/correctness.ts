@@ -316,7 +316,9 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
       ticks: yTicks,
       tickFormat: formatPow10,
       grid: true,
-      label: "↑ stale shadow entries (violations)",
+      label: "stale shadow entries (violations)",
+      labelAnchor: "center",
+      labelArrow: "none",
     },
     symbol: { type: "identity" },
     r: { type: "identity" },
@@ -340,8 +342,8 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
         aliases.map((a, i) =>
           i === 0 ? `${a} smallest` : i === aliases.length - 1 ? `${a} largest` : `${a}`
         ).join(", ")
-      }) at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs). Right of the red line ` +
-      `one unmap event trips the soft-lockup watchdog, right of the orange one it holds a ` +
+      }) at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs). Right of the soft-lockup ` +
+      `line one unmap event trips the watchdog, right of the scheduling-latency line it holds a ` +
       `CPU past CFS's scheduling latency; above 0 the strategy left stale shadow entries. ` +
       `Correct and cheap is bottom left.` + pinClause(shown),
     chart,

@@ -469,10 +469,12 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
     : `${fixed} vCPUs (${scale.shadowMmus} shadow MMUs)`;
   const pins = cd.section.pinsText();
   return composeFigure({
-    name: byVcpus ? "01-cost-vcpus" : "01-cost-memory",
-    title: byVcpus
+    name: (byVcpus ? "01-cost-vcpus" : "01-cost-memory") +
+      (opts.alias === undefined ? "" : `-alias-${alias}`),
+    title: (byVcpus
       ? "Iterations per unmap event against vCPUs"
-      : "Iterations per unmap event against L1 memory",
+      : "Iterations per unmap event against L1 memory") +
+      (opts.alias === undefined ? "" : `, alias density ${alias}`),
     subtitle: `The ${statWord(stat)} unmap event of each grid point (${column}) at ${at}, ` +
       `alias density ${alias}` +
       (pins === "" ? "" : `; the CSV varies more than this figure shows: it draws ${pins}`) +

@@ -184,7 +184,16 @@ export function pow10Ticks(lo: number, hi: number): number[] {
 
 /**
  * 0 and powers of ten up to the first one at or above `hi` (for symlog axes of counts
- * that may be 0: the largest value always has a labelled tick above it).
+ * that may be 0: the largest value always has a labelled tick above it); without 1 over
+ * more than three decades, where its label would overlap 0's.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { symlogTicks } from "./style.ts";
+ * assertEquals(symlogTicks(50), [0, 1, 10, 100]);
+ * assertEquals(symlogTicks(5000), [0, 10, 100, 1000, 10000]);
+ * ```
  */
 export function symlogTicks(hi: number): number[] {
   const out = [0];
@@ -194,7 +203,8 @@ export function symlogTicks(hi: number): number[] {
     v *= 10;
     out.push(v);
   }
-  return out;
+  // Over more than three decades 1 sits too close to 0 for both labels to be read.
+  return out.length > 4 ? out.filter((t) => t !== 1) : out;
 }
 
 /** Escape text for SVG/HTML. */
