@@ -51,7 +51,7 @@ if (import.meta.main) {
     for (const line of res.problems) console.error(line);
     console.log(
       `${p.split("/").pop()}: ${res.figures} figure(s)${
-        res.problems.length ? `, ${res.problems.length} text overlap(s)` : ", no text overlaps"
+        res.problems.length ? `, ${res.problems.length} text problem(s)` : ", no text overlaps"
       }`,
     );
     failed ||= res.problems.length > 0;

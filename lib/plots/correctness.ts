@@ -13,6 +13,7 @@
  * @module
  */
 
+import { UPSTREAM } from "../strategies/registry.ts";
 import * as Plot from "@observablehq/plot";
 import {
   coincidentSeries,
@@ -412,7 +413,7 @@ export function correctnessTakeaway(
   }
   // The cheapest correct design against the upstream walk, at the largest scale.
   const big = { l1_mem_bytes: scale.l1MemBytes };
-  const cheapest = correct.filter((s) => s !== "full-walk")
+  const cheapest = correct.filter((s) => s !== UPSTREAM)
     .map((s) => ({ s, v: fb.peek({ ...big, strategy: s }, column, "max") }))
     .filter((x) => Number.isFinite(x.v))
     .sort((a, b) => a.v - b.v)[0];
@@ -420,13 +421,13 @@ export function correctnessTakeaway(
     s: cheapest.s,
     f: fb.fact(`${cheapest.s}.worst`, { ...big, strategy: cheapest.s }, column, "max"),
   };
-  if (cheap && correct.includes("full-walk")) {
-    const f = fb.fact("full-walk.worst", { ...big, strategy: "full-walk" }, column, "max");
-    const r = fb.ratio(`full-walk/${cheap.s}`, f, cheap.f);
+  if (cheap && correct.includes(UPSTREAM)) {
+    const f = fb.fact(`${UPSTREAM}.worst`, { ...big, strategy: UPSTREAM }, column, "max");
+    const r = fb.ratio(`${UPSTREAM}/${cheap.s}`, f, cheap.f);
     out.push(
       `The cheapest correct design at ${scale.vcpus} vCPUs / ${formatBytes(scale.l1MemBytes)} ` +
         `(the ${statWord(stat)} unmap, any granule and alias) is ${cheap.s}: ${cheap.f.shown} ` +
-        `iterations against full-walk's ${f.shown}, ${r.shown} times fewer.`,
+        `iterations against ${UPSTREAM}'s ${f.shown}, ${r.shown} times fewer.`,
     );
   }
   return fb.takeaway(out.map((l) => `- ${l}`).join("\n"));

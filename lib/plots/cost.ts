@@ -14,6 +14,8 @@
  * @module
  */
 
+import { UPSTREAM } from "../strategies/registry.ts";
+import { designsOf, knownBroken } from "./roles.ts";
 import * as Plot from "@observablehq/plot";
 import type { SweepColumn } from "../sweep/columns.ts";
 import {
@@ -95,7 +97,7 @@ export function costModelOf(rows: readonly SweepRecord[]): CostModelInfo {
     );
   }
   const r0 = rows[0];
-  const walk = rows.filter((r) => r.strategy === "full-walk" && num(r, "unmap_iterations_max") > 0);
+  const walk = rows.filter((r) => r.strategy === UPSTREAM && num(r, "unmap_iterations_max") > 0);
   const ratio = median(
     walk.map((r) => num(r, "unmap_descriptors_max") / num(r, "unmap_iterations_max")),
   );
@@ -566,8 +568,8 @@ export function costTable(
 
 /** The strategy the takeaways speak for: rmap when present, else the first of ours. */
 export function oursOf(strategies: readonly string[]): string | undefined {
-  return ["rmap", "rmap-compact", "rmap-bounded"].find((s) => strategies.includes(s)) ??
-    strategies.find((s) => s !== "full-walk");
+  return designsOf(strategies, "ours").find((s) => !knownBroken(s)) ??
+    strategies.find((s) => s !== UPSTREAM);
 }
 
 /**
@@ -608,23 +610,23 @@ export function costTakeaway(
     const ot = fb.fact(`${ours}.${g}.ns`, { ...w, strategy: ours }, cd.estColumn, "max", sec);
     let line = `**${granuleLabel(cd.rows, g)}**, ${xText} / ${fixedText}, alias ${cd.alias}: ` +
       `${ours}'s ${statWord(stat)} unmap is ${o.shown} iterations (≈ ${ot.shown})`;
-    if (strategies.includes("full-walk") && ours !== "full-walk") {
-      const fwv = fb.peek({ ...w, strategy: "full-walk" }, cd.column, "max");
+    if (strategies.includes(UPSTREAM) && ours !== UPSTREAM) {
+      const fwv = fb.peek({ ...w, strategy: UPSTREAM }, cd.column, "max");
       if (Number.isFinite(fwv) && o.value > 0) {
-        const f = fb.fact(`full-walk.${g}`, { ...w, strategy: "full-walk" }, cd.column, "max");
+        const f = fb.fact(`${UPSTREAM}.${g}`, { ...w, strategy: UPSTREAM }, cd.column, "max");
         const ft = fb.fact(
-          `full-walk.${g}.ns`,
-          { ...w, strategy: "full-walk" },
+          `${UPSTREAM}.${g}.ns`,
+          { ...w, strategy: UPSTREAM },
           cd.estColumn,
           "max",
           sec,
         );
         if (f.value >= o.value) {
-          const r = fb.ratio(`full-walk/${ours}.${g}`, f, o);
-          line += `, ${r.shown} times fewer than full-walk's ${f.shown} (≈ ${ft.shown})`;
+          const r = fb.ratio(`${UPSTREAM}/${ours}.${g}`, f, o);
+          line += `, ${r.shown} times fewer than ${UPSTREAM}'s ${f.shown} (≈ ${ft.shown})`;
         } else {
-          const r = fb.ratio(`${ours}/full-walk.${g}`, o, f);
-          line += `, ${r.shown} times full-walk's ${f.shown} (≈ ${ft.shown})`;
+          const r = fb.ratio(`${ours}/${UPSTREAM}.${g}`, o, f);
+          line += `, ${r.shown} times ${UPSTREAM}'s ${f.shown} (≈ ${ft.shown})`;
         }
       }
     }
@@ -650,7 +652,7 @@ export function costTakeaway(
       ),
   );
   for (const c of cd.coincident) {
-    const bounded = c.strategy === "rmap-bounded";
+    const bounded = fb.peek({ strategy: c.strategy }, "fallbacks", "sum") > 0;
     const fbk = bounded
       ? fb.fact(`${c.strategy}.fallbacks`, { strategy: c.strategy }, "fallbacks", "sum")
       : null;
@@ -670,13 +672,13 @@ export function costTakeaway(
           : "."),
     );
   }
-  if (strategies.includes("maple-v2")) {
-    const v = fb.fact("maple-v2.stale", { strategy: "maple-v2" }, "violations", "max");
+  for (const broken of strategies.filter(knownBroken)) {
+    const v = fb.fact(`${broken}.stale`, { strategy: broken }, "violations", "max");
     out.push(
       v.value > 0
-        ? `maple-v2's small numbers come with up to ${v.shown} stale shadow entries per ` +
+        ? `${broken}'s small numbers come with up to ${v.shown} stale shadow entries per ` +
           `point at alias ${cd.alias} (notebook 02).`
-        : `maple-v2 leaves ${v.shown} stale entries at alias ${cd.alias}: without aliases ` +
+        : `${broken} leaves ${v.shown} stale entries at alias ${cd.alias}: without aliases ` +
           `there is nothing for it to miss (notebook 02).`,
     );
   }

@@ -16,6 +16,7 @@
  * @module
  */
 
+import { UPSTREAM } from "../strategies/registry.ts";
 import * as Plot from "@observablehq/plot";
 import { formatBytes } from "../util/size.ts";
 import { costModelOf, oursOf } from "./cost.ts";
@@ -524,18 +525,18 @@ export function hostScaleTakeaway(
     return { d, text: `**${st}**: index ${d.shown} for the VM, ${e.shown} per shadow entry.` };
   };
   const shown = part === "memory"
-    ? strategies.filter((st) => st !== "full-walk")
+    ? strategies.filter((st) => st !== UPSTREAM)
     : part === "contention"
     ? []
-    : [ours, ...(strategies.includes("full-walk") && ours !== "full-walk" ? ["full-walk"] : [])];
+    : [ours, ...(strategies.includes(UPSTREAM) && ours !== UPSTREAM ? [UPSTREAM] : [])];
   const lines = shown.map(line);
   for (const l of lines) out.push(l.text);
   if ((part === "unmap" || part === "storm") && lines.length === 2 && lines[0].d.value > 0) {
-    const r = fb.ratio(`${part}.full-walk/ours`, lines[1].d, lines[0].d);
+    const r = fb.ratio(`${part}.${UPSTREAM}/ours`, lines[1].d, lines[0].d);
     out.push(
       part === "unmap"
-        ? `full-walk destroys ${r.shown} times as many leaves per unmap as ${ours}.`
-        : `full-walk's worst storm is ${r.shown} times ${ours}'s.`,
+        ? `${UPSTREAM} destroys ${r.shown} times as many leaves per unmap as ${ours}.`
+        : `${UPSTREAM}'s worst storm is ${r.shown} times ${ours}'s.`,
     );
   }
   const falls = strategies.filter((st) =>
@@ -543,11 +544,8 @@ export function hostScaleTakeaway(
   ).map((st) => ({ st, f: fb.fact(`${st}.fallbacks`, { strategy: st }, "fallbacks", "max") }));
   for (const x of falls) {
     out.push(
-      x.st === "rmap-bounded"
-        ? `${x.st} falls back to the full walk ${x.f.shown} times here: at this working set ` +
-          `its index outgrows the per-MMU budget, and those unmaps cost what full-walk's do.`
-        : `${x.st} records ${x.f.shown} fallbacks here (the fallbacks column: unmaps it could ` +
-          `not do from its index).`,
+      `${x.st} records ${x.f.shown} fallbacks here (the fallbacks column: unmaps it could ` +
+        `not do from its index, each one a walk like ${UPSTREAM}'s).`,
     );
   }
   const cont: string[] = [];

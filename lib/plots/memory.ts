@@ -18,6 +18,8 @@
  * @module
  */
 
+import { UPSTREAM } from "../strategies/registry.ts";
+import { knownBroken } from "./roles.ts";
 import * as Plot from "@observablehq/plot";
 import { RMAP_BOUNDED_DEFAULT_BUDGET } from "../strategies/rmap_bounded.ts";
 import { BUDGET_COLUMNS, type BudgetRow } from "../sweep/budget_columns.ts";
@@ -276,9 +278,9 @@ export function collateralFigure(rows: readonly SweepRecord[]): Figure {
   const data = aliasSeries(rows, "removed_collateral");
   const coincident = coincidentSeries(data, ["granule", "alias"], "removed_collateral");
   const shown = data.filter((d) =>
-    !coincident.some((c) => c.strategy === d.strategy && c.same !== "maple-v2")
+    !coincident.some((c) => c.strategy === d.strategy && !knownBroken(c.same))
   );
-  const hidden = coincident.filter((c) => c.same !== "maple-v2");
+  const hidden = coincident.filter((c) => !knownBroken(c.same));
   const sec = memorySection(rows);
   recordAliasLines(
     sec,
@@ -306,7 +308,7 @@ export function collateralFigure(rows: readonly SweepRecord[]): Figure {
       "The upstream walk unmaps every valid shadow MMU's whole IPA space on every host unmap; " +
       "span-unknown does so for an MMU whose range it marked UNKNOWN (aliases); the indexed " +
       "strategies remove only the leaves derived from the range.",
-      "A 0 is good only for a correct design: maple-v2's 0 comes from removing too little " +
+      "A 0 is good only for a correct design: a broken design's 0 comes from removing too little " +
       "(what it does not remove are its stale entries, notebook 02).",
     ],
     stated: sec.text.collect(),
@@ -369,7 +371,7 @@ export function memoryTakeaway(
   if (part === "collateral") {
     const zero: string[] = [];
     for (const s of strategyOrder(strategies)) {
-      if (s === "maple-v2" || s === "full-walk") continue;
+      if (knownBroken(s) || s === UPSTREAM) continue;
       const c = col(s);
       if (c.value === 0) zero.push(s);
       else out.push(`${s} removes up to ${c.shown} shadow entries without need in one trace.`);
@@ -378,17 +380,17 @@ export function memoryTakeaway(
       out.push(`${zero.join(", ")}: no collateral (0).`);
     }
   }
-  if (strategies.has("maple-v2") && part === "collateral") {
-    const c = col("maple-v2");
-    const v = fb.fact("maple-v2.stale", { strategy: "maple-v2" }, "violations", "max");
+  for (const broken of part === "collateral" ? [...strategies].filter(knownBroken) : []) {
+    const c = col(broken);
+    const v = fb.fact(`${broken}.stale`, { strategy: broken }, "violations", "max");
     out.push(
-      `maple-v2 removes at most ${c.shown} entries without need, but leaves up to ${v.shown} ` +
+      `${broken} removes at most ${c.shown} entries without need, but leaves up to ${v.shown} ` +
         `stale ones: its low collateral comes from removing too little.`,
     );
   }
-  if (strategies.has("full-walk") && part === "collateral") {
-    const c = col("full-walk");
-    out.push(`full-walk removes up to ${c.shown} shadow entries without need in one trace.`);
+  if (strategies.has(UPSTREAM) && part === "collateral") {
+    const c = col(UPSTREAM);
+    out.push(`${UPSTREAM} removes up to ${c.shown} shadow entries without need in one trace.`);
   }
   return fb.takeaway(
     `At ${scale.vcpus} vCPUs / ${formatBytes(scale.l1MemBytes)}, over every granule and ` +

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { UPSTREAM } from "../strategies/registry.ts";
 import * as Plot from "@observablehq/plot";
 import type { ViolationKind } from "../oracle/oracle.ts";
 import {
@@ -559,19 +560,19 @@ export function reproducerTakeaway(run: Timeline, prefix: string, budget: number
       : `No stale entry (0 stale leaves): ${clean.join(", ")}.`,
   );
   const strategies = run.runs.map((r) => r.strategy);
-  if (strategies.includes("full-walk")) {
-    const fw = st.fact("full-walk.worst", { strategy: "full-walk" }, "unmap_iterations_max", "max");
+  if (strategies.includes(UPSTREAM)) {
+    const fw = st.fact(`${UPSTREAM}.worst`, { strategy: UPSTREAM }, "unmap_iterations_max", "max");
     const parts: string[] = [];
-    for (const s of strategies.filter((x) => x !== "full-walk")) {
+    for (const s of strategies.filter((x) => x !== UPSTREAM)) {
       const w = st.fact(`${s}.worst`, { strategy: s }, "unmap_iterations_max", "max");
       parts.push(`${s} ${w.shown}`);
     }
     out.push(
-      `Worst single unmap, in iterations: full-walk ${fw.shown}; ${parts.join(", ")}.` +
-        (run.runs.some((r) => r.strategy !== "full-walk" && r.unmapIterationsMax > fw.value)
+      `Worst single unmap, in iterations: ${UPSTREAM} ${fw.shown}; ${parts.join(", ")}.` +
+        (run.runs.some((r) => r.strategy !== UPSTREAM && r.unmapIterationsMax > fw.value)
           ? ` On this trace (${formatCount(run.traceEvents)} events) ` +
             `the full walk is cheap, and an index can cost more than it: ${
-              run.runs.filter((r) => r.strategy !== "full-walk" && r.unmapIterationsMax > fw.value)
+              run.runs.filter((r) => r.strategy !== UPSTREAM && r.unmapIterationsMax > fw.value)
                 .map((r) => r.strategy).join(", ")
             }.`
           : ""),
@@ -580,18 +581,16 @@ export function reproducerTakeaway(run: Timeline, prefix: string, budget: number
   if (strategies.includes("rmap-bounded")) {
     const fb = st.fact("rmap-bounded.fallbacks", { strategy: "rmap-bounded" }, "fallbacks", "max");
     let line = `rmap-bounded falls back to the full walk ${fb.shown} time(s)`;
-    if (strategies.includes("rmap")) {
-      const peak = st.fact(
-        "rmap.peak",
-        { strategy: "rmap" },
-        "peak_memory_bytes",
-        "max",
-        formatBytes,
-      );
-      line += `: rmap's index peaks at ${peak.shown}, ${
-        peak.value > budget ? "over" : "within"
-      } rmap-bounded's default budget of ${formatBytes(budget)} per shadow MMU`;
-    }
+    const peak = st.fact(
+      "rmap-bounded.peak",
+      { strategy: "rmap-bounded" },
+      "peak_memory_bytes",
+      "max",
+      formatBytes,
+    );
+    line += `: its index peaks at ${peak.shown} for the VM, ${
+      peak.value > budget ? "over" : "within"
+    } its default budget of ${formatBytes(budget)} per shadow MMU`;
     out.push(line + ".");
   }
   return st.takeaway(out.map((l) => `- ${l}`).join("\n"));

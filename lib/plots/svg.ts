@@ -252,12 +252,17 @@ export function composeFigure(parts: FigureParts): Figure {
   const pad = 16;
   const width = Math.max(cw + 2 * pad, 480);
   const out: string[] = [];
-  let y = pad;
-  y += FONT.title;
-  out.push(
-    `<g aria-label="title"><text x="${pad}" y="${y}" font-size="${FONT.title}" ` +
-      `font-weight="bold">${escapeXml(parts.title)}</text></g>`,
-  );
+  let y = pad - 6;
+  const title: string[] = [];
+  for (const line of wrap(parts.title, width - 2 * pad, FONT.title, true)) {
+    y += FONT.title + 6;
+    title.push(
+      `<text x="${pad}" y="${y}" font-size="${FONT.title}" font-weight="bold">${
+        escapeXml(line)
+      }</text>`,
+    );
+  }
+  out.push(`<g aria-label="title">${title.join("")}</g>`);
   if (parts.subtitle) {
     const sub: string[] = [];
     for (const line of wrap(parts.subtitle, width - 2 * pad, FONT.subtitle)) {
@@ -325,13 +330,16 @@ export function composeFigure(parts: FigureParts): Figure {
   return new Figure(parts.name, parts.title, svg, { stated: parts.stated, drawn: parts.drawn });
 }
 
-/** Words of `text` in lines no wider than `width` px at `size` px (a word too wide alone stays). */
-export function wrap(text: string, width: number, size: number): string[] {
+/**
+ * Words of `text` in lines no wider than `width` px at `size` px, bold or not (a word too
+ * wide alone stays).
+ */
+export function wrap(text: string, width: number, size: number, bold = false): string[] {
   const lines: string[] = [];
   let cur = "";
   for (const word of text.split(/\s+/).filter((w) => w !== "")) {
     const next = cur ? cur + " " + word : word;
-    if (cur && textWidth(next, size) > width) {
+    if (cur && textWidth(next, size, bold) > width) {
       lines.push(cur);
       cur = word;
     } else cur = next;
