@@ -533,7 +533,7 @@ export function costTable(
   const lines = [
     `| strategy | ${
       head.map((h) => (opts.seconds ? `${h} | est. time` : h)).join(" | ")
-    } | stale entries (these rows) |`,
+    } | stale entries (these cells' rows) |`,
     `|---|${cells.map(() => (opts.seconds ? "---:|---:" : "---:")).join("|")}|---:|`,
   ];
   for (const s of strategies) {
@@ -551,10 +551,10 @@ export function costTable(
         ? `${text} | ${formatSeconds(ns / 1e9)}${lock ? " **lockup**" : ""}`
         : text;
     });
-    const stale = rows.filter((r) => r.strategy === s).reduce(
-      (a, r) => a + num(r, "violations"),
-      0,
-    );
+    const stale = big.filter((r) =>
+      r.strategy === s &&
+      cells.some((c) => r.granule === c.granule && num(r, "alias") === c.alias)
+    ).reduce((a, r) => a + num(r, "violations"), 0);
     lines.push(`| ${strategyStyle(s).label} | ${vals.join(" | ")} | ${formatCount(stale)} |`);
   }
   return [

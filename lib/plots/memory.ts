@@ -23,12 +23,14 @@ import { knownBroken } from "./roles.ts";
 import * as Plot from "@observablehq/plot";
 import { RMAP_BOUNDED_DEFAULT_BUDGET } from "../strategies/rmap_bounded.ts";
 import { BUDGET_COLUMNS, type BudgetRow } from "../sweep/budget_columns.ts";
-import { formatBytes } from "../util/size.ts";
+import { formatBytes, formatSize } from "../util/size.ts";
 import { atLargestScale } from "./correctness.ts";
 import { coincidentSeries, granuleLabel } from "./cost.ts";
-import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
+import { FactBook, filterRows, type Takeaway, type Where } from "./takeaway.ts";
+import type { NotebookParams } from "./params.ts";
 import { type Section, section } from "./section.ts";
 import {
+  displayPath,
   distinct,
   largestScale,
   maxBy,
@@ -421,6 +423,44 @@ export async function loadBudgetCsv(
   return parseTyped(text, path, numeric, BUDGET_COLUMNS.map((c) => c.name), "budget CSV");
 }
 
+/**
+ * The budget records a notebook's parameters keep (their granules and alias densities; the
+ * budget sweep has no strategy or working-set dimension), and the fact filter that keeps
+ * them.
+ */
+export function selectBudget(
+  records: readonly Record<string, string | number>[],
+  p: NotebookParams,
+): { rows: Record<string, string | number>[]; where: Where } {
+  const where: Where = {};
+  if (p.granules && p.granules.length > 0) where.granule = [...p.granules];
+  if (p.aliases && p.aliases.length > 0) where.alias = [...p.aliases];
+  return { rows: filterRows(records, where), where };
+}
+
+/**
+ * Where the budget figure's numbers come from: the file, its rows and what they span, how
+ * many the parameters keep, and the `deno task budget` command that makes it again (the
+ * budget sweep records no seed: the command assumes the default).
+ */
+export function budgetHeader(
+  records: readonly Record<string, string | number>[],
+  path: string,
+  kept: number,
+): string {
+  const vals = (c: string) => [...new Set(records.map((r) => Number(r[c])))].sort((a, b) => a - b);
+  const budgets = vals("budget_bytes");
+  const aliases = vals("alias");
+  const granules = [...new Set(records.map((r) => String(r.granule)))];
+  const sizes = budgets.map((b) => formatSize(b)).join(",");
+  return `- Read \`${displayPath(path)}\`: ${records.length} rows (${budgets.length} budgets ` +
+    `${formatBytes(budgets[0])}..${formatBytes(budgets[budgets.length - 1])}, alias ` +
+    `${aliases.join(", ")}, ${vals("vcpus").join(", ")} vCPUs, ${granules.join(", ")} pages); ` +
+    `the parameters keep ${kept}.\n- Made by \`deno task budget --alias ${aliases.join(",")} ` +
+    `--budget ${sizes} --out ${displayPath(path)}\` (the budget CSV records no seed: the ` +
+    `command runs the default).`;
+}
+
 /** Budget sweep records as {@linkcode BudgetRow}s. */
 export function budgetRowsOf(rows: readonly Record<string, string | number>[]): BudgetRow[] {
   const n = (r: Record<string, string | number>, k: string) => r[k] as number;
@@ -575,8 +615,9 @@ export function budgetTakeaway(
   data: readonly BudgetRow[],
   rows: readonly Record<string, string | number>[],
   path: string,
+  base: Where = {},
 ): Takeaway {
-  const fb = new FactBook(path, rows);
+  const fb = new FactBook(path, rows, base);
   const out: string[] = [];
   for (const a of [...new Set(data.map((d) => d.alias))].sort((x, y) => x - y)) {
     const ok = data.filter((d) => d.alias === a && d.fallbacks === 0)
