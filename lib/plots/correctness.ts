@@ -39,7 +39,6 @@ import {
   formatCount,
   formatPow10,
   formatSeconds,
-  GRANULE_COLORS,
   granuleOrder,
   LOCKUP_COLOR,
   pow10Ticks,
@@ -99,7 +98,15 @@ function pinClause(s: Section<SweepRecord>): string {
   return pins === "" ? "" : ` The CSV varies more than this figure shows: it draws ${pins}.`;
 }
 
-/** Oracle violations against alias density: a panel per strategy, a line per granule. */
+/** Fill of a cell with stale entries, and of one without (neither is a design's colour). */
+const STALE_FILL = "#f6c6c6";
+const CLEAN_FILL = "#f2f2f2";
+
+/**
+ * Oracle violations, one compact chart: a row per design, a column per host granule and
+ * alias density, each cell the count of stale shadow entries (shaded when above 0), so that
+ * the designs that are correct everywhere take one line each.
+ */
 export function violationsFigure(rows: readonly SweepRecord[]): Figure {
   const shown = violationSection(rows);
   const data = violationData(rows);
@@ -107,94 +114,62 @@ export function violationsFigure(rows: readonly SweepRecord[]): Figure {
   shown.drawn.rows(shown.rows);
   const strategies = strategyOrder(data.map((d) => d.strategy as string));
   const granules = granuleOrder(data.map((d) => d.granule as string));
-  const aliases = (distinct(rows, "alias") as number[]).map(aliasLabel);
-  const maxV = Math.max(1, ...data.map((d) => d.violations as number));
-  const plotData = data.map((d): Record<string, string | number> => ({
-    ...d,
-    aliasText: aliasLabel(d.alias as number),
+  const aliases = (distinct(shown.rows, "alias") as number[]).sort((a, b) => a - b);
+  const column = (g: string, a: number) => `${g} · ${aliasLabel(a)}`;
+  const columns = granules.flatMap((g) => aliases.map((a) => column(g, a)));
+  const label = (s: string) => strategyStyle(s).label;
+  const cells = data.map((d) => ({
+    design: label(d.strategy as string),
+    column: column(d.granule as string, d.alias as number),
+    violations: d.violations as number,
   }));
-  const marks: Plot.Markish[] = [
-    Plot.frame({ stroke: "#ccc" }),
-    Plot.ruleY([0], { stroke: "#999" }),
-  ];
-  for (const g of granules) {
-    for (const st of strategies) {
-      shown.drawn.line(
-        "alias",
-        shown.rows.filter((r) => r.granule === g && r.strategy === st)
-          .sort((a, b) => num(a, "alias") - num(b, "alias")).map((r) => [r]),
-      );
-    }
-    const d = plotData.filter((r) => r.granule === g);
-    const color = GRANULE_COLORS[g] ?? "#555";
-    marks.push(
-      Plot.line(d, {
-        x: "aliasText",
-        y: "violations",
-        fx: "strategy",
-        z: "strategy",
-        stroke: color,
-        strokeWidth: 2,
-      }),
-      Plot.dot(d, {
-        x: "aliasText",
-        y: "violations",
-        fx: "strategy",
-        r: 4,
-        fill: color,
-      }),
-    );
-  }
   const chart = Plot.plot({
     document: plotDocument(),
-    width: 1080,
-    height: 360,
-    marginLeft: 60,
+    width: Math.max(640, 230 + 88 * columns.length),
+    height: 70 + 30 * strategies.length,
+    marginLeft: 200,
     marginRight: 12,
-    marginTop: 34,
-    marginBottom: 48,
+    marginTop: 46,
+    marginBottom: 8,
     style: FONT_STYLE,
-    fx: {
-      domain: strategies,
-      label: null,
-      tickFormat: (s: string) => strategyStyle(s).label.replace(/ \(.*\)$/, ""),
-      padding: 0.1,
-    },
-    x: {
-      type: "point",
-      domain: aliases,
-      label: "alias density →",
-      labelAnchor: "center",
-      labelOffset: 40,
-      padding: 0.3,
-    },
-    y: {
-      type: "symlog",
-      domain: [0, symlogTicks(maxV).at(-1)! * 1.6],
-      ticks: symlogTicks(maxV),
-      tickFormat: formatPow10,
-      grid: true,
-      label: "↑ oracle violations (stale shadow entries)",
-    },
-    marks,
+    x: { domain: columns, axis: "top", label: "host granule · alias density", tickSize: 0 },
+    y: { domain: strategies.map(label), label: null, tickSize: 0 },
+    color: { type: "identity" },
+    marks: [
+      Plot.cell(cells, {
+        x: "column",
+        y: "design",
+        fill: (d: { violations: number }) => (d.violations > 0 ? STALE_FILL : CLEAN_FILL),
+        inset: 1,
+      }),
+      Plot.text(cells, {
+        x: "column",
+        y: "design",
+        text: (d: { violations: number }) => formatCount(d.violations),
+        fill: "#222",
+      }),
+    ],
   } as Plot.PlotOptions) as unknown as DomElement;
-  const legend: LegendItem[] = granules.map((g) => ({
-    label: `host granule ${g}`,
-    color: GRANULE_COLORS[g] ?? "#555",
-    kind: "line" as const,
-  }));
+  const stale = strategies.filter((s) =>
+    data.some((d) => d.strategy === s && (d.violations as number) > 0)
+  );
   return composeFigure({
     name: "02-violations",
-    title: "Oracle violations against alias density, per strategy",
+    title: "Oracle violations per design, host granule and alias density",
     subtitle: `Distinct stale shadow entries the oracle found over the whole trace ` +
       `(violations), at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs) and ` +
-      `${formatBytes(scale.l1MemBytes)} of L1 memory. y is symlog: 0 is exact, then powers ` +
-      `of ten.` + pinClause(shown),
+      `${formatBytes(scale.l1MemBytes)} of L1 memory.` + pinClause(shown),
     chart,
-    legend,
+    legend: [
+      { label: "stale entries (above 0)", color: STALE_FILL, kind: "dot", symbol: "square" },
+      { label: "none", color: CLEAN_FILL, kind: "dot", symbol: "square" },
+    ],
     notes: [
-      "A violation is a shadow leaf that outlives what the host or L1 allows (lib/oracle.ts): " +
+      "A violation is a shadow leaf that outlives what the host or L1 allows (lib/oracle/): " +
       "it still maps a page the host unmapped or moved. Any value above 0 is a bug.",
+      stale.length === 0
+        ? "No design left a stale entry in these rows."
+        : `Left stale entries: ${stale.join(", ")}.`,
     ],
     stated: shown.text.collect(),
     drawn: [shown.drawn.drawn()],

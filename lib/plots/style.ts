@@ -67,13 +67,6 @@ export function granuleOrder(names: Iterable<string>): string[] {
   return [...new Set(names)].sort((a, b) => size(a) - size(b));
 }
 
-/** Colours of the granules when they are the series (4K, 16K, 64K). */
-export const GRANULE_COLORS: Readonly<Record<string, string>> = {
-  "4K": "#2ca02c",
-  "16K": "#1f77b4",
-  "64K": "#d62728",
-};
-
 /**
  * Colour of the soft-lockup threshold and of the points past it: a magenta that no
  * design's style, no style of a design from a file and no greyed series uses (at least 30
