@@ -70,6 +70,25 @@ export function atLargestScale(rows: readonly SweepRecord[]): SweepRecord[] {
 }
 
 /**
+ * A fact book over the rows a figure at the largest scale draws (`shown`): the
+ * parameters' filter, the figure's pins, the most vCPUs and L1 memory.
+ */
+export function largestScaleBook(
+  rows: readonly SweepRecord[],
+  path: string,
+  base: Where,
+  shown: Section<SweepRecord>,
+): FactBook {
+  const scale = largestScale(rows);
+  return new FactBook(path, rows, {
+    ...base,
+    ...shown.where,
+    vcpus: scale.vcpus,
+    l1_mem_bytes: scale.l1MemBytes,
+  });
+}
+
+/**
  * What the violations figure draws: the rows at the largest scale, one configuration per
  * line (alias on x, a panel per granule; every other dimension that varies pinned).
  */
@@ -90,12 +109,6 @@ export function tradeoffSection(rows: readonly SweepRecord[]): Section<SweepReco
 export function violationData(rows: readonly SweepRecord[]): Record<string, string | number>[] {
   return maxBy(violationSection(rows).rows, ["strategy", "granule", "alias"], "violations")
     .sort((a, b) => (a.alias as number) - (b.alias as number));
-}
-
-/** ", it draws --flag v, ..." when the section pinned dimensions ("" otherwise). */
-function pinClause(s: Section<SweepRecord>): string {
-  const pins = s.pinsText();
-  return pins === "" ? "" : ` The CSV varies more than this figure shows: it draws ${pins}.`;
 }
 
 /** Fill of a cell with stale entries, and of one without (neither is a design's colour). */
@@ -158,7 +171,7 @@ export function violationsFigure(rows: readonly SweepRecord[]): Figure {
     title: "Oracle violations per design, host granule and alias density",
     subtitle: `Distinct stale shadow entries the oracle found over the whole trace ` +
       `(violations), at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs) and ` +
-      `${formatBytes(scale.l1MemBytes)} of L1 memory.` + pinClause(shown),
+      `${formatBytes(scale.l1MemBytes)} of L1 memory.` + shown.pinSentence(),
     chart,
     legend: [
       { label: "stale entries (above 0)", color: STALE_FILL, kind: "dot", symbol: "square" },
@@ -321,7 +334,7 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
       }) at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs). Right of the soft-lockup ` +
       `line one unmap event trips the watchdog, right of the scheduling-latency line it holds a ` +
       `CPU past CFS's scheduling latency; above 0 the strategy left stale shadow entries. ` +
-      `Correct and cheap is bottom left.` + pinClause(shown),
+      `Correct and cheap is bottom left.` + shown.pinSentence(),
     chart,
     legend,
     notes: [
@@ -351,12 +364,7 @@ export function correctnessTakeaway(
   const column = statColumn("unmap_iterations", stat);
   const scale = largestScale(rows);
   const shown = violationSection(rows);
-  const fb = new FactBook(path, rows, {
-    ...base,
-    ...shown.where,
-    vcpus: scale.vcpus,
-    l1_mem_bytes: scale.l1MemBytes,
-  });
+  const fb = largestScaleBook(rows, path, base, shown);
   const strategies = strategyOrder(shown.rows.map((r) => r.strategy));
   const aliases = distinct(shown.rows, "alias") as number[];
   const out: string[] = [];

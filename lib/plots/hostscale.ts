@@ -77,12 +77,6 @@ function leavesSection(rows: readonly SweepRecord[], alias: number): Section<Swe
   });
 }
 
-/** The pins of a section as a subtitle sentence ("" when nothing was pinned). */
-function pinSentence(s: Section<SweepRecord>): string {
-  const pins = s.pinsText();
-  return pins === "" ? "" : ` The CSV varies more than this figure shows: it draws ${pins}.`;
-}
-
 /** The leaves-destroyed column of a statistic (that column has mean and max only). */
 export function destroyedColumn(stat: Statistic): NumericColumn {
   return stat === "mean" ? "unmap_leaves_destroyed_mean" : "unmap_leaves_destroyed_max";
@@ -254,7 +248,7 @@ export function hostUnmapFigure(
     subtitle: `Every L2 context maps and touches its working set page by page; alias ` +
       `density ${alias}; the ${statWord(stat)} host unmap event of each point (leaves ` +
       `destroyed: ${stat === "p99" ? "max, the column has no p99" : stat}). Log axes.` +
-      pinSentence(shown),
+      shown.pinSentence(),
     chart: [top, bottom],
     legend: legendOf(shown.rows, [
       { label: `soft lockup ${sec(m.softLockupNs)}`, color: LOCKUP_COLOR, kind: "rule" },
@@ -297,7 +291,7 @@ export function hostStormFigure(rows: readonly SweepRecord[], alias: number): Fi
     title: "The refault storm after a host unmap",
     subtitle: `After each host unmap every context re-touches part of its working set ` +
       `(retouch); the shadow faults that follow are the storm. Alias density ${alias}.` +
-      pinSentence(shown),
+      shown.pinSentence(),
     chart: [faults, wait],
     legend: legendOf(shown.rows, [{
       label: `scheduling latency ${sec(SCHED_LATENCY_NS)}`,
@@ -339,7 +333,7 @@ export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): F
     subtitle: `Peak modeled kernel bytes of each design's index for the whole VM (top) and ` +
       `per live shadow leaf (middle), alias density ${alias}; bottom: the VM's index against ` +
       `the populated working set (peak shadow leaves), every vCPU count and working set.` +
-      pinSentence(shown),
+      shown.pinSentence(),
     chart: [total, per, memoryAgainstLeaves(leaves, pow2)],
     legend: legendOf(shown.rows.filter((r) => num(r, "peak_memory_bytes") > 0)),
     notes: ["full-walk keeps no index (0 B) and is not drawn."],

@@ -24,7 +24,7 @@ import * as Plot from "@observablehq/plot";
 import { RMAP_BOUNDED_DEFAULT_BUDGET } from "../strategies/rmap_bounded.ts";
 import { BUDGET_COLUMNS, type BudgetRow } from "../sweep/budget_columns.ts";
 import { formatBytes, formatSize } from "../util/size.ts";
-import { atLargestScale } from "./correctness.ts";
+import { atLargestScale, largestScaleBook } from "./correctness.ts";
 import { coincidentSeries, granuleLabel } from "./cost.ts";
 import { FactBook, filterRows, type Takeaway, type Where } from "./takeaway.ts";
 import type { NotebookParams } from "./params.ts";
@@ -88,12 +88,6 @@ function recordAliasLines(
       );
     }
   }
-}
-
-/** ", it draws --flag v" when the section pinned dimensions ("" otherwise). */
-function pinClause(s: Section<SweepRecord>): string {
-  const pins = s.pinsText();
-  return pins === "" ? "" : ` The CSV varies more than this figure shows: it draws ${pins}.`;
 }
 
 /** A column against alias density at the largest scale: one value per strategy, granule, alias. */
@@ -255,7 +249,7 @@ export function memoryFigure(rows: readonly SweepRecord[]): Figure {
     subtitle: `Top: peak modeled kernel bytes of the strategy's index ÷ peak live shadow ` +
       `leaves. Bottom: the peak index bytes themselves, for the whole VM. At ` +
       `${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs), ` +
-      `${formatBytes(scale.l1MemBytes)} of L1 memory.` + pinClause(shown),
+      `${formatBytes(scale.l1MemBytes)} of L1 memory.` + shown.pinSentence(),
     chart: [top, bottom],
     legend: legendOf(strategyOrder(per.filter(keep).map((d) => d.strategy as string))),
     notes: [
@@ -302,7 +296,7 @@ export function collateralFigure(rows: readonly SweepRecord[]): Figure {
     subtitle: "Shadow entries the host unmap events removed although their range did not " +
       `require it (removed_collateral; each one refaults later), at ${scale.vcpus} vCPUs ` +
       `(${scale.shadowMmus} shadow MMUs), ${formatBytes(scale.l1MemBytes)} of L1 memory; ` +
-      "y is symlog: 0 is exact." + pinClause(sec),
+      "y is symlog: 0 is exact." + sec.pinSentence(),
     chart,
     legend: legendOf(strategyOrder(shown.map((d) => d.strategy as string))),
     notes: [
@@ -330,13 +324,7 @@ export function memoryTakeaway(
   part: "memory" | "collateral" = "memory",
 ): Takeaway {
   const scale = largestScale(rows);
-  const shown = memorySection(rows);
-  const fb = new FactBook(path, rows, {
-    ...base,
-    ...shown.where,
-    vcpus: scale.vcpus,
-    l1_mem_bytes: scale.l1MemBytes,
-  });
+  const fb = largestScaleBook(rows, path, base, memorySection(rows));
   const none = new Set(indexless(rows));
   const out: string[] = [];
   const bytes = (v: number) => formatBytes(v);

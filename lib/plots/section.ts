@@ -53,6 +53,8 @@ export interface Section<R extends Row> {
    * figure's text; "" when nothing was pinned.
    */
   pinsText(panelText?: (panel: Readonly<Record<string, string | number>>) => string): string;
+  /** The pins as a subtitle's sentence (" The CSV varies more ... it draws --l1-mem 4G."), or "". */
+  pinSentence(): string;
 }
 
 /** The columns a notebook's parameters filter on, and every configuration column. */
@@ -106,6 +108,10 @@ export function section<R extends Row>(
         }
         return f.text;
       }).join(", ");
+    },
+    pinSentence() {
+      const pins = this.pinsText();
+      return pins === "" ? "" : ` The CSV varies more than this figure shows: it draws ${pins}.`;
     },
   };
 }
