@@ -3,11 +3,15 @@
 # (experiments/notebooks/setup.sh: Jupyter from Debian, Deno at a stable path, the kernel),
 # check that `deno task notebooks:open` serves them and starts the Deno kernel, execute every
 # notebooks/*.ipynb headless into a temporary directory (the committed notebooks are not
-# touched), and fail when a cell errors, a cell tagged "plot" shows no image/svg+xml, or a
-# takeaway contradicts its data (issue #12: experiments/notebooks/check_facts.ts recomputes
-# every number a takeaway states from its CSV, sharing no code with the notebooks).
-# Every notebook runs twice: with the committed results, and with a small alternative
-# from another grid and trace (test/fixtures/notebooks/: `deno task sweep --grid
+# touched), and fail when a cell errors, a cell tagged "plot" shows no image/svg+xml, a
+# takeaway or a figure's subtitle contradicts its data, a line joins points of different
+# configurations or a takeaway reads rows its figure did not draw
+# (experiments/notebooks/check_facts.ts recomputes every number from its CSV, sharing no
+# code with the notebooks), or a figure draws text over text
+# (experiments/notebooks/check_text.ts measures the SVG's text boxes).
+# Every notebook runs three times: with the committed results, with a CSV that has two
+# values in every dimension (test/notebook_grid.ts, for the notebooks that read a sweep),
+# and with a small alternative from another grid and trace (test/fixtures/notebooks/: `deno task sweep --grid
 # notebook-ci`, `deno task timeline experiments/scenarios/tlbi-remap.json`), through the
 # parameters cell's environment variables (S2LAB_SWEEP_CSV, S2LAB_WORKING_SET_CSV,
 # S2LAB_TIMELINE).
@@ -202,6 +206,8 @@ FAILED=0
 DIFFERS=0
 ALT_CSV=test/fixtures/notebooks/notebook-ci.csv
 ALT_TIMELINE=test/fixtures/notebooks/tlbi-remap
+MANY_CSV="$TMP/many-dimensions.csv"
+[[ $INPLACE -eq 1 ]] || "$DENO" run --allow-read --allow-write test/notebook_grid.ts "$MANY_CSV"
 # Execute one notebook into $2 with the environment given after it; check it (errors, SVGs,
 # takeaways against their data). Retried: see below.
 run_notebook() {
@@ -218,7 +224,8 @@ run_notebook() {
       2>"$TMP/nbconvert.log" || { cat "$TMP/nbconvert.log" >&2; exit 1; }
     mv "$TMP/run/$(basename "$nb")" "$out"
     echo "$nb ($*): executed in $(($(date +%s) - t0)) s (attempt $attempt)"
-    if check_notebook "$out" && "$DENO" run --allow-read experiments/notebooks/check_facts.ts "$out"; then
+    if check_notebook "$out" && "$DENO" run --allow-read experiments/notebooks/check_facts.ts "$out" &&
+      "$DENO" run --allow-read experiments/notebooks/check_text.ts "$out"; then
       return 0
     fi
   done
@@ -231,6 +238,14 @@ for nb in "${NOTEBOOKS[@]}"; do
   if [[ $INPLACE -eq 0 ]]; then
     run_notebook "$nb" "$TMP/alt/$(basename "$nb")" S2LAB_SWEEP_CSV="$ALT_CSV" \
       S2LAB_WORKING_SET_CSV="$ALT_CSV" S2LAB_TIMELINE="$ALT_TIMELINE" || FAILED=1
+    # The many-dimension run: CI's grid plus a second value of every other dimension, the
+    # seed and each cost-model constant (test/notebook_grid.ts). A figure must pin what it
+    # does not show (each line one configuration) and its takeaway read only drawn rows.
+    if grep -qE 'S2LAB_(SWEEP|WORKING_SET)_CSV' "$nb"; then
+      mkdir -p "$TMP/many"
+      run_notebook "$nb" "$TMP/many/$(basename "$nb")" S2LAB_SWEEP_CSV="$MANY_CSV" \
+        S2LAB_WORKING_SET_CSV="$MANY_CSV" S2LAB_TIMELINE="$ALT_TIMELINE" || FAILED=1
+    fi
     # The host-scale notebook also reads the scale grid (--grid scale): its largest vCPU
     # count and its largest working set are different points.
     if [[ "$(basename "$nb")" == 05-host-scale.ipynb && -f results/scale.csv ]]; then

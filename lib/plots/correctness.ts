@@ -13,6 +13,7 @@
  * @module
  */
 
+import { UPSTREAM } from "../strategies/registry.ts";
 import * as Plot from "@observablehq/plot";
 import {
   coincidentSeries,
@@ -26,10 +27,11 @@ import {
   SCHED_LATENCY_NS,
   SCHED_LATENCY_SOURCE,
   secondsToIterations,
-  SOFT_LOCKUP_SOURCE,
+  softLockupSource,
 } from "./latency.ts";
 import { statColumn, type Statistic, statWord } from "./params.ts";
 import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
+import { type Section, section } from "./section.ts";
 import type { SweepColumn } from "../sweep/columns.ts";
 import { distinct, largestScale, maxBy, num, type SweepRecord } from "./results.ts";
 import { formatBytes } from "../util/size.ts";
@@ -37,7 +39,6 @@ import {
   formatCount,
   formatPow10,
   formatSeconds,
-  GRANULE_COLORS,
   granuleOrder,
   LOCKUP_COLOR,
   pow10Ticks,
@@ -68,100 +69,123 @@ export function atLargestScale(rows: readonly SweepRecord[]): SweepRecord[] {
   return rows.filter((r) => num(r, "vcpus") === s.vcpus && num(r, "l1_mem_bytes") === s.l1MemBytes);
 }
 
-/** Violations per (strategy, granule, alias) at the largest scale (worst over the rest). */
+/**
+ * A fact book over the rows a figure at the largest scale draws (`shown`): the
+ * parameters' filter, the figure's pins, the most vCPUs and L1 memory.
+ */
+export function largestScaleBook(
+  rows: readonly SweepRecord[],
+  path: string,
+  base: Where,
+  shown: Section<SweepRecord>,
+): FactBook {
+  const scale = largestScale(rows);
+  return new FactBook(path, rows, {
+    ...base,
+    ...shown.where,
+    vcpus: scale.vcpus,
+    l1_mem_bytes: scale.l1MemBytes,
+  });
+}
+
+/**
+ * What the violations figure draws: the rows at the largest scale, one configuration per
+ * line (alias on x, a panel per granule; every other dimension that varies pinned).
+ */
+export function violationSection(rows: readonly SweepRecord[]): Section<SweepRecord> {
+  return section(atLargestScale(rows), { x: "alias", facets: ["granule"] });
+}
+
+/** What the trade-off scatter draws: the rows at the most vCPUs, one point per granule, L1 size and alias density. */
+export function tradeoffSection(rows: readonly SweepRecord[]): Section<SweepRecord> {
+  const vcpus = largestScale(rows).vcpus;
+  return section(rows.filter((r) => num(r, "vcpus") === vcpus), {
+    facets: ["granule", "l1_mem_bytes"],
+    free: ["alias"],
+  });
+}
+
+/** Violations per (strategy, granule, alias) of the rows the violations figure draws. */
 export function violationData(rows: readonly SweepRecord[]): Record<string, string | number>[] {
-  return maxBy(atLargestScale(rows), ["strategy", "granule", "alias"], "violations")
+  return maxBy(violationSection(rows).rows, ["strategy", "granule", "alias"], "violations")
     .sort((a, b) => (a.alias as number) - (b.alias as number));
 }
 
-/** Oracle violations against alias density: a panel per strategy, a line per granule. */
+/** Fill of a cell with stale entries, and of one without (neither is a design's colour). */
+const STALE_FILL = "#f6c6c6";
+const CLEAN_FILL = "#f2f2f2";
+
+/**
+ * Oracle violations, one compact chart: a row per design, a column per host granule and
+ * alias density, each cell the count of stale shadow entries (shaded when above 0), so that
+ * the designs that are correct everywhere take one line each.
+ */
 export function violationsFigure(rows: readonly SweepRecord[]): Figure {
+  const shown = violationSection(rows);
   const data = violationData(rows);
   const scale = largestScale(rows);
+  shown.drawn.rows(shown.rows);
   const strategies = strategyOrder(data.map((d) => d.strategy as string));
   const granules = granuleOrder(data.map((d) => d.granule as string));
-  const aliases = (distinct(rows, "alias") as number[]).map(aliasLabel);
-  const maxV = Math.max(1, ...data.map((d) => d.violations as number));
-  const plotData = data.map((d): Record<string, string | number> => ({
-    ...d,
-    aliasText: aliasLabel(d.alias as number),
+  const aliases = (distinct(shown.rows, "alias") as number[]).sort((a, b) => a - b);
+  const column = (g: string, a: number) => `${g} · ${aliasLabel(a)}`;
+  const columns = granules.flatMap((g) => aliases.map((a) => column(g, a)));
+  const label = (s: string) => strategyStyle(s).label;
+  const cells = data.map((d) => ({
+    design: label(d.strategy as string),
+    column: column(d.granule as string, d.alias as number),
+    violations: d.violations as number,
   }));
-  const marks: Plot.Markish[] = [
-    Plot.frame({ stroke: "#ccc" }),
-    Plot.ruleY([0], { stroke: "#999" }),
-  ];
-  for (const g of granules) {
-    const d = plotData.filter((r) => r.granule === g);
-    const color = GRANULE_COLORS[g] ?? "#555";
-    marks.push(
-      Plot.line(d, {
-        x: "aliasText",
-        y: "violations",
-        fx: "strategy",
-        z: "strategy",
-        stroke: color,
-        strokeWidth: 2,
-      }),
-      Plot.dot(d, {
-        x: "aliasText",
-        y: "violations",
-        fx: "strategy",
-        r: 4,
-        fill: color,
-      }),
-    );
-  }
   const chart = Plot.plot({
     document: plotDocument(),
-    width: 1080,
-    height: 360,
-    marginLeft: 60,
+    width: Math.max(640, 230 + 88 * columns.length),
+    height: 70 + 30 * strategies.length,
+    marginLeft: 200,
     marginRight: 12,
-    marginTop: 34,
-    marginBottom: 48,
+    marginTop: 46,
+    marginBottom: 8,
     style: FONT_STYLE,
-    fx: {
-      domain: strategies,
-      label: null,
-      tickFormat: (s: string) => strategyStyle(s).label.replace(/ \(.*\)$/, ""),
-      padding: 0.1,
-    },
-    x: {
-      type: "point",
-      domain: aliases,
-      label: "alias density →",
-      labelAnchor: "center",
-      labelOffset: 40,
-      padding: 0.3,
-    },
-    y: {
-      type: "symlog",
-      domain: [0, symlogTicks(maxV).at(-1)! * 1.6],
-      ticks: symlogTicks(maxV),
-      tickFormat: formatPow10,
-      grid: true,
-      label: "↑ oracle violations (stale shadow entries)",
-    },
-    marks,
+    x: { domain: columns, axis: "top", label: "host granule · alias density", tickSize: 0 },
+    y: { domain: strategies.map(label), label: null, tickSize: 0 },
+    color: { type: "identity" },
+    marks: [
+      Plot.cell(cells, {
+        x: "column",
+        y: "design",
+        fill: (d: { violations: number }) => (d.violations > 0 ? STALE_FILL : CLEAN_FILL),
+        inset: 1,
+      }),
+      Plot.text(cells, {
+        x: "column",
+        y: "design",
+        text: (d: { violations: number }) => formatCount(d.violations),
+        fill: "#222",
+      }),
+    ],
   } as Plot.PlotOptions) as unknown as DomElement;
-  const legend: LegendItem[] = granules.map((g) => ({
-    label: `host granule ${g}`,
-    color: GRANULE_COLORS[g] ?? "#555",
-    kind: "line" as const,
-  }));
+  const stale = strategies.filter((s) =>
+    data.some((d) => d.strategy === s && (d.violations as number) > 0)
+  );
   return composeFigure({
     name: "02-violations",
-    title: "Oracle violations against alias density, per strategy",
+    title: "Oracle violations per design, host granule and alias density",
     subtitle: `Distinct stale shadow entries the oracle found over the whole trace ` +
       `(violations), at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs) and ` +
-      `${formatBytes(scale.l1MemBytes)} of L1 memory; the worst over any other grid ` +
-      `dimension. y is symlog: 0 is exact, then powers of ten.`,
+      `${formatBytes(scale.l1MemBytes)} of L1 memory.` + shown.pinSentence(),
     chart,
-    legend,
-    notes: [
-      "A violation is a shadow leaf that outlives what the host or L1 allows (lib/oracle.ts): " +
-      "it still maps a page the host unmapped or moved. Any value above 0 is a bug.",
+    legend: [
+      { label: "stale entries (above 0)", color: STALE_FILL, kind: "dot", symbol: "square" },
+      { label: "none", color: CLEAN_FILL, kind: "dot", symbol: "square" },
     ],
+    notes: [
+      "A violation is a shadow leaf that outlives what the host or L1 allows (lib/oracle/): " +
+      "it still maps a page the host unmapped or moved. Any value above 0 is a bug.",
+      stale.length === 0
+        ? "No design left a stale entry in these rows."
+        : `Left stale entries: ${stale.join(", ")}.`,
+    ],
+    stated: shown.text.collect(),
+    drawn: [shown.drawn.drawn()],
   });
 }
 
@@ -171,8 +195,7 @@ export function tradeoffData(
   stat: Statistic = "max",
 ): Record<string, string | number>[] {
   const column = statColumn("unmap_iterations", stat);
-  const vcpus = largestScale(rows).vcpus;
-  const at = rows.filter((r) => num(r, "vcpus") === vcpus);
+  const at = tradeoffSection(rows).rows;
   const keys: SweepColumn[] = ["strategy", "granule", "l1_mem_bytes", "alias"];
   const it = maxBy(at, keys, column);
   const v = new Map(
@@ -203,7 +226,8 @@ function aliasRadius(aliases: readonly number[], a: number): number {
  * strategy whose dots are another's everywhere is not drawn (named in the notes).
  */
 export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "max"): Figure {
-  const m = costModelOf(rows);
+  const shown = tradeoffSection(rows);
+  const m = costModelOf(shown.rows);
   const lock = lockupIterations(m);
   const strict = secondsToIterations(SCHED_LATENCY_NS / 1e9, nsPerWalkIteration(m));
   const all = tradeoffData(rows, stat);
@@ -211,6 +235,7 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
   const hidden = new Set(coincident.map((c) => c.strategy));
   const data = all.filter((d) => !hidden.has(d.strategy as string));
   const scale = largestScale(rows);
+  shown.drawn.rows(shown.rows.filter((r) => num(r, statColumn("unmap_iterations", stat)) > 0));
   const strategies = strategyOrder(data.map((d) => d.strategy as string));
   const granules = granuleOrder(data.map((d) => d.granule as string));
   const mems = [...new Set(data.map((d) => d.l1_mem_bytes as number))].sort((a, b) => a - b);
@@ -280,7 +305,9 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
       ticks: yTicks,
       tickFormat: formatPow10,
       grid: true,
-      label: "↑ stale shadow entries (violations)",
+      label: "stale shadow entries (violations)",
+      labelAnchor: "center",
+      labelArrow: "none",
     },
     symbol: { type: "identity" },
     r: { type: "identity" },
@@ -301,12 +328,13 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
     title: "Cost against correctness",
     subtitle: `One dot per strategy, host granule (columns), L1 memory (rows) and alias ` +
       `density (dot size: ${
-        aliases.map((a, i) => `${a} ${["smallest", "small", "large", "largest"][i] ?? ""}`)
-          .join(", ")
-      }) at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs). Right of the red line ` +
-      `one unmap event trips the soft-lockup watchdog, right of the orange one it holds a ` +
+        aliases.map((a, i) =>
+          i === 0 ? `${a} smallest` : i === aliases.length - 1 ? `${a} largest` : `${a}`
+        ).join(", ")
+      }) at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs). Right of the soft-lockup ` +
+      `line one unmap event trips the watchdog, right of the scheduling-latency line it holds a ` +
       `CPU past CFS's scheduling latency; above 0 the strategy left stale shadow entries. ` +
-      `Correct and cheap is bottom left.`,
+      `Correct and cheap is bottom left.` + shown.pinSentence(),
     chart,
     legend,
     notes: [
@@ -314,9 +342,11 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
         `Not drawn: ${c.strategy} sits exactly on ${c.same} at all ${c.points} points.`
       ),
       `x: ${statColumn("unmap_iterations", stat)}; y: violations (distinct stale entries over ` +
-      "the trace), symlog. " + SOFT_LOCKUP_SOURCE + "; " + SCHED_LATENCY_SOURCE + ".",
-      ...paBitsNotes(rows),
+      "the trace), symlog. " + softLockupSource(m.softLockupNs) + "; " + SCHED_LATENCY_SOURCE + ".",
+      ...paBitsNotes(shown.rows),
     ],
+    stated: shown.text.collect(),
+    drawn: [shown.drawn.drawn()],
   });
 }
 
@@ -333,9 +363,10 @@ export function correctnessTakeaway(
 ): Takeaway {
   const column = statColumn("unmap_iterations", stat);
   const scale = largestScale(rows);
-  const fb = new FactBook(path, rows, { ...base, vcpus: scale.vcpus });
-  const strategies = strategyOrder(rows.map((r) => r.strategy));
-  const aliases = distinct(rows, "alias") as number[];
+  const shown = violationSection(rows);
+  const fb = largestScaleBook(rows, path, base, shown);
+  const strategies = strategyOrder(shown.rows.map((r) => r.strategy));
+  const aliases = distinct(shown.rows, "alias") as number[];
   const out: string[] = [];
   const correct: string[] = [];
   for (const s of strategies) {
@@ -345,10 +376,7 @@ export function correctnessTakeaway(
       continue;
     }
     const firstAlias = aliases.find((a) =>
-      rows.some((r) =>
-        r.strategy === s && num(r, "alias") === a && num(r, "vcpus") === scale.vcpus &&
-        num(r, "violations") > 0
-      )
+      shown.rows.some((r) => r.strategy === s && num(r, "alias") === a && num(r, "violations") > 0)
     );
     const zero = fb.fact(
       `${s}.stale.alias0`,
@@ -358,7 +386,8 @@ export function correctnessTakeaway(
     );
     out.push(
       `**${s}** leaves up to ${v.shown} stale shadow entries in one trace at ${scale.vcpus} ` +
-        `vCPUs` + (firstAlias !== undefined ? `, from alias density ${firstAlias} on` : "") +
+        `vCPUs / ${formatBytes(scale.l1MemBytes)}` +
+        (firstAlias !== undefined ? `, from alias density ${firstAlias} on` : "") +
         ` (${zero.shown} at alias ${aliases[0]}).`,
     );
   }
@@ -367,7 +396,7 @@ export function correctnessTakeaway(
   }
   // The cheapest correct design against the upstream walk, at the largest scale.
   const big = { l1_mem_bytes: scale.l1MemBytes };
-  const cheapest = correct.filter((s) => s !== "full-walk")
+  const cheapest = correct.filter((s) => s !== UPSTREAM)
     .map((s) => ({ s, v: fb.peek({ ...big, strategy: s }, column, "max") }))
     .filter((x) => Number.isFinite(x.v))
     .sort((a, b) => a.v - b.v)[0];
@@ -375,13 +404,13 @@ export function correctnessTakeaway(
     s: cheapest.s,
     f: fb.fact(`${cheapest.s}.worst`, { ...big, strategy: cheapest.s }, column, "max"),
   };
-  if (cheap && correct.includes("full-walk")) {
-    const f = fb.fact("full-walk.worst", { ...big, strategy: "full-walk" }, column, "max");
-    const r = fb.ratio(`full-walk/${cheap.s}`, f, cheap.f);
+  if (cheap && correct.includes(UPSTREAM)) {
+    const f = fb.fact(`${UPSTREAM}.worst`, { ...big, strategy: UPSTREAM }, column, "max");
+    const r = fb.ratio(`${UPSTREAM}/${cheap.s}`, f, cheap.f);
     out.push(
       `The cheapest correct design at ${scale.vcpus} vCPUs / ${formatBytes(scale.l1MemBytes)} ` +
         `(the ${statWord(stat)} unmap, any granule and alias) is ${cheap.s}: ${cheap.f.shown} ` +
-        `iterations against full-walk's ${f.shown}, ${r.shown} times fewer.`,
+        `iterations against ${UPSTREAM}'s ${f.shown}, ${r.shown} times fewer.`,
     );
   }
   return fb.takeaway(out.map((l) => `- ${l}`).join("\n"));
@@ -398,17 +427,18 @@ export function tradeoffTakeaway(
   base: Where,
 ): Takeaway {
   const scale = largestScale(rows);
-  const fb = new FactBook(path, rows, { ...base, vcpus: scale.vcpus });
+  const shown = tradeoffSection(rows);
+  const fb = new FactBook(path, rows, { ...base, ...shown.where, vcpus: scale.vcpus });
   const out: string[] = [];
-  for (const s of strategyOrder(rows.map((r) => r.strategy))) {
+  for (const s of strategyOrder(shown.rows.map((r) => r.strategy))) {
     const all = fb.fact(`${s}.points`, { strategy: s }, "strategy", "count");
     const lock = fb.fact(`${s}.lockups`, { strategy: s, soft_lockup: 1 }, "strategy", "count");
     const stale = fb.fact(`${s}.stale_points`, { strategy: s, violations: 0 }, "strategy", "count");
     const mems = [
       ...new Set(
-        rows.filter((r) =>
-          r.strategy === s && num(r, "vcpus") === scale.vcpus && num(r, "soft_lockup") === 1
-        ).map((r) => num(r, "l1_mem_bytes")),
+        shown.rows.filter((r) => r.strategy === s && num(r, "soft_lockup") === 1).map((r) =>
+          num(r, "l1_mem_bytes")
+        ),
       ),
     ].sort((a, b) => a - b).map((b) => formatBytes(b));
     out.push(
@@ -436,7 +466,7 @@ export function violationSummary(rows: readonly SweepRecord[]): string {
     `| strategy | ${aliases.map((a) => `alias ${a}`).join(" | ")} | worst unmap (iterations) |`,
     `|---|${aliases.map(() => "---:").join("|")}|---:|`,
   ];
-  const at = atLargestScale(rows);
+  const at = violationSection(rows).rows;
   for (const s of strategies) {
     const cells = aliases.map((a) => {
       const v = data.filter((d) => d.strategy === s && d.alias === a)

@@ -14,9 +14,18 @@
  * @module
  */
 
+import { UPSTREAM } from "../strategies/registry.ts";
+import { designsOf, knownBroken } from "./roles.ts";
 import * as Plot from "@observablehq/plot";
 import type { SweepColumn } from "../sweep/columns.ts";
-import { distinct, largestScale, maxBy, num, type SweepRecord } from "./results.ts";
+import {
+  distinct,
+  largestScale,
+  maxBy,
+  num,
+  type NumericColumn,
+  type SweepRecord,
+} from "./results.ts";
 import { formatBytes } from "../util/size.ts";
 import {
   formatCount,
@@ -34,10 +43,11 @@ import {
   SCHED_LATENCY_NS,
   SCHED_LATENCY_SOURCE,
   secondsToIterations,
-  SOFT_LOCKUP_SOURCE,
+  softLockupSource,
 } from "./latency.ts";
 import { statColumn, type Statistic, statWord } from "./params.ts";
 import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
+import { type Section, section } from "./section.ts";
 import {
   composeFigure,
   type DomElement,
@@ -87,7 +97,7 @@ export function costModelOf(rows: readonly SweepRecord[]): CostModelInfo {
     );
   }
   const r0 = rows[0];
-  const walk = rows.filter((r) => r.strategy === "full-walk" && num(r, "unmap_iterations_max") > 0);
+  const walk = rows.filter((r) => r.strategy === UPSTREAM && num(r, "unmap_iterations_max") > 0);
   const ratio = median(
     walk.map((r) => num(r, "unmap_descriptors_max") / num(r, "unmap_iterations_max")),
   );
@@ -157,8 +167,10 @@ export interface CostData {
   estColumn: string;
   /** Strategies not drawn because they coincide with one that is. */
   coincident: Coincident[];
-  /** The rows the figure reads (alias and the fixed dimension applied). */
+  /** The rows the figure reads (alias and the fixed dimension applied, one configuration per line). */
   rows: SweepRecord[];
+  /** Those rows, what was pinned to keep them, and what the figure drew. */
+  section: Section<SweepRecord>;
 }
 
 /**
@@ -229,7 +241,9 @@ export function costData(rows: readonly SweepRecord[], opts: CostOptions): CostD
   const scale = largestScale(rows);
   const other: CostAxis = opts.by === "vcpus" ? "l1_mem_bytes" : "vcpus";
   const fixed = other === "vcpus" ? scale.vcpus : scale.l1MemBytes;
-  const sel = rows.filter((r) => num(r, "alias") === alias && num(r, other) === fixed);
+  const at = rows.filter((r) => num(r, "alias") === alias && num(r, other) === fixed);
+  const shown = section(at, { x: opts.by, facets: ["granule"] });
+  const sel = shown.rows;
   if (sel.length === 0) {
     throw new Error(
       `no rows with alias ${alias} and ${other} ${fixed}: the results have alias ` +
@@ -241,7 +255,7 @@ export function costData(rows: readonly SweepRecord[], opts: CostOptions): CostD
   const est = new Map(
     maxBy(sel, keys, estColumn).map((g) => [JSON.stringify(keys.map((k) => g[k])), g[estColumn]]),
   );
-  const threshold = costModelOf(rows).softLockupNs;
+  const threshold = costModelOf(sel).softLockupNs;
   const data = it.filter((d) => (d[column] as number) > 0)
     .map((d): Record<string, string | number> => ({
       ...d,
@@ -250,7 +264,15 @@ export function costData(rows: readonly SweepRecord[], opts: CostOptions): CostD
     .sort((a, b) => (a[opts.by] as number) - (b[opts.by] as number));
   const locked = data.filter((d) => (d.est_ns as number) > threshold);
   const coincident = coincidentSeries(data, ["granule", opts.by], column);
-  return { data, locked, alias, fixed, column, estColumn, coincident, rows: sel };
+  return { data, locked, alias, fixed, column, estColumn, coincident, rows: sel, section: shown };
+}
+
+/**
+ * The cost model of the rows the cost figures draw: a CSV may hold several, and each
+ * figure pins one (the one most of its rows have).
+ */
+export function costModelShown(rows: readonly SweepRecord[]): CostModelInfo {
+  return costModelOf(costData(rows, { by: "vcpus" }).rows);
 }
 
 /** The granule's facet label: "host granule 64K (52-bit PA)" from the rows' pa_bits. */
@@ -293,12 +315,12 @@ export function nsPerWalkIteration(m: CostModelInfo): number {
  * threshold and CFS's scheduling latency as dashed rules.
  */
 export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Figure {
-  const m = costModelOf(rows);
   const stat = opts.stat ?? "max";
+  const cd = costData(rows, opts);
+  const m = costModelOf(cd.rows);
   const nsIt = nsPerWalkIteration(m);
   const lock = lockupIterations(m);
   const strict = secondsToIterations(SCHED_LATENCY_NS / 1e9, nsIt);
-  const cd = costData(rows, opts);
   const { locked, alias, fixed, column, coincident } = cd;
   const hidden = new Set(coincident.map((c) => c.strategy));
   const data = dodgeLogX(
@@ -343,7 +365,18 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
       labelArrow: "none",
     }),
   ];
+  const book = cd.section.drawn;
+  book.rows(cd.rows);
   for (const s of strategies) {
+    for (const g of granules) {
+      book.line(
+        opts.by,
+        cd.rows.filter((r) =>
+          r.strategy === s && r.granule === g && num(r, column as NumericColumn) > 0
+        )
+          .sort((a, b) => num(a, opts.by) - num(b, opts.by)).map((r) => [r]),
+      );
+    }
     const st = strategyStyle(s);
     const d = data.filter((r) => r.strategy === s)
       .sort((a, b) => (a.xd as number) - (b.xd as number));
@@ -408,7 +441,7 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
     fx: {
       domain: granules,
       label: null,
-      tickFormat: (g: string) => granuleLabel(rows, g),
+      tickFormat: (g: string) => granuleLabel(cd.rows, g),
       padding: 0.1,
     },
     x: { type: "log", domain: [xs[0] / 1.5, xs[xs.length - 1] * 1.5] },
@@ -436,14 +469,18 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
   const at = byVcpus
     ? `L1 memory ${formatBytes(fixed)}`
     : `${fixed} vCPUs (${scale.shadowMmus} shadow MMUs)`;
+  const pins = cd.section.pinsText();
   return composeFigure({
-    name: byVcpus ? "01-cost-vcpus" : "01-cost-memory",
-    title: byVcpus
+    name: (byVcpus ? "01-cost-vcpus" : "01-cost-memory") +
+      (opts.alias === undefined ? "" : `-alias-${alias}`),
+    title: (byVcpus
       ? "Iterations per unmap event against vCPUs"
-      : "Iterations per unmap event against L1 memory",
+      : "Iterations per unmap event against L1 memory") +
+      (opts.alias === undefined ? "" : `, alias density ${alias}`),
     subtitle: `The ${statWord(stat)} unmap event of each grid point (${column}) at ${at}, ` +
-      `alias density ${alias}; the worst over any other grid dimension. Both axes log; the ` +
-      `right axis is the same scale in estimated time.`,
+      `alias density ${alias}` +
+      (pins === "" ? "" : `; the CSV varies more than this figure shows: it draws ${pins}`) +
+      `. Both axes log; the right axis is the same scale in estimated time.`,
     chart,
     legend,
     notes: [
@@ -452,11 +489,15 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
         `(the same ${column}); its line would hide under ${c.same}'s.`
       ),
       `Points that sit on each other are spread slightly along x; the x tick is the value.`,
-      ...paBitsNotes(rows),
+      ...paBitsNotes(cd.rows),
       ...costModelNotes(m),
       `Estimated time = iterations × ${formatCount(nsIt)} ns (the upstream walk's ns per ` +
-      `iteration with its descriptors). Lines: ${SOFT_LOCKUP_SOURCE}; ${SCHED_LATENCY_SOURCE}.`,
+      `iteration with its descriptors). Lines: ${
+        softLockupSource(m.softLockupNs)
+      }; ${SCHED_LATENCY_SOURCE}.`,
     ],
+    stated: cd.section.text.collect(),
+    drawn: [book.drawn()],
   });
 }
 
@@ -492,7 +533,7 @@ export function costTable(
   const lines = [
     `| strategy | ${
       head.map((h) => (opts.seconds ? `${h} | est. time` : h)).join(" | ")
-    } | stale entries (these rows) |`,
+    } | stale entries (these cells' rows) |`,
     `|---|${cells.map(() => (opts.seconds ? "---:|---:" : "---:")).join("|")}|---:|`,
   ];
   for (const s of strategies) {
@@ -510,10 +551,10 @@ export function costTable(
         ? `${text} | ${formatSeconds(ns / 1e9)}${lock ? " **lockup**" : ""}`
         : text;
     });
-    const stale = rows.filter((r) => r.strategy === s).reduce(
-      (a, r) => a + num(r, "violations"),
-      0,
-    );
+    const stale = big.filter((r) =>
+      r.strategy === s &&
+      cells.some((c) => r.granule === c.granule && num(r, "alias") === c.alias)
+    ).reduce((a, r) => a + num(r, "violations"), 0);
     lines.push(`| ${strategyStyle(s).label} | ${vals.join(" | ")} | ${formatCount(stale)} |`);
   }
   return [
@@ -527,8 +568,8 @@ export function costTable(
 
 /** The strategy the takeaways speak for: rmap when present, else the first of ours. */
 export function oursOf(strategies: readonly string[]): string | undefined {
-  return ["rmap", "rmap-compact", "rmap-bounded"].find((s) => strategies.includes(s)) ??
-    strategies.find((s) => s !== "full-walk");
+  return designsOf(strategies, "ours").find((s) => !knownBroken(s)) ??
+    strategies.find((s) => s !== UPSTREAM);
 }
 
 /**
@@ -545,9 +586,14 @@ export function costTakeaway(
 ): Takeaway {
   const stat = opts.stat ?? "max";
   const cd = costData(rows, opts);
-  const m = costModelOf(rows);
+  const m = costModelOf(cd.rows);
   const other = opts.by === "vcpus" ? "l1_mem_bytes" : "vcpus";
-  const fb = new FactBook(path, rows, { ...base, alias: cd.alias, [other]: cd.fixed });
+  const fb = new FactBook(path, rows, {
+    ...base,
+    ...cd.section.where,
+    alias: cd.alias,
+    [other]: cd.fixed,
+  });
   const xMax = Math.max(...cd.data.map((d) => d[opts.by] as number));
   const strategies = strategyOrder(cd.data.map((d) => d.strategy as string));
   const ours = oursOf(strategies);
@@ -562,25 +608,25 @@ export function costTakeaway(
     if (!Number.isFinite(fb.peek({ ...w, strategy: ours }, cd.column, "max"))) continue;
     const o = fb.fact(`${ours}.${g}`, { ...w, strategy: ours }, cd.column, "max");
     const ot = fb.fact(`${ours}.${g}.ns`, { ...w, strategy: ours }, cd.estColumn, "max", sec);
-    let line = `**${granuleLabel(rows, g)}**, ${xText} / ${fixedText}, alias ${cd.alias}: ` +
+    let line = `**${granuleLabel(cd.rows, g)}**, ${xText} / ${fixedText}, alias ${cd.alias}: ` +
       `${ours}'s ${statWord(stat)} unmap is ${o.shown} iterations (≈ ${ot.shown})`;
-    if (strategies.includes("full-walk") && ours !== "full-walk") {
-      const fwv = fb.peek({ ...w, strategy: "full-walk" }, cd.column, "max");
+    if (strategies.includes(UPSTREAM) && ours !== UPSTREAM) {
+      const fwv = fb.peek({ ...w, strategy: UPSTREAM }, cd.column, "max");
       if (Number.isFinite(fwv) && o.value > 0) {
-        const f = fb.fact(`full-walk.${g}`, { ...w, strategy: "full-walk" }, cd.column, "max");
+        const f = fb.fact(`${UPSTREAM}.${g}`, { ...w, strategy: UPSTREAM }, cd.column, "max");
         const ft = fb.fact(
-          `full-walk.${g}.ns`,
-          { ...w, strategy: "full-walk" },
+          `${UPSTREAM}.${g}.ns`,
+          { ...w, strategy: UPSTREAM },
           cd.estColumn,
           "max",
           sec,
         );
         if (f.value >= o.value) {
-          const r = fb.ratio(`full-walk/${ours}.${g}`, f, o);
-          line += `, ${r.shown} times fewer than full-walk's ${f.shown} (≈ ${ft.shown})`;
+          const r = fb.ratio(`${UPSTREAM}/${ours}.${g}`, f, o);
+          line += `, ${r.shown} times fewer than ${UPSTREAM}'s ${f.shown} (≈ ${ft.shown})`;
         } else {
-          const r = fb.ratio(`${ours}/full-walk.${g}`, o, f);
-          line += `, ${r.shown} times full-walk's ${f.shown} (≈ ${ft.shown})`;
+          const r = fb.ratio(`${ours}/${UPSTREAM}.${g}`, o, f);
+          line += `, ${r.shown} times ${UPSTREAM}'s ${f.shown} (≈ ${ft.shown})`;
         }
       }
     }
@@ -606,7 +652,7 @@ export function costTakeaway(
       ),
   );
   for (const c of cd.coincident) {
-    const bounded = c.strategy === "rmap-bounded";
+    const bounded = fb.peek({ strategy: c.strategy }, "fallbacks", "sum") > 0;
     const fbk = bounded
       ? fb.fact(`${c.strategy}.fallbacks`, { strategy: c.strategy }, "fallbacks", "sum")
       : null;
@@ -626,13 +672,13 @@ export function costTakeaway(
           : "."),
     );
   }
-  if (strategies.includes("maple-v2")) {
-    const v = fb.fact("maple-v2.stale", { strategy: "maple-v2" }, "violations", "max");
+  for (const broken of strategies.filter(knownBroken)) {
+    const v = fb.fact(`${broken}.stale`, { strategy: broken }, "violations", "max");
     out.push(
       v.value > 0
-        ? `maple-v2's small numbers come with up to ${v.shown} stale shadow entries per ` +
+        ? `${broken}'s small numbers come with up to ${v.shown} stale shadow entries per ` +
           `point at alias ${cd.alias} (notebook 02).`
-        : `maple-v2 leaves ${v.shown} stale entries at alias ${cd.alias}: without aliases ` +
+        : `${broken} leaves ${v.shown} stale entries at alias ${cd.alias}: without aliases ` +
           `there is nothing for it to miss (notebook 02).`,
     );
   }

@@ -16,11 +16,15 @@
  * @module
  */
 
+import { UPSTREAM } from "../strategies/registry.ts";
 import * as Plot from "@observablehq/plot";
 import { formatBytes } from "../util/size.ts";
 import { costModelOf, oursOf } from "./cost.ts";
 import { SCHED_LATENCY_NS } from "./latency.ts";
 import { statColumn, type Statistic, statWord } from "./params.ts";
+import type { DrawnBook } from "./drawn.ts";
+import { type Section, section } from "./section.ts";
+import { pinFlags, type Slice, type SliceSpec } from "./slice.ts";
 import { num, type NumericColumn, type SweepRecord } from "./results.ts";
 import {
   formatCount,
@@ -33,6 +37,7 @@ import {
   strategyStyle,
   STRICT_COLOR,
 } from "./style.ts";
+import { type Table, table } from "./show.ts";
 import {
   composeFigure,
   type DomElement,
@@ -50,6 +55,28 @@ export function hostScaleRows<R extends Record<string, string | number>>(rows: r
   return rows.filter((r) => Number(r.working_set_bytes ?? 0) > 0);
 }
 
+/**
+ * What the host-scale figures draw: the rows at alias density `alias`, one configuration
+ * per line (vCPUs on x, a panel per working set, every other dimension that varies pinned
+ * to one value: ./slice.ts), and those pins as flags for the subtitles.
+ */
+export function hostScaleSection(
+  rows: readonly SweepRecord[],
+  alias: number,
+  spec: SliceSpec = { x: "vcpus", facets: ["working_set_bytes"] },
+): Section<SweepRecord> {
+  return section(rows.filter((r) => num(r, "alias") === alias), spec);
+}
+
+/** The section of the memory-against-leaves panel: every vCPU count and working set, a panel per granule. */
+function leavesSection(rows: readonly SweepRecord[], alias: number): Section<SweepRecord> {
+  return hostScaleSection(rows, alias, {
+    x: "vcpus",
+    free: ["working_set_bytes"],
+    facets: ["granule"],
+  });
+}
+
 /** The leaves-destroyed column of a statistic (that column has mean and max only). */
 export function destroyedColumn(stat: Statistic): NumericColumn {
   return stat === "mean" ? "unmap_leaves_destroyed_mean" : "unmap_leaves_destroyed_max";
@@ -64,7 +91,7 @@ interface HostChart {
 
 /** A strategy's series as a line in its colour and dash, with its symbol at each point. */
 function lineDots(
-  d: readonly Record<string, string | number>[],
+  d: readonly Record<string, unknown>[],
   x: string,
   fx: string,
   strategy: string,
@@ -95,13 +122,14 @@ function lineDots(
 
 /** One chart: a column against vCPUs (log), a panel per working set, a line per strategy. */
 function hostChart(
-  rows: readonly SweepRecord[],
-  alias: number,
+  sec: Section<SweepRecord>,
   spec: HostChart,
   ticks?: (lo: number, hi: number) => number[],
 ): DomElement {
-  const sel = rows.filter((r) => num(r, "alias") === alias && num(r, spec.column) > 0);
+  const book = sec.drawn;
+  const sel = sec.rows.filter((r) => num(r, spec.column) > 0);
   const data = sel.map((r) => ({
+    row: r,
     strategy: r.strategy,
     ws: num(r, "working_set_bytes"),
     vcpus: num(r, "vcpus"),
@@ -133,6 +161,7 @@ function hostChart(
   ];
   for (const s of strategyOrder(data.map((d) => d.strategy))) {
     const d = data.filter((x) => x.strategy === s).sort((a, b) => a.vcpus - b.vcpus);
+    for (const ws of wss) book.line("vcpus", d.filter((x) => x.ws === ws).map((x) => [x.row]));
     marks.push(...lineDots(d, "vcpus", "ws", s, 2.2));
   }
   return logPanels(
@@ -147,6 +176,12 @@ function hostChart(
     [lo, hi],
   );
 }
+
+/**
+ * The x of the memory-against-leaves panel: the populated shadow leaves, which the vCPU
+ * count and the working set make (a line there runs over both).
+ */
+const LEAVES_X = "vcpus+working_set_bytes";
 
 /** The host-scale chart frame: panels side by side, log x and log y, axes drawn as marks. */
 function logPanels(
@@ -190,14 +225,15 @@ export function hostUnmapFigure(
   alias: number,
   stat: Statistic = "max",
 ): Figure {
-  const m = costModelOf(rows);
+  const shown = hostScaleSection(rows, alias);
+  const m = costModelOf(shown.rows);
   const est = statColumn("unmap_est_ns", stat);
-  const top = hostChart(rows, alias, {
+  const top = hostChart(shown, {
     column: destroyedColumn(stat),
     label: `↑ leaves one unmap destroys (${destroyedColumn(stat)})`,
     format: (v) => formatPow10(v),
   });
-  const bottom = hostChart(rows, alias, {
+  const bottom = hostChart(shown, {
     column: est,
     label: `↑ estimated time of the unmap (${est})`,
     format: (v) => sec(v),
@@ -211,9 +247,10 @@ export function hostUnmapFigure(
     title: "One host unmap event at host scale: leaves destroyed and time",
     subtitle: `Every L2 context maps and touches its working set page by page; alias ` +
       `density ${alias}; the ${statWord(stat)} host unmap event of each point (leaves ` +
-      `destroyed: ${stat === "p99" ? "max, the column has no p99" : stat}). Log axes.`,
+      `destroyed: ${stat === "p99" ? "max, the column has no p99" : stat}). Log axes.` +
+      shown.pinSentence(),
     chart: [top, bottom],
-    legend: legendOf(rows, [
+    legend: legendOf(shown.rows, [
       { label: `soft lockup ${sec(m.softLockupNs)}`, color: LOCKUP_COLOR, kind: "rule" },
       {
         label: `scheduling latency ${sec(SCHED_LATENCY_NS)}`,
@@ -229,30 +266,34 @@ export function hostUnmapFigure(
       `Estimated time: lib/sweep/costmodel.ts (${m.nsPerIteration} ns per iteration, ` +
       `${m.nsPerDescriptor} ns per descriptor).`,
     ],
+    stated: shown.text.collect(),
+    drawn: [shown.drawn.drawn()],
   });
 }
 
 /** The refault storm after a host unmap: faults over all vCPUs, and what one vCPU waits. */
 export function hostStormFigure(rows: readonly SweepRecord[], alias: number): Figure {
-  const faults = hostChart(rows, alias, {
+  const shown = hostScaleSection(rows, alias);
+  const faults = hostChart(shown, {
     column: "storm_faults_max",
     label: "↑ shadow faults of the worst storm (all vCPUs)",
     format: (v) => formatPow10(v),
   });
-  const wait = hostChart(rows, alias, {
+  const wait = hostChart(shown, {
     column: "storm_vcpu_est_ns_max",
     label: "↑ one vCPU's refault time, worst storm",
     format: (v) => sec(v),
     rules: [{ y: SCHED_LATENCY_NS, color: STRICT_COLOR, dash: "2,3" }],
   });
-  const nsf = [...new Set(rows.map((r) => num(r, "ns_per_fault")))].join(", ");
+  const nsf = [...new Set(shown.rows.map((r) => num(r, "ns_per_fault")))].join(", ");
   return composeFigure({
     name: "05-host-storm",
     title: "The refault storm after a host unmap",
     subtitle: `After each host unmap every context re-touches part of its working set ` +
-      `(retouch); the shadow faults that follow are the storm. Alias density ${alias}.`,
+      `(retouch); the shadow faults that follow are the storm. Alias density ${alias}.` +
+      shown.pinSentence(),
     chart: [faults, wait],
-    legend: legendOf(rows, [{
+    legend: legendOf(shown.rows, [{
       label: `scheduling latency ${sec(SCHED_LATENCY_NS)}`,
       color: STRICT_COLOR,
       kind: "rule",
@@ -262,22 +303,26 @@ export function hostStormFigure(rows: readonly SweepRecord[], alias: number): Fi
       `Time: faults × ${nsf} ns per nested shadow fault (ns_per_fault, an order-of-magnitude ` +
       "estimate: lib/sweep/costmodel.ts); storm_vcpu_est_ns_max is what one vCPU waits.",
     ],
+    stated: shown.text.collect(),
+    drawn: [shown.drawn.drawn()],
   });
 }
 
 /** Index memory of the VM against vCPUs, per working set (full-walk, 0 B, not drawn). */
 export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): Figure {
+  const shown = hostScaleSection(rows, alias);
+  const leaves = leavesSection(rows, alias);
   const pow2 = (lo: number, hi: number) => {
     const out: number[] = [];
     for (let e = Math.ceil(Math.log2(lo)); 2 ** e <= hi; e++) out.push(2 ** e);
     return out.length > 8 ? out.filter((_, i) => i % 3 === 0) : out;
   };
-  const total = hostChart(rows, alias, {
+  const total = hostChart(shown, {
     column: "peak_memory_bytes",
     label: "↑ index bytes of the VM (peak)",
     format: (v) => formatBytes(v),
   }, pow2);
-  const per = hostChart(rows, alias, {
+  const per = hostChart(shown, {
     column: "memory_bytes_per_shadow_entry",
     label: "↑ bytes per shadow entry",
     format: (v) => `${formatCount(v)} B`,
@@ -287,10 +332,13 @@ export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): F
     title: "Index memory at host scale",
     subtitle: `Peak modeled kernel bytes of each design's index for the whole VM (top) and ` +
       `per live shadow leaf (middle), alias density ${alias}; bottom: the VM's index against ` +
-      `the populated working set (peak shadow leaves), every point.`,
-    chart: [total, per, memoryAgainstLeaves(rows, alias, pow2)],
-    legend: legendOf(rows.filter((r) => num(r, "peak_memory_bytes") > 0)),
+      `the populated working set (peak shadow leaves), every vCPU count and working set.` +
+      shown.pinSentence(),
+    chart: [total, per, memoryAgainstLeaves(leaves, pow2)],
+    legend: legendOf(shown.rows.filter((r) => num(r, "peak_memory_bytes") > 0)),
     notes: ["full-walk keeps no index (0 B) and is not drawn."],
+    stated: shown.text.collect(),
+    drawn: [shown.drawn.drawn(), leaves.drawn.drawn()],
   });
 }
 
@@ -299,14 +347,15 @@ export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): F
  * dot per point and a line per design, a panel per host granule.
  */
 function memoryAgainstLeaves(
-  rows: readonly SweepRecord[],
-  alias: number,
+  sec: Section<SweepRecord>,
   ticks: (lo: number, hi: number) => number[],
 ): DomElement {
-  const data = rows.filter((r) =>
-    num(r, "alias") === alias && num(r, "peak_memory_bytes") > 0 &&
+  const book: DrawnBook = sec.drawn;
+  const data = sec.rows.filter((r) =>
+    num(r, "peak_memory_bytes") > 0 &&
     num(r, "peak_shadow_entries") > 0
   ).map((r) => ({
+    row: r,
     strategy: r.strategy,
     granule: String(r.granule),
     leaves: num(r, "peak_shadow_entries"),
@@ -336,6 +385,9 @@ function memoryAgainstLeaves(
   ];
   for (const s of strategyOrder(data.map((d) => d.strategy))) {
     const d = data.filter((x) => x.strategy === s).sort((a, b) => a.leaves - b.leaves);
+    for (const g of granules) {
+      book.line(LEAVES_X, d.filter((x) => x.granule === g).map((x) => [x.row]));
+    }
     marks.push(...lineDots(d, "leaves", "granule", s, 1.6));
   }
   return logPanels(
@@ -369,19 +421,25 @@ export function largestPopulated(
   };
 }
 
-/** Markdown table of the insert-lock contention columns at the largest point. */
-export function contentionTable(rows: readonly SweepRecord[], alias: number): string {
-  const s = largestPopulated(rows, alias);
+/**
+ * The insert-lock contention columns at the largest point the figures draw, as a Markdown
+ * table that records the rows it shows.
+ */
+export function contentionTable(rows: readonly SweepRecord[], alias: number): Table {
+  const shown = hostScaleSection(rows, alias);
+  const s = largestPopulated(shown.rows, alias);
   const ws = s.ws;
-  const at = rows.filter((r) =>
-    num(r, "vcpus") === s.vcpus && num(r, "alias") === alias &&
-    num(r, "working_set_bytes") === ws && r.granule === s.granule
+  const at = shown.rows.filter((r) =>
+    num(r, "vcpus") === s.vcpus && num(r, "working_set_bytes") === ws && r.granule === s.granule
   );
+  shown.drawn.rows(at);
   const pct = (a: number, b: number) => (b > 0 ? `${((100 * a) / b).toFixed(1)} %` : "–");
+  const pins = shown.pinsText();
   const lines = [
-    `${s.vcpus} vCPUs, working set ${formatBytes(ws)} per context, alias ${alias}: index ` +
-    "inserts by nested faults, and those into a lock domain another vCPU inserted into in " +
-    "the same phase, under the design's own lock and under each alternative.",
+    `${s.vcpus} vCPUs, ${s.granule} pages, working set ${formatBytes(ws)} per context, alias ` +
+    `${alias}${pins === "" ? "" : ` (${pins})`}: index inserts by nested faults, and those ` +
+    "into a lock domain another vCPU inserted into in the same phase, under the design's own " +
+    "lock and under each alternative.",
     "",
     "| strategy | insert lock | inserts | contended (own lock) | one lock per VM | per MMU | per chunk |",
     "|---|---|---:|---:|---:|---:|---:|",
@@ -397,7 +455,7 @@ export function contentionTable(rows: readonly SweepRecord[], alias: number): st
       } |`,
     );
   }
-  return lines.join("\n");
+  return table("05-contention", lines.join("\n"), [shown.drawn.drawn()], shown.text.collect());
 }
 
 /**
@@ -414,16 +472,18 @@ export function hostScaleTakeaway(
   stat: Statistic = "max",
   part: "unmap" | "storm" | "memory" | "contention" = "unmap",
 ): Takeaway {
-  const s = largestPopulated(rows, alias);
+  const drawn = hostScaleSection(rows, alias);
+  const s = largestPopulated(drawn.rows, alias);
   const ws = s.ws;
   const fb = new FactBook(path, rows, {
     ...base,
+    ...drawn.where,
     vcpus: s.vcpus,
     alias,
     working_set_bytes: ws,
     granule: s.granule,
   });
-  const strategies = strategyOrder(rows.map((r) => r.strategy));
+  const strategies = strategyOrder(drawn.rows.map((r) => r.strategy));
   const ours = oursOf(strategies) ?? strategies[0];
   const dc = destroyedColumn(stat);
   const out: string[] = [];
@@ -459,18 +519,18 @@ export function hostScaleTakeaway(
     return { d, text: `**${st}**: index ${d.shown} for the VM, ${e.shown} per shadow entry.` };
   };
   const shown = part === "memory"
-    ? strategies.filter((st) => st !== "full-walk")
+    ? strategies.filter((st) => st !== UPSTREAM)
     : part === "contention"
     ? []
-    : [ours, ...(strategies.includes("full-walk") && ours !== "full-walk" ? ["full-walk"] : [])];
+    : [ours, ...(strategies.includes(UPSTREAM) && ours !== UPSTREAM ? [UPSTREAM] : [])];
   const lines = shown.map(line);
   for (const l of lines) out.push(l.text);
   if ((part === "unmap" || part === "storm") && lines.length === 2 && lines[0].d.value > 0) {
-    const r = fb.ratio(`${part}.full-walk/ours`, lines[1].d, lines[0].d);
+    const r = fb.ratio(`${part}.${UPSTREAM}/ours`, lines[1].d, lines[0].d);
     out.push(
       part === "unmap"
-        ? `full-walk destroys ${r.shown} times as many leaves per unmap as ${ours}.`
-        : `full-walk's worst storm is ${r.shown} times ${ours}'s.`,
+        ? `${UPSTREAM} destroys ${r.shown} times as many leaves per unmap as ${ours}.`
+        : `${UPSTREAM}'s worst storm is ${r.shown} times ${ours}'s.`,
     );
   }
   const falls = strategies.filter((st) =>
@@ -478,11 +538,8 @@ export function hostScaleTakeaway(
   ).map((st) => ({ st, f: fb.fact(`${st}.fallbacks`, { strategy: st }, "fallbacks", "max") }));
   for (const x of falls) {
     out.push(
-      x.st === "rmap-bounded"
-        ? `${x.st} falls back to the full walk ${x.f.shown} times here: at this working set ` +
-          `its index outgrows the per-MMU budget, and those unmaps cost what full-walk's do.`
-        : `${x.st} records ${x.f.shown} fallbacks here (the fallbacks column: unmaps it could ` +
-          `not do from its index).`,
+      `${x.st} records ${x.f.shown} fallbacks here (the fallbacks column: unmaps it could ` +
+        `not do from its index, each one a walk like ${UPSTREAM}'s).`,
     );
   }
   const cont: string[] = [];
@@ -498,9 +555,11 @@ export function hostScaleTakeaway(
   if (cont.length > 0) {
     out.push(`Inserts contended under each design's own lock: ${cont.join(", ")}.`);
   }
+  const pins = pinFlags(drawn.slice as unknown as Slice<Record<string, string | number>>)
+    .map((f) => f.text).join(", ");
   return fb.takeaway(
     `At ${s.vcpus} vCPUs, ${s.granule} pages, a working set of ${formatBytes(ws)} per context, ` +
-      `alias ${alias}:\n\n` +
+      `alias ${alias}${pins === "" ? "" : ` (the figures' ${pins})`}:\n\n` +
       out.map((l) => `- ${l}`).join("\n"),
   );
 }

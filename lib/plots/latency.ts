@@ -30,9 +30,23 @@ export const SCHED_LATENCY_NS = 6_000_000;
 export const SCHED_LATENCY_SOURCE =
   "sysctl_sched_latency = 6000000ULL, kernel/sched/fair.c @ 000619680c37 (6 ms × (1 + ilog2(ncpus)), ncpus capped at 8)";
 
-/** Where the soft-lockup threshold comes from, for figure notes. */
-export const SOFT_LOCKUP_SOURCE =
-  "watchdog_thresh = 10, get_softlockup_thresh() = watchdog_thresh * 2, kernel/watchdog.c @ 95def8fe33ed";
+/**
+ * Where a soft-lockup threshold of `softLockupNs` (the rows' `soft_lockup_threshold_ns`)
+ * comes from, for figure notes: the watchdog_thresh it stands for.
+ *
+ * @example
+ * ```ts
+ * import { assertStringIncludes } from "@std/assert";
+ * import { softLockupSource } from "./latency.ts";
+ * assertStringIncludes(softLockupSource(4e9), "watchdog_thresh = 2 (the CSV's");
+ * ```
+ */
+export function softLockupSource(softLockupNs: number): string {
+  const thresh = softLockupNs / 2e9;
+  return `watchdog_thresh = ${thresh}` +
+    (thresh === 10 ? " (the kernel's default)" : " (the CSV's; the kernel's default is 10)") +
+    ", get_softlockup_thresh() = watchdog_thresh * 2, kernel/watchdog.c @ 95def8fe33ed";
+}
 
 /** Iterations that take `seconds` at `nsPerIteration` (descriptors included). */
 export function secondsToIterations(seconds: number, nsPerIteration: number): number {

@@ -18,14 +18,19 @@
  * @module
  */
 
+import { UPSTREAM } from "../strategies/registry.ts";
+import { knownBroken } from "./roles.ts";
 import * as Plot from "@observablehq/plot";
 import { RMAP_BOUNDED_DEFAULT_BUDGET } from "../strategies/rmap_bounded.ts";
 import { BUDGET_COLUMNS, type BudgetRow } from "../sweep/budget_columns.ts";
-import { formatBytes } from "../util/size.ts";
-import { atLargestScale } from "./correctness.ts";
+import { formatBytes, formatSize } from "../util/size.ts";
+import { atLargestScale, largestScaleBook } from "./correctness.ts";
 import { coincidentSeries, granuleLabel } from "./cost.ts";
-import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
+import { FactBook, filterRows, type Takeaway, type Where } from "./takeaway.ts";
+import type { NotebookParams } from "./params.ts";
+import { type Section, section } from "./section.ts";
 import {
+  displayPath,
   distinct,
   largestScale,
   maxBy,
@@ -56,12 +61,41 @@ import {
 
 const FONT_STYLE = { fontSize: "13px", fontFamily: "DejaVu Sans, Verdana, Arial, sans-serif" };
 
+/**
+ * What the memory and collateral figures draw: the rows at the largest scale, one
+ * configuration per line (alias on x, a panel per granule, every other dimension that
+ * varies pinned).
+ */
+export function memorySection(rows: readonly SweepRecord[]): Section<SweepRecord> {
+  return section(atLargestScale(rows), { x: "alias", facets: ["granule"] });
+}
+
+/** Record the lines of `column` against alias density that a figure of `s` draws for `strategies`. */
+function recordAliasLines(
+  s: Section<SweepRecord>,
+  strategies: readonly string[],
+  column: NumericColumn,
+  positive: boolean,
+): void {
+  s.drawn.rows(s.rows);
+  for (const st of strategies) {
+    for (const g of granuleOrder(s.rows.map((r) => r.granule))) {
+      s.drawn.line(
+        "alias",
+        s.rows.filter((r) =>
+          r.strategy === st && r.granule === g && (!positive || num(r, column) > 0)
+        ).sort((a, b) => num(a, "alias") - num(b, "alias")).map((r) => [r]),
+      );
+    }
+  }
+}
+
 /** A column against alias density at the largest scale: one value per strategy, granule, alias. */
 export function aliasSeries(
   rows: readonly SweepRecord[],
   column: NumericColumn,
 ): Record<string, string | number>[] {
-  return maxBy(atLargestScale(rows), ["strategy", "granule", "alias"], column)
+  return maxBy(memorySection(rows).rows, ["strategy", "granule", "alias"], column)
     .map((d): Record<string, string | number> => ({ ...d, aliasText: String(d.alias) }))
     .sort((a, b) => (a.alias as number) - (b.alias as number));
 }
@@ -202,13 +236,20 @@ export function memoryFigure(rows: readonly SweepRecord[]): Figure {
     height: 330,
   });
   const none = indexless(rows);
+  const shown = memorySection(rows);
+  recordAliasLines(
+    shown,
+    strategyOrder(per.filter(keep).map((d) => d.strategy as string)),
+    "peak_memory_bytes",
+    true,
+  );
   return composeFigure({
     name: "03-memory",
     title: "Index memory against alias density: per shadow entry and in total",
     subtitle: `Top: peak modeled kernel bytes of the strategy's index ÷ peak live shadow ` +
       `leaves. Bottom: the peak index bytes themselves, for the whole VM. At ` +
       `${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs), ` +
-      `${formatBytes(scale.l1MemBytes)} of L1 memory; the worst over any other grid dimension.`,
+      `${formatBytes(scale.l1MemBytes)} of L1 memory.` + shown.pinSentence(),
     chart: [top, bottom],
     legend: legendOf(strategyOrder(per.filter(keep).map((d) => d.strategy as string))),
     notes: [
@@ -222,6 +263,8 @@ export function memoryFigure(rows: readonly SweepRecord[]): Figure {
         ? [`Not drawn (no index, 0 B): ${none.map((s) => strategyStyle(s).label).join(", ")}.`]
         : []),
     ],
+    stated: shown.text.collect(),
+    drawn: [shown.drawn.drawn()],
   });
 }
 
@@ -231,9 +274,16 @@ export function collateralFigure(rows: readonly SweepRecord[]): Figure {
   const data = aliasSeries(rows, "removed_collateral");
   const coincident = coincidentSeries(data, ["granule", "alias"], "removed_collateral");
   const shown = data.filter((d) =>
-    !coincident.some((c) => c.strategy === d.strategy && c.same !== "maple-v2")
+    !coincident.some((c) => c.strategy === d.strategy && !knownBroken(c.same))
   );
-  const hidden = coincident.filter((c) => c.same !== "maple-v2");
+  const hidden = coincident.filter((c) => !knownBroken(c.same));
+  const sec = memorySection(rows);
+  recordAliasLines(
+    sec,
+    strategyOrder(shown.map((d) => d.strategy as string)),
+    "removed_collateral",
+    false,
+  );
   const chart = aliasChart(rows, shown, {
     column: "removed_collateral",
     yLabel: "↑ shadow entries removed without need (collateral), whole trace",
@@ -246,7 +296,7 @@ export function collateralFigure(rows: readonly SweepRecord[]): Figure {
     subtitle: "Shadow entries the host unmap events removed although their range did not " +
       `require it (removed_collateral; each one refaults later), at ${scale.vcpus} vCPUs ` +
       `(${scale.shadowMmus} shadow MMUs), ${formatBytes(scale.l1MemBytes)} of L1 memory; ` +
-      "the worst over any other grid dimension. y is symlog: 0 is exact.",
+      "y is symlog: 0 is exact." + sec.pinSentence(),
     chart,
     legend: legendOf(strategyOrder(shown.map((d) => d.strategy as string))),
     notes: [
@@ -254,9 +304,11 @@ export function collateralFigure(rows: readonly SweepRecord[]): Figure {
       "The upstream walk unmaps every valid shadow MMU's whole IPA space on every host unmap; " +
       "span-unknown does so for an MMU whose range it marked UNKNOWN (aliases); the indexed " +
       "strategies remove only the leaves derived from the range.",
-      "A 0 is good only for a correct design: maple-v2's 0 comes from removing too little " +
+      "A 0 is good only for a correct design: a broken design's 0 comes from removing too little " +
       "(what it does not remove are its stale entries, notebook 02).",
     ],
+    stated: sec.text.collect(),
+    drawn: [sec.drawn.drawn()],
   });
 }
 
@@ -272,11 +324,7 @@ export function memoryTakeaway(
   part: "memory" | "collateral" = "memory",
 ): Takeaway {
   const scale = largestScale(rows);
-  const fb = new FactBook(path, rows, {
-    ...base,
-    vcpus: scale.vcpus,
-    l1_mem_bytes: scale.l1MemBytes,
-  });
+  const fb = largestScaleBook(rows, path, base, memorySection(rows));
   const none = new Set(indexless(rows));
   const out: string[] = [];
   const bytes = (v: number) => formatBytes(v);
@@ -313,7 +361,7 @@ export function memoryTakeaway(
   if (part === "collateral") {
     const zero: string[] = [];
     for (const s of strategyOrder(strategies)) {
-      if (s === "maple-v2" || s === "full-walk") continue;
+      if (knownBroken(s) || s === UPSTREAM) continue;
       const c = col(s);
       if (c.value === 0) zero.push(s);
       else out.push(`${s} removes up to ${c.shown} shadow entries without need in one trace.`);
@@ -322,17 +370,17 @@ export function memoryTakeaway(
       out.push(`${zero.join(", ")}: no collateral (0).`);
     }
   }
-  if (strategies.has("maple-v2") && part === "collateral") {
-    const c = col("maple-v2");
-    const v = fb.fact("maple-v2.stale", { strategy: "maple-v2" }, "violations", "max");
+  for (const broken of part === "collateral" ? [...strategies].filter(knownBroken) : []) {
+    const c = col(broken);
+    const v = fb.fact(`${broken}.stale`, { strategy: broken }, "violations", "max");
     out.push(
-      `maple-v2 removes at most ${c.shown} entries without need, but leaves up to ${v.shown} ` +
+      `${broken} removes at most ${c.shown} entries without need, but leaves up to ${v.shown} ` +
         `stale ones: its low collateral comes from removing too little.`,
     );
   }
-  if (strategies.has("full-walk") && part === "collateral") {
-    const c = col("full-walk");
-    out.push(`full-walk removes up to ${c.shown} shadow entries without need in one trace.`);
+  if (strategies.has(UPSTREAM) && part === "collateral") {
+    const c = col(UPSTREAM);
+    out.push(`${UPSTREAM} removes up to ${c.shown} shadow entries without need in one trace.`);
   }
   return fb.takeaway(
     `At ${scale.vcpus} vCPUs / ${formatBytes(scale.l1MemBytes)}, over every granule and ` +
@@ -361,6 +409,44 @@ export async function loadBudgetCsv(
   );
   const numeric = new Set(BUDGET_COLUMNS.filter((c) => c.type !== "text").map((c) => c.name));
   return parseTyped(text, path, numeric, BUDGET_COLUMNS.map((c) => c.name), "budget CSV");
+}
+
+/**
+ * The budget records a notebook's parameters keep (their granules and alias densities; the
+ * budget sweep has no strategy or working-set dimension), and the fact filter that keeps
+ * them.
+ */
+export function selectBudget(
+  records: readonly Record<string, string | number>[],
+  p: NotebookParams,
+): { rows: Record<string, string | number>[]; where: Where } {
+  const where: Where = {};
+  if (p.granules && p.granules.length > 0) where.granule = [...p.granules];
+  if (p.aliases && p.aliases.length > 0) where.alias = [...p.aliases];
+  return { rows: filterRows(records, where), where };
+}
+
+/**
+ * Where the budget figure's numbers come from: the file, its rows and what they span, how
+ * many the parameters keep, and the `deno task budget` command that makes it again (the
+ * budget sweep records no seed: the command assumes the default).
+ */
+export function budgetHeader(
+  records: readonly Record<string, string | number>[],
+  path: string,
+  kept: number,
+): string {
+  const vals = (c: string) => [...new Set(records.map((r) => Number(r[c])))].sort((a, b) => a - b);
+  const budgets = vals("budget_bytes");
+  const aliases = vals("alias");
+  const granules = [...new Set(records.map((r) => String(r.granule)))];
+  const sizes = budgets.map((b) => formatSize(b)).join(",");
+  return `- Read \`${displayPath(path)}\`: ${records.length} rows (${budgets.length} budgets ` +
+    `${formatBytes(budgets[0])}..${formatBytes(budgets[budgets.length - 1])}, alias ` +
+    `${aliases.join(", ")}, ${vals("vcpus").join(", ")} vCPUs, ${granules.join(", ")} pages); ` +
+    `the parameters keep ${kept}.\n- Made by \`deno task budget --alias ${aliases.join(",")} ` +
+    `--budget ${sizes} --out ${displayPath(path)}\` (the budget CSV records no seed: the ` +
+    `command runs the default).`;
 }
 
 /** Budget sweep records as {@linkcode BudgetRow}s. */
@@ -517,8 +603,9 @@ export function budgetTakeaway(
   data: readonly BudgetRow[],
   rows: readonly Record<string, string | number>[],
   path: string,
+  base: Where = {},
 ): Takeaway {
-  const fb = new FactBook(path, rows);
+  const fb = new FactBook(path, rows, base);
   const out: string[] = [];
   for (const a of [...new Set(data.map((d) => d.alias))].sort((x, y) => x - y)) {
     const ok = data.filter((d) => d.alias === a && d.fallbacks === 0)

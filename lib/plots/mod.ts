@@ -4,8 +4,9 @@
  *
  * | file | notebook | shows |
  * |---|---|---|
+ * | `01-cover.svg` | 01-cost (first) | the cover-letter figure: worst unmap time against vCPUs for upstream, the series and our best design, and their ratio |
  * | `01-cost-vcpus.svg`, `01-cost-memory.svg` | 01-cost | worst unmap iterations against vCPUs / L1 memory, soft-lockup line |
- * | `02-violations.svg`, `02-tradeoff.svg` | 02-correctness | violations against alias density; iterations against violations |
+ * | `02-violations.svg`, `02-tradeoff.svg` | 02-correctness | violations per design, granule and alias density; iterations against violations |
  * | `03-memory.svg`, `03-collateral.svg`, `03-budget.svg` | 03-memory | index bytes per entry, collateral unmaps, rmap-bounded fallbacks against budget |
  * | `04-reproducer-timeline.svg` | 04-reproducer | stale entries of the published reproducer, event by event |
  *
@@ -29,6 +30,7 @@ export * from "./results.ts";
 export * from "./style.ts";
 export * from "./svg.ts";
 export * from "./cost.ts";
+export * from "./cover.ts";
 export * from "./correctness.ts";
 export * from "./memory.ts";
 export * from "./reproducer.ts";

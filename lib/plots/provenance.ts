@@ -80,8 +80,21 @@ function distinctValues(rows: readonly Row[], col: string): (string | number)[] 
   return seen.every((v) => typeof v === "number") ? (seen as number[]).sort((a, b) => a - b) : seen;
 }
 
-/** Dimension flags (as typed) for the product grid of `rows`; defaults left out. */
-function productFlags(rows: readonly Row[]): Record<string, string> {
+/**
+ * Dimension flags (as typed) for the product grid of `rows`; defaults left out. A
+ * dimension that does not apply to a row (retouch without a working set) is read from the
+ * rows where it applies.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { productFlags } from "./provenance.ts";
+ * const row = (ws: number, retouch: number) =>
+ *   ({ granule: "4K", working_set_bytes: ws, retouch, vcpus: 8, contexts: 8 });
+ * assertEquals(productFlags([row(0, 0), row(2 ** 20, 0.5)])["retouch"], "0.5");
+ * ```
+ */
+export function productFlags(rows: readonly Row[]): Record<string, string> {
   const flags: Record<string, string> = {};
   for (const d of DIMENSIONS) {
     if (!d.column || !has(rows, d.column)) continue;
@@ -97,10 +110,14 @@ function productFlags(rows: readonly Row[]): Record<string, string> {
       rows.every((r) => r.backing === normalizeBacking(String(r.granule) as GranuleName, "thp"))
     ) text = "thp";
     else {
-      text = distinctValues(rows, d.column).map((v) => size ? formatSize(Number(v)) : String(v))
+      // Retouch is a fraction of a working set: a row without one records 0, not applicable.
+      const applies = d.flag === "retouch"
+        ? rows.filter((r) => Number(r.working_set_bytes) > 0)
+        : rows;
+      if (applies.length === 0) continue;
+      text = distinctValues(applies, d.column).map((v) => size ? formatSize(Number(v)) : String(v))
         .join(",");
     }
-    if (d.flag === "retouch" && rows.every((r) => Number(r.working_set_bytes) === 0)) continue;
     if (text !== d.def) flags[d.flag] = text;
   }
   if (has(rows, "contexts") && rows.some((r) => Number(r.contexts) !== Number(r.vcpus))) {

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { UPSTREAM } from "../strategies/registry.ts";
 import * as Plot from "@observablehq/plot";
 import type { ViolationKind } from "../oracle/oracle.ts";
 import {
@@ -252,16 +253,29 @@ export function staleEntriesMarkdown(run: Timeline, limit = 10): string {
   return any ? lines.join("\n") : "No strategy left a stale shadow entry.";
 }
 
-const KIND_COLORS: Record<string, string> = {
-  "not-invalidated": "#d62728",
-  "stale-pa": "#ff7f0e",
-  "writable": "#9467bd",
-  "too-large": "#8c564b",
-  "not-present": "#e377c2",
-  "l1-unmapped": "#7f7f7f",
-  "no-context": "#bcbd22",
-  "canonical-stale": "#17becf",
+/**
+ * How a finding of each kind is drawn: a symbol in near-black, so that no finding takes a
+ * colour a design's line has in the same legend.
+ */
+const KIND_SYMBOLS: Record<string, string> = {
+  "not-invalidated": "circle",
+  "stale-pa": "square",
+  "writable": "triangle",
+  "too-large": "diamond",
+  "not-present": "star",
+  "l1-unmapped": "cross",
+  "no-context": "wye",
+  "canonical-stale": "times",
 };
+
+/** Colour of every finding's symbol. */
+const FINDING_COLOR = "#222";
+
+/** Kinds drawn hollow and larger, so that they show around a filled kind at the same place. */
+const HOLLOW_KINDS = new Set(["stale-pa", "writable", "not-present", "no-context"]);
+
+/** Colour and dash of the host unmap events' rules (darker than grid lines, dashed). */
+const UNMAP_RULE = { color: "#777", dash: "3,3" };
 
 /** Ticks at multiples of a power of two, about `count` of them over [lo, hi]. */
 function pow2Ticks(lo: number, hi: number, count = 5): number[] {
@@ -365,17 +379,24 @@ export function reproducerTimeline(run: Timeline): Figure {
         },
         marks: [
           Plot.frame({ stroke: "#ccc" }),
-          Plot.ruleX(rules, { stroke: "#ccc", strokeWidth: 0.8 }),
+          Plot.ruleX(rules, {
+            stroke: UNMAP_RULE.color,
+            strokeWidth: 0.8,
+            strokeDasharray: UNMAP_RULE.dash,
+          }),
           Plot.dot(dots, {
             x: "event",
             y: "ipa",
             fy: "strategy",
-            r: 2.4,
-            fill: (d: { kind: string }) => KIND_COLORS[d.kind] ?? "#333",
-            stroke: "none",
+            r: (d: { kind: string }) => (HOLLOW_KINDS.has(d.kind) ? 5 : 3),
+            symbol: (d: { kind: string }) => KIND_SYMBOLS[d.kind] ?? "circle",
+            fill: (d: { kind: string }) => (HOLLOW_KINDS.has(d.kind) ? "none" : FINDING_COLOR),
+            stroke: FINDING_COLOR,
+            strokeWidth: 0.8,
           }),
         ],
-        color: { type: "identity" },
+        symbol: { type: "identity" },
+        r: { type: "identity" },
       } as Plot.PlotOptions) as unknown as DomElement,
     );
   }
@@ -392,7 +413,13 @@ export function reproducerTimeline(run: Timeline): Figure {
     text: `${ss.join(", ")}: ${formatCount(v)}`,
   }));
   const lineMarks: Plot.Markish[] = [Plot.frame({ stroke: "#ccc" })];
-  lineMarks.push(Plot.ruleX(rules, { stroke: "#ddd", strokeWidth: 0.8 }));
+  lineMarks.push(
+    Plot.ruleX(rules, {
+      stroke: UNMAP_RULE.color,
+      strokeWidth: 0.8,
+      strokeDasharray: UNMAP_RULE.dash,
+    }),
+  );
   for (const r of run.runs) {
     const st = strategyStyle(r.strategy);
     lineMarks.push(
@@ -442,10 +469,17 @@ export function reproducerTimeline(run: Timeline): Figure {
   );
   const legend: LegendItem[] = kinds.map((k) => ({
     label: `stale entry: ${k}`,
-    color: KIND_COLORS[k] ?? "#333",
+    color: FINDING_COLOR,
     kind: "dot" as const,
+    symbol: KIND_SYMBOLS[k] ?? "circle",
+    hollow: HOLLOW_KINDS.has(k),
   }));
-  legend.push({ label: "host unmap event", color: "#bbb", kind: "line" });
+  legend.push({
+    label: "host unmap event",
+    color: UNMAP_RULE.color,
+    kind: "rule",
+    dash: UNMAP_RULE.dash,
+  });
   for (const r of run.runs) {
     const st = strategyStyle(r.strategy);
     legend.push({ label: st.label, color: st.color, kind: "line", dash: st.dash });
@@ -458,9 +492,12 @@ export function reproducerTimeline(run: Timeline): Figure {
       (run.unmapEvents.length > 0
         ? `host unmap events ${firstUnmap}..${lastUnmap}, ${run.unmapEvents.length} of them). `
         : "no host unmap event). ") +
-      `Top: each finding (a stale leaf and a rule it breaks) at the event where the oracle ` +
-      `first saw it. Bottom: distinct stale leaves so far, per strategy. ` +
-      `No stale entry before event ${formatCount(x0)}.`,
+      (broken.length > 0
+        ? `Top: each finding (a stale leaf and a rule it breaks) at the event where the ` +
+          `oracle first saw it, a panel per design that left one. Bottom: distinct stale ` +
+          `leaves so far, per design. The first stale entry is at event ` +
+          `${formatCount(firstStale)}.`
+        : `Distinct stale leaves so far, per design: no design left one on this trace.`),
     chart: charts,
     legend,
     notes: [
@@ -559,19 +596,19 @@ export function reproducerTakeaway(run: Timeline, prefix: string, budget: number
       : `No stale entry (0 stale leaves): ${clean.join(", ")}.`,
   );
   const strategies = run.runs.map((r) => r.strategy);
-  if (strategies.includes("full-walk")) {
-    const fw = st.fact("full-walk.worst", { strategy: "full-walk" }, "unmap_iterations_max", "max");
+  if (strategies.includes(UPSTREAM)) {
+    const fw = st.fact(`${UPSTREAM}.worst`, { strategy: UPSTREAM }, "unmap_iterations_max", "max");
     const parts: string[] = [];
-    for (const s of strategies.filter((x) => x !== "full-walk")) {
+    for (const s of strategies.filter((x) => x !== UPSTREAM)) {
       const w = st.fact(`${s}.worst`, { strategy: s }, "unmap_iterations_max", "max");
       parts.push(`${s} ${w.shown}`);
     }
     out.push(
-      `Worst single unmap, in iterations: full-walk ${fw.shown}; ${parts.join(", ")}.` +
-        (run.runs.some((r) => r.strategy !== "full-walk" && r.unmapIterationsMax > fw.value)
+      `Worst single unmap, in iterations: ${UPSTREAM} ${fw.shown}; ${parts.join(", ")}.` +
+        (run.runs.some((r) => r.strategy !== UPSTREAM && r.unmapIterationsMax > fw.value)
           ? ` On this trace (${formatCount(run.traceEvents)} events) ` +
             `the full walk is cheap, and an index can cost more than it: ${
-              run.runs.filter((r) => r.strategy !== "full-walk" && r.unmapIterationsMax > fw.value)
+              run.runs.filter((r) => r.strategy !== UPSTREAM && r.unmapIterationsMax > fw.value)
                 .map((r) => r.strategy).join(", ")
             }.`
           : ""),
@@ -580,18 +617,16 @@ export function reproducerTakeaway(run: Timeline, prefix: string, budget: number
   if (strategies.includes("rmap-bounded")) {
     const fb = st.fact("rmap-bounded.fallbacks", { strategy: "rmap-bounded" }, "fallbacks", "max");
     let line = `rmap-bounded falls back to the full walk ${fb.shown} time(s)`;
-    if (strategies.includes("rmap")) {
-      const peak = st.fact(
-        "rmap.peak",
-        { strategy: "rmap" },
-        "peak_memory_bytes",
-        "max",
-        formatBytes,
-      );
-      line += `: rmap's index peaks at ${peak.shown}, ${
-        peak.value > budget ? "over" : "within"
-      } rmap-bounded's default budget of ${formatBytes(budget)} per shadow MMU`;
-    }
+    const peak = st.fact(
+      "rmap-bounded.peak",
+      { strategy: "rmap-bounded" },
+      "peak_memory_bytes",
+      "max",
+      formatBytes,
+    );
+    line += `: its index peaks at ${peak.shown} for the VM, ${
+      peak.value > budget ? "over" : "within"
+    } its default budget of ${formatBytes(budget)} per shadow MMU`;
     out.push(line + ".");
   }
   return st.takeaway(out.map((l) => `- ${l}`).join("\n"));

@@ -183,6 +183,8 @@ export function parseSweep(
       },
     };
   }
+  const origin = { path: source, rows: [] as SweepRecord[] };
+  absent[SOURCE] = { value: origin };
   const proto = Object.create(Object.prototype, absent);
   const own = (v: string | number): PropertyDescriptor => ({
     value: v,
@@ -190,11 +192,52 @@ export function parseSweep(
     writable: true,
     configurable: true,
   });
-  return parseTyped(text, source, NUMERIC, required, "sweep CSV").map((r) => {
+  const rows = parseTyped(text, source, NUMERIC, required, "sweep CSV").map((r) => {
     const props: PropertyDescriptorMap = {};
     for (const [k, v] of Object.entries(r)) props[k] = own(v);
     return Object.create(proto, props) as SweepRecord;
   });
+  origin.rows = rows;
+  return rows;
+}
+
+/** Where every row parseSweep reads keeps its file and the file's rows (not enumerable). */
+const SOURCE: unique symbol = Symbol("s2lab.source");
+
+/** The file rows were read from and all of its rows (undefined for rows made in code). */
+export function sourceOf(
+  rows: readonly Record<string, unknown>[],
+): { path: string; rows: readonly SweepRecord[] } | undefined {
+  const r = rows[0] as { [SOURCE]?: { path: string; rows: readonly SweepRecord[] } } | undefined;
+  return r?.[SOURCE];
+}
+
+/** The path rows were read from ("" for rows made in code). */
+export function sourcePath(rows: readonly Record<string, unknown>[]): string {
+  return sourceOf(rows)?.path ?? "";
+}
+
+/**
+ * A fact filter that selects exactly `rows` among their file's rows when they were kept by
+ * filters on `columns` (a notebook's parameters: strategy, granule, alias, working set):
+ * each of those columns whose values in `rows` are fewer than in the file, with the values
+ * `rows` have.
+ */
+export function selectionWhere(
+  rows: readonly SweepRecord[],
+  columns: readonly string[],
+): Record<string, (string | number)[]> {
+  const src = sourceOf(rows);
+  if (!src || rows.length === 0) return {};
+  const where: Record<string, (string | number)[]> = {};
+  for (const c of columns) {
+    if (!Object.hasOwn(rows[0], c)) continue;
+    const col = c as SweepColumn;
+    const all = new Set(src.rows.map((r) => r[col]));
+    const kept = distinct(rows, col);
+    if (kept.length < all.size) where[c] = kept;
+  }
+  return where;
 }
 
 /**

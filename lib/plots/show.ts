@@ -1,5 +1,5 @@
 /**
- * What a notebook cell shows: figures, Markdown and takeaways, each sent to Deno's Jupyter
+ * What a notebook cell shows: figures, tables, Markdown and takeaways, each sent to Deno's Jupyter
  * kernel as its own `display_data` message (printed as text elsewhere).
  *
  * @example
@@ -14,12 +14,41 @@
  */
 
 import { jupyterApi, jupyterFlush } from "../util/jupyter.ts";
-import { JUPYTER_DISPLAY } from "./svg.ts";
+import { type Drawn, FIGURE_MIME } from "./drawn.ts";
+import { type FigureRecord, JUPYTER_DISPLAY } from "./svg.ts";
+import type { Stated } from "./takeaway.ts";
 
 /** Markdown that shows itself in Deno's Jupyter kernel (and prints as text elsewhere). */
 export function markdown(text: string): Showable & { toString(): string } {
   return {
     [JUPYTER_DISPLAY]: () => ({ "text/markdown": text, "text/plain": text }),
+    toString: () => text,
+  };
+}
+
+/** A Markdown table that records the rows it shows (as a figure does: ./drawn.ts). */
+export interface Table extends Showable {
+  /** What it states and shows. */
+  readonly record: FigureRecord;
+  /** The Markdown. */
+  toString(): string;
+}
+
+/** A Markdown table named `name` that shows the rows of `drawn`, stating `stated`. */
+export function table(
+  name: string,
+  text: string,
+  drawn: Drawn[],
+  stated: Stated = { facts: [], ratios: [], constants: [] },
+): Table {
+  const record: FigureRecord = { name, title: name, stated, drawn };
+  return {
+    record,
+    [JUPYTER_DISPLAY]: () => ({
+      "text/markdown": text,
+      "text/plain": text,
+      [FIGURE_MIME]: record,
+    }),
     toString: () => text,
   };
 }

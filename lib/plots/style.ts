@@ -67,18 +67,23 @@ export function granuleOrder(names: Iterable<string>): string[] {
   return [...new Set(names)].sort((a, b) => size(a) - size(b));
 }
 
-/** Colours of the granules when they are the series (4K, 16K, 64K). */
-export const GRANULE_COLORS: Readonly<Record<string, string>> = {
-  "4K": "#2ca02c",
-  "16K": "#1f77b4",
-  "64K": "#d62728",
-};
+/**
+ * Colour of the soft-lockup threshold and of the points past it: a magenta that no
+ * design's style, no style of a design from a file and no greyed series uses (at least 30
+ * CIE76 units from each; style_test.ts checks).
+ */
+export const LOCKUP_COLOR = "#cc00cc";
 
-/** Colour of the soft-lockup threshold and of the points past it. */
-export const LOCKUP_COLOR = "#c0392b";
+/** Colour of the stricter latency line (CFS's scheduling latency): an olive no series uses. */
+export const STRICT_COLOR = "#666600";
 
-/** Colour of the stricter latency line (CFS's scheduling latency). */
-export const STRICT_COLOR = "#e67e22";
+/** Colour of a series drawn for context only (the rejected patch on the cover figure). */
+export const GREYED_COLOR = "#b0b0b0";
+
+/** Colours of the styles given to designs from files that bring none (for tests). */
+export function userStyleColors(): string[] {
+  return USER_STYLES.map((s) => s.color);
+}
 
 /** Font sizes and the figure frame. */
 export const FONT = {
@@ -172,7 +177,16 @@ export function pow10Ticks(lo: number, hi: number): number[] {
 
 /**
  * 0 and powers of ten up to the first one at or above `hi` (for symlog axes of counts
- * that may be 0: the largest value always has a labelled tick above it).
+ * that may be 0: the largest value always has a labelled tick above it); without 1 over
+ * more than three decades, where its label would overlap 0's.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { symlogTicks } from "./style.ts";
+ * assertEquals(symlogTicks(50), [0, 1, 10, 100]);
+ * assertEquals(symlogTicks(5000), [0, 10, 100, 1000, 10000]);
+ * ```
  */
 export function symlogTicks(hi: number): number[] {
   const out = [0];
@@ -182,7 +196,8 @@ export function symlogTicks(hi: number): number[] {
     v *= 10;
     out.push(v);
   }
-  return out;
+  // Over more than three decades 1 sits too close to 0 for both labels to be read.
+  return out.length > 4 ? out.filter((t) => t !== 1) : out;
 }
 
 /** Escape text for SVG/HTML. */

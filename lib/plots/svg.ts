@@ -20,7 +20,10 @@
 
 import { XMLValidator } from "fast-xml-parser";
 import { DOMParser, parseHTML } from "linkedom";
+import { type Drawn, FIGURE_MIME } from "./drawn.ts";
 import { escapeXml, FONT, strategyStyle } from "./style.ts";
+import type { Stated } from "./takeaway.ts";
+import { textWidth } from "./font.ts";
 
 /**
  * The part of a DOM element the figures use (lib/ is checked without the DOM library;
@@ -63,9 +66,10 @@ export interface LegendItem {
   color: string;
   /**
    * `line` (a stroke with an optional dash, and the symbol of its dots when given), `dot`
-   * (a symbol), `rule` (a dashed line) or `ring`.
+   * (a symbol), `rule` (a dashed line), `ring`, `tick` (a short vertical stroke) or
+   * `heading` (the label alone, starting a new row: what the entries after it are).
    */
-  kind: "line" | "dot" | "rule" | "ring";
+  kind: "line" | "dot" | "rule" | "ring" | "tick" | "heading";
   /** stroke-dasharray for `line` and `rule`. */
   dash?: string;
   /** Dot drawn hollow. */
@@ -114,6 +118,22 @@ export interface FigureParts {
   legend: LegendItem[];
   /** Lines drawn under the chart (assumptions, units, caveats). */
   notes?: string[];
+  /** The facts, ratios and constants behind the numbers of the title, subtitle, legend and notes. */
+  stated?: Stated;
+  /** What the chart drew, per CSV (lib/plots/drawn.ts). */
+  drawn?: Drawn[];
+}
+
+/** What a figure states and drew, as its Jupyter bundle carries it ({@linkcode FIGURE_MIME}). */
+export interface FigureRecord {
+  /** File stem. */
+  name: string;
+  /** Title. */
+  title: string;
+  /** Facts, ratios and constants of its text. */
+  stated: Stated;
+  /** What it drew, per CSV. */
+  drawn: Drawn[];
 }
 
 /** The key Deno's Jupyter kernel looks up to display a value (`Deno.jupyter.$display`). */
@@ -127,17 +147,29 @@ export class Figure {
   readonly title: string;
   /** The whole SVG document text. */
   readonly svg: string;
+  /** What its text states and what it drew. */
+  readonly record: FigureRecord;
 
-  /** A figure from its SVG text. */
-  constructor(name: string, title: string, svg: string) {
+  /** A figure from its SVG text (and what it states and drew). */
+  constructor(name: string, title: string, svg: string, record?: Partial<FigureRecord>) {
     this.name = name;
     this.title = title;
     this.svg = svg;
+    this.record = {
+      name,
+      title,
+      stated: record?.stated ?? { facts: [], ratios: [], constants: [] },
+      drawn: record?.drawn ?? [],
+    };
   }
 
   /** Deno's Jupyter kernel calls this (Deno.jupyter.$display) to show the value. */
-  [JUPYTER_DISPLAY](): Record<string, string> {
-    return { "image/svg+xml": this.svg, "text/plain": `[figure ${this.name}: ${this.title}]` };
+  [JUPYTER_DISPLAY](): Record<string, unknown> {
+    return {
+      "image/svg+xml": this.svg,
+      "text/plain": `[figure ${this.name}: ${this.title}]`,
+      [FIGURE_MIME]: this.record,
+    };
   }
 }
 
@@ -191,14 +223,15 @@ function legendSwatch(it: LegendItem, x: number, y: number): string {
         ` stroke-dasharray="${it.dash ?? "6,4"}"/>`;
     case "ring":
       return `<circle cx="${x + 14}" cy="${y}" r="7" fill="none" stroke="${c}" stroke-width="2"/>`;
+    case "tick":
+      return `<line x1="${x + 14}" y1="${y - 7}" x2="${x + 14}" y2="${
+        y + 7
+      }" stroke="${c}" stroke-width="2"/>`;
+    case "heading":
+      return "";
     case "dot":
       return symbolSwatch(it.symbol ?? "circle", it.color, it.hollow ?? false, x + 14, y);
   }
-}
-
-/** Rough text width in px (DejaVu Sans is about 0.6 em per character). */
-function textWidth(s: string, size: number): number {
-  return s.length * size * 0.6;
 }
 
 /**
@@ -219,39 +252,47 @@ export function composeFigure(parts: FigureParts): Figure {
   const pad = 16;
   const width = Math.max(cw + 2 * pad, 480);
   const out: string[] = [];
-  let y = pad;
-  y += FONT.title;
-  out.push(
-    `<text x="${pad}" y="${y}" font-size="${FONT.title}" font-weight="bold">${
-      escapeXml(parts.title)
-    }</text>`,
-  );
+  let y = pad - 6;
+  const title: string[] = [];
+  for (const line of wrap(parts.title, width - 2 * pad, FONT.title, true)) {
+    y += FONT.title + 6;
+    title.push(
+      `<text x="${pad}" y="${y}" font-size="${FONT.title}" font-weight="bold">${
+        escapeXml(line)
+      }</text>`,
+    );
+  }
+  out.push(`<g aria-label="title">${title.join("")}</g>`);
   if (parts.subtitle) {
+    const sub: string[] = [];
     for (const line of wrap(parts.subtitle, width - 2 * pad, FONT.subtitle)) {
       y += FONT.subtitle + 6;
-      out.push(
+      sub.push(
         `<text x="${pad}" y="${y}" font-size="${FONT.subtitle}" fill="#444">${
           escapeXml(line)
         }</text>`,
       );
     }
+    out.push(`<g aria-label="subtitle">${sub.join("")}</g>`);
   }
   if (parts.legend.length > 0) {
     y += 14;
     const legend: string[] = [];
     let x = pad;
     let ly = y + 8;
-    for (const it of parts.legend) {
-      const w = 36 + textWidth(it.label, FONT.body) + 18;
-      if (x + w > width - pad && x > pad) {
+    for (const [i, it] of parts.legend.entries()) {
+      const heading = it.kind === "heading";
+      const w = heading
+        ? textWidth(it.label, FONT.body, true) + 14
+        : 36 + textWidth(it.label, FONT.body) + 18;
+      if ((x + w > width - pad && x > pad) || (heading && i > 0)) {
         x = pad;
         ly += FONT.body + 10;
       }
       legend.push(legendSwatch(it, x, ly));
       legend.push(
-        `<text x="${x + 34}" y="${ly + FONT.body * 0.35}" font-size="${FONT.body}">${
-          escapeXml(it.label)
-        }</text>`,
+        `<text x="${heading ? x : x + 34}" y="${ly + FONT.body * 0.35}" font-size="${FONT.body}"` +
+          `${heading ? ' font-weight="bold"' : ""}>${escapeXml(it.label)}</text>`,
       );
       x += w;
     }
@@ -286,18 +327,22 @@ export function composeFigure(parts: FigureParts): Figure {
     `viewBox="0 0 ${width} ${height}" font-family="${FONT.family}" font-size="${FONT.body}">` +
     `<title>${escapeXml(parts.title)}</title>` +
     `<rect width="100%" height="100%" fill="white"/>${out.join("")}</svg>`;
-  return new Figure(parts.name, parts.title, svg);
+  return new Figure(parts.name, parts.title, svg, { stated: parts.stated, drawn: parts.drawn });
 }
 
-function wrap(text: string, width: number, size: number): string[] {
-  const max = Math.max(20, Math.floor(width / (size * 0.58)));
+/**
+ * Words of `text` in lines no wider than `width` px at `size` px, bold or not (a word too
+ * wide alone stays).
+ */
+export function wrap(text: string, width: number, size: number, bold = false): string[] {
   const lines: string[] = [];
   let cur = "";
-  for (const word of text.split(/\s+/)) {
-    if (cur && (cur + " " + word).length > max) {
+  for (const word of text.split(/\s+/).filter((w) => w !== "")) {
+    const next = cur ? cur + " " + word : word;
+    if (cur && textWidth(next, size, bold) > width) {
       lines.push(cur);
       cur = word;
-    } else cur = cur ? cur + " " + word : word;
+    } else cur = next;
   }
   if (cur) lines.push(cur);
   return lines;

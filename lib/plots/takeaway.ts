@@ -69,6 +69,28 @@ export interface Ratio {
   shown: string;
 }
 
+/**
+ * A number a sentence states that is not computed from the data: a kernel constant or a
+ * definition, with where it comes from. The checker accepts a number in a sentence only
+ * when a fact, a ratio or a constant shows it.
+ */
+export interface Constant {
+  /** How the sentence shows it. */
+  shown: string;
+  /** Where it comes from (a kernel file and commit, a definition). */
+  source: string;
+}
+
+/** What a takeaway or a figure's text states, as the checker reads it. */
+export interface Stated {
+  /** Facts. */
+  facts: Fact[];
+  /** Ratios of facts. */
+  ratios: Ratio[];
+  /** Constants. */
+  constants: Constant[];
+}
+
 /** A computed sentence (Markdown) and the facts behind its numbers. */
 export class Takeaway {
   /** Markdown. */
@@ -77,18 +99,21 @@ export class Takeaway {
   readonly facts: Fact[];
   /** The ratios it states. */
   readonly ratios: Ratio[];
+  /** The constants it states. */
+  readonly constants: Constant[];
   /** A takeaway from its parts. */
-  constructor(text: string, facts: Fact[], ratios: Ratio[]) {
+  constructor(text: string, facts: Fact[], ratios: Ratio[], constants: Constant[] = []) {
     this.text = text;
     this.facts = facts;
     this.ratios = ratios;
+    this.constants = constants;
   }
   /** Markdown for people, the facts as JSON for the checker. */
   [JUPYTER_DISPLAY](): Record<string, unknown> {
     return {
       "text/markdown": this.text,
       "text/plain": this.text,
-      [FACTS_MIME]: { facts: this.facts, ratios: this.ratios },
+      [FACTS_MIME]: { facts: this.facts, ratios: this.ratios, constants: this.constants },
     };
   }
   /** The Markdown. */
@@ -146,14 +171,14 @@ export class FactBook {
   readonly rows: readonly Record<string, string | number>[];
   /** Filter added to every fact (the parameters' selection). */
   readonly base: Where;
-  private sink: { facts: Fact[]; ratios: Ratio[] };
+  private sink: Stated;
 
   /** A book over `rows` read from `path`, every fact filtered by `base` too. */
   constructor(path: string, rows: readonly Record<string, string | number>[], base: Where = {}) {
     this.file = displayPath(path);
     this.rows = rows;
     this.base = base;
-    this.sink = { facts: [], ratios: [] };
+    this.sink = { facts: [], ratios: [], constants: [] };
   }
 
   /** A book over another file whose facts go into this book's next takeaway. */
@@ -224,12 +249,27 @@ export class FactBook {
     return r;
   }
 
-  /** The sentence(s) and every fact and ratio computed since the last takeaway. */
+  /** A constant the next sentence states (see {@linkcode Constant}); returns `shown`. */
+  constant(shown: string, source: string): string {
+    if (!this.sink.constants.some((c) => c.shown === shown && c.source === source)) {
+      this.sink.constants.push({ shown, source });
+    }
+    return shown;
+  }
+
+  /** Every fact, ratio and constant stated since the last call, and forget them. */
+  collect(): Stated {
+    const out = { ...this.sink };
+    this.sink.facts = [];
+    this.sink.ratios = [];
+    this.sink.constants = [];
+    return out;
+  }
+
+  /** The sentence(s) and every fact, ratio and constant stated since the last takeaway. */
   takeaway(text: string): Takeaway {
-    const t = new Takeaway(text, this.facts, this.ratios);
-    this.facts = [];
-    this.ratios = [];
-    return t;
+    const s = this.collect();
+    return new Takeaway(text, s.facts, s.ratios, s.constants);
   }
 }
 

@@ -14,6 +14,7 @@
  */
 
 import { costFigure } from "./cost.ts";
+import { coverFigure } from "./cover.ts";
 import { tradeoffFigure, violationsFigure } from "./correctness.ts";
 import {
   budgetFigure,
@@ -31,6 +32,7 @@ export function sweepFigures(rows: readonly SweepRecord[]): Figure[] {
   return [
     costFigure(rows, { by: "vcpus" }),
     costFigure(rows, { by: "l1_mem_bytes" }),
+    coverFigure(rows),
     violationsFigure(rows),
     tradeoffFigure(rows),
     memoryFigure(rows),
