@@ -18,6 +18,7 @@ import { UPSTREAM } from "../strategies/registry.ts";
 import { designsOf, knownBroken } from "./roles.ts";
 import * as Plot from "@observablehq/plot";
 import type { SweepColumn } from "../sweep/columns.ts";
+import { defaultCostModel } from "../sweep/costmodel.ts";
 import {
   distinct,
   largestScale,
@@ -115,7 +116,13 @@ export function costModelNotes(m: CostModelInfo): string[] {
   return [
     `Cost model (lib/sweep/costmodel.ts): t(unmap) = iterations × ${m.nsPerIteration} ns + ` +
     `descriptors × ${m.nsPerDescriptor} ns; an iteration is one stage2_apply_range() chunk or ` +
-    `one index step, order-of-magnitude figures for an arm64 server core.`,
+    `one index step, ${
+      isDefaultModel(m)
+        ? "the default model's order-of-magnitude figures for an arm64 server core, not a " +
+          "measurement"
+        : "as the rows record them (not the default model: one measured with deno task " +
+          "calibrate, or cost flags; the header names which)"
+    }.`,
     `Soft lockup: one unmap holds the CPU longer than 2 × watchdog_thresh = ` +
     `${m.softLockupNs / 1e9} s, assuming the walk never reschedules (the MMU notifier's ` +
     `non-blocking path, or an mmu_lock holder it cannot yield to).`,
@@ -124,6 +131,12 @@ export function costModelNotes(m: CostModelInfo): string[] {
     `${m.nsPerDescriptor} ns, the upstream walk's ratio) ≈ ${formatCount(it)} iterations. ` +
     `Rings: points whose own estimate exceeds it (soft_lockup = 1).`,
   ];
+}
+
+/** Whether the rows' per-iteration and per-descriptor costs are the default model's. */
+function isDefaultModel(m: CostModelInfo): boolean {
+  const d = defaultCostModel();
+  return m.nsPerIteration === d.nsPerIteration && m.nsPerDescriptor === d.nsPerDescriptor;
 }
 
 /** Which axis the cost figure puts on x. */

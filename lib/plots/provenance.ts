@@ -223,6 +223,11 @@ export interface SweptAt {
   commits: string[];
   /** Why none is known, when `commits` is empty. */
   missing?: string;
+  /**
+   * The cost models its rows were swept with (the timing file's `cost_model` column:
+   * `default` or where a model came from, e.g. a `--cost-model` file); [] if not recorded.
+   */
+  costModels: string[];
 }
 
 /** The commits that swept `csv`'s grids (`gridIds`), from its timing file. */
@@ -232,24 +237,33 @@ export function sweptAt(csv: string, gridIds: readonly string[]): SweptAt {
   try {
     text = Deno.readTextFileSync(timing);
   } catch {
-    return { timing, commits: [], missing: "no timing file" };
+    return { timing, commits: [], missing: "no timing file", costModels: [] };
   }
   let parsed;
   try {
     parsed = parseCsv(text, true);
   } catch {
-    return { timing, commits: [], missing: "not a CSV" };
-  }
-  if (!parsed.header.includes("commit")) {
-    return { timing, commits: [], missing: "no commit column" };
+    return { timing, commits: [], missing: "not a CSV", costModels: [] };
   }
   const ids = new Set(gridIds);
-  const commits = [
-    ...new Set(parsed.rows.filter((r) => ids.has(r.grid_id)).map((r) => r.commit)),
-  ];
+  const mine = parsed.rows.filter((r) => ids.has(r.grid_id));
+  const costModels = parsed.header.includes("cost_model")
+    ? [...new Set(mine.map((r) => r.cost_model))]
+    : [];
+  if (!parsed.header.includes("commit")) {
+    return { timing, commits: [], missing: "no commit column", costModels };
+  }
+  const commits = [...new Set(mine.map((r) => r.commit))];
   return commits.length > 0
-    ? { timing, commits }
-    : { timing, commits, missing: "no row of this grid" };
+    ? { timing, commits, costModels }
+    : { timing, commits, missing: "no row of this grid", costModels };
+}
+
+/** " with the default cost model" / " with the cost model of FILE: …", as recorded. */
+function costModelClause(models: readonly string[]): string {
+  if (models.length === 0) return "";
+  const one = (m: string) => m === "default" ? "the default cost model" : `the cost model of ${m}`;
+  return ` with ${models.map(one).join(" and ")}`;
 }
 
 /** The reproducibility header of a notebook that reads a sweep CSV. */
@@ -266,7 +280,9 @@ export function sweepHeader(rows: readonly Row[], path: string, kept?: number): 
       c.gridIds.join(", ")
     }, seed ${c.seeds.join(", ")}.`,
     at.commits.length > 0
-      ? `Swept at commit ${at.commits.map((x) => `\`${x}\``).join(", ")} (as ${timing} records).`
+      ? `Swept at commit ${at.commits.map((x) => `\`${x}\``).join(", ")}${
+        costModelClause(at.costModels)
+      } (as ${timing} records).`
       : `The commit that swept it is not recorded (${timing}: ${at.missing}).`,
     c.verified
       ? `Made by \`${c.command}\` (derived from the rows; its grid id is the CSV's, ` +

@@ -260,7 +260,7 @@ export class SpanUnknown implements ReverseMapStrategy {
 /** The `span-unknown` design record. */
 export const spanUnknownDesign: Design = {
   name: "span-unknown",
-  label: "span-unknown (2026 series)",
+  label: "span-unknown (2026 series v1-v3)",
   summary: "the 2026 reverse-map series, v1-v3: exact until overlap, then one UNKNOWN span",
   role: "series",
   knownBroken: false,
