@@ -213,7 +213,7 @@ export const MUTANTS: readonly Mutant[] = [
   // --- walkers and MMUs -------------------------------------------------------------------
   {
     id: "unmap-table-post",
-    file: "lib/kvm/pgtable.ts",
+    file: "lib/kvm/pgtable_stage2.ts",
     find: "  } else if (pgt.validCount(ctx.oldOa) === 0) {",
     replace: "  } else if (pgt.validCount(ctx.oldOa) === 1) {",
     what: "unmap walker frees a table that still holds one leaf",
@@ -221,13 +221,13 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "apply-range-empty",
     file: "lib/kvm/mmu.ts",
-    find: "      const runEnd = pgt.runEnd < end ? pgt.runEnd : end;",
-    replace: "      const runEnd = pgt.runEnd + pgt.sizes[g.minBlockLevel];",
+    find: "      const runEnd = EMPTY_RUN.end < end ? EMPTY_RUN.end : end;",
+    replace: "      const runEnd = EMPTY_RUN.end + pgt.sizes[g.minBlockLevel];",
     what: "stage2_apply_range skips one chunk past an empty run",
   },
   {
     id: "map-break-block",
-    file: "lib/kvm/pgtable.ts",
+    file: "lib/kvm/pgtable_stage2.ts",
     find: "  if (ctx.old !== 0) ctx.pgt.clear(ctx.table, ctx.index);\n  ctx.pgt.installTable",
     replace: "  ctx.pgt.installTable",
     what: "map walker installs a table over a block without removing the block's leaf",
@@ -295,7 +295,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "wrprotect-noop",
-    file: "lib/kvm/pgtable.ts",
+    file: "lib/kvm/pgtable_stage2.ts",
     find: "ctx.pgt.setAttr(ctx.table, ctx.index, ctx.old & ~d.clr);",
     replace: "ctx.pgt.setAttr(ctx.table, ctx.index, ctx.old);",
     what: "stage2_attr_walker counts a leaf write-protected but leaves it writable",
@@ -317,8 +317,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "thp-split-pa",
     file: "lib/host/memory.ts",
-    find: "this.mm.installLeaf(leaves[i] + off, 3, leaves[i + 2] + off, PTE_R | PTE_W, 0);",
-    replace: "this.mm.installLeaf(leaves[i] + off, 3, leaves[i + 2], PTE_R | PTE_W, 0);",
+    find: "leaves[i] + off, page, pa + off, PTE_R | PTE_W, 0, HOST_WALKS);",
+    replace: "leaves[i] + off, page, pa, PTE_R | PTE_W, 0, HOST_WALKS);",
     what: "a THP split maps every base page to the huge page's first PA",
   },
   // --- the oracle ---------------------------------------------------------------------------

@@ -20,8 +20,16 @@
  * @module
  */
 
-import { type Granule, levelForSize, levelSize, stage2Geometry } from "../kvm/granule.ts";
-import { KvmPgtable, PTE_R, PTE_W } from "../kvm/pgtable.ts";
+import { type Granule, levelSize, stage2Geometry } from "../kvm/granule.ts";
+import { KvmPgtable } from "../kvm/pgtable.ts";
+import {
+  forEachLeaf,
+  kvmPgtableGetLeaf,
+  kvmPgtableStage2Map,
+  kvmPgtableStage2Unmap,
+} from "../kvm/pgtable_stage2.ts";
+import { newWalkStats } from "../kvm/pgtable_walk.ts";
+import { newPgtableLeaf, PTE_R, PTE_W } from "../kvm/pte.ts";
 import { formatSize, parseSize } from "../util/size.ts";
 
 /** How a memslot is backed on the host. */
@@ -74,6 +82,15 @@ export function parseBacking(g: Granule, text: string): { kind: BackingKind; siz
   }
   throw new RangeError(`unknown backing "${text}" (expected page, thp or hugetlb:<size>)`);
 }
+
+/** The host page a lookup found (read at once). */
+const HOST_LEAF = newPgtableLeaf();
+/**
+ * What the walks of the host's own tables add to: never read (the VMM's page tables are
+ * kept in the stage-2 format, so pages go in and out by the same walks, but only KVM's
+ * walks are counted).
+ */
+const HOST_WALKS = newWalkStats();
 
 /** The host: memslots, host memory and the PA allocator. */
 export class HostMemory {
@@ -171,8 +188,9 @@ export class HostMemory {
 
   /** The host PA now backing canonical IPA `ipa`, or -1 when nothing is present. */
   hostPaOf(ipa: number): number {
-    if (this.mm.getLeaf(ipa) < 0) return -1;
-    return this.mm.leafOa + (ipa - this.mm.leafBase);
+    const leaf = HOST_LEAF;
+    if (kvmPgtableGetLeaf(this.mm, ipa, leaf) < 0) return -1;
+    return leaf.oa + (ipa - leaf.base);
   }
 
   /**
@@ -182,9 +200,10 @@ export class HostMemory {
    */
   faultinPfn(ipa: number, _write: boolean): number {
     const mm = this.mm;
-    if (mm.getLeaf(ipa) >= 0) {
-      this.hostMapSize = mm.leafSize;
-      return mm.leafOa + (ipa - mm.leafBase);
+    const leaf = HOST_LEAF;
+    if (kvmPgtableGetLeaf(mm, ipa, leaf) >= 0) {
+      this.hostMapSize = leaf.size;
+      return leaf.oa + (ipa - leaf.base);
     }
     const slot = this.findMemslot(ipa);
     if (!slot) return -1;
@@ -200,14 +219,14 @@ export class HostMemory {
       base = Math.floor(ipa / size) * size;
     }
     const pa = this.allocPa(size);
-    mm.installLeaf(base, levelForSize(this.granule, size), pa, PTE_R | PTE_W, 0);
+    kvmPgtableStage2Map(mm, base, size, pa, PTE_R | PTE_W, 0, HOST_WALKS);
     this.hostMapSize = size;
     return pa + (ipa - base);
   }
 
   private anyPresent(start: number, end: number): boolean {
     let found = false;
-    this.mm.forEachLeaf(() => found = true, start, end);
+    forEachLeaf(this.mm, () => found = true, start, end);
     return found;
   }
 
@@ -217,7 +236,8 @@ export class HostMemory {
    */
   notifierRange(start: number, end: number): [number, number] {
     let s = start, e = end;
-    this.mm.forEachLeaf(
+    forEachLeaf(
+      this.mm,
       (addr, size) => {
         if (addr < s) s = addr;
         if (addr + size > e) e = addr + size;
@@ -231,9 +251,9 @@ export class HostMemory {
   /** Swap-out / reclaim: the host pages in [start, end) are freed; nothing is present. */
   dropHostRange(start: number, end: number): void {
     const leaves: number[] = [];
-    this.mm.forEachLeaf((addr, size) => leaves.push(addr, size), start, end);
+    forEachLeaf(this.mm, (addr, size) => leaves.push(addr, size), start, end);
     for (let i = 0; i < leaves.length; i += 2) {
-      this.mm.removeLeafAt(leaves[i]);
+      kvmPgtableStage2Unmap(this.mm, leaves[i], leaves[i + 1], HOST_WALKS);
       this.allocatedBytes -= leaves[i + 1];
     }
   }
@@ -241,12 +261,12 @@ export class HostMemory {
   /** migrate_pages(): every host page in [start, end) moves to a newly allocated PA. */
   migrateHostRange(start: number, end: number): number {
     const leaves: number[] = [];
-    this.mm.forEachLeaf((addr, size) => leaves.push(addr, size), start, end);
+    forEachLeaf(this.mm, (addr, size) => leaves.push(addr, size), start, end);
     for (let i = 0; i < leaves.length; i += 2) {
       const size = leaves[i + 1];
       const pa = this.allocPa(size);
       this.allocatedBytes -= size;
-      this.mm.installLeaf(leaves[i], levelForSize(this.granule, size), pa, PTE_R | PTE_W, 0);
+      kvmPgtableStage2Map(this.mm, leaves[i], size, pa, PTE_R | PTE_W, 0, HOST_WALKS);
     }
     return leaves.length / 2;
   }
@@ -254,7 +274,8 @@ export class HostMemory {
   /** split_huge_pmd(): huge pages in [start, end) become base pages at the same PAs. */
   splitHostRange(start: number, end: number): number {
     const leaves: number[] = [];
-    this.mm.forEachLeaf(
+    forEachLeaf(
+      this.mm,
       (addr, size, oa) => {
         if (size > this.granule.pageSize) leaves.push(addr, size, oa);
       },
@@ -263,8 +284,9 @@ export class HostMemory {
     );
     const page = this.granule.pageSize;
     for (let i = 0; i < leaves.length; i += 3) {
+      const pa = leaves[i + 2];
       for (let off = 0; off < leaves[i + 1]; off += page) {
-        this.mm.installLeaf(leaves[i] + off, 3, leaves[i + 2] + off, PTE_R | PTE_W, 0);
+        kvmPgtableStage2Map(this.mm, leaves[i] + off, page, pa + off, PTE_R | PTE_W, 0, HOST_WALKS);
       }
     }
     return leaves.length / 3;

@@ -3,7 +3,9 @@ import type { Kvm } from "../kvm/kvm.ts";
 import type { Violation } from "./oracle.ts";
 import { l1Access, l2Access } from "../kvm/arm.ts";
 import { kvmCreateVm } from "../kvm/kvm_main.ts";
-import { PTE_R, PTE_W } from "../kvm/pgtable.ts";
+import { forEachLeaf, kvmPgtableStage2Map } from "../kvm/pgtable_stage2.ts";
+import { newWalkStats } from "../kvm/pgtable_walk.ts";
+import { PTE_R, PTE_W } from "../kvm/pte.ts";
 import { checkShadows, oracleWorld } from "./oracle.ts";
 import { FullWalk } from "../strategies/full_walk.ts";
 
@@ -76,7 +78,8 @@ Deno.test("oracle: L1 unmapped and invalidated, shadow left -> l1-unmapped; befo
 Deno.test("oracle: writable where L1 maps read-only, and under dirty logging", () => {
   const kvm = world();
   const mmu1 = kvm.vcpu(1).hwMmu!;
-  mmu1.pgt.installLeaf(8 * G, 3, kvm.host.hostPaOf(4 * G), PTE_R | PTE_W, 4 * G);
+  const pa = kvm.host.hostPaOf(4 * G);
+  kvmPgtableStage2Map(mmu1.pgt, 8 * G, 4 * K, pa, PTE_R | PTE_W, 4 * G, newWalkStats());
   assertEquals(check(kvm).map(brief), [["writable", 1, 8 * G, 4 * G]]);
   const kvm2 = world();
   kvm2.host.memslot(0).logging = true; // dirty logging armed, but nothing write-protected
@@ -88,7 +91,8 @@ Deno.test("oracle: a shadow leaf larger than L1's mapping -> too-large", () => {
   const kvm = world();
   const mmu0 = kvm.vcpu(0).hwMmu!;
   // L1 maps 8G as a 4K page; a 2M shadow block there is wrong.
-  mmu0.pgt.installLeaf(8 * G, 2, kvm.host.hostPaOf(4 * G), PTE_R, 4 * G);
+  const pa = kvm.host.hostPaOf(4 * G);
+  kvmPgtableStage2Map(mmu0.pgt, 8 * G, 2 * M, pa, PTE_R, 4 * G, newWalkStats());
   const v = check(kvm).filter((x) => x.mmu === 0);
   assertEquals(v.map(brief), [["too-large", 0, 8 * G, null]]);
 });
@@ -113,7 +117,7 @@ Deno.test("oracle: a flush that skipped a leaf over a memslot -> unflushed; a co
   const all = new Map<number, Set<number>>();
   for (const m of kvm.nestedMmus) {
     const set = new Set<number>();
-    m.pgt.forEachLeaf((s) => set.add(s));
+    forEachLeaf(m.pgt, (s) => set.add(s));
     all.set(m.id, set);
   }
   const ranges: [number, number][] = [[4 * G, 8 * G]];
