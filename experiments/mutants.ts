@@ -317,8 +317,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "thp-split-pa",
     file: "lib/host/memory.ts",
-    find: "leaves[i] + off, page, pa + off, PTE_R | PTE_W, 0, HOST_WALKS);",
-    replace: "leaves[i] + off, page, pa, PTE_R | PTE_W, 0, HOST_WALKS);",
+    find: "installLeaf(this.mm, leaves[i] + off, 3, leaves[i + 2] + off, PTE_R | PTE_W, 0);",
+    replace: "installLeaf(this.mm, leaves[i] + off, 3, leaves[i + 2], PTE_R | PTE_W, 0);",
     what: "a THP split maps every base page to the huge page's first PA",
   },
   // --- the oracle ---------------------------------------------------------------------------

@@ -20,14 +20,10 @@
  * @module
  */
 
-import { type Granule, levelSize, stage2Geometry } from "../kvm/granule.ts";
+import { type Granule, levelForSize, levelSize, stage2Geometry } from "../kvm/granule.ts";
 import { KvmPgtable } from "../kvm/pgtable.ts";
-import {
-  forEachLeaf,
-  kvmPgtableGetLeaf,
-  kvmPgtableStage2Map,
-  kvmPgtableStage2Unmap,
-} from "../kvm/pgtable_stage2.ts";
+import { installLeaf } from "../kvm/pgtable_shortcuts.ts";
+import { forEachLeaf, kvmPgtableGetLeaf, kvmPgtableStage2Unmap } from "../kvm/pgtable_stage2.ts";
 import { newWalkStats } from "../kvm/pgtable_walk.ts";
 import { newPgtableLeaf, PTE_R, PTE_W } from "../kvm/pte.ts";
 import { formatSize, parseSize } from "../util/size.ts";
@@ -86,9 +82,9 @@ export function parseBacking(g: Granule, text: string): { kind: BackingKind; siz
 /** The host page a lookup found (read at once). */
 const HOST_LEAF = newPgtableLeaf();
 /**
- * What the walks of the host's own tables add to: never read (the VMM's page tables are
- * kept in the stage-2 format, so pages go in and out by the same walks, but only KVM's
- * walks are counted).
+ * What the unmap walks of the host's own tables add to: never read (the VMM's page tables
+ * are kept in the stage-2 format, so pages go out by the same walk, but only KVM's walks
+ * are counted).
  */
 const HOST_WALKS = newWalkStats();
 
@@ -219,7 +215,7 @@ export class HostMemory {
       base = Math.floor(ipa / size) * size;
     }
     const pa = this.allocPa(size);
-    kvmPgtableStage2Map(mm, base, size, pa, PTE_R | PTE_W, 0, HOST_WALKS);
+    installLeaf(mm, base, levelForSize(this.granule, size), pa, PTE_R | PTE_W, 0);
     this.hostMapSize = size;
     return pa + (ipa - base);
   }
@@ -266,7 +262,7 @@ export class HostMemory {
       const size = leaves[i + 1];
       const pa = this.allocPa(size);
       this.allocatedBytes -= size;
-      kvmPgtableStage2Map(this.mm, leaves[i], size, pa, PTE_R | PTE_W, 0, HOST_WALKS);
+      installLeaf(this.mm, leaves[i], levelForSize(this.granule, size), pa, PTE_R | PTE_W, 0);
     }
     return leaves.length / 2;
   }
@@ -284,9 +280,8 @@ export class HostMemory {
     );
     const page = this.granule.pageSize;
     for (let i = 0; i < leaves.length; i += 3) {
-      const pa = leaves[i + 2];
       for (let off = 0; off < leaves[i + 1]; off += page) {
-        kvmPgtableStage2Map(this.mm, leaves[i] + off, page, pa + off, PTE_R | PTE_W, 0, HOST_WALKS);
+        installLeaf(this.mm, leaves[i] + off, 3, leaves[i + 2] + off, PTE_R | PTE_W, 0);
       }
     }
     return leaves.length / 3;

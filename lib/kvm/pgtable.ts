@@ -41,9 +41,9 @@
  */
 
 import { KVM_PGTABLE_LAST_LEVEL, levelSize, type Stage2Geometry } from "./granule.ts";
-import { leafSlot, PgtableShortcuts } from "./pgtable_shortcuts.ts";
+import { leafSlot, PgtableShortcuts, type PoolSlot } from "./pgtable_shortcuts.ts";
 import { newVisitCtxs, type VisitCtx } from "./pgtable_walk.ts";
-import { newPgtableLeaf, PTE_TABLE, PTE_VALID, ROOT_TABLE } from "./pte.ts";
+import { PTE_TABLE, PTE_VALID, ROOT_TABLE } from "./pte.ts";
 
 /** Called for every leaf that leaves the table, whatever removed it. */
 export type LeafRemovedHook = (
@@ -140,7 +140,7 @@ export class KvmPgtable {
   private shadowedSegs: Int32Array[] = [];
   private withShadowed = false;
   /** Where {@linkcode shadowedAt} and {@linkcode setShadowed} find their leaf. */
-  private readonly slotOut = newPgtableLeaf();
+  private readonly slotOut: PoolSlot = { seg: 0, off: 0 };
   /** Whether the address pools are 64-bit (see {@linkcode oaSegs}). */
   private wide = false;
   /** The inverse of the page size (exact: a power of two). */
@@ -270,8 +270,7 @@ export class KvmPgtable {
   shadowedAt(ipa: number): number {
     if (!this.withShadowed) return 0;
     const p = this.slotOut;
-    if (!leafSlot(this, ipa, p)) return 0;
-    return this.shadowedSegs[this.tSeg[p.table]][this.tOff[p.table] + p.index];
+    return leafSlot(this, ipa, p) ? this.shadowedSegs[p.seg][p.off] : 0;
   }
 
   /** Keep `v` beside the leaf translating `ipa` (which must exist; needs enableShadowed()). */
@@ -280,7 +279,7 @@ export class KvmPgtable {
     if (!this.withShadowed || !leafSlot(this, ipa, p)) {
       throw new RangeError(`no leaf at ${ipa} to keep a shadowed number beside`);
     }
-    this.shadowedSegs[this.tSeg[p.table]][this.tOff[p.table] + p.index] = v;
+    this.shadowedSegs[p.seg][p.off] = v;
   }
 
   /** Switch the address pools to 64-bit floats (values kept). */
@@ -374,13 +373,14 @@ export class KvmPgtable {
     this.oaSegs[k][o] = f;
     attrs[o] = attr | PTE_VALID;
     if (this.withMeta) this.metaSegs[k][o] = mf;
-    this.shortcuts.remember(t, i);
+    this.shortcuts.remember(t, i, k, o);
   }
 
   /** Change a leaf's attribute bits in place (stage2_attr_walker). */
   setAttr(t: number, i: number, attr: number): void {
-    this.attrSegs[this.tSeg[t]][this.tOff[t] + i] = attr | PTE_VALID;
-    this.shortcuts.remember(t, i);
+    const k = this.tSeg[t], o = this.tOff[t] + i;
+    this.attrSegs[k][o] = attr | PTE_VALID;
+    this.shortcuts.remember(t, i, k, o);
   }
 
   /** Clear (t, i): a leaf is reported removed; a table is freed with everything below it. */
@@ -395,7 +395,7 @@ export class KvmPgtable {
     } else {
       this.leaves--;
       this.counter.leaves--;
-      this.shortcuts.remember(t, i);
+      this.shortcuts.remember(t, i, k, o);
       this.onLeafRemoved?.(
         this.tBase[t] + i * this.sizes[this.tLevel[t]],
         this.tLevel[t],
@@ -406,7 +406,7 @@ export class KvmPgtable {
     }
     attrs[o] = 0;
     oas[o] = 0;
-    this.shortcuts.forgetDescriptor(t, i);
+    this.shortcuts.forgetDescriptor(k, o);
     if (this.withShadowed) this.shadowedSegs[k][o] = 0;
     this.tCount[t]--;
     this.bitsSegs[k][o >>> 5] &= ~(1 << (o & 31));
