@@ -1,11 +1,12 @@
 /**
  * The simulator's shortcuts past the walker (`pgtable_walk.ts`): each gives what a walk
  * from the pgd gives, the same result, state and counts, in less time. None is kernel
- * code; a table made with `shortcuts: false` takes none of them, and the property tests in
- * `pgtable_test.ts` hold each to that table's walks.
+ * code. A table made with `shortcuts: false` takes none of them (its lookups, maps and
+ * range operations walk from the pgd; a direct {@linkcode installLeaf} descends from the
+ * pgd), and the property tests in `pgtable_test.ts` hold each shortcut to that table.
  *
  * - **The last-leaf position**: the leaf written, changed or being removed last (its
- *   table and index), so that a number kept beside it ({@linkcode KvmPgtable.shadowedAt})
+ *   table, index and pool slot), so that a number kept beside it ({@linkcode KvmPgtable.shadowedAt})
  *   is found without a descent: a reverse map asks for the leaf a fault just installed, or
  *   the one being removed. Forgotten when its descriptor is cleared.
  * - **The lookup hint**: the (non-root) table the last lookup ended in, and the IPA range
@@ -20,9 +21,9 @@
  *   descended from the hint ({@linkcode installLeaf}).
  *
  * Three descents stay apart from the walker for speed: {@linkcode lookupLeaf} (every L2
- * and L1 access looks up a leaf, and a walk would cost a callback and six context writes
- * per level), {@linkcode installLeaf} (every fault faults a host page in; through the map
- * walker that took 80 ns more a page, an eighth of a consecutive shadow fault) and
+ * and L1 access looks up a leaf or two, and a walk costs a callback and a context filled
+ * per level), {@linkcode installLeaf} (every fault brings a host page in, and the map
+ * walker's checks, setup and callbacks cost more than the install itself) and
  * {@linkcode emptyRunAt} (it finds where a run ends from the valid bitmap, which no walk
  * does).
  *
@@ -253,35 +254,23 @@ export function walkFromLiveTable<A>(
 ): boolean {
   const s = pgt.shortcuts;
   if (!s.enabled || (w.flags & KVM_PGTABLE_WALK_TABLE_POST) !== 0) return false;
-  if (walkFrom(pgt, s.lastT, start, end, w as KvmPgtableWalker<unknown>, st)) return true;
-  return start >= s.hintLo && end <= s.hintHi &&
-    walkFrom(pgt, s.hint, start, end, w as KvmPgtableWalker<unknown>, st);
-}
-
-/** {@linkcode walkFromLiveTable} from live table `t` (or false, nothing done). */
-function walkFrom(
-  pgt: KvmPgtable,
-  t: number,
-  start: number,
-  end: number,
-  w: KvmPgtableWalker<unknown>,
-  st: WalkStats,
-): boolean {
-  if (t <= ROOT_TABLE) return false;
-  const level = pgt.tLevel[t];
-  const size = pgt.sizes[level];
-  const base = pgt.tBase[t];
-  const i = pgt.slot(t, start);
-  if (!(start >= base && i < pgt.ptrs && start < end && end <= base + (i + 1) * size)) {
-    return false;
+  for (let pick = 0; pick < 2; pick++) {
+    const t = pick === 0 ? s.lastT : start >= s.hintLo && end <= s.hintHi ? s.hint : -1;
+    if (t <= ROOT_TABLE) continue;
+    const level = pgt.tLevel[t];
+    const size = pgt.sizes[level];
+    const base = pgt.tBase[t];
+    const i = pgt.slot(t, start);
+    if (!(start >= base && i < pgt.ptrs && start < end && end <= base + (i + 1) * size)) continue;
+    if (pgt.attrAt(t, i) & PTE_TABLE) continue;
+    // The pgd page and each table above: one table entered, one descriptor visited.
+    const above = level - pgt.geom.startLevel;
+    st.tables += above;
+    st.descriptors += above;
+    kvmPgtableWalkTable(pgt, t, start, end, w as KvmPgtableWalker<unknown>, st);
+    return true;
   }
-  if (pgt.attrAt(t, i) & PTE_TABLE) return false;
-  // The pgd page and each table above: one table entered, one descriptor visited.
-  const above = level - pgt.geom.startLevel;
-  st.tables += above;
-  st.descriptors += above;
-  kvmPgtableWalkTable(pgt, t, start, end, w, st);
-  return true;
+  return false;
 }
 
 /** A run of invalid descriptors that `stage2_apply_range()` chunks meet: see {@linkcode emptyRunAt}. */

@@ -288,46 +288,23 @@ export function kvmPgtableStage2Flush(
   return arg.leaves;
 }
 
-/** leaf_walk_data: the last descriptor leaf_walker saw, and where. */
-interface LeafWalkData {
-  /** ctx->old (0: invalid). */
-  old: number;
-  /** Its output address. */
-  oldOa: number;
-  /** ctx->level. */
-  level: number;
-  /** Where it is (table id and index). */
-  table: number;
-  /** Index in that table. */
-  index: number;
-  /** Its base IPA. */
-  addr: number;
-}
-
-/** leaf_walker: keep the descriptor the walk reached. */
-function leafWalker(ctx: VisitCtx<LeafWalkData>): void {
+/** leaf_walker: keep the descriptor the walk reached (its leaf_walk_data is a PgtableLeaf). */
+function leafWalker(ctx: VisitCtx<PgtableLeaf>): void {
   const d = ctx.arg;
-  d.old = ctx.old;
-  d.oldOa = ctx.oldOa;
+  d.attr = ctx.old;
+  d.oa = ctx.oldOa;
   d.level = ctx.level;
   d.table = ctx.table;
   d.index = ctx.index;
-  d.addr = ctx.addr;
+  d.base = ctx.addr;
 }
-
-const LEAF_WALKER: KvmPgtableWalker<LeafWalkData> = {
-  cb: leafWalker,
-  arg: { old: 0, oldOa: 0, level: 0, table: 0, index: 0, addr: 0 },
-  flags: KVM_PGTABLE_WALK_LEAF,
-  visitsInvalid: true,
-};
 
 /** What the walks nobody counts add to (a lookup, a listing): never read. */
 const UNCOUNTED: WalkStats = newWalkStats();
 
 /**
  * kvm_pgtable_get_leaf(): the leaf translating `addr`. Returns its level and fills `out`,
- * or returns -1 (`out` untouched) when no leaf maps it. Not counted (the model counts the
+ * or returns -1 when no leaf maps it (`out` then holds nothing to read). Not counted (the model counts the
  * walks of the range operations and of faults, not lookups). With shortcuts this is
  * {@linkcode lookupLeaf}, the same result without a walk.
  */
@@ -335,18 +312,12 @@ export function kvmPgtableGetLeaf(pgt: KvmPgtable, addr: number, out: PgtableLea
   if (pgt.shortcuts.enabled) return lookupLeaf(pgt, addr, out);
   if (addr < 0 || addr >= pgt.geom.ipaSize) return -1;
   const page = pgt.page;
-  const d = LEAF_WALKER.arg;
-  kvmPgtableWalk(pgt, Math.floor(addr / page) * page, page, LEAF_WALKER, UNCOUNTED);
-  if (d.old === 0) return -1;
-  out.level = d.level;
-  out.table = d.table;
-  out.index = d.index;
-  out.base = d.addr;
-  out.size = pgt.sizes[d.level];
-  out.oa = d.oldOa;
-  out.attr = d.old;
-  out.meta = pgt.metaAt(d.table, d.index);
-  return d.level;
+  const walker = { cb: leafWalker, arg: out, flags: KVM_PGTABLE_WALK_LEAF, visitsInvalid: true };
+  kvmPgtableWalk(pgt, Math.floor(addr / page) * page, page, walker, UNCOUNTED);
+  if (out.attr === 0) return -1;
+  out.size = pgt.sizes[out.level];
+  out.meta = pgt.metaAt(out.table, out.index);
+  return out.level;
 }
 
 /** Told each leaf: base IPA, size, output address, attribute bits, simulator number. */
