@@ -127,7 +127,9 @@ export function lookupLeaf(pgt: KvmPgtable, ipa: number, out: PgtableLeaf): numb
   if (ipa < 0 || ipa >= pgt.geom.ipaSize) return -1;
   const tLevel = pgt.tLevel, tBase = pgt.tBase, tSeg = pgt.tSeg, tOff = pgt.tOff;
   const inv = pgt.inv;
-  let t = startTable(pgt, ipa, KVM_PGTABLE_LAST_LEVEL);
+  const s = pgt.shortcuts;
+  // startTable() for the last level, inline: a lookup is the hottest descent.
+  let t = s.enabled && ipa >= s.hintLo && ipa < s.hintHi ? s.hint : ROOT_TABLE;
   for (;;) {
     const level = tLevel[t];
     const i = Math.floor((ipa - tBase[t]) * inv[level]);
@@ -140,7 +142,6 @@ export function lookupLeaf(pgt: KvmPgtable, ipa: number, out: PgtableLeaf): numb
     }
     const size = pgt.sizes[level];
     if (t !== ROOT_TABLE) {
-      const s = pgt.shortcuts;
       s.hint = t;
       s.hintLo = tBase[t];
       s.hintHi = tBase[t] + pgt.ptrs * size;

@@ -309,7 +309,12 @@ const UNCOUNTED: WalkStats = newWalkStats();
  * {@linkcode lookupLeaf}, the same result without a walk.
  */
 export function kvmPgtableGetLeaf(pgt: KvmPgtable, addr: number, out: PgtableLeaf): number {
-  if (pgt.shortcuts.enabled) return lookupLeaf(pgt, addr, out);
+  // Kept this small so that it is inlined where a lookup is hot.
+  return pgt.shortcuts.enabled ? lookupLeaf(pgt, addr, out) : getLeafByWalk(pgt, addr, out);
+}
+
+/** kvm_pgtable_get_leaf() as the kernel does it: a walk of one page with leaf_walker. */
+function getLeafByWalk(pgt: KvmPgtable, addr: number, out: PgtableLeaf): number {
   if (addr < 0 || addr >= pgt.geom.ipaSize) return -1;
   const page = pgt.page;
   const walker = { cb: leafWalker, arg: out, flags: KVM_PGTABLE_WALK_LEAF, visitsInvalid: true };
