@@ -70,6 +70,7 @@
 
 import type { Design } from "./design.ts";
 import { MAPLE_NODE_BYTES, mapleTreeBytes } from "../util/range_map.ts";
+import { forEachLeaf } from "../kvm/pgtable_stage2.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import { FramePool } from "../util/frame_pool.ts";
 import { grown, pool } from "../util/growable.ts";
@@ -489,12 +490,12 @@ export class Rmap implements ReverseMapStrategy {
     for (const mmu of this.ops.mmus) {
       if (this.fallback[mmu.id]) {
         // Nothing of an MMU in fallback is indexed: no leaf keeps a descriptor.
-        mmu.pgt.forEachLeaf((s) => {
+        forEachLeaf(mmu.pgt, (s) => {
           if (mmu.pgt.shadowedAt(s) !== 0) problems.push(`MMU ${mmu.id}: leaf at ${s} indexed`);
         });
         continue;
       }
-      mmu.pgt.forEachLeaf((s, size, _oa, _attr, canonical) => {
+      forEachLeaf(mmu.pgt, (s, size, _oa, _attr, canonical) => {
         leaves++;
         const d = mmu.pgt.shadowedAt(s) - 1;
         if (d < 0) problems.push(`MMU ${mmu.id}: leaf at ${s} has no descriptor`);
