@@ -34,6 +34,7 @@ import type { S2Trans } from "./nested.ts";
 import type { KvmPgtable } from "./pgtable.ts";
 import { emptyRunAt, newEmptyRun } from "./pgtable_shortcuts.ts";
 import {
+  forEachLeaf,
   kvmPgtableStage2Flush,
   kvmPgtableStage2Map,
   kvmPgtableStage2Unmap,
@@ -289,7 +290,8 @@ export function stage2FlushVm(kvm: Kvm): void {
 
 /**
  * What KVM offers a design (the {@linkcode ShadowOps} seam): kvm_stage2_*_range() on a
- * shadow MMU, counted as the design's work, and a counter for its own index steps.
+ * shadow MMU, counted as the design's work, a counter for its own index steps, and (not
+ * counted) the leaves of a shadow MMU for a design's self-check.
  */
 export function kvmNestedS2Ops(kvm: Kvm): ShadowOps {
   return {
@@ -315,6 +317,9 @@ export function kvmNestedS2Ops(kvm: Kvm): ShadowOps {
     },
     countSteps(n) {
       kvm.cost.strategySteps += n;
+    },
+    forEachShadowLeaf(mmu, fn, start, end) {
+      forEachLeaf(mmu.pgt, fn, start, end);
     },
   };
 }

@@ -70,7 +70,6 @@
 
 import type { Design } from "./design.ts";
 import { MAPLE_NODE_BYTES, mapleTreeBytes } from "../util/range_map.ts";
-import { forEachLeaf } from "../kvm/pgtable_stage2.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import { FramePool } from "../util/frame_pool.ts";
 import { grown, pool } from "../util/growable.ts";
@@ -490,12 +489,12 @@ export class Rmap implements ReverseMapStrategy {
     for (const mmu of this.ops.mmus) {
       if (this.fallback[mmu.id]) {
         // Nothing of an MMU in fallback is indexed: no leaf keeps a descriptor.
-        forEachLeaf(mmu.pgt, (s) => {
+        this.ops.forEachShadowLeaf(mmu, (s) => {
           if (mmu.pgt.shadowedAt(s) !== 0) problems.push(`MMU ${mmu.id}: leaf at ${s} indexed`);
         });
         continue;
       }
-      forEachLeaf(mmu.pgt, (s, size, _oa, _attr, canonical) => {
+      this.ops.forEachShadowLeaf(mmu, (s, size, _oa, _attr, canonical) => {
         leaves++;
         const d = mmu.pgt.shadowedAt(s) - 1;
         if (d < 0) problems.push(`MMU ${mmu.id}: leaf at ${s} has no descriptor`);

@@ -56,7 +56,6 @@
  */
 
 import type { Design } from "./design.ts";
-import { forEachLeaf } from "../kvm/pgtable_stage2.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import type { HostUnmapKind, ReverseMapStrategy, ShadowOps } from "../kvm/strategy.ts";
 import { mapleTreeBytes } from "../util/range_map.ts";
@@ -499,7 +498,7 @@ export class RmapCompact implements ReverseMapStrategy {
     const problems: string[] = [];
     let leaves = 0;
     for (const mmu of this.ops.mmus) {
-      forEachLeaf(mmu.pgt, (s, size, _oa, _attr, canonical) => {
+      this.ops.forEachShadowLeaf(mmu, (s, size, _oa, _attr, canonical) => {
         const rootSize = mmu.pgt.sizes[mmu.pgt.geom.startLevel];
         const z = size < rootSize ? size : rootSize;
         const l = this.levels.findIndex((L) => L.size === z);
