@@ -235,7 +235,7 @@ export const MUTANTS: readonly Mutant[] = [
   // --- walkers and MMUs -------------------------------------------------------------------
   {
     id: "unmap-table-post",
-    file: "lib/kvm/pgtable.ts",
+    file: "lib/kvm/pgtable_stage2.ts",
     find: "  } else if (pgt.validCount(ctx.oldOa) === 0) {",
     replace: "  } else if (pgt.validCount(ctx.oldOa) === 1) {",
     what: "unmap walker frees a table that still holds one leaf",
@@ -243,13 +243,13 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "apply-range-empty",
     file: "lib/kvm/mmu.ts",
-    find: "      const runEnd = pgt.runEnd < end ? pgt.runEnd : end;",
-    replace: "      const runEnd = pgt.runEnd + pgt.sizes[g.minBlockLevel];",
+    find: "      const runEnd = EMPTY_RUN.end < end ? EMPTY_RUN.end : end;",
+    replace: "      const runEnd = EMPTY_RUN.end + pgt.sizes[g.minBlockLevel];",
     what: "stage2_apply_range skips one chunk past an empty run",
   },
   {
     id: "map-break-block",
-    file: "lib/kvm/pgtable.ts",
+    file: "lib/kvm/pgtable_stage2.ts",
     find: "  if (ctx.old !== 0) ctx.pgt.clear(ctx.table, ctx.index);\n  ctx.pgt.installTable",
     replace: "  ctx.pgt.installTable",
     what: "map walker installs a table over a block without removing the block's leaf",
@@ -504,7 +504,7 @@ export const MUTANTS: readonly Mutant[] = [
   },
   {
     id: "wrprotect-noop",
-    file: "lib/kvm/pgtable.ts",
+    file: "lib/kvm/pgtable_stage2.ts",
     find: "ctx.pgt.setAttr(ctx.table, ctx.index, ctx.old & ~d.clr);",
     replace: "ctx.pgt.setAttr(ctx.table, ctx.index, ctx.old);",
     what: "stage2_attr_walker counts a leaf write-protected but leaves it writable",
@@ -526,8 +526,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "thp-split-pa",
     file: "lib/host/memory.ts",
-    find: "this.mm.installLeaf(leaves[i] + off, 3, leaves[i + 2] + off, PTE_R | PTE_W, 0);",
-    replace: "this.mm.installLeaf(leaves[i] + off, 3, leaves[i + 2], PTE_R | PTE_W, 0);",
+    find: "installLeaf(this.mm, leaves[i] + off, 3, leaves[i + 2] + off, PTE_R | PTE_W, 0);",
+    replace: "installLeaf(this.mm, leaves[i] + off, 3, leaves[i + 2], PTE_R | PTE_W, 0);",
     what: "a THP split maps every base page to the huge page's first PA",
   },
   // --- the oracle ---------------------------------------------------------------------------
@@ -605,15 +605,15 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "oracle-l1-leaf-start-only",
     file: "lib/oracle/oracle.ts",
-    find: "if (base <= s && s + size <= base + c.s2.leafSize) {",
-    replace: "if (base <= s && s < base + c.s2.leafSize) {",
+    find: "if (base <= s && s + size <= base + L1_LEAF.size) {",
+    replace: "if (base <= s && s < base + L1_LEAF.size) {",
     what: "oracle rule 2: a leaf starting inside L1's leaf passes, however large (no too-large)",
   },
   {
     id: "oracle-l1-leaf-end",
     file: "lib/oracle/oracle.ts",
-    find: "if (base <= s && s + size <= base + c.s2.leafSize) {",
-    replace: "if (base <= s && s + size < base + c.s2.leafSize) {",
+    find: "if (base <= s && s + size <= base + L1_LEAF.size) {",
+    replace: "if (base <= s && s + size < base + L1_LEAF.size) {",
     what: "oracle rule 2: a leaf ending exactly where L1's leaf ends is too-large",
   },
   {
@@ -640,7 +640,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "oracle-l1-writable",
     file: "lib/oracle/oracle.ts",
-    find: "          writable: (c.s2.leafAttr & PTE_W) !== 0,",
+    find: "          writable: (L1_LEAF.attr & PTE_W) !== 0,",
     replace: "          writable: true,",
     what: "oracle rule 3: L1's read-only mapping allows a writable shadow leaf",
   },
@@ -670,15 +670,15 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "oracle-not-present-host",
     file: "lib/oracle/oracle.ts",
-    find: "if (!host.findMemslot(canonical) || mm.getLeaf(canonical) < 0) {",
+    find: "if (!host.findMemslot(canonical) || kvmPgtableGetLeaf(host.mm, canonical, leaf) < 0) {",
     replace: "if (!host.findMemslot(canonical)) {",
     what: "oracle rule 5: a swapped-out page inside a memslot counts as present",
   },
   {
     id: "oracle-not-present-memslot",
     file: "lib/oracle/oracle.ts",
-    find: "if (!host.findMemslot(canonical) || mm.getLeaf(canonical) < 0) {",
-    replace: "if (mm.getLeaf(canonical) < 0) {",
+    find: "if (!host.findMemslot(canonical) || kvmPgtableGetLeaf(host.mm, canonical, leaf) < 0) {",
+    replace: "if (kvmPgtableGetLeaf(host.mm, canonical, leaf) < 0) {",
     what: "oracle rule 5: a page present on the host outside any memslot counts as present",
     equivalent:
       "host memory exists only inside memslots: faultinPfn() maps nothing outside one, a huge page only where the slot holds all of it, and deleteMemslot() drops the slot's host range with it, so a present page is always in a memslot",
@@ -686,22 +686,22 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "oracle-host-end",
     file: "lib/oracle/oracle.ts",
-    find: "mm.leafBase > canonical || canonical + size > mm.leafBase + mm.leafSize",
-    replace: "mm.leafBase > canonical",
+    find: "leaf.base > canonical || canonical + size > leaf.base + leaf.size",
+    replace: "leaf.base > canonical",
     what: "oracle rule 7: the end of the host mapping is not checked (a block over a split THP)",
   },
   {
     id: "oracle-host-end-off",
     file: "lib/oracle/oracle.ts",
-    find: "mm.leafBase > canonical || canonical + size > mm.leafBase + mm.leafSize",
-    replace: "mm.leafBase > canonical || canonical + size >= mm.leafBase + mm.leafSize",
+    find: "leaf.base > canonical || canonical + size > leaf.base + leaf.size",
+    replace: "leaf.base > canonical || canonical + size >= leaf.base + leaf.size",
     what: "oracle rule 7: a leaf ending exactly where its host mapping ends is too-large",
   },
   {
     id: "oracle-stale-pa-offset",
     file: "lib/oracle/oracle.ts",
-    find: "  const now = mm.leafOa + (canonical - mm.leafBase);",
-    replace: "  const now = mm.leafOa;",
+    find: "  const now = leaf.oa + (canonical - leaf.base);",
+    replace: "  const now = leaf.oa;",
     what: "oracle rule 6: the host PA is that of the host mapping's start, not the leaf's offset",
   },
   {
@@ -728,8 +728,8 @@ export const MUTANTS: readonly Mutant[] = [
   {
     id: "oracle-canonical-at-unmap-only",
     file: "lib/oracle/oracle.ts",
-    find: "  if (!cx.mmus) w.canonical.forEachLeaf(canonical);",
-    replace: "  if (!cx.mmus && cx.invalidated) w.canonical.forEachLeaf(canonical);",
+    find: "  if (!cx.mmus) forEachLeaf(w.canonical, canonical);",
+    replace: "  if (!cx.mmus && cx.invalidated) forEachLeaf(w.canonical, canonical);",
     what: "oracle rule 10: the canonical stage-2 is checked only at host unmaps",
   },
   {

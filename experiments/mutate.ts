@@ -51,7 +51,8 @@ exit status: 0 at least PCT% killed and every survivor a known equivalent, 1 oth
 2 bad input`;
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname);
-const COPY = ["lib", "experiments", "test", "docs", "vendor", "deno.json", "deno.lock"];
+// bench/ too: registry_test.ts reads it (no module there keeps a list of design names).
+const COPY = ["lib", "experiments", "test", "docs", "bench", "vendor", "deno.json", "deno.lock"];
 
 interface Outcome {
   mutant: Mutant;

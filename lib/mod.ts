@@ -7,8 +7,10 @@
  * independent oracle, and counts the loop iterations the kernel would spend.
  *
  * The code mirrors the kernel's files:
- * - `kvm/`: `pgtable.ts` (arch/arm64/kvm/hyp/pgtable.c: the table, its one walker and the
- *   stage-2 visitors), `mmu.ts` (mmu.c: stage2_apply_range(), kvm_stage2_*_range(),
+ * - `kvm/`: arch/arm64/kvm/hyp/pgtable.c in `pgtable.ts` (the table's descriptors and
+ *   pages), `pgtable_walk.ts` (its one walker), `pgtable_stage2.ts` (the stage-2 visitors and
+ *   operations), `pgtable_shortcuts.ts` (the simulator's shortcuts past the walker) and
+ *   `pte.ts` (the descriptor bits), `mmu.ts` (mmu.c: stage2_apply_range(), kvm_stage2_*_range(),
  *   user_mem_abort(), the notifier operations), `nested.ts` (nested.c: kvm_walk_nested_s2(),
  *   the shadow MMUs' life cycle, kvm_nested_s2_{unmap,wp,flush}()), `sys_regs.ts` (the
  *   TLBIs), `arm.ts` (the vCPU run loop's memory accesses), `kvm_main.ts` (VM creation,
@@ -52,7 +54,11 @@
  */
 
 export * from "./kvm/granule.ts";
+export * from "./kvm/pte.ts";
 export * from "./kvm/pgtable.ts";
+export * from "./kvm/pgtable_walk.ts";
+export * from "./kvm/pgtable_stage2.ts";
+export * from "./kvm/pgtable_shortcuts.ts";
 export * from "./kvm/s2_mmu.ts";
 export * from "./kvm/strategy.ts";
 export * from "./kvm/kvm.ts";

@@ -53,6 +53,7 @@
 
 import type { Kvm } from "../kvm/kvm.ts";
 import type { KvmPgtable } from "../kvm/pgtable.ts";
+import { forEachLeaf } from "../kvm/pgtable_stage2.ts";
 
 /** Canonical names of host PAs (see the module doc). */
 export class PaNames {
@@ -118,7 +119,7 @@ const num = (n: number) => `${n}`;
 /** `pgt`'s leaves, flat: IPA, size, output address, attributes, canonical IPA. */
 function leavesOf(pgt: KvmPgtable): number[] {
   const out: number[] = [];
-  pgt.forEachLeaf((addr, size, oa, attr, meta) => out.push(addr, size, oa, attr, meta));
+  forEachLeaf(pgt, (addr, size, oa, attr, meta) => out.push(addr, size, oa, attr, meta));
   return out;
 }
 

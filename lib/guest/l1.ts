@@ -32,14 +32,10 @@ import {
   levelForSize,
   stage2Geometry,
 } from "../kvm/granule.ts";
-import {
-  KvmPgtable,
-  kvmPgtableStage2Map,
-  kvmPgtableStage2Unmap,
-  newWalkStats,
-  PTE_R,
-  PTE_W,
-} from "../kvm/pgtable.ts";
+import { KvmPgtable } from "../kvm/pgtable.ts";
+import { forEachLeaf, kvmPgtableStage2Map, kvmPgtableStage2Unmap } from "../kvm/pgtable_stage2.ts";
+import { newWalkStats } from "../kvm/pgtable_walk.ts";
+import { PTE_R, PTE_W } from "../kvm/pte.ts";
 import { formatSize, hex, isAligned } from "../util/size.ts";
 
 /** Largest input size walk_nested_s2_pgd() accepts for L1's stage-2. */
@@ -142,7 +138,8 @@ export class L1Context {
   /** Keep the leaves of [start, end) as old leaves not yet invalidated; returns them. */
   private recordOld(start: number, end: number): PendingLeaf[] {
     const out: PendingLeaf[] = [];
-    this.s2.forEachLeaf(
+    forEachLeaf(
+      this.s2,
       (base, size, l1ipa, attr) => {
         const p = {
           base,

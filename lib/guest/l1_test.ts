@@ -7,7 +7,8 @@
 
 import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { granule } from "../kvm/granule.ts";
-import { PTE_W } from "../kvm/pgtable.ts";
+import { kvmPgtableGetLeaf } from "../kvm/pgtable_stage2.ts";
+import { newPgtableLeaf, PTE_W } from "../kvm/pte.ts";
 import { type L1Context, L1Hypervisor, ttlHintLevel } from "./l1.ts";
 
 const K = 2 ** 10, M = 2 ** 20, G = 2 ** 30;
@@ -181,8 +182,9 @@ Deno.test("l1 T7 near miss: TLBI ALLE1IS leaves L1's live contexts and their cur
   const { l1, ctxs: [a] } = l1With({ id: 1, vmid: 1 });
   l1.map(1, 8 * G, 2 * M, G, true);
   l1.tlbiAll();
-  assertEquals(a.s2.getLeaf(8 * G + 4 * K), 2);
-  assertEquals([a.s2.leafBase, a.s2.leafOa, l1.context(1) === a], [8 * G, G, true]);
+  const leaf = newPgtableLeaf();
+  assertEquals(kvmPgtableGetLeaf(a.s2, 8 * G + 4 * K, leaf), 2);
+  assertEquals([leaf.base, leaf.oa, l1.context(1) === a], [8 * G, G, true]);
 });
 
 // --- B1-B3: break-before-make ---------------------------------------------------------------
@@ -269,7 +271,7 @@ Deno.test("l1 G1 fires: clearing part of a block, or writing a page into it, kee
     [10 * G, 2 * M, G + 2 * M, true],
     [12 * G, 4 * K, G + 8 * M, false], // read-only, as L1 had it
   ]);
-  assertEquals(a.s2.getLeaf(8 * G), -1, "the whole block is cleared");
+  assertEquals(kvmPgtableGetLeaf(a.s2, 8 * G, newPgtableLeaf()), -1, "the whole block is cleared");
 });
 
 Deno.test("l1 G1 near miss: clearing where nothing is mapped, or beside a block, keeps nothing", () => {
@@ -349,8 +351,8 @@ Deno.test("l1 G4 near miss: the last page of L1's PA range and of the IPA space,
   l1.map(1, G, G, 2 * G, true);
   l1.map(2, 0, 32 * M, 0, true);
   l1.map(3, 0, 512 * M, 0, true);
-  assertEquals(a.s2.getLeaf(2 ** 36 - 1), 3);
-  assertEquals(a.s2.getLeaf(G), 1);
+  assertEquals(kvmPgtableGetLeaf(a.s2, 2 ** 36 - 1, newPgtableLeaf()), 3);
+  assertEquals(kvmPgtableGetLeaf(a.s2, G, newPgtableLeaf()), 1);
 });
 
 Deno.test("l1: every L1 rule of docs/oracle.md (T, B, G) has a firing test and a near miss here", () => {

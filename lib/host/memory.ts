@@ -21,7 +21,11 @@
  */
 
 import { type Granule, levelForSize, levelSize, stage2Geometry } from "../kvm/granule.ts";
-import { KvmPgtable, PTE_R, PTE_W } from "../kvm/pgtable.ts";
+import { KvmPgtable } from "../kvm/pgtable.ts";
+import { installLeaf } from "../kvm/pgtable_shortcuts.ts";
+import { forEachLeaf, kvmPgtableGetLeaf, kvmPgtableStage2Unmap } from "../kvm/pgtable_stage2.ts";
+import { newWalkStats } from "../kvm/pgtable_walk.ts";
+import { newPgtableLeaf, PTE_R, PTE_W } from "../kvm/pte.ts";
 import { type BackingKind, parseBacking } from "./backing.ts";
 
 export { type BackingKind, parseBacking } from "./backing.ts";
@@ -61,6 +65,15 @@ export interface Memslot {
  * walk that starts at or above its largest hugetlb level (level 1 for 4K).
  */
 const HOST_MM_BITS = 40;
+
+/** The host page a lookup found (read at once). */
+const HOST_LEAF = newPgtableLeaf();
+/**
+ * What the unmap walks of the host's own tables add to: never read (the VMM's page tables
+ * are kept in the stage-2 format, so pages go out by the same walk, but only KVM's walks
+ * are counted).
+ */
+const HOST_WALKS = newWalkStats();
 
 /** The host: memslots, host memory and the PA allocator. */
 export class HostMemory {
@@ -163,8 +176,9 @@ export class HostMemory {
 
   /** The host PA now backing canonical IPA `ipa`, or -1 when nothing is present. */
   hostPaOf(ipa: number): number {
-    if (this.mm.getLeaf(ipa) < 0) return -1;
-    return this.mm.leafOa + (ipa - this.mm.leafBase);
+    const leaf = HOST_LEAF;
+    if (kvmPgtableGetLeaf(this.mm, ipa, leaf) < 0) return -1;
+    return leaf.oa + (ipa - leaf.base);
   }
 
   /**
@@ -174,9 +188,10 @@ export class HostMemory {
    */
   faultinPfn(ipa: number, _write: boolean): number {
     const mm = this.mm;
-    if (mm.getLeaf(ipa) >= 0) {
-      this.hostMapSize = mm.leafSize;
-      return mm.leafOa + (ipa - mm.leafBase);
+    const leaf = HOST_LEAF;
+    if (kvmPgtableGetLeaf(mm, ipa, leaf) >= 0) {
+      this.hostMapSize = leaf.size;
+      return leaf.oa + (ipa - leaf.base);
     }
     const slot = this.findMemslot(ipa);
     if (!slot) return -1;
@@ -192,14 +207,14 @@ export class HostMemory {
       base = Math.floor(ipa / size) * size;
     }
     const pa = this.allocPa(size);
-    mm.installLeaf(base, levelForSize(this.granule, size), pa, PTE_R | PTE_W, 0);
+    installLeaf(mm, base, levelForSize(this.granule, size), pa, PTE_R | PTE_W, 0);
     this.hostMapSize = size;
     return pa + (ipa - base);
   }
 
   private anyPresent(start: number, end: number): boolean {
     let found = false;
-    this.mm.forEachLeaf(() => found = true, start, end);
+    forEachLeaf(this.mm, () => found = true, start, end);
     return found;
   }
 
@@ -209,7 +224,8 @@ export class HostMemory {
    */
   notifierRange(start: number, end: number): [number, number] {
     let s = start, e = end;
-    this.mm.forEachLeaf(
+    forEachLeaf(
+      this.mm,
       (addr, size) => {
         if (addr < s) s = addr;
         if (addr + size > e) e = addr + size;
@@ -223,9 +239,9 @@ export class HostMemory {
   /** Swap-out / reclaim: the host pages in [start, end) are freed; nothing is present. */
   dropHostRange(start: number, end: number): void {
     const leaves: number[] = [];
-    this.mm.forEachLeaf((addr, size) => leaves.push(addr, size), start, end);
+    forEachLeaf(this.mm, (addr, size) => leaves.push(addr, size), start, end);
     for (let i = 0; i < leaves.length; i += 2) {
-      this.mm.removeLeafAt(leaves[i]);
+      kvmPgtableStage2Unmap(this.mm, leaves[i], leaves[i + 1], HOST_WALKS);
       this.allocatedBytes -= leaves[i + 1];
     }
   }
@@ -233,12 +249,12 @@ export class HostMemory {
   /** migrate_pages(): every host page in [start, end) moves to a newly allocated PA. */
   migrateHostRange(start: number, end: number): number {
     const leaves: number[] = [];
-    this.mm.forEachLeaf((addr, size) => leaves.push(addr, size), start, end);
+    forEachLeaf(this.mm, (addr, size) => leaves.push(addr, size), start, end);
     for (let i = 0; i < leaves.length; i += 2) {
       const size = leaves[i + 1];
       const pa = this.allocPa(size);
       this.allocatedBytes -= size;
-      this.mm.installLeaf(leaves[i], levelForSize(this.granule, size), pa, PTE_R | PTE_W, 0);
+      installLeaf(this.mm, leaves[i], levelForSize(this.granule, size), pa, PTE_R | PTE_W, 0);
     }
     return leaves.length / 2;
   }
@@ -246,7 +262,8 @@ export class HostMemory {
   /** split_huge_pmd(): huge pages in [start, end) become base pages at the same PAs. */
   splitHostRange(start: number, end: number): number {
     const leaves: number[] = [];
-    this.mm.forEachLeaf(
+    forEachLeaf(
+      this.mm,
       (addr, size, oa) => {
         if (size > this.granule.pageSize) leaves.push(addr, size, oa);
       },
@@ -256,7 +273,7 @@ export class HostMemory {
     const page = this.granule.pageSize;
     for (let i = 0; i < leaves.length; i += 3) {
       for (let off = 0; off < leaves[i + 1]; off += page) {
-        this.mm.installLeaf(leaves[i] + off, 3, leaves[i + 2] + off, PTE_R | PTE_W, 0);
+        installLeaf(this.mm, leaves[i] + off, 3, leaves[i + 2] + off, PTE_R | PTE_W, 0);
       }
     }
     return leaves.length / 3;

@@ -27,7 +27,8 @@ import { hex } from "../util/size.ts";
 import type { AccessResult, Kvm } from "./kvm.ts";
 import { kvmHandleGuestAbort, kvmStage2UnmapRange } from "./mmu.ts";
 import { kvmVcpuLoadHwMmu, kvmVcpuPutHwMmu } from "./nested.ts";
-import { PTE_W } from "./pgtable.ts";
+import { kvmPgtableGetLeaf } from "./pgtable_stage2.ts";
+import { newPgtableLeaf, PTE_W } from "./pte.ts";
 import type { ShadowMmu } from "./s2_mmu.ts";
 
 /**
@@ -44,6 +45,9 @@ export function checkNestedVcpuRequests(kvm: Kvm, mmu: ShadowMmu): void {
   kvm.forgetCollateral(mmu);
   mmu.pendingUnmap = false;
 }
+
+/** The leaf the hardware's walk of an access found (read at once). */
+const ACCESS_LEAF = newPgtableLeaf();
 
 /**
  * An access by vCPU `vcpuId` running L2 in L1 context `contextId` to L2 IPA `l2ipa`:
@@ -70,8 +74,8 @@ export function l2Access(
         `(kvm_get_pa_bits())`,
     );
   }
-  const present = pgt.getLeaf(l2ipa) >= 0;
-  if (present && (!write || (pgt.leafAttr & PTE_W) !== 0)) return "hit";
+  const present = kvmPgtableGetLeaf(pgt, l2ipa, ACCESS_LEAF) >= 0;
+  if (present && (!write || (ACCESS_LEAF.attr & PTE_W) !== 0)) return "hit";
   return kvmHandleGuestAbort(kvm, mmu, ctx, l2ipa, write, present);
 }
 
@@ -105,7 +109,11 @@ export function l2Touch(
 export function l1Access(kvm: Kvm, ipa: number, write: boolean): AccessResult {
   if (!kvm.host.findMemslot(ipa)) return "mmio";
   const pgt = kvm.canonical;
-  if (pgt.getLeaf(ipa) >= 0 && (!write || (pgt.leafAttr & PTE_W) !== 0)) return "hit";
+  if (
+    kvmPgtableGetLeaf(pgt, ipa, ACCESS_LEAF) >= 0 && (!write || (ACCESS_LEAF.attr & PTE_W) !== 0)
+  ) {
+    return "hit";
+  }
   return kvmHandleGuestAbort(kvm, null, null, ipa, write);
 }
 

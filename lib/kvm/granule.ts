@@ -30,9 +30,6 @@ export const ARM64_MIN_PARANGE_BITS = 32;
 /** Largest IPA size of the architecture (FEAT_LPA2 for 4K/16K, FEAT_LPA for 64K). */
 export const ARM64_MAX_PARANGE_BITS = 52;
 
-/** Largest IPA size without FEAT_LPA/FEAT_LPA2. */
-export const ARM64_48BIT_PARANGE = 48;
-
 /** One translation granule. */
 export interface Granule {
   /** "4K", "16K" or "64K". */
@@ -87,14 +84,6 @@ export function levelShift(g: Granule, level: number): number {
 /** kvm_granule_size(level): bytes mapped by one entry at `level`. */
 export function levelSize(g: Granule, level: number): number {
   return g.levelSizes[level] ?? 2 ** levelShift(g, level);
-}
-
-/**
- * kvm_level_supports_block_mapping(): KVM maps blocks only at levels
- * >= KVM_PGTABLE_MIN_BLOCK_LEVEL (and pages at the last level).
- */
-export function levelSupportsLeaf(g: Granule, level: number): boolean {
-  return level >= g.minBlockLevel && level <= KVM_PGTABLE_LAST_LEVEL;
 }
 
 /** Block sizes KVM may map at stage 2 with this granule, largest first (1G, 2M for 4K). */

@@ -8,7 +8,8 @@ import {
   stage2RangeAddrEnd,
 } from "./granule.ts";
 import { kvmStage2UnmapRange } from "./mmu.ts";
-import { KvmPgtable, newWalkStats } from "./pgtable.ts";
+import { KvmPgtable } from "./pgtable.ts";
+import { newWalkStats } from "./pgtable_walk.ts";
 import { formatSize, parseSize } from "../util/size.ts";
 
 Deno.test("granule constants: page shift, bits per level, KVM_PGTABLE_MIN_BLOCK_LEVEL", () => {

@@ -25,7 +25,8 @@ import { PageSet } from "../util/addr_table.ts";
 import { type L1Context, L1Hypervisor } from "../guest/l1.ts";
 import { HostMemory, type MemslotSpec } from "../host/memory.ts";
 import { type Granule, granule, stage2Geometry } from "./granule.ts";
-import { KvmPgtable, newWalkStats, type PgtableCounter, type WalkStats } from "./pgtable.ts";
+import { KvmPgtable, type PgtableCounter } from "./pgtable.ts";
+import { newWalkStats, type WalkStats } from "./pgtable_walk.ts";
 import type { ShadowMmu } from "./s2_mmu.ts";
 import type { RemovalCause, ReverseMapStrategy } from "./strategy.ts";
 

@@ -10,7 +10,8 @@
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { granule, stage2Geometry } from "./granule.ts";
- * import { KvmPgtable, newWalkStats } from "./pgtable.ts";
+ * import { KvmPgtable } from "./pgtable.ts";
+ * import { newWalkStats } from "./pgtable_walk.ts";
  * import { kvmStage2UnmapRange } from "./mmu.ts";
  * const pgt = new KvmPgtable(stage2Geometry(granule("4K"), 48));
  * const st = newWalkStats();
@@ -30,17 +31,17 @@ import {
   newS2Trans,
 } from "./nested.ts";
 import type { S2Trans } from "./nested.ts";
+import type { KvmPgtable } from "./pgtable.ts";
+import { emptyRunAt, newEmptyRun } from "./pgtable_shortcuts.ts";
 import {
-  type KvmPgtable,
+  forEachLeaf,
   kvmPgtableStage2Flush,
   kvmPgtableStage2Map,
   kvmPgtableStage2Unmap,
   kvmPgtableStage2Wrprotect,
-  PTE_NV_MAP_SHIFT,
-  PTE_R,
-  PTE_W,
-  type WalkStats,
-} from "./pgtable.ts";
+} from "./pgtable_stage2.ts";
+import type { WalkStats } from "./pgtable_walk.ts";
+import { PTE_NV_MAP_SHIFT, PTE_R, PTE_W } from "./pte.ts";
 import type { ShadowMmu } from "./s2_mmu.ts";
 import type { L1Context } from "../guest/l1.ts";
 import type { ShadowOps } from "./strategy.ts";
@@ -49,6 +50,9 @@ import { stage2ChunkCount } from "./granule.ts";
 
 /** A kvm_pgtable_stage2_* operation on [addr, addr + size); returns a count (simulator). */
 export type Stage2RangeFn = (pgt: KvmPgtable, addr: number, size: number, st: WalkStats) => number;
+
+/** The run of empty chunks emptyRunAt() finds (read at once, before the next chunk). */
+const EMPTY_RUN = newEmptyRun();
 
 /**
  * stage2_apply_range(): cut [addr, end) at KVM_PGTABLE_MIN_BLOCK_LEVEL boundaries and run
@@ -68,12 +72,12 @@ export function stage2ApplyRange(
   const chunk = pgt.sizes[g.minBlockLevel];
   let total = 0;
   while (addr < end) {
-    if (pgt.emptyRunAt(addr, chunk)) {
-      const runEnd = pgt.runEnd < end ? pgt.runEnd : end;
+    if (emptyRunAt(pgt, addr, chunk, EMPTY_RUN)) {
+      const runEnd = EMPTY_RUN.end < end ? EMPTY_RUN.end : end;
       const n = stage2ChunkCount(g, addr, runEnd);
       st.iterations += n;
-      st.descriptors += n * pgt.runDepth;
-      st.tables += n * pgt.runDepth;
+      st.descriptors += n * EMPTY_RUN.depth;
+      st.tables += n * EMPTY_RUN.depth;
       addr = runEnd;
       continue;
     }
@@ -286,7 +290,8 @@ export function stage2FlushVm(kvm: Kvm): void {
 
 /**
  * What KVM offers a design (the {@linkcode ShadowOps} seam): kvm_stage2_*_range() on a
- * shadow MMU, counted as the design's work, and a counter for its own index steps.
+ * shadow MMU, counted as the design's work, a counter for its own index steps, and (not
+ * counted) the leaves of a shadow MMU for a design's self-check.
  */
 export function kvmNestedS2Ops(kvm: Kvm): ShadowOps {
   return {
@@ -312,6 +317,9 @@ export function kvmNestedS2Ops(kvm: Kvm): ShadowOps {
     },
     countSteps(n) {
       kvm.cost.strategySteps += n;
+    },
+    forEachShadowLeaf(mmu, fn, start, end) {
+      forEachLeaf(mmu.pgt, fn, start, end);
     },
   };
 }

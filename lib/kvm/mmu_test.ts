@@ -3,7 +3,8 @@ import type { Kvm } from "./kvm.ts";
 import { l2Access } from "./arm.ts";
 import { kvmCreateVm } from "./kvm_main.ts";
 import { kvmMmuWpMemoryRegion } from "./mmu.ts";
-import { PTE_NV_MAP_SHIFT, PTE_W } from "./pgtable.ts";
+import { kvmPgtableGetLeaf } from "./pgtable_stage2.ts";
+import { newPgtableLeaf, PTE_NV_MAP_SHIFT, PTE_W } from "./pte.ts";
 import { checkShadows, oracleWorld } from "../oracle/oracle.ts";
 import { FullWalk } from "../strategies/full_walk.ts";
 import { applyEvent } from "../trace/ops.ts";
@@ -25,14 +26,10 @@ function vm(hostGranule: string, backing: string, slotSize = 4 * G) {
 /** The shadow leaf an access installed: [size, shadow base, canonical-derived PA offset ok]. */
 function shadowLeaf(kvm: Kvm, vcpu: number, l2ipa: number) {
   const mmu = kvm.vcpu(vcpu).hwMmu!;
-  const level = mmu.pgt.getLeaf(l2ipa);
+  const leaf = newPgtableLeaf();
+  const level = kvmPgtableGetLeaf(mmu.pgt, l2ipa, leaf);
   assert(level >= 0, "a shadow leaf is installed");
-  return {
-    size: mmu.pgt.leafSize,
-    base: mmu.pgt.leafBase,
-    pa: mmu.pgt.leafOa,
-    attr: mmu.pgt.leafAttr,
-  };
+  return { size: leaf.size, base: leaf.base, pa: leaf.oa, attr: leaf.attr };
 }
 
 function noViolations(kvm: Kvm) {

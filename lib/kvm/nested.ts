@@ -31,7 +31,8 @@
 import type { L1Context } from "../guest/l1.ts";
 import { type Granule, granule, levelSize } from "./granule.ts";
 import type { Kvm } from "./kvm.ts";
-import { PTE_NV_MAP_SHIFT, PTE_W } from "./pgtable.ts";
+import { kvmPgtableGetLeaf } from "./pgtable_stage2.ts";
+import { newPgtableLeaf, PTE_NV_MAP_SHIFT, PTE_W } from "./pte.ts";
 import { type S2Context, ShadowMmu } from "./s2_mmu.ts";
 import type { HostUnmapKind } from "./strategy.ts";
 import { stage2Geometry } from "./granule.ts";
@@ -58,6 +59,9 @@ export function newS2Trans(): S2Trans {
   return { output: 0, blockSize: 0, writable: false, level: 0, descriptors: 0 };
 }
 
+/** The leaf of L1's stage-2 a nested walk found (read at once). */
+const L1_LEAF = newPgtableLeaf();
+
 /**
  * kvm_walk_nested_s2() -> walk_nested_s2_pgd(): translate `gipa` (an L2 IPA) through the
  * stage-2 of L1 context `ctx` into `out`. Returns false on a translation fault (injected
@@ -78,15 +82,16 @@ export function kvmWalkNestedS2(
     return gipa < 2 ** paBits;
   }
   const s2 = ctx.s2;
-  const level = s2.getLeaf(gipa);
+  const leaf = L1_LEAF;
+  const level = kvmPgtableGetLeaf(s2, gipa, leaf);
   if (level < 0) {
     out.descriptors = 0;
     return false;
   }
   out.descriptors = level - s2.geom.startLevel + 1;
-  out.output = s2.leafOa + (gipa - s2.leafBase);
-  out.blockSize = s2.leafSize;
-  out.writable = (s2.leafAttr & PTE_W) !== 0;
+  out.output = leaf.oa + (gipa - leaf.base);
+  out.blockSize = leaf.size;
+  out.writable = (leaf.attr & PTE_W) !== 0;
   out.level = level;
   return true;
 }
@@ -227,6 +232,9 @@ export function ttlToSize(g: Granule, level: number): number {
   return level >= g.minBlockLevel && level <= 3 ? levelSize(g, level) : 0;
 }
 
+/** The shadow leaf get_guest_mapping_ttl() reads (read at once). */
+const SHADOW_LEAF = newPgtableLeaf();
+
 /**
  * get_guest_mapping_ttl(): L1's level recorded in the shadow leaf (KVM_NV_GUEST_MAP_SZ) at
  * `addr` aligned to L1's leaf sizes from the smallest up: the first leaf found with a level
@@ -236,8 +244,8 @@ export function getGuestMappingTtl(mmu: ShadowMmu, g: Granule, addr: number): nu
   for (let l = 3; l >= g.minBlockLevel; l--) {
     const sz = levelSize(g, l);
     const tmp = Math.floor(addr / sz) * sz;
-    if (mmu.pgt.getLeaf(tmp) < 0) continue;
-    const level = (mmu.pgt.leafAttr >> PTE_NV_MAP_SHIFT) & 7;
+    if (kvmPgtableGetLeaf(mmu.pgt, tmp, SHADOW_LEAF) < 0) continue;
+    const level = (SHADOW_LEAF.attr >> PTE_NV_MAP_SHIFT) & 7;
     if (level === 0) continue;
     // "Check that the resulting range is actually including the original IPA."
     return addr < tmp + ttlToSize(g, level) ? level : 0;

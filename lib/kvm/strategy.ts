@@ -24,6 +24,7 @@
  */
 
 import type { Granule } from "./granule.ts";
+import type { LeafFn } from "./pgtable_stage2.ts";
 import type { ShadowMmu } from "./s2_mmu.ts";
 
 /** Why the host unmaps a canonical range. */
@@ -60,6 +61,12 @@ export interface ShadowOps {
   flushShadowRange(mmu: ShadowMmu, start: number, size: number): void;
   /** Count `n` steps of the strategy's own index (tree nodes, list entries visited). */
   countSteps(n: number): void;
+  /**
+   * Simulator only, not counted (a design's self-check in tests): every leaf of a shadow
+   * MMU's table in [start, end) (default: all), in IPA order, with its canonical IPA as the
+   * last argument. `fn` must not change the table.
+   */
+  forEachShadowLeaf(mmu: ShadowMmu, fn: LeafFn, start?: number, end?: number): void;
 }
 
 /**

@@ -3,6 +3,8 @@ import type { Kvm } from "./kvm.ts";
 import { l1Access, l2Access } from "./arm.ts";
 import { kvmCreateVm } from "./kvm_main.ts";
 import { computeTlbInvalRange } from "./nested.ts";
+import { kvmPgtableGetLeaf } from "./pgtable_stage2.ts";
+import { newPgtableLeaf } from "./pte.ts";
 import { checkShadows, oracleWorld } from "../oracle/oracle.ts";
 import { FullWalk } from "../strategies/full_walk.ts";
 import { applyEvent } from "../trace/ops.ts";
@@ -109,8 +111,9 @@ Deno.test("L1 changes a mapping: the old shadow entry is allowed until L1's TLBI
   assertEquals(checkShadows(world(kvm), { event: 2, op: "tlbi" }), []);
   assertEquals(l2Access(kvm, 0, 1, 8 * G, false), "mapped");
   const pgt = kvm.vcpu(0).hwMmu!.pgt;
-  assertEquals(pgt.getLeaf(8 * G), 3);
-  assertEquals(pgt.leafOa, kvm.host.hostPaOf(5 * G));
+  const leaf = newPgtableLeaf();
+  assertEquals(kvmPgtableGetLeaf(pgt, 8 * G, leaf), 3);
+  assertEquals(leaf.oa, kvm.host.hostPaOf(5 * G));
 });
 
 Deno.test("L1 remaps without break-before-make: the old entry conflicts until VMALLS12E1IS", () => {

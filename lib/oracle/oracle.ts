@@ -31,7 +31,9 @@
 import type { DroppedLeaf, L1Context, L1Hypervisor } from "../guest/l1.ts";
 import type { HostMemory } from "../host/memory.ts";
 import { vtcrOf } from "../kvm/nested.ts";
-import { type KvmPgtable, PTE_W } from "../kvm/pgtable.ts";
+import type { KvmPgtable } from "../kvm/pgtable.ts";
+import { forEachLeaf, kvmPgtableGetLeaf } from "../kvm/pgtable_stage2.ts";
+import { newPgtableLeaf, PTE_W } from "../kvm/pte.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import { hex } from "../util/size.ts";
 
@@ -173,6 +175,9 @@ function contextsOf(l1: L1Hypervisor, mmu: ShadowMmu): L1Context[] {
   );
 }
 
+/** Leaves looked up in L1's stage-2, the host's tables and a shadow (each read at once). */
+const L1_LEAF = newPgtableLeaf(), HOST_LEAF = newPgtableLeaf(), SHADOW_LEAF = newPgtableLeaf();
+
 /** Translations the architecture still allows for [s, s + size) in these contexts. */
 function candidates(l1: L1Hypervisor, ctxs: L1Context[], s: number, size: number): {
   list: Candidate[];
@@ -185,12 +190,12 @@ function candidates(l1: L1Hypervisor, ctxs: L1Context[], s: number, size: number
       if (s + size <= 2 ** l1.paBits) list.push({ canonical: s, writable: true, source: "S2 off" });
       continue;
     }
-    if (c.s2.getLeaf(s) >= 0) {
-      const base = c.s2.leafBase;
-      if (base <= s && s + size <= base + c.s2.leafSize) {
+    if (kvmPgtableGetLeaf(c.s2, s, L1_LEAF) >= 0) {
+      const base = L1_LEAF.base;
+      if (base <= s && s + size <= base + L1_LEAF.size) {
         list.push({
-          canonical: c.s2.leafOa + (s - base),
-          writable: (c.s2.leafAttr & PTE_W) !== 0,
+          canonical: L1_LEAF.oa + (s - base),
+          writable: (L1_LEAF.attr & PTE_W) !== 0,
           source: c.destroyed ? `destroyed context ${c.id}` : `context ${c.id}`,
         });
       } else tooLarge = true;
@@ -227,20 +232,20 @@ function hostProblem(
       }
     }
   }
-  const mm = host.mm;
-  if (!host.findMemslot(canonical) || mm.getLeaf(canonical) < 0) {
+  const leaf = HOST_LEAF;
+  if (!host.findMemslot(canonical) || kvmPgtableGetLeaf(host.mm, canonical, leaf) < 0) {
     return {
       kind: "not-present",
       expected: `nothing: canonical ${hex(canonical)} is not present on the host`,
     };
   }
-  if (mm.leafBase > canonical || canonical + size > mm.leafBase + mm.leafSize) {
+  if (leaf.base > canonical || canonical + size > leaf.base + leaf.size) {
     return {
       kind: "too-large",
-      expected: `at most the host mapping of ${mm.leafSize} bytes at ${hex(mm.leafBase)}`,
+      expected: `at most the host mapping of ${leaf.size} bytes at ${hex(leaf.base)}`,
     };
   }
-  const now = mm.leafOa + (canonical - mm.leafBase);
+  const now = leaf.oa + (canonical - leaf.base);
   if (now !== pa) return { kind: "stale-pa", expected: `host PA ${hex(now)}` };
   if (writable && !host.writableForKvm(canonical, size)) {
     return { kind: "writable", expected: "read-only: dirty logging has write-protected it" };
@@ -356,7 +361,8 @@ export function checkShadows(w: OracleWorld, cx: CheckContext): Violation[] {
   if (cx.only) {
     const { mmu, start, end } = cx.only;
     const ctxs = contextsOf(w.l1, mmu);
-    mmu.pgt.forEachLeaf(
+    forEachLeaf(
+      mmu.pgt,
       (s, size, pa, attr) => checkLeaf(w, cx, mmu, ctxs, s, size, pa, attr, out),
       start,
       Math.min(end, mmu.pgt.geom.ipaSize),
@@ -369,8 +375,9 @@ export function checkShadows(w: OracleWorld, cx: CheckContext): Violation[] {
     const pgt = mmu.pgt;
     const sorted = [...new Set(ipas)].sort((a, b) => a - b);
     for (const s of sorted) {
-      if (pgt.getLeaf(s) < 0 || pgt.leafBase !== s) continue;
-      checkLeaf(w, cx, mmu, ctxs, s, pgt.leafSize, pgt.leafOa, pgt.leafAttr, out);
+      if (kvmPgtableGetLeaf(pgt, s, SHADOW_LEAF) < 0 || SHADOW_LEAF.base !== s) continue;
+      const { size, oa, attr } = SHADOW_LEAF;
+      checkLeaf(w, cx, mmu, ctxs, s, size, oa, attr, out);
     }
     return out;
   }
@@ -378,7 +385,7 @@ export function checkShadows(w: OracleWorld, cx: CheckContext): Violation[] {
   for (const mmu of cx.mmus ?? w.mmus) {
     if (mmu.pgt.leaves === 0) continue;
     const ctxs = contextsOf(w.l1, mmu);
-    mmu.pgt.forEachLeaf((s, size, pa, attr, canonical) => {
+    forEachLeaf(mmu.pgt, (s, size, pa, attr, canonical) => {
       if (ranges && !ranges.some(([a, b]) => canonical < b && a < canonical + size)) return;
       checkLeaf(w, cx, mmu, ctxs, s, size, pa, attr, out);
     });
@@ -401,7 +408,7 @@ export function checkShadows(w: OracleWorld, cx: CheckContext): Violation[] {
       });
     }
   };
-  if (!cx.mmus) w.canonical.forEachLeaf(canonical);
-  else for (const [a, b] of ranges ?? []) w.canonical.forEachLeaf(canonical, a, b);
+  if (!cx.mmus) forEachLeaf(w.canonical, canonical);
+  else for (const [a, b] of ranges ?? []) forEachLeaf(w.canonical, canonical, a, b);
   return out;
 }

@@ -489,12 +489,12 @@ export class Rmap implements ReverseMapStrategy {
     for (const mmu of this.ops.mmus) {
       if (this.fallback[mmu.id]) {
         // Nothing of an MMU in fallback is indexed: no leaf keeps a descriptor.
-        mmu.pgt.forEachLeaf((s) => {
+        this.ops.forEachShadowLeaf(mmu, (s) => {
           if (mmu.pgt.shadowedAt(s) !== 0) problems.push(`MMU ${mmu.id}: leaf at ${s} indexed`);
         });
         continue;
       }
-      mmu.pgt.forEachLeaf((s, size, _oa, _attr, canonical) => {
+      this.ops.forEachShadowLeaf(mmu, (s, size, _oa, _attr, canonical) => {
         leaves++;
         const d = mmu.pgt.shadowedAt(s) - 1;
         if (d < 0) problems.push(`MMU ${mmu.id}: leaf at ${s} has no descriptor`);

@@ -498,7 +498,7 @@ export class RmapCompact implements ReverseMapStrategy {
     const problems: string[] = [];
     let leaves = 0;
     for (const mmu of this.ops.mmus) {
-      mmu.pgt.forEachLeaf((s, size, _oa, _attr, canonical) => {
+      this.ops.forEachShadowLeaf(mmu, (s, size, _oa, _attr, canonical) => {
         const rootSize = mmu.pgt.sizes[mmu.pgt.geom.startLevel];
         const z = size < rootSize ? size : rootSize;
         const l = this.levels.findIndex((L) => L.size === z);

@@ -33,6 +33,8 @@
  */
 
 import type { Kvm } from "../kvm/kvm.ts";
+import { kvmPgtableGetLeaf } from "../kvm/pgtable_stage2.ts";
+import { newPgtableLeaf } from "../kvm/pte.ts";
 import type { ShadowMmu } from "../kvm/s2_mmu.ts";
 import { checkShadows, type OracleWorld, oracleWorld, type Violation } from "../oracle/oracle.ts";
 import {
@@ -168,9 +170,10 @@ export class EventChecker {
       const old = this.standing.get(id);
       if (!old) continue;
       const pgt = id >= 0 ? this.kvm.nestedMmus[id].pgt : this.kvm.canonical;
+      const leaf = newPgtableLeaf();
       const keep = old.filter((v) =>
-        !covered(v) && pgt.getLeaf(v.shadowIpa) >= 0 && pgt.leafBase === v.shadowIpa &&
-        pgt.leafOa === v.pa
+        !covered(v) && kvmPgtableGetLeaf(pgt, v.shadowIpa, leaf) >= 0 &&
+        leaf.base === v.shadowIpa && leaf.oa === v.pa
       );
       if (keep.length) this.standing.set(id, keep);
       else this.standing.delete(id);
