@@ -21,6 +21,7 @@ import {
 } from "../lib/exhaust/mod.ts";
 import type { ReverseMapStrategy, ShadowOps } from "../lib/kvm/strategy.ts";
 import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { loadDesignFile } from "../lib/strategies/load.ts";
 import { applyEvent, describeEvent } from "../lib/trace/ops.ts";
 import { buildKvm, replay } from "../lib/trace/replay.ts";
 import { parseTrace, type Trace, traceToJson } from "../lib/trace/trace.ts";
@@ -346,6 +347,44 @@ Deno.test("exhaust CLI: a counterexample is written and replays", async () => {
   }
 });
 
+Deno.test("exhaust CLI: --design runs a design from a file, in every worker", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const worldFile = `${dir}/world.json`, out = `${dir}/cx.json`;
+    await Deno.writeTextFile(worldFile, traceToJson(smallWorld()));
+    // one-alias keeps one shadow leaf per canonical page: two aliases of one page, both
+    // faulted (one `touch`), then a migration leave the first alias stale. Two workers:
+    // each must load the file to know the name.
+    const broken = await runScript("exhaust.ts", PERMS, [
+      ...["--design", "test/fixtures/designs/one_alias.ts", "--world", worldFile],
+      ...["--out", out, "--jobs", "2", "--quiet"],
+    ]);
+    assertEquals(broken.code, 1, broken.stderr);
+    assert(broken.stdout.includes("exhaust: one-alias over world world"), broken.stdout);
+    assert(broken.stdout.includes("COUNTEREXAMPLE, 4 events"), broken.stdout);
+    await loadDesignFile("test/fixtures/designs/one_alias.ts");
+    const t = parseTrace(JSON.parse(await Deno.readTextFile(out)));
+    assertEquals(t.events.map((e) => e.op), ["l1-map", "l1-map", "touch", "migrate"]);
+    assert(replay(t, makeStrategy("one-alias")).violations > 0);
+    // The worked example is correct: every sequence of up to 3 events of the 4k world.
+    const clean = await runScript("exhaust.ts", PERMS, [
+      ...[
+        "--strategy",
+        "guest-s2-tracking",
+        "--design",
+        "experiments/designs/guest_s2_tracking.ts",
+      ],
+      ...["--depth", "3", "--out", `${dir}/none.json`, "--jobs", "2", "--quiet"],
+    ]);
+    assertEquals(clean.code, 0, clean.stderr);
+    assert(clean.stdout.includes("exhaust: guest-s2-tracking over world 4k"), clean.stdout);
+    assert(clean.stdout.includes("depth 3 completed (stopped by the depth asked)"), clean.stdout);
+    await assertRejectsNotFound(`${dir}/none.json`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("exhaust CLI: bad input is one line, exit 2, nothing written", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -363,6 +402,9 @@ Deno.test("exhaust CLI: bad input is one line, exit 2, nothing written", async (
       [["--strategy", "rmap", "--world", `${dir}/none.json`], "no such file"],
       [["--strategy", "rmap", "--world", bad], "events[0].op: unknown operation"],
       [["--strategy", "rmap", "--dedup", "fast"], '--dedup: "fast" is not one of'],
+      [["--design", `${dir}/none.ts`], `${dir}/none.ts: no such file`],
+      [["--design", "test/fixtures/designs/misspelled.ts"], "misspelled.ts"],
+      [["--strategy", "one-alia", "--design", "test/fixtures/designs/one_alias.ts"], '"one-alia"'],
     ];
     for (const [args, msg] of cases) {
       const r = await runScript("exhaust.ts", PERMS, [...args, "--out", out, "--quiet"]);
