@@ -9,7 +9,7 @@
  * import { assertEquals } from "@std/assert";
  * import { checkExhaust } from "./exhaust.ts";
  * const r = await checkExhaust("maple-v2", { depth: 5, seconds: 60, worlds: ["4k"], jobs: 1 });
- * assertEquals([r.status, r.counterexample?.trace.events.length], ["fail", 4]);
+ * assertEquals([r.status, r.counterexample?.trace.events.length], ["fail", 5]);
  * ```
  * @module
  */
