@@ -1,6 +1,6 @@
 /**
- * `deno task exhaust --strategy NAME [--world 4k|64k|FILE] [--depth N] [--minutes M]
- * [--jobs N] [--out FILE]`: exhaustive small-scope checking (lib/exhaust/): every event
+ * `deno task exhaust --strategy NAME [--design FILES] [--world 4k|64k|FILE] [--depth N]
+ * [--minutes M] [--jobs N] [--out FILE]`: exhaustive small-scope checking (lib/exhaust/): every event
  * sequence over a small world's alphabet up to a depth, breadth first, states merged by a
  * canonical fingerprint, each checked by the oracle. Prints the states explored and
  * distinct per depth, the depth completed and the rate; for a design that fails, the
@@ -17,6 +17,7 @@ import { describeEvent } from "../lib/trace/ops.ts";
 import { parseTrace, type Trace, traceToJson } from "../lib/trace/trace.ts";
 import { TraceError } from "../lib/trace/fields.ts";
 import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { designFile } from "../lib/strategies/registry.ts";
 import {
   checkOutputFile,
   EXIT_BAD_INPUT,
@@ -26,11 +27,14 @@ import {
   textTable,
   writeOutput,
 } from "./cli.ts";
+import { DESIGN_USAGE, designFlag } from "./designs.ts";
 import { formatDuration, type Progress, startProgress } from "./progress.ts";
 
 const USAGE =
-  `usage: deno task exhaust --strategy NAME [--world W] [--depth N] [--minutes M] [--out FILE]
-  --strategy NAME  the design: ${STRATEGY_NAMES.join(", ")}
+  `usage: deno task exhaust --strategy NAME [--design FILES] [--world W] [--depth N] [--minutes M]
+  --strategy NAME  the design: ${STRATEGY_NAMES.join(", ")}, or a --design's
+                   (with one --design, that design by default)
+${DESIGN_USAGE}
   --opt K=N,...    the design's options (e.g. budget=200 for rmap-bounded)
   --world W        ${WORLD_NAMES.join(" or ")} (built in, see docs/exhaust.md; default 4k),
                    or a trace file whose config is the initial VM and whose events are
@@ -145,6 +149,7 @@ function report(r: ExhaustResult, out: string | null): void {
 async function main(): Promise<void> {
   const args = parseCli(USAGE, {
     strategy: { type: "string" },
+    design: { type: "string" },
     opt: { type: "string" },
     world: { type: "string", default: "4k" },
     depth: { type: "string", default: "6" },
@@ -158,10 +163,12 @@ async function main(): Promise<void> {
     quiet: { type: "boolean", default: false },
   });
   const v = args.values;
-  if (v.strategy === undefined) fail("--strategy is required (see --help)");
+  const designs = await designFlag(v.design);
+  const strategy = v.strategy ?? (designs.names.length === 1 ? designs.names[0] : undefined);
+  if (strategy === undefined) fail("--strategy is required (see --help)");
   const opts = parseOpts(v.opt);
   try {
-    makeStrategy(v.strategy, opts);
+    makeStrategy(strategy, opts);
   } catch (e) {
     fail(`--strategy: ${(e as Error).message}`);
   }
@@ -186,12 +193,13 @@ async function main(): Promise<void> {
   const worldName = WORLD_NAMES.includes(v.world)
     ? v.world
     : v.world.replace(/^.*\//, "").replace(/\.json$/, "");
-  const out = v.out ?? `results/exhaust/${v.strategy}-${worldName}.json`;
+  const out = v.out ?? `results/exhaust/${strategy}-${worldName}.json`;
   checkOutputFile("--out", out, { replace: true });
   let progress: Progress | null = null;
   let shown = 0;
   const r = await exhaust({
-    design: { strategy: v.strategy, opts },
+    // Workers load the design file again (lib/exhaust/worker.ts).
+    design: { strategy, opts, file: designFile(strategy) },
     world: { ...w, name: worldName },
     depth,
     timeLimitS: minutes * 60,

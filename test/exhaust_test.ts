@@ -21,6 +21,7 @@ import {
 } from "../lib/exhaust/mod.ts";
 import type { ReverseMapStrategy, ShadowOps } from "../lib/kvm/strategy.ts";
 import { makeStrategy, STRATEGY_NAMES } from "../lib/strategies/mod.ts";
+import { loadDesignFile } from "../lib/strategies/load.ts";
 import { applyEvent, describeEvent } from "../lib/trace/ops.ts";
 import { buildKvm, replay } from "../lib/trace/replay.ts";
 import { parseTrace, type Trace, traceToJson } from "../lib/trace/trace.ts";
@@ -321,26 +322,61 @@ Deno.test("docs/exhaust.md lists each built-in world's alphabet as worlds.ts has
 
 const PERMS = ["--allow-read", "--allow-write"];
 
-Deno.test("exhaust CLI: a counterexample is written and replays", async () => {
+/** `deno task exhaust ARGS` over {@linkcode smallWorld}: it must exit 1; its output and the
+ * counterexample it wrote. */
+async function counterexampleOfSmallWorld(
+  args: string[],
+): Promise<{ stdout: string; trace: Trace }> {
   const dir = await Deno.makeTempDir();
   try {
     const worldFile = `${dir}/world.json`, out = `${dir}/cx.json`;
     await Deno.writeTextFile(worldFile, traceToJson(smallWorld()));
     const r = await runScript("exhaust.ts", PERMS, [
-      "--strategy",
-      "maple-v2",
-      "--world",
-      worldFile,
-      "--out",
-      out,
-      "--jobs",
-      "1",
-      "--quiet",
+      ...[...args, "--world", worldFile, "--out", out, "--quiet"],
     ]);
     assertEquals(r.code, 1, r.stderr);
-    assert(r.stdout.includes("COUNTEREXAMPLE, 4 events"), r.stdout);
-    const t = parseTrace(JSON.parse(await Deno.readTextFile(out)));
-    assert(replay(t, makeStrategy("maple-v2")).violations > 0);
+    return { stdout: r.stdout, trace: parseTrace(JSON.parse(await Deno.readTextFile(out))) };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("exhaust CLI: a counterexample is written and replays", async () => {
+  const r = await counterexampleOfSmallWorld(["--strategy", "maple-v2", "--jobs", "1"]);
+  assert(r.stdout.includes("COUNTEREXAMPLE, 4 events"), r.stdout);
+  assert(replay(r.trace, makeStrategy("maple-v2")).violations > 0);
+});
+
+Deno.test("exhaust CLI: --design runs a broken design from a file, in every worker", async () => {
+  // one-alias keeps one shadow leaf per canonical page: two aliases of one page, both
+  // faulted (one `touch`), then a migration leave the first alias stale. Two workers:
+  // each must load the file to know the name.
+  const file = "test/fixtures/designs/one_alias.ts";
+  const r = await counterexampleOfSmallWorld(["--design", file, "--jobs", "2"]);
+  assert(r.stdout.includes("exhaust: one-alias over world world"), r.stdout);
+  assert(r.stdout.includes("COUNTEREXAMPLE, 4 events"), r.stdout);
+  assertEquals(r.trace.events.map((e) => e.op), ["l1-map", "l1-map", "touch", "migrate"]);
+  await loadDesignFile(file);
+  assert(replay(r.trace, makeStrategy("one-alias")).violations > 0);
+});
+
+Deno.test("exhaust CLI: --design runs a correct design from a file: clean", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // The worked example: every sequence of up to 3 events of the 4k world, two workers.
+    const r = await runScript("exhaust.ts", PERMS, [
+      ...[
+        "--strategy",
+        "guest-s2-tracking",
+        "--design",
+        "experiments/designs/guest_s2_tracking.ts",
+      ],
+      ...["--depth", "3", "--out", `${dir}/none.json`, "--jobs", "2", "--quiet"],
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    assert(r.stdout.includes("exhaust: guest-s2-tracking over world 4k"), r.stdout);
+    assert(r.stdout.includes("depth 3 completed (stopped by the depth asked)"), r.stdout);
+    await assertRejectsNotFound(`${dir}/none.json`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -363,6 +399,9 @@ Deno.test("exhaust CLI: bad input is one line, exit 2, nothing written", async (
       [["--strategy", "rmap", "--world", `${dir}/none.json`], "no such file"],
       [["--strategy", "rmap", "--world", bad], "events[0].op: unknown operation"],
       [["--strategy", "rmap", "--dedup", "fast"], '--dedup: "fast" is not one of'],
+      [["--design", `${dir}/none.ts`], `${dir}/none.ts: no such file`],
+      [["--design", "test/fixtures/designs/misspelled.ts"], "misspelled.ts"],
+      [["--strategy", "one-alia", "--design", "test/fixtures/designs/one_alias.ts"], '"one-alia"'],
     ];
     for (const [args, msg] of cases) {
       const r = await runScript("exhaust.ts", PERMS, [...args, "--out", out, "--quiet"]);

@@ -12,7 +12,7 @@
  * clock, or CPU seconds for a shared machine), no batch is started after it: the depth
  * being expanded is reported partial, and only whole depths count as completed.
  *
- * @example maple-v2 fails in five events (two aliases of one page, both faulted, a migration)
+ * @example With single accesses maple-v2 fails in five events: two aliases, each faulted, a migration
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { exhaust } from "./search.ts";
