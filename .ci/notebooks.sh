@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI for the notebooks (issues #5, #10): set them up as the README says
+# CI for the notebooks: set them up as the README says
 # (experiments/notebooks/setup.sh: Jupyter from Debian, Deno at a stable path, the kernel),
 # check that `deno task notebooks:open` serves them and starts the Deno kernel, execute every
 # notebooks/*.ipynb headless into a temporary directory (the committed notebooks are not
@@ -14,7 +14,7 @@
 # and with a small alternative from another grid and trace (test/fixtures/notebooks/: `deno task sweep --grid
 # notebook-ci`, `deno task timeline experiments/scenarios/tlbi-remap.json`), through the
 # parameters cell's environment variables (S2LAB_SWEEP_CSV, S2LAB_WORKING_SET_CSV,
-# S2LAB_TIMELINE).
+# S2LAB_TIMELINE; for 06-try-a-design S2LAB_DESIGN, a broken design in the alternative run).
 #
 # A notebook's outputs depend only on the CSVs it reads and the code that draws them: its
 # header names the commit that made each CSV (from the CSV's timing file), never the
@@ -237,7 +237,8 @@ for nb in "${NOTEBOOKS[@]}"; do
   # --inplace (refreshing the committed outputs) skips it.
   if [[ $INPLACE -eq 0 ]]; then
     run_notebook "$nb" "$TMP/alt/$(basename "$nb")" S2LAB_SWEEP_CSV="$ALT_CSV" \
-      S2LAB_WORKING_SET_CSV="$ALT_CSV" S2LAB_TIMELINE="$ALT_TIMELINE" || FAILED=1
+      S2LAB_WORKING_SET_CSV="$ALT_CSV" S2LAB_TIMELINE="$ALT_TIMELINE" \
+      S2LAB_DESIGN=test/fixtures/designs/one_alias.ts || FAILED=1
     # The many-dimension run: CI's grid plus a second value of every other dimension, the
     # seed and each cost-model constant (test/notebook_grid.ts). A figure must pin what it
     # does not show (each line one configuration) and its takeaway read only drawn rows.
@@ -255,7 +256,7 @@ for nb in "${NOTEBOOKS[@]}"; do
     fi
   fi
   if run_notebook "$nb" "$out" S2LAB_SWEEP_CSV="${S2LAB_SWEEP_CSV:-}" S2LAB_WORKING_SET_CSV= \
-    S2LAB_TIMELINE=; then
+    S2LAB_TIMELINE= S2LAB_DESIGN= S2LAB_VERIFY_OUT=; then
     normalize_notebook "$out"
     if [[ $INPLACE -eq 1 ]]; then
       cp "$out" "$nb"

@@ -1,5 +1,5 @@
 /**
- * The committed notebooks (issue #12), without Jupyter: each opens with a code cell tagged
+ * The committed notebooks, without Jupyter: each opens with a code cell tagged
  * `parameters` and a reproducibility header whose sweep command reproduces the CSV's grid
  * id; every plot cell holds an SVG; every takeaway's numbers hold against its CSV when an
  * independent checker (experiments/notebooks/check_facts.ts) recomputes them; and the

@@ -1,6 +1,6 @@
 /**
  * `deno run --allow-read experiments/notebooks/check_facts.ts NOTEBOOK.ipynb...`: check
- * that the takeaways of executed notebooks agree with their data (issue #12). Every
+ * that the takeaways of executed notebooks agree with their data. Every
  * takeaway cell carries its numbers as facts (`application/vnd.s2lab.facts+json`, see
  * lib/plots/takeaway.ts): a file, a row filter, a column, an aggregate, the value and the
  * text the sentence shows. This checker shares no code with the notebooks' library: it

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Open the notebooks (issue #10): `deno task notebooks:open [flags]`, after
+# Open the notebooks: `deno task notebooks:open [flags]`, after
 # `deno task notebooks:setup`. Starts Debian's Jupyter Notebook on notebooks/ and, unless
 # --no-browser, opens it in a browser; it runs until Ctrl-C.
 set -euo pipefail

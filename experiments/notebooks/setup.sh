@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up the notebooks from nothing (issue #10): `deno task notebooks:setup`, or on a fresh
+# Set up the notebooks from nothing: `deno task notebooks:setup`, or on a fresh
 # machine `npx -y deno@2.9.6 task notebooks:setup`.
 #
 #   1. Jupyter from Debian: jupyter-notebook (the front end), jupyter-nbconvert,

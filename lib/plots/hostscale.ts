@@ -1,5 +1,5 @@
 /**
- * Notebook 05, host scale (issue #12): the sweep with a populated working set
+ * Notebook 05, host scale: the sweep with a populated working set
  * (`deno task sweep --grid working-set`, results/working-set.csv), where every L2 context
  * maps and touches its working set page by page and re-touches part of it after each host
  * unmap. Per design against vCPUs, one panel per working set: the shadow leaves one host

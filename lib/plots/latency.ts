@@ -1,5 +1,5 @@
 /**
- * The two latency lines the cost figures draw beside iterations (issue #12), each with its
+ * The two latency lines the cost figures draw beside iterations, each with its
  * kernel source, and the conversion between iterations and estimated seconds:
  *
  * - the soft-lockup threshold, 2 × watchdog_thresh: `watchdog_thresh = 10` and

@@ -1,5 +1,5 @@
 /**
- * The notebooks' parameters (issue #12): every notebook opens with one code cell tagged
+ * The notebooks' parameters: every notebook opens with one code cell tagged
  * `parameters` that sets plain values (a CSV or trace path, the strategies, granules,
  * alias densities and working sets to keep, and the statistic of the per-event columns);
  * everything after it, figures and sentences alike, reads the rows

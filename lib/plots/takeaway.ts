@@ -1,5 +1,5 @@
 /**
- * Takeaways computed from the data (issue #12): the sentences under a figure are built
+ * Takeaways computed from the data: the sentences under a figure are built
  * from numbers a {@linkcode FactBook} computes from the rows it was given, and each number
  * goes out with the sentence as a machine-readable fact: the file, the row filter, the
  * column, the aggregate, the value and the text the sentence shows it as. A takeaway

@@ -2,7 +2,7 @@
  * `merged-pivot`: the follow-up proposed in the v2 thread (Ganapatrao Kulkarni, reply of
  * 28 Oct 2025 to Marc Zyngier: "How about adding list of multiple mappings ranges to the
  * maple tree entry/node while adding to the lookup and later unmapping every range
- * present in that list?"), modeled as issue #3 describes it. No code was posted; this is
+ * present in that list?"). No code was posted; this is
  * the model's reading.
  *
  * - Per shadow MMU, a maple tree keyed by canonical IPA range. Each stored range holds a
