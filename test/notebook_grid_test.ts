@@ -150,6 +150,10 @@ Deno.test("the checker fails a line through two configurations and a fact over a
     assertEquals(joined.length, 1);
     assert(joined[0].includes("joins points that differ in memslots (4, 8)"), joined[0]);
     assertEquals(drawnProblems(figure([0, 1]), "cell 1"), []);
+    // A figure that records no row is a problem, unless it is a picture drawn elsewhere.
+    const empty: FigureRecord = { name: "e", drawn: [] };
+    assertEquals(drawnProblems(empty, "cell 3"), ["cell 3 e: the figure records no drawn row"]);
+    assertEquals(drawnProblems({ ...empty, drawnBy: "lib/verify/figures.ts" }, "cell 3"), []);
     const fact = {
       id: "worst",
       file: csv,

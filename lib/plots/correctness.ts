@@ -14,6 +14,7 @@
  */
 
 import { UPSTREAM } from "../strategies/registry.ts";
+import { textWidth } from "./font.ts";
 import * as Plot from "@observablehq/plot";
 import {
   coincidentSeries,
@@ -136,11 +137,13 @@ export function violationsFigure(rows: readonly SweepRecord[]): Figure {
     column: column(d.granule as string, d.alias as number),
     violations: d.violations as number,
   }));
+  // The row labels (design labels) set the left margin: the widest, with a gap of 12 px.
+  const marginLeft = Math.ceil(Math.max(...strategies.map((s) => textWidth(label(s), 13)))) + 12;
   const chart = Plot.plot({
     document: plotDocument(),
-    width: Math.max(640, 230 + 88 * columns.length),
+    width: Math.max(640, marginLeft + 30 + 88 * columns.length),
     height: 70 + 30 * strategies.length,
-    marginLeft: 200,
+    marginLeft,
     marginRight: 12,
     marginTop: 46,
     marginBottom: 8,

@@ -134,6 +134,11 @@ export interface FigureRecord {
   stated: Stated;
   /** What it drew, per CSV. */
   drawn: Drawn[];
+  /**
+   * Set for a picture drawn elsewhere and shown as it is (a verify report's SVG): the code
+   * that drew it, which records no rows here.
+   */
+  drawnBy?: string;
 }
 
 /** The key Deno's Jupyter kernel looks up to display a value (`Deno.jupyter.$display`). */
@@ -160,6 +165,7 @@ export class Figure {
       title,
       stated: record?.stated ?? { facts: [], ratios: [], constants: [] },
       drawn: record?.drawn ?? [],
+      ...(record?.drawnBy === undefined ? {} : { drawnBy: record.drawnBy }),
     };
   }
 

@@ -80,7 +80,10 @@ export async function readReportFolder(dir: string): Promise<ReportFolder> {
   const figures: Figure[] = [];
   for (const l of lines) {
     const m = /^!\[(.+)\]\(([^/()]+)\.svg\)$/.exec(l);
-    if (m) figures.push(new Figure(m[2], m[1], await Deno.readTextFile(`${dir}/${m[2]}.svg`)));
+    if (m) {
+      const svg = await Deno.readTextFile(`${dir}/${m[2]}.svg`);
+      figures.push(new Figure(m[2], m[1], svg, { drawnBy: "lib/verify/figures.ts" }));
+    }
   }
   return {
     dir,
