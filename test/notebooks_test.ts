@@ -63,13 +63,19 @@ for (const name of NOTEBOOKS) {
       // The derived command reproduces the CSV's grid id (verified, not guessed).
       assertMatch(header, /Made by `deno task sweep [^`]*` \(derived from the rows; its grid id/);
       assertMatch(header, /grid id [0-9a-f]{8}, seed \d+/);
-      // The commit that swept the CSV, as its timing file records it.
-      const m = /Swept at commit `([0-9a-f]{12})` \(as `([^`]+\.timing\.csv)` records\)/.exec(
-        header,
-      );
+      // The commit that swept the CSV and its cost model, as its timing file records them.
+      const m =
+        /Swept at commit `([0-9a-f]{12})` with (the default cost model|the cost model of [^(]+) \(as `([^`]+\.timing\.csv)` records\)/
+          .exec(header);
       assert(m, header);
-      const timing = parseCsv(Deno.readTextFileSync(`${ROOT}${m[2]}`)).rows;
+      const timing = parseCsv(Deno.readTextFileSync(`${ROOT}${m[3]}`)).rows;
       assertEquals([...new Set(timing.map((r) => r.commit))], [m[1]]);
+      const models = [...new Set(timing.map((r) => r.cost_model))];
+      assertEquals(models.length, 1);
+      assertEquals(
+        m[2],
+        models[0] === "default" ? "the default cost model" : `the cost model of ${models[0]}`,
+      );
     }
     // Nothing of the checkout or the kernel that ran it: re-executing at another commit
     // prints the same.
