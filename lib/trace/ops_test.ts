@@ -61,7 +61,7 @@ Deno.test("op table: a misspelling of any key is one error naming the event and 
   assertEquals(checked, 2 * TRACE_OPS.reduce((n, op) => n + opKeys(op).length, 0));
 });
 
-Deno.test("op table: the misspellings of the issue, and unknown keys far from any", () => {
+Deno.test("op table: misspelled keys (writeable, wirte), and unknown keys far from any", () => {
   const bad = (e: Json, message: string) =>
     assertEquals(assertThrows(() => parseEvent(e, "events[3]", CFG), TraceError).message, message);
   bad(

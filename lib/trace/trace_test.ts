@@ -109,7 +109,7 @@ Deno.test("trace file: a misspelling of any key, wherever its object sits, names
   assertEquals(checked, 2 * PLACES.reduce((n, [, keys]) => n + keys.length, 0));
 });
 
-Deno.test("trace file: the config keys of the issue are errors, not ignored", () => {
+Deno.test("trace file: misspelled config keys (vcpu, paBit) are errors, not ignored", () => {
   const config = file().config as Json;
   for (const [bad, meant] of [["vcpu", "vcpus"], ["paBit", "paBits"]]) {
     const err = assertThrows(
