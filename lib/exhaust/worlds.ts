@@ -27,9 +27,48 @@
  */
 
 import { parseTrace, type Trace } from "../trace/trace.ts";
+import { parseSize } from "../util/size.ts";
 
 /** L2 IPAs every world uses: X and Y, aligned to the largest L1 block of both granules. */
 const X = "0x100000000", Y = "0x140000000";
+
+/** What differs between the worlds in the events both have. */
+interface WorldSizes {
+  /** The host and L1 page size. */
+  page: string;
+  /** The block (and host THP) size. */
+  block: string;
+  /** Q, the L1 IPA of memslot 1 (base pages under Y's block). */
+  q: string;
+}
+
+/**
+ * The events both worlds have, in this order: the touch that faults X and then Y (a page
+ * past the start of the world's 1G stride), L1's TLBIs (by IPA without TTL, with TTL 3 and
+ * TTL 2, at Y, a range over X's first page, by VMID, all), and the host's unmaps of P (the
+ * THP) and of one page of Q, memslot 1's deletion, dirty logging on memslot 0, a flush.
+ */
+function hostAndTlbiEvents(w: WorldSizes): Record<string, unknown>[] {
+  const touchSize = `0x${(2 ** 30 + parseSize(w.page)).toString(16)}`;
+  return [
+    { op: "touch", vcpu: 0, ctx: 1, l2ipa: X, size: touchSize, stride: "1G", write: true },
+    { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 0 },
+    { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 3 },
+    { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 2 },
+    { op: "tlbi-ipa", vmid: 1, l2ipa: Y, ttl: 0 },
+    { op: "tlbi-range", vmid: 1, l2ipa: X, size: w.page },
+    { op: "tlbi-vmid", vmid: 1 },
+    { op: "tlbi-vmid", vmid: 2 },
+    { op: "tlbi-all" },
+    { op: "migrate", l1ipa: "0x40000000", size: w.page },
+    { op: "swap-out", l1ipa: "0x40000000", size: w.page },
+    { op: "thp-split", l1ipa: "0x40000000", size: w.block },
+    { op: "migrate", l1ipa: w.q, size: w.page },
+    { op: "memslot-delete", slot: 1 },
+    { op: "wp", slot: 0 },
+    { op: "flush" },
+  ];
+}
 
 /** Host 4K (THP 2M); L1 contexts of 4K and 64K. */
 const WORLD_4K = {
@@ -68,22 +107,7 @@ const WORLD_4K = {
     { op: "access", vcpu: 0, ctx: 1, l2ipa: "0x140001000", write: true },
     { op: "access", vcpu: 0, ctx: 2, l2ipa: X, write: true },
     { op: "access", vcpu: 0, ctx: 3, l2ipa: X, write: true },
-    { op: "touch", vcpu: 0, ctx: 1, l2ipa: X, size: "0x40001000", stride: "1G", write: true },
-    { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 0 },
-    { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 3 },
-    { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 2 },
-    { op: "tlbi-ipa", vmid: 1, l2ipa: Y, ttl: 0 },
-    { op: "tlbi-range", vmid: 1, l2ipa: X, size: "4K" },
-    { op: "tlbi-vmid", vmid: 1 },
-    { op: "tlbi-vmid", vmid: 2 },
-    { op: "tlbi-all" },
-    { op: "migrate", l1ipa: "0x40000000", size: "4K" },
-    { op: "swap-out", l1ipa: "0x40000000", size: "4K" },
-    { op: "thp-split", l1ipa: "0x40000000", size: "2M" },
-    { op: "migrate", l1ipa: "0x40200000", size: "4K" },
-    { op: "memslot-delete", slot: 1 },
-    { op: "wp", slot: 0 },
-    { op: "flush" },
+    ...hostAndTlbiEvents({ page: "4K", block: "2M", q: "0x40200000" }),
   ],
 };
 
@@ -123,22 +147,7 @@ const WORLD_64K = {
     { op: "access", vcpu: 0, ctx: 1, l2ipa: "0x140010000", write: true },
     { op: "access", vcpu: 0, ctx: 2, l2ipa: X, write: true },
     { op: "access", vcpu: 0, ctx: 3, l2ipa: "0x40000000", write: true },
-    { op: "touch", vcpu: 0, ctx: 1, l2ipa: X, size: "0x40010000", stride: "1G", write: true },
-    { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 0 },
-    { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 3 },
-    { op: "tlbi-ipa", vmid: 1, l2ipa: X, ttl: 2 },
-    { op: "tlbi-ipa", vmid: 1, l2ipa: Y, ttl: 0 },
-    { op: "tlbi-range", vmid: 1, l2ipa: X, size: "64K" },
-    { op: "tlbi-vmid", vmid: 1 },
-    { op: "tlbi-vmid", vmid: 2 },
-    { op: "tlbi-all" },
-    { op: "migrate", l1ipa: "0x40000000", size: "64K" },
-    { op: "swap-out", l1ipa: "0x40000000", size: "64K" },
-    { op: "thp-split", l1ipa: "0x40000000", size: "512M" },
-    { op: "migrate", l1ipa: "0x60000000", size: "64K" },
-    { op: "memslot-delete", slot: 1 },
-    { op: "wp", slot: 0 },
-    { op: "flush" },
+    ...hostAndTlbiEvents({ page: "64K", block: "512M", q: "0x60000000" }),
   ],
 };
 
