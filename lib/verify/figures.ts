@@ -34,7 +34,13 @@ import {
   plotDocument,
   strategyLegend,
 } from "../plots/svg.ts";
-import { formatCount, formatSeconds, strategyOrder, strategyStyle } from "../plots/style.ts";
+import {
+  formatCount,
+  formatPow10,
+  formatSeconds,
+  strategyOrder,
+  strategyStyle,
+} from "../plots/style.ts";
 import { formatSize } from "../util/size.ts";
 import { defaultCostModel } from "../sweep/costmodel.ts";
 import { costModelName, type CostRows } from "./cost.ts";
@@ -91,7 +97,8 @@ function byVcpus(
       fontWeight: "bold",
     }),
     ...extra,
-    Plot.axisY({ anchor: "left", label, tickFormat: formatCount }),
+    // A log axis: powers of ten as 10ⁿ (a mix of "10,000" and "1.0×10⁶" reads badly).
+    Plot.axisY({ anchor: "left", label, tickFormat: formatPow10 }),
   ];
   if (right) {
     marks.push(Plot.axisY({ anchor: "right", label: right.label, tickFormat: right.format }));
