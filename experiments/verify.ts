@@ -80,14 +80,11 @@ async function main(): Promise<void> {
   const given = args.positionals[0];
   let name: string;
   try {
-    name = isFile(given) ? (await loadDesignFile(given)).name : designNamed(given).name;
+    name = isFile(given)
+      ? (await loadDesignFile(given)).name
+      : designNamed(given, "or a design file: a path ending in .ts").name;
   } catch (e) {
-    if (e instanceof RangeError) {
-      fail(
-        `DESIGN: ${e.message.replace(/, or a design file with --design\)$/, ")")}, ` +
-          `or a design file (a path ending in .ts)`,
-      );
-    }
+    if (e instanceof RangeError) fail(`DESIGN: ${e.message}`);
     if (e instanceof DesignError) fail(e.message);
     throw e;
   }

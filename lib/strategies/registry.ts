@@ -121,8 +121,14 @@ export function designFile(name: string): string | undefined {
   return registered.get(name)?.file;
 }
 
-/** The design `name`; an unknown name is a one-line RangeError with the nearest known one. */
-export function designNamed(name: string): Design {
+/**
+ * The design `name`; an unknown name is a one-line RangeError with the nearest known one and
+ * what else the caller accepts (`orElse`, by default a design file given with --design).
+ */
+export function designNamed(
+  name: string,
+  orElse = "or a design file with --design",
+): Design {
   const d = findDesign(name);
   if (d) return d;
   const names = designNames();
@@ -130,7 +136,7 @@ export function designNamed(name: string): Design {
   throw new RangeError(
     `unknown strategy "${name}" (${near ? `did you mean "${near}"? ` : ""}expected one of ${
       names.join(", ")
-    }, or a design file with --design)`,
+    }, ${orElse})`,
   );
 }
 
