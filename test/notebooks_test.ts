@@ -65,7 +65,7 @@ for (const name of NOTEBOOKS) {
       assertMatch(header, /grid id [0-9a-f]{8}, seed \d+/);
       // The commit that swept the CSV and its cost model, as its timing file records them.
       const m =
-        /Swept at commit `([0-9a-f]{12})` with (the default cost model|the cost model of [^(]+) \(as `([^`]+\.timing\.csv)` records\)/
+        /Swept at commit `([0-9a-f]{12})` with (the default cost model \(lib\/sweep\/costmodel\.ts\)|the cost model of [^(]+) \(as `([^`]+\.timing\.csv)` records\)/
           .exec(header);
       assert(m, header);
       const timing = parseCsv(Deno.readTextFileSync(`${ROOT}${m[3]}`)).rows;
@@ -74,7 +74,9 @@ for (const name of NOTEBOOKS) {
       assertEquals(models.length, 1);
       assertEquals(
         m[2],
-        models[0] === "default" ? "the default cost model" : `the cost model of ${models[0]}`,
+        models[0] === "default"
+          ? "the default cost model (lib/sweep/costmodel.ts)"
+          : `the cost model of ${models[0]}`,
       );
     }
     // Nothing of the checkout or the kernel that ran it: re-executing at another commit

@@ -41,6 +41,7 @@ import { type CostModel, defaultCostModel } from "../sweep/costmodel.ts";
 import { DIMENSIONS } from "../sweep/grid.ts";
 import {
   COST_FLAGS,
+  costModelName,
   type GridFile,
   gridFilePath,
   gridNames,
@@ -259,11 +260,9 @@ export function sweptAt(csv: string, gridIds: readonly string[]): SweptAt {
     : { timing, commits, missing: "no row of this grid", costModels };
 }
 
-/** " with the default cost model" / " with the cost model of FILE: …", as recorded. */
+/** " with the default cost model (…)" / " with the cost model of FILE: …", as recorded. */
 function costModelClause(models: readonly string[]): string {
-  if (models.length === 0) return "";
-  const one = (m: string) => m === "default" ? "the default cost model" : `the cost model of ${m}`;
-  return ` with ${models.map(one).join(" and ")}`;
+  return models.length === 0 ? "" : ` with ${models.map(costModelName).join(" and ")}`;
 }
 
 /** The reproducibility header of a notebook that reads a sweep CSV. */

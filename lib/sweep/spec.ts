@@ -145,6 +145,27 @@ export function defaultCostBase(): CostBase {
   return { model: defaultCostModel(), origin: "default" };
 }
 
+/**
+ * A cost model as reports, figures and notebook headers name it, from its origin: the
+ * default one, or a file's origin (its path and what it says it is).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { costModelName, defaultCostBase } from "./spec.ts";
+ * assertEquals(
+ *   costModelName(defaultCostBase().origin),
+ *   "the default cost model (lib/sweep/costmodel.ts)",
+ * );
+ * assertEquals(costModelName("m.json: Altra"), "the cost model of m.json: Altra");
+ * ```
+ */
+export function costModelName(origin: string): string {
+  return origin === defaultCostBase().origin
+    ? "the default cost model (lib/sweep/costmodel.ts)"
+    : `the cost model of ${origin}`;
+}
+
 /** What a sweep runs: grid parts, strategies, seed and cost model. */
 export interface SweepSpec {
   /** Each part's parsed dimension values (one part without a grid file's `parts`). */

@@ -53,16 +53,6 @@ export interface CostRows {
   readonly costModel: string;
 }
 
-/**
- * The cost model as report.md and the figures name it: the default one, or a file's
- * origin (its path and what it says it is).
- */
-export function costModelName(origin: string): string {
-  return origin === defaultCostBase().origin
-    ? "the default cost model (lib/sweep/costmodel.ts)"
-    : `the cost model of ${origin}`;
-}
-
 /** Run the cost sweep of `design` beside `references`. */
 export function checkCost(
   design: string,

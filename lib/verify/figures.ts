@@ -43,7 +43,8 @@ import {
 } from "../plots/style.ts";
 import { formatSize } from "../util/size.ts";
 import { defaultCostModel } from "../sweep/costmodel.ts";
-import { costModelName, type CostRows } from "./cost.ts";
+import type { CostRows } from "./cost.ts";
+import { costModelName } from "../sweep/spec.ts";
 
 /** Threshold lines: a colour no design's style uses (black, dashed). */
 const THRESHOLD = { stroke: "#000000", strokeDasharray: "6,4" };

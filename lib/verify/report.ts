@@ -21,7 +21,8 @@ import { describeEvent } from "../trace/ops.ts";
 import { formatSize, hex } from "../util/size.ts";
 import type { CheckResult } from "./check.ts";
 import type { Counterexample } from "./counterexample.ts";
-import { costModelName, type CostRows } from "./cost.ts";
+import type { CostRows } from "./cost.ts";
+import { costModelName } from "../sweep/spec.ts";
 import type { VerifyPlan } from "./plan.ts";
 
 /** The verdict of a verification. */
