@@ -81,9 +81,11 @@ export function startProgress(opts: ProgressOptions): Progress {
   }
   // Drawn on a timer (elapsed time moves while no work is reported) and from update() when a
   // draw is due: a check that runs synchronously (a replay loop) starves the timer.
-  const every = (opts.everySeconds ?? (Deno.stderr.isTerminal() ? 1 : 5)) * 1000;
-  const draw = Deno.stderr.isTerminal()
-    ? (text: string) => Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${text}`))
+  const terminal = Deno.stderr.isTerminal();
+  const every = (opts.everySeconds ?? (terminal ? 1 : 5)) * 1000;
+  const encoder = new TextEncoder();
+  const draw = terminal
+    ? (text: string) => Deno.stderr.writeSync(encoder.encode(`\r\x1b[K${text}`))
     : (text: string) => console.error(text);
   let last = performance.now();
   const tick = () => {
@@ -101,7 +103,7 @@ export function startProgress(opts: ProgressOptions): Progress {
     stop: () => {
       clearInterval(id);
       tick();
-      if (Deno.stderr.isTerminal()) console.error();
+      if (terminal) console.error();
       return Promise.resolve();
     },
   };
