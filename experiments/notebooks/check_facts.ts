@@ -20,6 +20,7 @@
 import { parse } from "@std/csv";
 import { DIMENSIONS } from "../../lib/sweep/grid.ts";
 import { COST_FLAGS } from "../../lib/sweep/spec.ts";
+import { runChecker } from "./checker.ts";
 
 type Cell = string;
 type Row = Record<string, Cell>;
@@ -351,26 +352,13 @@ export function checkNotebook(path: string): { problems: string[]; facts: number
 }
 
 if (import.meta.main) {
-  if (Deno.args.length === 0) {
-    console.error("usage: check_facts.ts NOTEBOOK.ipynb...");
-    Deno.exit(2);
-  }
-  let failed = false;
-  for (const p of Deno.args) {
-    let res;
-    try {
-      res = checkNotebook(p);
-    } catch (e) {
-      console.error(`error: ${p}: ${(e as Error).message}`);
-      Deno.exit(2);
-    }
-    for (const line of res.problems) console.error(line);
-    console.log(
-      `${p.split("/").pop()}: ${res.facts} fact(s) recomputed from the CSVs${
+  runChecker("check_facts.ts NOTEBOOK.ipynb...", (p) => {
+    const res = checkNotebook(p);
+    return {
+      problems: res.problems,
+      summary: `${p.split("/").pop()}: ${res.facts} fact(s) recomputed from the CSVs${
         res.problems.length ? `, ${res.problems.length} FAILED` : ", all hold"
       }`,
-    );
-    failed ||= res.problems.length > 0;
-  }
-  if (failed) Deno.exit(1);
+    };
+  });
 }

@@ -10,6 +10,7 @@
  */
 
 import { overlappingText, textOutside } from "../../lib/plots/textbox.ts";
+import { runChecker } from "./checker.ts";
 
 /** Problems of the figures of one executed notebook (empty: all read). */
 export function textProblems(path: string): { problems: string[]; figures: number } {
@@ -35,26 +36,13 @@ export function textProblems(path: string): { problems: string[]; figures: numbe
 }
 
 if (import.meta.main) {
-  if (Deno.args.length === 0) {
-    console.error("usage: check_text.ts NOTEBOOK.ipynb...");
-    Deno.exit(2);
-  }
-  let failed = false;
-  for (const p of Deno.args) {
-    let res;
-    try {
-      res = textProblems(p);
-    } catch (e) {
-      console.error(`error: ${p}: ${(e as Error).message}`);
-      Deno.exit(2);
-    }
-    for (const line of res.problems) console.error(line);
-    console.log(
-      `${p.split("/").pop()}: ${res.figures} figure(s)${
+  runChecker("check_text.ts NOTEBOOK.ipynb...", (p) => {
+    const res = textProblems(p);
+    return {
+      problems: res.problems,
+      summary: `${p.split("/").pop()}: ${res.figures} figure(s)${
         res.problems.length ? `, ${res.problems.length} text problem(s)` : ", no text overlaps"
       }`,
-    );
-    failed ||= res.problems.length > 0;
-  }
-  if (failed) Deno.exit(1);
+    };
+  });
 }
