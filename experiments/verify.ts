@@ -23,6 +23,7 @@
 import { basename, dirname } from "node:path";
 import { CostModelFileError, readCostModelFile } from "../lib/calibrate/model_file.ts";
 import { exportSelftest } from "../lib/selftest/mod.ts";
+import { codeCommit } from "../lib/sweep/commit.ts";
 import { type CostBase, defaultCostBase } from "../lib/sweep/spec.ts";
 import { DesignError } from "../lib/strategies/design.ts";
 import { loadDesignFile } from "../lib/strategies/load.ts";
@@ -255,22 +256,10 @@ async function main(): Promise<void> {
   }
 }
 
-/** s2lab's version and the commit of the code that ran. */
+/** s2lab's version and the commit of the code that ran (lib/sweep/commit.ts). */
 async function provenance(): Promise<string> {
   const cfg = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
-  let commit = "unknown";
-  try {
-    const o = await new Deno.Command("git", {
-      args: ["rev-parse", "--short=12", "HEAD"],
-      cwd: new URL("..", import.meta.url),
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    if (o.success) commit = new TextDecoder().decode(o.stdout).trim();
-  } catch {
-    // no git
-  }
-  return `s2lab ${cfg.version}, commit ${commit}`;
+  return `s2lab ${cfg.version}, commit ${codeCommit()}`;
 }
 
 if (import.meta.main) await main();
