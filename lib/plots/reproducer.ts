@@ -443,6 +443,10 @@ export function reproducerTimeline(run: Timeline): Figure {
       dy: -9,
       fontSize: 12,
       fill: "#222",
+      // A white halo keeps the label readable where it crosses the unmap rules.
+      stroke: "white",
+      strokeWidth: 4,
+      paintOrder: "stroke",
     }),
   );
   charts.push(
