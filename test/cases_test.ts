@@ -13,19 +13,14 @@ import {
   parseScenario,
   runCase,
 } from "../lib/trace/scenario.ts";
+import { oneContextConfig } from "./fixtures/one_context.ts";
 
 /** A small same-MMU alias: full-walk finds both, a lossy index would not. */
 function aliasTrace(expect: unknown): Record<string, unknown> {
   return {
     name: "alias",
     description: "L2 0x100000000 and 0x180000000 -> L1 0x40200000 in one context",
-    config: {
-      hostGranule: "4K",
-      paBits: 40,
-      vcpus: 1,
-      memslots: [{ id: 0, base: "1G", size: "1G", backing: "page" }],
-      contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }],
-    },
+    config: oneContextConfig(),
     expect,
     events: [
       { op: "l1-map", ctx: 1, l2ipa: "0x100000000", l1ipa: "0x40200000", size: "4K" },

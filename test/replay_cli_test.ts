@@ -1,16 +1,11 @@
 import { assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { runScript } from "./cli.ts";
+import { oneContextConfig } from "./fixtures/one_context.ts";
 
 /** deno task replay, as its task runs it. */
 const replay = (args: string[]) => runScript("replay.ts", ["--allow-read", "--allow-write"], args);
 
-const config = {
-  hostGranule: "4K",
-  paBits: 40,
-  vcpus: 1,
-  memslots: [{ id: 0, base: "1G", size: "1G", backing: "page" }],
-  contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }],
-};
+const config = oneContextConfig();
 
 async function traceFile(dir: string, name: string, events: unknown[]): Promise<string> {
   const path = `${dir}/${name}.json`;

@@ -15,6 +15,7 @@ import { CC_FLAGS } from "./selftest_harness.ts";
 import { eventLine } from "../lib/selftest/format.ts";
 import { selftestRole, TRACE_OPS } from "../lib/trace/ops.ts";
 import { replay } from "../lib/trace/replay.ts";
+import { oneContextConfig } from "./fixtures/one_context.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const FIXTURES = `${ROOT}test/fixtures/selftest`;
@@ -174,13 +175,7 @@ Deno.test("events no L1 program or L0 shell can produce are listed, and the outc
 
 const base = {
   name: "t",
-  config: {
-    hostGranule: "4K",
-    paBits: 40,
-    vcpus: 1,
-    memslots: [{ id: 0, base: "1G", size: "1G", backing: "page" }],
-    contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }],
-  },
+  config: oneContextConfig(),
 };
 const traceOf = (events: unknown[]): Trace => parseTrace({ ...base, events });
 

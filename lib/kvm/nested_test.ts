@@ -5,6 +5,7 @@ import { S2_MMU_PER_VCPU } from "./nested.ts";
 import { FullWalk } from "../strategies/full_walk.ts";
 import { replay } from "../trace/replay.ts";
 import { parseTrace } from "../trace/trace.ts";
+import { oneContextConfig } from "../../test/fixtures/one_context.ts";
 
 const G = 2 ** 30, K = 2 ** 10;
 
@@ -67,13 +68,7 @@ Deno.test("kvm_vcpu_load_hw_mmu(): a context re-created under its id with anothe
   for (const spec of [{ vmid: 2, granule: "4K" }, { vmid: 1, granule: "64K" }]) {
     const trace = parseTrace({
       name: "re-created context",
-      config: {
-        hostGranule: "4K",
-        paBits: 40,
-        vcpus: 1,
-        memslots: [{ id: 0, base: "1G", size: "1G", backing: "page" }],
-        contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }],
-      },
+      config: oneContextConfig(),
       events: [
         { op: "l1-map", ctx: 1, l2ipa: "4G", l1ipa: "1G", size: "4K" },
         { op: "access", vcpu: 0, ctx: 1, l2ipa: "4G" },

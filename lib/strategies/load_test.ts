@@ -4,19 +4,14 @@ import { replay } from "../trace/replay.ts";
 import { DesignError } from "./design.ts";
 import { loadDesignFile } from "./load.ts";
 import { clearRegisteredDesigns, designNamed, makeStrategy } from "./registry.ts";
+import { oneContextConfig } from "../../test/fixtures/one_context.ts";
 
 const FIXTURES = "test/fixtures/designs";
 
 /** Two aliases of one canonical page in one L2, then a migration of that page. */
 const ALIASES = parseTrace({
   name: "two aliases",
-  config: {
-    hostGranule: "4K",
-    paBits: 40,
-    vcpus: 1,
-    memslots: [{ id: 0, base: "1G", size: "1G", backing: "page" }],
-    contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }],
-  },
+  config: oneContextConfig(),
   events: [
     { op: "l1-map", ctx: 1, l2ipa: "4G", l1ipa: "1G", size: "4K" },
     { op: "l1-map", ctx: 1, l2ipa: "6G", l1ipa: "1G", size: "4K" },

@@ -10,6 +10,7 @@ import { RmapCompact } from "./rmap_compact.ts";
 import type { TraceEvent } from "../trace/ops.ts";
 import { replay } from "../trace/replay.ts";
 import { parseTrace } from "../trace/trace.ts";
+import { oneContextConfig } from "../../test/fixtures/one_context.ts";
 
 const G = 2 ** 30, M = 2 ** 20, K = 2 ** 10;
 
@@ -237,13 +238,7 @@ Deno.test("rmap: three aliases of one page, the middle one removed by L1, the re
   // misses it (a stale leaf) and verify() finds the list cut.
   const t = parseTrace({
     name: "three aliases",
-    config: {
-      hostGranule: "4K",
-      paBits: 40,
-      vcpus: 1,
-      memslots: [{ id: 0, base: "1G", size: "1G", backing: "page" }],
-      contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }],
-    },
+    config: oneContextConfig(),
     events: [
       ...["4G", "5G", "6G"].map((l2) => ({
         op: "l1-map",

@@ -3,17 +3,12 @@ import { makeStrategy } from "../strategies/mod.ts";
 import { replay } from "../trace/replay.ts";
 import { parseTrace } from "../trace/trace.ts";
 import { EventAggregate } from "./aggregate.ts";
+import { oneContextConfig } from "../../test/fixtures/one_context.ts";
 
 /** Two pages 2M apart in one context; the host migrates the first, L2 touches both again. */
 const trace = parseTrace({
   name: "storm",
-  config: {
-    hostGranule: "4K",
-    paBits: 40,
-    vcpus: 2,
-    memslots: [{ id: 0, base: "1G", size: "1G", backing: "page" }],
-    contexts: [{ id: 1, vmid: 1, granule: "4K", ipaBits: 40 }],
-  },
+  config: oneContextConfig(2),
   events: [
     { op: "l1-map", ctx: 1, l2ipa: "4G", l1ipa: "1G", size: "4K" },
     { op: "l1-map", ctx: 1, l2ipa: "0x100200000", l1ipa: "0x40200000", size: "4K" },
