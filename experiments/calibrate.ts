@@ -23,6 +23,7 @@ import {
   fitCostModel,
   parseRecording,
   RecordingError,
+  STAGE_FIELDS,
   stageModels,
 } from "../lib/calibrate/mod.ts";
 import { sha256Hex } from "../lib/selftest/mod.ts";
@@ -120,16 +121,8 @@ async function main(): Promise<void> {
   const f = fit.file;
   await writeOutput("--out", out, JSON.stringify(f, null, 2) + "\n");
   for (const n of fit.notes) console.error(`note: ${n}`);
-  const columns = [
-    "stage",
-    "event",
-    "op",
-    "iterations",
-    "descriptors",
-    "walks",
-    "calls",
-    "samples",
-  ] as const;
+  // Every field of a stage but its timing, which the last two columns spread out.
+  const columns = STAGE_FIELDS.filter((c): c is Exclude<typeof c, "ns"> => c !== "ns");
   console.error(textTable([
     [...columns, "ns mean", "ns sd"],
     ...f.stages.map((s) => [

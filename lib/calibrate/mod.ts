@@ -46,6 +46,7 @@ export {
   parseCostModelFile,
   readCostModelFile,
   type Spread,
+  STAGE_FIELDS,
   type StageFit,
   type StageModel,
 } from "./model_file.ts";

@@ -164,7 +164,17 @@ const SOURCE_KEYS = [
   "shows",
   "strategy",
 ];
-const STAGE_KEYS = [
+/**
+ * The fields of one stage of a cost model file, in the file's order.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { STAGE_FIELDS } from "./model_file.ts";
+ * assertEquals(STAGE_FIELDS.at(-1), "ns");
+ * ```
+ */
+export const STAGE_FIELDS = [
   "stage",
   "event",
   "op",
@@ -174,7 +184,7 @@ const STAGE_KEYS = [
   "calls",
   "samples",
   "ns",
-];
+] as const satisfies readonly (keyof StageFit)[];
 const FILE_KEYS = [
   "format",
   "version",
@@ -199,7 +209,7 @@ export function parseCostModelFile(text: string, label: string): CostModelFile {
   } catch (e) {
     bad("", `not JSON: ${(e as Error).message}`);
   }
-  const obj = (v: unknown, path: string, keys: string[]): Obj => {
+  const obj = (v: unknown, path: string, keys: readonly string[]): Obj => {
     if (typeof v !== "object" || v === null || Array.isArray(v)) bad(path, "expected an object");
     const o = v as Obj;
     const unknown = unknownKeys(o, keys);
@@ -280,7 +290,7 @@ export function parseCostModelFile(text: string, label: string): CostModelFile {
     },
     stages: (top.stages as unknown[]).map((v, i) => {
       const p = `stages[${i}]`;
-      const o = obj(v, p, STAGE_KEYS);
+      const o = obj(v, p, STAGE_FIELDS);
       return {
         stage: num(o, p, "stage", 1, true),
         event: num(o, p, "event", 0, true),
