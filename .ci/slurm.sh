@@ -48,24 +48,9 @@ if [[ $EUID -ne 0 ]]; then
   exit 1
 fi
 
-# Microseconds since the epoch (bash 5's EPOCHREALTIME), for the step times.
-now_us() { echo "${EPOCHREALTIME/./}"; }
-# secs START_US: seconds since START_US, one decimal.
-secs() {
-  local d=$(($(now_us) - $1))
-  printf '%d.%d' $((d / 1000000)) $((d % 1000000 / 100000))
-}
-T_ALL=$(now_us)
-T_STEP=$T_ALL
-STEP_NAME=""
-# step NAME: print how long the previous step took, then start NAME.
-step() {
-  [[ -n "$STEP_NAME" ]] && echo "   $STEP_NAME: $(secs "$T_STEP") s"
-  T_STEP=$(now_us)
-  STEP_NAME="$1"
-  [[ -n "$STEP_NAME" ]] && echo "== slurm: $STEP_NAME"
-  return 0
-}
+STEP_LABEL=slurm
+# shellcheck source=../experiments/steps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../experiments/steps.sh"
 finish() {
   step ""
   echo "   slurm $MODE: $(secs "$T_ALL") s in all"

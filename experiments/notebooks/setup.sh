@@ -54,22 +54,9 @@ STABLE_DIR=$(cd "$STABLE_DIR" && pwd)
 DENO="$STABLE_DIR/deno"
 export DENO_NO_UPDATE_CHECK=1
 
-# Microseconds since the epoch (bash 5's EPOCHREALTIME), for the step times.
-now_us() { echo "${EPOCHREALTIME/./}"; }
-secs() {
-  local d=$(($(now_us) - $1))
-  printf '%d.%d' $((d / 1000000)) $((d % 1000000 / 100000))
-}
-T_ALL=$(now_us)
-T_STEP=$T_ALL
-STEP_NAME=""
-step() {
-  [[ -n "$STEP_NAME" ]] && echo "   $STEP_NAME: $(secs "$T_STEP") s"
-  T_STEP=$(now_us)
-  STEP_NAME="$1"
-  [[ -n "$STEP_NAME" ]] && echo "== notebooks setup: $STEP_NAME"
-  return 0
-}
+STEP_LABEL="notebooks setup"
+# shellcheck source=../steps.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../steps.sh"
 
 is_2_9_6() { "$1" --version 2>/dev/null | head -n 1 | grep -q "^deno $DENO_VERSION "; }
 
