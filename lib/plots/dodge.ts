@@ -169,11 +169,11 @@ export function dodgeRecords<T extends Record<string, unknown>>(
 export const DODGE_NOTE =
   "Points that sit on each other are spread slightly along x; the x tick is the value.";
 
-/** A dot as drawn: its chart and panel, its series (colour) and its centre in px. */
-export interface DotCentre {
-  /** Chart index in the figure, then the panel's offset ("0:305,0"). */
+/** A mark as drawn: its chart and panel, its series (colour) and its centre in px. */
+export interface MarkCentre {
+  /** Chart index in the figure and the transforms of its facet ("0:translate(305,0)"). */
   panel: string;
-  /** The dot mark's stroke colour (one per series). */
+  /** The mark's stroke colour, else its fill (one per series for dots). */
   series: string;
   /** Centre x, px, within the panel. */
   x: number;
@@ -189,24 +189,25 @@ const translate = (t: string | null): [number, number] => {
 type Node = DomElement & { children: Iterable<Node>; parentElement: Node | null };
 
 /**
- * Every dot of a figure's SVG (Plot's `dot` marks) that belongs to a series: hollow rings
- * with `fill="none"` are highlights of another dot and are skipped. Each dot's panel is its
- * chart and the transform of its facet; its centre is within that panel.
+ * The marks of a figure's SVG drawn by Plot marks whose group is `aria-label` `label`
+ * ("dot", "x-axis tick label", …): each symbol, circle or text, by chart and facet, with
+ * its centre within that panel. Marks with `fill="none"` (the rings that highlight another
+ * dot) belong to no series and are skipped.
  */
-export function dotCentres(svgText: string): DotCentre[] {
-  const out: DotCentre[] = [];
+export function markCentres(svgText: string, label = "dot"): MarkCentre[] {
+  const out: MarkCentre[] = [];
   let chart = -1;
-  const walk = (n: Node, facet: string, dot: Node | null) => {
+  const walk = (n: Node, facet: string, mark: Node | null) => {
     for (const c of n.children) {
       const tag = c.tagName.toLowerCase();
       if (tag === "svg") {
         chart++;
         walk(c, "", null);
       } else if (tag === "g") {
-        const isDot = dot === null && c.getAttribute("aria-label") === "dot";
-        walk(c, dot ? `${facet}${c.getAttribute("transform") ?? ""}` : "", isDot ? c : dot);
-      } else if (dot && (tag === "path" || tag === "circle")) {
-        const style = (a: string) => c.getAttribute(a) ?? closest(dot, c, a);
+        const isMark = mark === null && c.getAttribute("aria-label") === label;
+        walk(c, mark ? `${facet}${c.getAttribute("transform") ?? ""}` : "", isMark ? c : mark);
+      } else if (mark && ["path", "circle", "text"].includes(tag)) {
+        const style = (a: string) => c.getAttribute(a) ?? closest(mark, c, a);
         if (style("fill") === "none") continue;
         const [tx, ty] = translate(c.getAttribute("transform"));
         out.push({
@@ -246,9 +247,9 @@ function closest(top: Node, el: Node, name: string): string | null {
  * assertEquals(crowdedDots(svg, 9).length, 1);
  * ```
  */
-export function crowdedDots(svgText: string, r: number): [DotCentre, DotCentre][] {
-  const dots = dotCentres(svgText);
-  const out: [DotCentre, DotCentre][] = [];
+export function crowdedDots(svgText: string, r: number): [MarkCentre, MarkCentre][] {
+  const dots = markCentres(svgText, "dot");
+  const out: [MarkCentre, MarkCentre][] = [];
   for (let i = 0; i < dots.length; i++) {
     for (let j = i + 1; j < dots.length; j++) {
       const a = dots[i], b = dots[j];
