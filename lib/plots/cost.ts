@@ -29,8 +29,8 @@ import {
 } from "./results.ts";
 import { formatBytes } from "../util/size.ts";
 import {
+  axisFormat,
   formatCount,
-  formatPow10,
   formatSeconds,
   granuleOrder,
   LOCKUP_COLOR,
@@ -351,9 +351,10 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
   const marks: Plot.Markish[] = [
     Plot.frame({ stroke: "#ccc" }),
     Plot.gridY(yTicks, { stroke: "#ddd", strokeOpacity: 1 }),
+    // text, not tickFormat: a log scale blanks formatted ticks that are not powers of 10.
     Plot.axisY(yTicks, {
       anchor: "left",
-      tickFormat: formatPow10,
+      text: axisFormat(yTicks),
       label: `↑ iterations, ${statWord(stat)} unmap event (${column})`,
     }),
     Plot.axisY(secTicks, {
@@ -366,7 +367,7 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
     Plot.ruleY([strict], { stroke: STRICT_COLOR, strokeWidth: 1.6, strokeDasharray: "2,3" }),
     // Explicit tick labels: a log scale's own format blanks ticks that are not powers of 10.
     Plot.axisX(xs, {
-      text: byVcpus ? (v: number) => String(v) : (v: number) => formatBytes(v),
+      text: byVcpus ? axisFormat(xs) : (v: number) => formatBytes(v),
       label: byVcpus ? "L1 vCPUs (2 shadow MMUs each) →" : "L1 memory →",
       labelAnchor: "center",
       labelOffset: 40,

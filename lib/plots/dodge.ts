@@ -28,7 +28,6 @@
 
 import * as Plot from "@observablehq/plot";
 import { strategyOrder } from "./style.ts";
-import { type DomElement, parseSvg } from "./svg.ts";
 
 /** Centres of marks of different series closer than this (px) are in one cluster. */
 export const DODGE_NEAR = 10;
@@ -168,95 +167,3 @@ export function dodgeRecords<T extends Record<string, unknown>>(
 /** The footnote of a figure whose marks were spread. */
 export const DODGE_NOTE =
   "Points that sit on each other are spread slightly along x; the x tick is the value.";
-
-/** A mark as drawn: its chart and panel, its series (colour) and its centre in px. */
-export interface MarkCentre {
-  /** Chart index in the figure and the transforms of its facet ("0:translate(305,0)"). */
-  panel: string;
-  /** The mark's stroke colour, else its fill (one per series for dots). */
-  series: string;
-  /** Centre x, px, within the panel. */
-  x: number;
-  /** Centre y, px, within the panel. */
-  y: number;
-}
-
-const translate = (t: string | null): [number, number] => {
-  const m = /translate\(\s*([-\d.e]+)[ ,]+([-\d.e]+)\s*\)/.exec(t ?? "");
-  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
-};
-
-type Node = DomElement & { children: Iterable<Node>; parentElement: Node | null };
-
-/**
- * The marks of a figure's SVG drawn by Plot marks whose group is `aria-label` `label`
- * ("dot", "x-axis tick label", …): each symbol, circle or text, by chart and facet, with
- * its centre within that panel. Marks with `fill="none"` (the rings that highlight another
- * dot) belong to no series and are skipped.
- */
-export function markCentres(svgText: string, label = "dot"): MarkCentre[] {
-  const out: MarkCentre[] = [];
-  let chart = -1;
-  const walk = (n: Node, facet: string, mark: Node | null) => {
-    for (const c of n.children) {
-      const tag = c.tagName.toLowerCase();
-      if (tag === "svg") {
-        chart++;
-        walk(c, "", null);
-      } else if (tag === "g") {
-        const isMark = mark === null && c.getAttribute("aria-label") === label;
-        walk(c, mark ? `${facet}${c.getAttribute("transform") ?? ""}` : "", isMark ? c : mark);
-      } else if (mark && ["path", "circle", "text"].includes(tag)) {
-        const style = (a: string) => c.getAttribute(a) ?? closest(mark, c, a);
-        if (style("fill") === "none") continue;
-        const [tx, ty] = translate(c.getAttribute("transform"));
-        out.push({
-          panel: `${chart}:${facet}`,
-          series: style("stroke") ?? style("fill") ?? "",
-          x: tag === "circle" ? Number(c.getAttribute("cx")) + tx : tx,
-          y: tag === "circle" ? Number(c.getAttribute("cy")) + ty : ty,
-        });
-      }
-    }
-  };
-  walk(parseSvg(svgText) as Node, "", null);
-  return out;
-}
-
-/** An attribute of `el` or of the nearest group between it and the dot mark `top`. */
-function closest(top: Node, el: Node, name: string): string | null {
-  for (let n = el.parentElement; n; n = n.parentElement) {
-    const v = n.getAttribute(name);
-    if (v !== null) return v;
-    if (n === top) return null;
-  }
-  return null;
-}
-
-/**
- * Pairs of dots of different series in one panel whose centres are closer than `r` px:
- * marks one hides under another.
- *
- * @example
- * ```ts
- * import { assertEquals } from "@std/assert";
- * import { crowdedDots } from "./dodge.ts";
- * const svg = `<svg xmlns="http://www.w3.org/2000/svg"><g aria-label="dot">` +
- *   `<g stroke="red"><circle cx="10" cy="10" r="3"/></g>` +
- *   `<g stroke="blue"><circle cx="12" cy="10" r="3"/><circle cx="40" cy="10" r="3"/></g></g></svg>`;
- * assertEquals(crowdedDots(svg, 9).length, 1);
- * ```
- */
-export function crowdedDots(svgText: string, r: number): [MarkCentre, MarkCentre][] {
-  const dots = markCentres(svgText, "dot");
-  const out: [MarkCentre, MarkCentre][] = [];
-  for (let i = 0; i < dots.length; i++) {
-    for (let j = i + 1; j < dots.length; j++) {
-      const a = dots[i], b = dots[j];
-      if (a.panel === b.panel && a.series !== b.series && Math.hypot(a.x - b.x, a.y - b.y) < r) {
-        out.push([a, b]);
-      }
-    }
-  }
-  return out;
-}

@@ -1,16 +1,15 @@
 import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
 import fc from "fast-check";
 import {
-  crowdedDots,
   DODGE_MAX_SHARE,
   DODGE_NEAR,
   DODGE_NOTE,
   DODGE_STEP,
   type DodgeMark,
   dodgeMarks,
-  markCentres,
   type PixelScale,
 } from "./dodge.ts";
+import { crowdedDots, markCentres } from "./readback.ts";
 import { costFigure } from "./cost.ts";
 import { hostMemoryFigure, hostScaleRows, hostStormFigure, hostUnmapFigure } from "./hostscale.ts";
 import { loadSweep, num, type SweepRecord } from "./results.ts";
