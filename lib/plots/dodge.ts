@@ -102,7 +102,11 @@ export function dodgeMarks(
   return at.map((p, i) => (p === px[i] ? marks[i].x : scales.x.invert(p)));
 }
 
-/** Each cluster's marks DODGE_STEP px apart about its mean x, in design order (then x). */
+/**
+ * Each cluster's marks DODGE_STEP px apart about its mean x, in design order (then x),
+ * closer when that would move a mark more than `maxShift`; a cluster whose marks already
+ * lie that far from its mean stays where it is.
+ */
 function spread(
   marks: readonly DodgeMark[],
   px: readonly number[],
@@ -119,7 +123,9 @@ function spread(
     const centre = c.reduce((s, i) => s + px[i], 0) / c.length;
     const off = Math.max(...c.map((i) => Math.abs(px[i] - centre)));
     const half = (c.length - 1) / 2;
-    const step = Math.max(0, Math.min(DODGE_STEP, (maxShift - off) / half));
+    // No mark moves more than maxShift: |centre - x| <= off, plus half the spread's width.
+    if (off >= maxShift) continue;
+    const step = Math.min(DODGE_STEP, (maxShift - off) / half);
     c.forEach((i, k) => (at[i] = centre + (k - half) * step));
   }
   return at;

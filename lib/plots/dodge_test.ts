@@ -196,3 +196,29 @@ Deno.test("01's cost figures and 05's line figures: no mark sits on another's, a
     "no figure spread its marks: the test data would not catch a dodge that fails",
   );
 });
+
+Deno.test("dodge: marks at nearby x obey the bound too (a cluster too wide to spread stays where it is)", () => {
+  const y = logScale(100, 400, 300, 0);
+  for (const width of [120, 300, 2400]) {
+    const x = logScale(1, 1000, 0, width);
+    const px = [1, 10, 100, 1000].map((t) => x.apply(t));
+    const gap = Math.min(...px.slice(1).map((p, i) => p - px[i]));
+    fc.assert(fc.property(
+      fc.array(
+        fc.record({
+          series: fc.constantFrom(...NAMES),
+          x: fc.double({ min: 50, max: 200, noNaN: true }),
+          y: fc.double({ min: 100, max: 104, noNaN: true }),
+        }),
+        { maxLength: 10 },
+      ),
+      (ms) => {
+        const marks = ms.map((m) => ({ ...m, panel: 0 }));
+        const xd = dodgeMarks(marks, { x, y }, [1, 10, 100, 1000]);
+        marks.forEach((m, i) => {
+          assert(Math.abs(x.apply(xd[i]) - x.apply(m.x)) <= DODGE_MAX_SHARE * gap + 1e-6);
+        });
+      },
+    ));
+  }
+});
