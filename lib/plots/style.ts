@@ -226,8 +226,20 @@ export function logTicks(lo: number, hi: number): number[] {
   return out;
 }
 
-/** A duration in seconds as text: "35.5 s", "6 ms", "590 µs", "80 ns". */
-export function formatSeconds(s: number): string {
+/**
+ * A duration in seconds as text, three significant digits in the largest unit it reaches
+ * once rounded to them: "35.5 s", "6 ms", "590 µs", "80 ns", and "1 ms" for 0.9999996 ms
+ * (a tick converted from iterations lands a hair under its power of ten).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { formatSeconds } from "./style.ts";
+ * assertEquals([0.0355, 0.0009999996, 999.96e-9].map(formatSeconds), ["35.5 ms", "1 ms", "1 µs"]);
+ * ```
+ */
+export function formatSeconds(seconds: number): string {
+  const s = Number(seconds.toPrecision(3));
   const a = Math.abs(s);
   const [v, unit] = a >= 1
     ? [s, "s"]

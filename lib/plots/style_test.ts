@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import fc from "fast-check";
-import { axisFormat, formatTick, tickStyle } from "./style.ts";
+import { axisFormat, formatSeconds, formatTick, tickStyle } from "./style.ts";
 import { mixedTickAxes } from "./readback.ts";
 
 /** An axis of these labels, as Plot draws one. */
@@ -59,4 +59,17 @@ Deno.test("axisFormat: power form from 10⁶ or past three decades, digits below
       assert(Math.abs(v - t) <= Math.abs(t) * 5e-3 + 5e-4, `${t} written ${text}`);
     }
   }));
+});
+
+Deno.test("formatSeconds: a duration a hair off its power of ten takes the larger unit, never 1,000 of the smaller", () => {
+  fc.assert(fc.property(
+    fc.integer({ min: -9, max: 1 }),
+    fc.double({ min: -1e-6, max: 1e-6, noNaN: true }),
+    (e, eps) => {
+      const text = formatSeconds(10 ** e * (1 + eps));
+      const m = /^([\d,.]+) (ns|µs|ms|s)$/.exec(text);
+      assert(m, text);
+      assert(m[2] === "s" || Number(m[1].replace(/,/g, "")) < 1000, text);
+    },
+  ));
 });
