@@ -15,7 +15,7 @@ import { hostMemoryFigure, hostScaleRows, hostStormFigure, hostUnmapFigure } fro
 import { loadSweep, num, type SweepRecord } from "./results.ts";
 import type { Figure } from "./svg.ts";
 import { designNames } from "../strategies/registry.ts";
-import { strategyOrder } from "./style.ts";
+import { strategyOrder, strategyStyle } from "./style.ts";
 
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 
@@ -221,4 +221,50 @@ Deno.test("dodge: marks at nearby x obey the bound too (a cluster too wide to sp
       },
     ));
   }
+});
+
+Deno.test("the spread footnote appears only when a mark moved", async () => {
+  const rs = await rows("results/sweep.csv");
+  const one = rs.filter((r) => r.strategy === "full-walk");
+  assert(!costFigure(one, { by: "vcpus" }).svg.includes(DODGE_NOTE));
+  assert(costFigure(rs, { by: "vcpus" }).svg.includes(DODGE_NOTE));
+  const ws = hostScaleRows(await rows("results/working-set.csv"));
+  const alias = Math.max(...ws.map((r) => num(r, "alias")));
+  const lone = ws.filter((r) => r.strategy === "rmap");
+  assert(!hostUnmapFigure(lone, alias).svg.includes(DODGE_NOTE));
+  assert(hostUnmapFigure(ws, alias).svg.includes(DODGE_NOTE));
+});
+
+Deno.test("05: a series equal to another's at every point is named in the notes and not drawn in that chart", async () => {
+  const ws = hostScaleRows(await rows("results/working-set.csv"));
+  const alias = Math.max(...ws.map((r) => num(r, "alias")));
+  const charts = { top: 0, middle: 1, bottom: 2 } as Record<string, number>;
+  let named = 0;
+  for (const fig of [hostUnmapFigure(ws, alias), hostStormFigure(ws, alias)]) {
+    const notes = [...fig.svg.matchAll(
+      /Not drawn in the (\w+) chart: (\S+) coincides with (\S+) at all (\d+) points \(the same (\w+)\)/g,
+    )];
+    for (const [, chart, hidden, same, points, column] of notes) {
+      named++;
+      const at = ws.filter((r) => num(r, "alias") === alias && num(r, column as "vcpus") > 0);
+      const of = (s: string) =>
+        new Map(
+          at.filter((r) => r.strategy === s).map((r) => [
+            `${num(r, "working_set_bytes")}/${num(r, "vcpus")}`,
+            num(r, column as "vcpus"),
+          ]),
+        );
+      assertEquals(of(hidden), of(same));
+      assertEquals(of(hidden).size, Number(points));
+      const colour = strategyStyle(hidden).color;
+      const dots = markCentres(fig.svg, "dot").filter((d) =>
+        d.panel.startsWith(`${charts[chart]}:`) && d.series === colour
+      );
+      assertEquals(dots, [], `${fig.name}: ${hidden} drawn in the ${chart} chart`);
+    }
+  }
+  assert(
+    named > 0,
+    "the committed working-set rows have no coincident series: the test checks nothing",
+  );
 });
