@@ -241,10 +241,20 @@ Deno.test("05: a series equal to another's at every point is named in the notes 
   const charts = { top: 0, middle: 1, bottom: 2 } as Record<string, number>;
   let named = 0;
   for (const fig of [hostUnmapFigure(ws, alias), hostStormFigure(ws, alias)]) {
-    const notes = [...fig.svg.matchAll(
-      /Not drawn in the (\w+) chart: (\S+) coincides with (\S+) at all (\d+) points \(the same (\w+)\)/g,
-    )];
-    for (const [, chart, hidden, same, points, column] of notes) {
+    const text = [...fig.svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]).join(" ");
+    const notes = [...text.matchAll(
+      /Not drawn in the ([\w ]+?) charts?: (\S+) coincides with (\S+) at all (\d+) points \(the same ([\w ]+?)\)/g,
+    )].flatMap(([, cs, hidden, same, points, cols]) => {
+      const columns = cols.split(" and ");
+      return cs.split(" and ").map((chart, i) => ({
+        chart,
+        hidden,
+        same,
+        points,
+        column: columns[i] ?? columns[0],
+      }));
+    });
+    for (const { chart, hidden, same, points, column } of notes) {
       named++;
       const at = ws.filter((r) => num(r, "alias") === alias && num(r, column as "vcpus") > 0);
       const of = (s: string) =>

@@ -255,16 +255,28 @@ function hostChart(
  */
 const LEAVES_X = "vcpus+working_set_bytes";
 
-/** The notes of a figure of host panels: what each chart does not draw, and the spread. */
+/**
+ * The notes of a figure of host panels: each strategy a chart does not draw (one note for
+ * all the charts where it coincides with the same one), and the spread.
+ */
 function panelNotes(
   charts: readonly { panel: HostPanel; what: string; column: string }[],
 ): string[] {
+  const notes = new Map<string, { c: Coincident; what: string[]; columns: string[] }>();
+  for (const { panel, what, column } of charts) {
+    for (const c of panel.coincident) {
+      const k = `${c.strategy}|${c.same}|${c.points}`;
+      const n = notes.get(k) ?? { c, what: [], columns: [] };
+      n.what.push(what);
+      n.columns.push(column);
+      notes.set(k, n);
+    }
+  }
   return [
-    ...charts.flatMap(({ panel, what, column }) =>
-      panel.coincident.map((c) =>
-        `Not drawn in ${what}: ${c.strategy} coincides with ${c.same} at all ${c.points} ` +
-        `points (the same ${column}); its line would hide under ${c.same}'s.`
-      )
+    ...[...notes.values()].map(({ c, what, columns }) =>
+      `Not drawn in the ${what.join(" and ")} chart${what.length > 1 ? "s" : ""}: ` +
+      `${c.strategy} coincides with ${c.same} at all ${c.points} points (the same ` +
+      `${[...new Set(columns)].join(" and ")}); its line would hide under ${c.same}'s.`
     ),
     ...(charts.some((c) => c.panel.moved) ? [DODGE_NOTE] : []),
   ];
@@ -329,8 +341,8 @@ export function hostUnmapFigure(
       `Estimated time: lib/sweep/costmodel.ts (${m.nsPerIteration} ns per iteration, ` +
       `${m.nsPerDescriptor} ns per descriptor).`,
       ...panelNotes([
-        { panel: top, what: "the top chart", column: destroyedColumn(stat) },
-        { panel: bottom, what: "the bottom chart", column: est },
+        { panel: top, what: "top", column: destroyedColumn(stat) },
+        { panel: bottom, what: "bottom", column: est },
       ]),
     ],
     stated: shown.text.collect(),
@@ -370,8 +382,8 @@ export function hostStormFigure(rows: readonly SweepRecord[], alias: number): Fi
       `Time: faults × ${nsf} ns per nested shadow fault (ns_per_fault, an order-of-magnitude ` +
       "estimate: lib/sweep/costmodel.ts); storm_vcpu_est_ns_max is what one vCPU waits.",
       ...panelNotes([
-        { panel: faults, what: "the top chart", column: "storm_faults_max" },
-        { panel: wait, what: "the bottom chart", column: "storm_vcpu_est_ns_max" },
+        { panel: faults, what: "top", column: "storm_faults_max" },
+        { panel: wait, what: "bottom", column: "storm_vcpu_est_ns_max" },
       ]),
     ],
     stated: shown.text.collect(),
@@ -411,9 +423,9 @@ export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): F
     notes: [
       "full-walk keeps no index (0 B) and is not drawn.",
       ...panelNotes([
-        { panel: total, what: "the top chart", column: "peak_memory_bytes" },
-        { panel: per, what: "the middle chart", column: "memory_bytes_per_shadow_entry" },
-        { panel: against, what: "the bottom chart", column: "peak_memory_bytes" },
+        { panel: total, what: "top", column: "peak_memory_bytes" },
+        { panel: per, what: "middle", column: "memory_bytes_per_shadow_entry" },
+        { panel: against, what: "bottom", column: "peak_memory_bytes" },
       ]),
     ],
     stated: shown.text.collect(),
