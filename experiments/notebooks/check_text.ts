@@ -2,13 +2,15 @@
  * `deno run --allow-read experiments/notebooks/check_text.ts NOTEBOOK.ipynb...`: check that
  * every figure of executed notebooks reads as drawn: no text box overlaps another and none
  * reaches outside the figure, measured from the SVG with the font's advance widths
- * (lib/plots/textbox.ts), as a PNG 1200 px wide shows it.
+ * (lib/plots/textbox.ts), as a PNG 1200 px wide shows it; and that no axis mixes two tick
+ * formats, 10ⁿ beside plain digits (lib/plots/readback.ts).
  *
  * Exit status: 0 every figure reads, 1 a figure does not (one line per overlap), 2 bad input.
  *
  * @module
  */
 
+import { mixedTickAxes } from "../../lib/plots/readback.ts";
 import { overlappingText, textOutside } from "../../lib/plots/textbox.ts";
 import { runChecker } from "./checker.ts";
 
@@ -29,6 +31,10 @@ export function textProblems(path: string): { problems: string[]; figures: numbe
       }
       for (const b of textOutside(text)) {
         problems.push(`${name} cell ${i}: "${b.text}" reaches outside the figure`);
+      }
+      for (const a of mixedTickAxes(text)) {
+        const ticks = a.labels.filter((l) => l !== "").join(" ");
+        problems.push(`${name} cell ${i}: chart ${a.axis} mixes tick formats (${ticks})`);
       }
     }
   });

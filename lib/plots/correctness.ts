@@ -37,8 +37,8 @@ import type { SweepColumn } from "../sweep/columns.ts";
 import { distinct, largestScale, maxBy, num, type SweepRecord } from "./results.ts";
 import { formatBytes } from "../util/size.ts";
 import {
+  axisFormat,
   formatCount,
-  formatPow10,
   formatSeconds,
   granuleOrder,
   LOCKUP_COLOR,
@@ -248,6 +248,7 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
   const xHi = Math.max(...xsAll, lock) * 3;
   const maxV = Math.max(1, ...data.map((d) => d.violations as number));
   const yTicks = symlogTicks(maxV);
+  const xTicks = pow10Ticks(xLo, xHi).filter((t) => t >= xLo && t <= xHi);
   const marks: Plot.Markish[] = [
     Plot.frame({ stroke: "#ccc" }),
     Plot.ruleX([lock], { stroke: LOCKUP_COLOR, strokeWidth: 1.8, strokeDasharray: "7,4" }),
@@ -295,8 +296,8 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
     x: {
       type: "log",
       domain: [xLo, xHi],
-      ticks: pow10Ticks(xLo, xHi).filter((t) => t >= xLo && t <= xHi),
-      tickFormat: formatPow10,
+      ticks: xTicks,
+      tickFormat: axisFormat(xTicks),
       grid: true,
       label: `iterations, ${statWord(stat)} unmap event (log) →`,
       labelAnchor: "center",
@@ -306,7 +307,7 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
       type: "symlog",
       domain: [0, yTicks[yTicks.length - 1] * 1.6],
       ticks: yTicks,
-      tickFormat: formatPow10,
+      tickFormat: axisFormat(yTicks),
       grid: true,
       label: "stale shadow entries (violations)",
       labelAnchor: "center",

@@ -29,8 +29,8 @@ import {
 } from "./results.ts";
 import { formatBytes } from "../util/size.ts";
 import {
+  axisFormat,
   formatCount,
-  formatPow10,
   formatSeconds,
   granuleOrder,
   LOCKUP_COLOR,
@@ -49,6 +49,7 @@ import {
 import { statColumn, type Statistic, statWord } from "./params.ts";
 import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
 import { type Section, section } from "./section.ts";
+import { DODGE_NOTE, dodgeRecords } from "./dodge.ts";
 import {
   composeFigure,
   type DomElement,
@@ -216,35 +217,6 @@ export function coincidentSeries(
   return out;
 }
 
-/**
- * Spread points that sit on each other (same panel and x, y within about 10 %) a little
- * along a log x axis, so that every strategy's mark stays visible: adds `xd` to each.
- */
-export function dodgeLogX(
-  data: Record<string, string | number>[],
-  panel: string,
-  x: string,
-  y: string,
-  step = 0.07,
-): Record<string, string | number>[] {
-  const groups = new Map<string, Record<string, string | number>[]>();
-  for (const d of data) {
-    const v = d[y] as number;
-    const k = JSON.stringify([d[panel], d[x], v > 0 ? Math.round(Math.log10(v) * 24) : 0]);
-    groups.set(k, [...(groups.get(k) ?? []), d]);
-  }
-  const order = strategyOrder(data.map((d) => String(d.strategy)));
-  const out: Record<string, string | number>[] = [];
-  for (const g of groups.values()) {
-    g.sort((a, b) => order.indexOf(String(a.strategy)) - order.indexOf(String(b.strategy)));
-    g.forEach((d, i) => {
-      const off = g.length > 1 ? (i - (g.length - 1) / 2) * step : 0;
-      out.push({ ...d, xd: (d[x] as number) * 2 ** off });
-    });
-  }
-  return out;
-}
-
 /** The points a cost figure draws: one per (granule, strategy, x), worst over the rest. */
 export function costData(rows: readonly SweepRecord[], opts: CostOptions): CostData {
   const stat = opts.stat ?? "max";
@@ -336,16 +308,11 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
   const strict = secondsToIterations(SCHED_LATENCY_NS / 1e9, nsIt);
   const { locked, alias, fixed, column, coincident } = cd;
   const hidden = new Set(coincident.map((c) => c.strategy));
-  const data = dodgeLogX(
-    cd.data.filter((d) => !hidden.has(d.strategy as string)),
-    "granule",
-    opts.by,
-    column,
-  );
-  const granules = granuleOrder(data.map((d) => d.granule as string));
-  const strategies = strategyOrder(data.map((d) => d.strategy as string));
-  const xs = [...new Set(data.map((d) => d[opts.by] as number))].sort((a, b) => a - b);
-  const ys = data.map((d) => d[column] as number);
+  const undodged = cd.data.filter((d) => !hidden.has(d.strategy as string));
+  const granules = granuleOrder(undodged.map((d) => d.granule as string));
+  const strategies = strategyOrder(undodged.map((d) => d.strategy as string));
+  const xs = [...new Set(undodged.map((d) => d[opts.by] as number))].sort((a, b) => a - b);
+  const ys = undodged.map((d) => d[column] as number);
   const yLo = Math.min(...ys, strict) / 3;
   const yHi = Math.max(...ys, lock) * 3;
   const byVcpus = opts.by === "vcpus";
@@ -353,12 +320,41 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
   const yTicks = pow10Ticks(yLo, yHi).filter((t) => t >= yLo && t <= yHi);
   const secTicks = pow10Ticks(yLo * nsIt / 1e9, yHi * nsIt / 1e9)
     .map((s) => secondsToIterations(s, nsIt)).filter((t) => t >= yLo && t <= yHi);
+  const layout = {
+    document: plotDocument(),
+    width: opts.width ?? 1020,
+    height: 430,
+    marginLeft: 64,
+    marginRight: 72,
+    marginTop: 44,
+    marginBottom: 48,
+    style: { fontSize: "13px", fontFamily: "DejaVu Sans, Verdana, Arial, sans-serif" },
+    fx: {
+      domain: granules,
+      label: null,
+      tickFormat: (g: string) => granuleLabel(cd.rows, g),
+      padding: 0.1,
+    },
+    x: { type: "log", domain: [xs[0] / 1.5, xs[xs.length - 1] * 1.5] },
+    y: { type: "log", domain: [yLo, yHi] },
+    symbol: { type: "identity" },
+  };
+  const dodged = dodgeRecords(undodged, {
+    panel: (d) => String(d.granule),
+    x: (d) => d[opts.by] as number,
+    y: (d) => d[column] as number,
+  }, {
+    ...layout,
+    marks: [Plot.dot(undodged, { x: opts.by, y: column, fx: "granule" })],
+  } as Plot.PlotOptions, xs);
+  const data = dodged.data;
   const marks: Plot.Markish[] = [
     Plot.frame({ stroke: "#ccc" }),
     Plot.gridY(yTicks, { stroke: "#ddd", strokeOpacity: 1 }),
+    // text, not tickFormat: a log scale blanks formatted ticks that are not powers of 10.
     Plot.axisY(yTicks, {
       anchor: "left",
-      tickFormat: formatPow10,
+      text: axisFormat(yTicks),
       label: `↑ iterations, ${statWord(stat)} unmap event (${column})`,
     }),
     Plot.axisY(secTicks, {
@@ -371,7 +367,7 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
     Plot.ruleY([strict], { stroke: STRICT_COLOR, strokeWidth: 1.6, strokeDasharray: "2,3" }),
     // Explicit tick labels: a log scale's own format blanks ticks that are not powers of 10.
     Plot.axisX(xs, {
-      text: byVcpus ? (v: number) => String(v) : (v: number) => formatBytes(v),
+      text: byVcpus ? axisFormat(xs) : (v: number) => formatBytes(v),
       label: byVcpus ? "L1 vCPUs (2 shadow MMUs each) →" : "L1 memory →",
       labelAnchor: "center",
       labelOffset: 40,
@@ -415,21 +411,16 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
       }),
     );
   }
-  const drawnLocked = dodgeLogX(
-    locked.filter((d) => !hidden.has(d.strategy as string)),
-    "granule",
-    opts.by,
-    column,
-  );
   // The rings sit where the dots are: the dodge of the drawn data, looked up by key.
   const where = new Map(
     data.map((d) => [JSON.stringify([d.granule, d.strategy, d[opts.by]]), d.xd]),
   );
+  const drawnLocked = locked.filter((d) => !hidden.has(d.strategy as string));
   marks.push(
     Plot.dot(
       drawnLocked.map((d) => ({
         ...d,
-        xd: where.get(JSON.stringify([d.granule, d.strategy, d[opts.by]])) ?? d.xd,
+        xd: where.get(JSON.stringify([d.granule, d.strategy, d[opts.by]])) ?? d[opts.by],
       })),
       {
         x: "xd",
@@ -442,26 +433,7 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
       },
     ),
   );
-  const chart = Plot.plot({
-    document: plotDocument(),
-    width: opts.width ?? 1020,
-    height: 430,
-    marginLeft: 64,
-    marginRight: 72,
-    marginTop: 44,
-    marginBottom: 48,
-    style: { fontSize: "13px", fontFamily: "DejaVu Sans, Verdana, Arial, sans-serif" },
-    fx: {
-      domain: granules,
-      label: null,
-      tickFormat: (g: string) => granuleLabel(cd.rows, g),
-      padding: 0.1,
-    },
-    x: { type: "log", domain: [xs[0] / 1.5, xs[xs.length - 1] * 1.5] },
-    y: { type: "log", domain: [yLo, yHi] },
-    symbol: { type: "identity" },
-    marks,
-  } as Plot.PlotOptions) as unknown as DomElement;
+  const chart = Plot.plot({ ...layout, marks } as Plot.PlotOptions) as unknown as DomElement;
   const legend: LegendItem[] = strategyLegend(strategies);
   legend.push(
     {
@@ -501,7 +473,7 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
         `Not drawn: ${c.strategy} coincides with ${c.same} at all ${c.points} points ` +
         `(the same ${column}); its line would hide under ${c.same}'s.`
       ),
-      `Points that sit on each other are spread slightly along x; the x tick is the value.`,
+      ...(dodged.moved ? [DODGE_NOTE] : []),
       ...paBitsNotes(cd.rows),
       ...costModelNotes(m),
       `Estimated time = iterations × ${formatCount(nsIt)} ns (the upstream walk's ns per ` +

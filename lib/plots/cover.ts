@@ -32,6 +32,7 @@ import { cheapest, designsOf, knownBroken } from "./roles.ts";
 import { type Section, section } from "./section.ts";
 import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
 import {
+  axisFormat,
   formatSeconds,
   granuleOrder,
   GREYED_COLOR,
@@ -114,7 +115,7 @@ function panels(
 
 function xAxis(xs: number[]): Plot.Markish {
   return Plot.axisX(xs, {
-    text: (v: number) => String(v),
+    text: axisFormat(xs),
     label: "L1 vCPUs (2 shadow MMUs each) →",
     labelAnchor: "center",
     labelOffset: 40,
@@ -247,7 +248,7 @@ export function coverFigure(rows: readonly SweepRecord[]): Figure {
   bottom.push(
     Plot.gridY(rt, { stroke: "#eee", strokeOpacity: 1 }),
     Plot.axisY(rt, {
-      text: (v: number) => `${v >= 1 ? v.toLocaleString("en-US") : v}×`,
+      text: axisFormat(rt, "×"),
       label: `${cast.upstream ?? "upstream"}'s time ÷ the design's`,
       labelAnchor: "center",
       labelArrow: "none",

@@ -19,7 +19,8 @@
 import { UPSTREAM } from "../strategies/registry.ts";
 import * as Plot from "@observablehq/plot";
 import { formatBytes } from "../util/size.ts";
-import { costModelOf, oursOf } from "./cost.ts";
+import { type Coincident, coincidentSeries, costModelOf, oursOf } from "./cost.ts";
+import { DODGE_NOTE, dodgeRecords } from "./dodge.ts";
 import { SCHED_LATENCY_NS } from "./latency.ts";
 import { statColumn, type Statistic, statWord } from "./params.ts";
 import type { DrawnBook } from "./drawn.ts";
@@ -27,8 +28,8 @@ import { type Section, section } from "./section.ts";
 import { pinFlags, type Slice, type SliceSpec } from "./slice.ts";
 import { num, type NumericColumn, type SweepRecord } from "./results.ts";
 import {
+  axisFormat,
   formatCount,
-  formatPow10,
   formatSeconds,
   LOCKUP_COLOR,
   logTicks,
@@ -85,7 +86,8 @@ export function destroyedColumn(stat: Statistic): NumericColumn {
 interface HostChart {
   column: NumericColumn;
   label: string;
-  format: (v: number) => string;
+  /** The y axis' tick format, given its ticks. */
+  format: (ticks: readonly number[]) => (v: number) => string;
   rules?: { y: number; color: string; dash: string }[];
 }
 
@@ -113,84 +115,55 @@ function lineDots(
       fx,
       symbol: () => st.symbol,
       r: 4.5,
-      fill: ["cross", "times", "wye"].includes(st.symbol) ? "white" : st.color,
+      fill: st.hollow || ["cross", "times", "wye"].includes(st.symbol) ? "white" : st.color,
       stroke: st.color,
       strokeWidth: 1.8,
     }),
   ];
 }
 
-/** One chart: a column against vCPUs (log), a panel per working set, a line per strategy. */
-function hostChart(
-  sec: Section<SweepRecord>,
-  spec: HostChart,
-  ticks?: (lo: number, hi: number) => number[],
-): DomElement {
-  const book = sec.drawn;
-  const sel = sec.rows.filter((r) => num(r, spec.column) > 0);
-  const data = sel.map((r) => ({
-    row: r,
-    strategy: r.strategy,
-    ws: num(r, "working_set_bytes"),
-    vcpus: num(r, "vcpus"),
-    v: num(r, spec.column),
-  }));
-  const wss = [...new Set(data.map((d) => d.ws))].sort((a, b) => a - b);
-  const xs = [...new Set(data.map((d) => d.vcpus))].sort((a, b) => a - b);
-  const vs = [...data.map((d) => d.v), ...(spec.rules ?? []).map((r) => r.y)];
-  const lo = Math.min(...vs) / 2, hi = Math.max(...vs) * 2;
-  const yt = (ticks ?? ((a: number, b: number) => {
-    const p = pow10Ticks(a, b).filter((t) => t >= a && t <= b);
-    return p.length >= 3 ? p : logTicks(a, b);
-  }))(lo, hi);
-  const marks: Plot.Markish[] = [
-    Plot.frame({ stroke: "#ccc" }),
-    Plot.gridY(yt, { stroke: "#ddd", strokeOpacity: 1 }),
-    // text, not tickFormat: a log scale blanks formatted ticks that are not powers of 10.
-    Plot.axisY(yt, { text: spec.format, label: spec.label }),
-    ...(spec.rules ?? []).map((r) =>
-      Plot.ruleY([r.y], { stroke: r.color, strokeDasharray: r.dash, strokeWidth: 1.6 })
-    ),
-    Plot.axisX(xs, {
-      text: (v: number) => String(v),
-      label: "L1 vCPUs →",
-      labelAnchor: "center",
-      labelOffset: 38,
-      labelArrow: "none",
-    }),
-  ];
-  for (const s of strategyOrder(data.map((d) => d.strategy))) {
-    const d = data.filter((x) => x.strategy === s).sort((a, b) => a.vcpus - b.vcpus);
-    for (const ws of wss) book.line("vcpus", d.filter((x) => x.ws === ws).map((x) => [x.row]));
-    marks.push(...lineDots(d, "vcpus", "ws", s, 2.2));
-  }
-  return logPanels(
-    marks,
-    {
-      domain: wss,
-      label: null,
-      tickFormat: (b: number) => `working set ${formatBytes(b)} per context`,
-      padding: 0.08,
-    },
-    [xs[0] / 1.4, xs[xs.length - 1] * 1.4],
-    [lo, hi],
-  );
+/** A chart, the strategies it does not draw (another's series point for point), and whether its marks were spread. */
+interface HostPanel {
+  chart: DomElement;
+  coincident: Coincident[];
+  moved: boolean;
+}
+
+/** One point of a host-scale chart: its row, its panel `p`, its x and its value `v`. */
+interface HostPoint extends Record<string, unknown> {
+  row: SweepRecord;
+  strategy: string;
+  p: number | string;
+  x: number;
+  v: number;
 }
 
 /**
- * The x of the memory-against-leaves panel: the populated shadow leaves, which the vCPU
- * count and the working set make (a line there runs over both).
+ * Panels side by side, log x and log y, a line per strategy through its points (a series
+ * that is another's point for point is not drawn; marks that sit on each other are spread
+ * along x: ./dodge.ts), the rows recorded in `book` (each line one configuration along
+ * `xColumn`); axes are marks in `marks`.
  */
-const LEAVES_X = "vcpus+working_set_bytes";
-
-/** The host-scale chart frame: panels side by side, log x and log y, axes drawn as marks. */
-function logPanels(
+function hostPanels(
+  points: readonly HostPoint[],
+  book: DrawnBook,
+  xColumn: string,
   marks: Plot.Markish[],
   fx: Record<string, unknown>,
   x: [number, number],
   y: [number, number],
-): DomElement {
-  return Plot.plot({
+  xTicks: readonly number[],
+  width: number,
+): HostPanel {
+  const coincident = coincidentSeries(
+    points.map(({ strategy, p, x, v }) => ({ strategy, p, x, v })),
+    ["p", "x"],
+    "v",
+  );
+  const hidden = new Set(coincident.map((c) => c.strategy));
+  const shown = points.filter((d) => !hidden.has(d.strategy));
+  book.rows(points.map((d) => d.row));
+  const layout = {
     document: plotDocument(),
     width: 1020,
     height: 300,
@@ -203,8 +176,110 @@ function logPanels(
     x: { type: "log", domain: x },
     y: { type: "log", domain: y },
     symbol: { type: "identity" },
+  };
+  const dodged = dodgeRecords(
+    shown,
+    { panel: (d) => d.p, x: (d) => d.x, y: (d) => d.v },
+    { ...layout, marks: [Plot.dot(shown, { x: "x", y: "v", fx: "p" })] } as Plot.PlotOptions,
+    xTicks,
+  );
+  const panels = [...new Set(shown.map((d) => d.p))];
+  for (const s of strategyOrder(shown.map((d) => d.strategy))) {
+    const d = dodged.data.filter((q) => q.strategy === s).sort((a, b) => a.x - b.x);
+    for (const p of panels) book.line(xColumn, d.filter((q) => q.p === p).map((q) => [q.row]));
+    marks.push(...lineDots(d, "xd", "p", s, width));
+  }
+  const chart = Plot.plot({ ...layout, marks } as Plot.PlotOptions) as unknown as DomElement;
+  return { chart, coincident, moved: dodged.moved };
+}
+
+/** One chart: a column against vCPUs (log), a panel per working set, a line per strategy. */
+function hostChart(
+  sec: Section<SweepRecord>,
+  spec: HostChart,
+  ticks?: (lo: number, hi: number) => number[],
+): HostPanel {
+  const sel = sec.rows.filter((r) => num(r, spec.column) > 0);
+  const data: HostPoint[] = sel.map((r) => ({
+    row: r,
+    strategy: r.strategy,
+    p: num(r, "working_set_bytes"),
+    x: num(r, "vcpus"),
+    v: num(r, spec.column),
+  }));
+  const wss = [...new Set(data.map((d) => d.p as number))].sort((a, b) => a - b);
+  const xs = [...new Set(data.map((d) => d.x))].sort((a, b) => a - b);
+  const vs = [...data.map((d) => d.v), ...(spec.rules ?? []).map((r) => r.y)];
+  const lo = Math.min(...vs) / 2, hi = Math.max(...vs) * 2;
+  const yt = (ticks ?? ((a: number, b: number) => {
+    const p = pow10Ticks(a, b).filter((t) => t >= a && t <= b);
+    return p.length >= 3 ? p : logTicks(a, b);
+  }))(lo, hi);
+  const marks: Plot.Markish[] = [
+    Plot.frame({ stroke: "#ccc" }),
+    Plot.gridY(yt, { stroke: "#ddd", strokeOpacity: 1 }),
+    // text, not tickFormat: a log scale blanks formatted ticks that are not powers of 10.
+    Plot.axisY(yt, { text: spec.format(yt), label: spec.label }),
+    ...(spec.rules ?? []).map((r) =>
+      Plot.ruleY([r.y], { stroke: r.color, strokeDasharray: r.dash, strokeWidth: 1.6 })
+    ),
+    Plot.axisX(xs, {
+      text: axisFormat(xs),
+      label: "L1 vCPUs →",
+      labelAnchor: "center",
+      labelOffset: 38,
+      labelArrow: "none",
+    }),
+  ];
+  return hostPanels(
+    data,
+    sec.drawn,
+    "vcpus",
     marks,
-  } as Plot.PlotOptions) as unknown as DomElement;
+    {
+      domain: wss,
+      label: null,
+      tickFormat: (b: number) => `working set ${formatBytes(b)} per context`,
+      padding: 0.08,
+    },
+    [xs[0] / 1.4, xs[xs.length - 1] * 1.4],
+    [lo, hi],
+    xs,
+    2.2,
+  );
+}
+
+/**
+ * The x of the memory-against-leaves panel: the populated shadow leaves, which the vCPU
+ * count and the working set make (a line there runs over both).
+ */
+const LEAVES_X = "vcpus+working_set_bytes";
+
+/**
+ * The notes of a figure of host panels: each strategy a chart does not draw (one note for
+ * all the charts where it coincides with the same one), and the spread.
+ */
+function panelNotes(
+  charts: readonly { panel: HostPanel; what: string; column: string }[],
+): string[] {
+  const notes = new Map<string, { c: Coincident; what: string[]; columns: string[] }>();
+  for (const { panel, what, column } of charts) {
+    for (const c of panel.coincident) {
+      const k = `${c.strategy}|${c.same}|${c.points}`;
+      const n = notes.get(k) ?? { c, what: [], columns: [] };
+      n.what.push(what);
+      n.columns.push(column);
+      notes.set(k, n);
+    }
+  }
+  return [
+    ...[...notes.values()].map(({ c, what, columns }) =>
+      `Not drawn in the ${what.join(" and ")} chart${what.length > 1 ? "s" : ""}: ` +
+      `${c.strategy} coincides with ${c.same} at all ${c.points} points (the same ` +
+      `${[...new Set(columns)].join(" and ")}); its line would hide under ${c.same}'s.`
+    ),
+    ...(charts.some((c) => c.panel.moved) ? [DODGE_NOTE] : []),
+  ];
 }
 
 function legendOf(rows: readonly SweepRecord[], extra: LegendItem[] = []): LegendItem[] {
@@ -231,12 +306,12 @@ export function hostUnmapFigure(
   const top = hostChart(shown, {
     column: destroyedColumn(stat),
     label: `↑ leaves one unmap destroys (${destroyedColumn(stat)})`,
-    format: (v) => formatPow10(v),
+    format: axisFormat,
   });
   const bottom = hostChart(shown, {
     column: est,
     label: `↑ estimated time of the unmap (${est})`,
-    format: (v) => sec(v),
+    format: () => sec,
     rules: [
       { y: m.softLockupNs, color: LOCKUP_COLOR, dash: "7,4" },
       { y: SCHED_LATENCY_NS, color: STRICT_COLOR, dash: "2,3" },
@@ -249,7 +324,7 @@ export function hostUnmapFigure(
       `density ${alias}; the ${statWord(stat)} host unmap event of each point (leaves ` +
       `destroyed: ${stat === "p99" ? "max, the column has no p99" : stat}). Log axes.` +
       shown.pinSentence(),
-    chart: [top, bottom],
+    chart: [top.chart, bottom.chart],
     legend: legendOf(shown.rows, [
       { label: `soft lockup ${sec(m.softLockupNs)}`, color: LOCKUP_COLOR, kind: "rule" },
       {
@@ -265,6 +340,10 @@ export function hostUnmapFigure(
       "touches again is a refault (next figure).",
       `Estimated time: lib/sweep/costmodel.ts (${m.nsPerIteration} ns per iteration, ` +
       `${m.nsPerDescriptor} ns per descriptor).`,
+      ...panelNotes([
+        { panel: top, what: "top", column: destroyedColumn(stat) },
+        { panel: bottom, what: "bottom", column: est },
+      ]),
     ],
     stated: shown.text.collect(),
     drawn: [shown.drawn.drawn()],
@@ -277,12 +356,12 @@ export function hostStormFigure(rows: readonly SweepRecord[], alias: number): Fi
   const faults = hostChart(shown, {
     column: "storm_faults_max",
     label: "↑ shadow faults of the worst storm (all vCPUs)",
-    format: (v) => formatPow10(v),
+    format: axisFormat,
   });
   const wait = hostChart(shown, {
     column: "storm_vcpu_est_ns_max",
     label: "↑ one vCPU's refault time, worst storm",
-    format: (v) => sec(v),
+    format: () => sec,
     rules: [{ y: SCHED_LATENCY_NS, color: STRICT_COLOR, dash: "2,3" }],
   });
   const nsf = [...new Set(shown.rows.map((r) => num(r, "ns_per_fault")))].join(", ");
@@ -292,7 +371,7 @@ export function hostStormFigure(rows: readonly SweepRecord[], alias: number): Fi
     subtitle: `After each host unmap every context re-touches part of its working set ` +
       `(retouch); the shadow faults that follow are the storm. Alias density ${alias}.` +
       shown.pinSentence(),
-    chart: [faults, wait],
+    chart: [faults.chart, wait.chart],
     legend: legendOf(shown.rows, [{
       label: `scheduling latency ${sec(SCHED_LATENCY_NS)}`,
       color: STRICT_COLOR,
@@ -302,6 +381,10 @@ export function hostStormFigure(rows: readonly SweepRecord[], alias: number): Fi
     notes: [
       `Time: faults × ${nsf} ns per nested shadow fault (ns_per_fault, an order-of-magnitude ` +
       "estimate: lib/sweep/costmodel.ts); storm_vcpu_est_ns_max is what one vCPU waits.",
+      ...panelNotes([
+        { panel: faults, what: "top", column: "storm_faults_max" },
+        { panel: wait, what: "bottom", column: "storm_vcpu_est_ns_max" },
+      ]),
     ],
     stated: shown.text.collect(),
     drawn: [shown.drawn.drawn()],
@@ -320,13 +403,14 @@ export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): F
   const total = hostChart(shown, {
     column: "peak_memory_bytes",
     label: "↑ index bytes of the VM (peak)",
-    format: (v) => formatBytes(v),
+    format: () => formatBytes,
   }, pow2);
   const per = hostChart(shown, {
     column: "memory_bytes_per_shadow_entry",
     label: "↑ bytes per shadow entry",
-    format: (v) => `${formatCount(v)} B`,
+    format: (t) => axisFormat(t, " B"),
   });
+  const against = memoryAgainstLeaves(leaves, pow2);
   return composeFigure({
     name: "05-host-memory",
     title: "Index memory at host scale",
@@ -334,9 +418,16 @@ export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): F
       `per live shadow leaf (middle), alias density ${alias}; bottom: the VM's index against ` +
       `the populated working set (peak shadow leaves), every vCPU count and working set.` +
       shown.pinSentence(),
-    chart: [total, per, memoryAgainstLeaves(leaves, pow2)],
+    chart: [total.chart, per.chart, against.chart],
     legend: legendOf(shown.rows.filter((r) => num(r, "peak_memory_bytes") > 0)),
-    notes: ["full-walk keeps no index (0 B) and is not drawn."],
+    notes: [
+      "full-walk keeps no index (0 B) and is not drawn.",
+      ...panelNotes([
+        { panel: total, what: "top", column: "peak_memory_bytes" },
+        { panel: per, what: "middle", column: "memory_bytes_per_shadow_entry" },
+        { panel: against, what: "bottom", column: "peak_memory_bytes" },
+      ]),
+    ],
     stated: shown.text.collect(),
     drawn: [shown.drawn.drawn(), leaves.drawn.drawn()],
   });
@@ -349,23 +440,23 @@ export function hostMemoryFigure(rows: readonly SweepRecord[], alias: number): F
 function memoryAgainstLeaves(
   sec: Section<SweepRecord>,
   ticks: (lo: number, hi: number) => number[],
-): DomElement {
-  const book: DrawnBook = sec.drawn;
-  const data = sec.rows.filter((r) =>
+): HostPanel {
+  const data: HostPoint[] = sec.rows.filter((r) =>
     num(r, "peak_memory_bytes") > 0 &&
     num(r, "peak_shadow_entries") > 0
   ).map((r) => ({
     row: r,
     strategy: r.strategy,
-    granule: String(r.granule),
-    leaves: num(r, "peak_shadow_entries"),
+    p: String(r.granule),
+    x: num(r, "peak_shadow_entries"),
     v: num(r, "peak_memory_bytes"),
   }));
-  const granules = [...new Set(data.map((d) => d.granule))];
-  const xs = data.map((d) => d.leaves), vs = data.map((d) => d.v);
+  const granules = [...new Set(data.map((d) => d.p))];
+  const xs = data.map((d) => d.x), vs = data.map((d) => d.v);
   const xlo = Math.min(...xs) / 1.5, xhi = Math.max(...xs) * 1.5;
   const lo = Math.min(...vs) / 2, hi = Math.max(...vs) * 2;
-  const xt = pow10Ticks(xlo, xhi).filter((t) => t >= xlo && t <= xhi);
+  const p10 = pow10Ticks(xlo, xhi).filter((t) => t >= xlo && t <= xhi);
+  const xt = p10.length >= 2 ? p10 : logTicks(xlo, xhi);
   const yt = ticks(lo, hi);
   const marks: Plot.Markish[] = [
     Plot.frame({ stroke: "#ccc" }),
@@ -375,26 +466,24 @@ function memoryAgainstLeaves(
       text: (v: number) => formatBytes(v),
       label: "↑ index bytes of the VM (peak)",
     }),
-    Plot.axisX(xt.length >= 2 ? xt : logTicks(xlo, xhi), {
-      text: (v: number) => formatCount(v),
+    Plot.axisX(xt, {
+      text: axisFormat(xt),
       label: "populated shadow leaves (peak) →",
       labelAnchor: "center",
       labelOffset: 38,
       labelArrow: "none",
     }),
   ];
-  for (const s of strategyOrder(data.map((d) => d.strategy))) {
-    const d = data.filter((x) => x.strategy === s).sort((a, b) => a.leaves - b.leaves);
-    for (const g of granules) {
-      book.line(LEAVES_X, d.filter((x) => x.granule === g).map((x) => [x.row]));
-    }
-    marks.push(...lineDots(d, "leaves", "granule", s, 1.6));
-  }
-  return logPanels(
+  return hostPanels(
+    data,
+    sec.drawn,
+    LEAVES_X,
     marks,
     { domain: granules, label: null, tickFormat: (g: string) => `${g} pages` },
     [xlo, xhi],
     [lo, hi],
+    xt,
+    1.6,
   );
 }
 

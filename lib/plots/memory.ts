@@ -41,8 +41,8 @@ import {
   type SweepRecord,
 } from "./results.ts";
 import {
+  axisFormat,
   formatCount,
-  formatPow10,
   granuleOrder,
   logTicks,
   pow10Ticks,
@@ -105,7 +105,8 @@ interface AliasChartSpec {
   ticks?: (lo: number, hi: number) => number[];
   yLabel: string;
   yType: "log" | "symlog";
-  tickFormat: (v: number) => string;
+  /** The y axis' tick format, given its ticks. */
+  tickFormat: (ticks: readonly number[]) => (v: number) => string;
   height?: number;
 }
 
@@ -179,7 +180,7 @@ function aliasChart(
       type: spec.yType,
       domain: [lo, top],
       ticks,
-      tickFormat: spec.tickFormat,
+      tickFormat: spec.tickFormat(ticks),
       grid: true,
       label: spec.yLabel,
     },
@@ -224,7 +225,7 @@ export function memoryFigure(rows: readonly SweepRecord[]): Figure {
     column: "memory_bytes_per_shadow_entry",
     yLabel: "↑ bytes per shadow entry",
     yType: "log",
-    tickFormat: (v) => `${formatCount(v)} B`,
+    tickFormat: (t) => axisFormat(t, " B"),
     height: 330,
   });
   const bottom = aliasChart(rows, total.filter(keep), {
@@ -232,7 +233,7 @@ export function memoryFigure(rows: readonly SweepRecord[]): Figure {
     yLabel: "↑ index bytes of the VM (peak)",
     yType: "log",
     ticks: pow2Ticks,
-    tickFormat: bytes,
+    tickFormat: () => bytes,
     height: 330,
   });
   const none = indexless(rows);
@@ -288,7 +289,7 @@ export function collateralFigure(rows: readonly SweepRecord[]): Figure {
     column: "removed_collateral",
     yLabel: "↑ shadow entries removed without need (collateral), whole trace",
     yType: "symlog",
-    tickFormat: formatPow10,
+    tickFormat: axisFormat,
   });
   return composeFigure({
     name: "03-collateral",
@@ -548,6 +549,7 @@ export function budgetFigure(data: readonly BudgetRow[]): Figure {
     y: { domain: [0, hi * 1.15], grid: true, label: "↑ fallbacks to the full walk per shadow MMU" },
     marks: common("fallbackRate", [axis(null)]),
   } as Plot.PlotOptions) as unknown as DomElement;
+  const itTicks = pow10Ticks(itLo, itHi).filter((t) => t >= itLo && t <= itHi);
   const bottom = Plot.plot({
     document: plotDocument(),
     width: 860,
@@ -561,8 +563,8 @@ export function budgetFigure(data: readonly BudgetRow[]): Figure {
     y: {
       type: "log",
       domain: [itLo, itHi],
-      ticks: pow10Ticks(itLo, itHi).filter((t) => t >= itLo && t <= itHi),
-      tickFormat: formatPow10,
+      ticks: itTicks,
+      tickFormat: axisFormat(itTicks),
       grid: true,
       label: "↑ iterations in the worst unmap event",
     },

@@ -31,7 +31,7 @@ import {
 import { formatBytes, parseAddr } from "../util/size.ts";
 import { parseTyped, readResults } from "./results.ts";
 import { FactBook, type Takeaway } from "./takeaway.ts";
-import { formatCount, formatPow10, strategyOrder, strategyStyle, symlogTicks } from "./style.ts";
+import { axisFormat, formatCount, strategyOrder, strategyStyle, symlogTicks } from "./style.ts";
 import {
   composeFigure,
   type DomElement,
@@ -464,7 +464,7 @@ export function reproducerTimeline(run: Timeline): Figure {
         type: "symlog",
         domain: [0, symlogTicks(maxStale).at(-1)! * 2],
         ticks: symlogTicks(maxStale),
-        tickFormat: formatPow10,
+        tickFormat: axisFormat(symlogTicks(maxStale)),
         grid: true,
         label: "↑ distinct stale leaves so far",
       },

@@ -133,6 +133,81 @@ export function formatCount(v: number): string {
 }
 
 /**
+ * How every tick of one axis is written: `power` (10ⁿ, m×10ⁿ) or `digits` (thousands
+ * separators). An axis never mixes the two: it is `power` when some tick is 10⁶ or more
+ * in size, or its non-zero ticks span more than three decades (largest over smallest in
+ * size > 1000); else `digits`. In `power`, 0, 1 and 10 keep their digits (they read as
+ * powers beside 10ⁿ and are shorter); every other tick is 10ⁿ or m×10ⁿ.
+ */
+export type TickStyle = "power" | "digits";
+
+/** The one style of an axis whose ticks are `ticks` (see {@linkcode TickStyle}). */
+export function tickStyle(ticks: readonly number[]): TickStyle {
+  const sizes = ticks.map(Math.abs).filter((v) => v > 0);
+  if (sizes.length === 0) return "digits";
+  const lo = Math.min(...sizes), hi = Math.max(...sizes);
+  return hi >= 1e6 || hi / lo > 1e3 * (1 + 1e-9) ? "power" : "digits";
+}
+
+/** One tick in a style: "10⁶", "2.5×10⁵", "1" (power), or "250,000", "0.25" (digits). */
+export function formatTick(v: number, style: TickStyle): string {
+  if (style === "digits" || v === 0) {
+    return Math.round(v * 1000) / 1000 === Math.round(v)
+      ? Math.round(v).toLocaleString("en-US")
+      : v.toLocaleString("en-US", { maximumFractionDigits: 3 });
+  }
+  const e = Math.floor(Math.log10(Math.abs(v)) + 1e-9);
+  const m = Number((v / 10 ** e).toPrecision(3));
+  if (Math.abs(m) === 1) return formatPow10(Math.sign(v) * 10 ** e);
+  return `${m}×${formatPow10(10 ** e)}`;
+}
+
+/**
+ * The tick format of an axis with ticks `ticks` (every figure's count axes take theirs
+ * from here): each tick in the axis' one {@linkcode TickStyle}, then `unit`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { axisFormat } from "./style.ts";
+ * const big = [0, 500000, 1000000, 1500000];
+ * assertEquals(big.map(axisFormat(big)), ["0", "5×10⁵", "10⁶", "1.5×10⁶"]);
+ * const log = [1, 10, 100, 1000, 10000];
+ * assertEquals(log.map(axisFormat(log)), ["1", "10", "10²", "10³", "10⁴"]);
+ * const small = [0, 20000, 40000, 60000];
+ * assertEquals(small.map(axisFormat(small, " B")), ["0 B", "20,000 B", "40,000 B", "60,000 B"]);
+ * ```
+ */
+export function axisFormat(ticks: readonly number[], unit = ""): (v: number) => string {
+  const style = tickStyle(ticks);
+  return (v) => formatTick(v, style) + unit;
+}
+
+/**
+ * {@linkcode axisFormat} for ticks Plot chooses itself (a linear or symlog axis' default
+ * ticks): Plot calls a text or tickFormat function with the tick, its index and all the
+ * ticks, and this formats the tick by all of them. A log axis' `tickFormat` is called with
+ * the tick alone, so that axis must be given its ticks (and `text: axisFormat(ticks)`):
+ * then this throws, naming the problem, rather than format a tick on its own.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals, assertThrows } from "@std/assert";
+ * import { tickText } from "./style.ts";
+ * assertEquals([0, 500000, 1000000].map(tickText), ["0", "5×10⁵", "10⁶"]);
+ * assertThrows(() => tickText(5), Error, "give the axis its ticks");
+ * ```
+ */
+export function tickText(v: number, _i?: number, ticks?: readonly number[]): string {
+  if (!Array.isArray(ticks)) {
+    throw new Error(
+      "tickText: called without the axis' ticks (a log axis?): give the axis its ticks",
+    );
+  }
+  return axisFormat(ticks)(v);
+}
+
+/**
  * Ticks of a log axis over [lo, hi] with several labels however short the span: powers of
  * ten over three decades or more, else 1-2-5 steps (1, 2, 5, 10, 20, …), else 1-9 steps.
  */
@@ -151,8 +226,20 @@ export function logTicks(lo: number, hi: number): number[] {
   return out;
 }
 
-/** A duration in seconds as text: "35.5 s", "6 ms", "590 µs", "80 ns". */
-export function formatSeconds(s: number): string {
+/**
+ * A duration in seconds as text, three significant digits in the largest unit it reaches
+ * once rounded to them: "35.5 s", "6 ms", "590 µs", "80 ns", and "1 ms" for 0.9999996 ms
+ * (a tick converted from iterations lands a hair under its power of ten).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { formatSeconds } from "./style.ts";
+ * assertEquals([0.0355, 0.0009999996, 999.96e-9].map(formatSeconds), ["35.5 ms", "1 ms", "1 µs"]);
+ * ```
+ */
+export function formatSeconds(seconds: number): string {
+  const s = Number(seconds.toPrecision(3));
   const a = Math.abs(s);
   const [v, unit] = a >= 1
     ? [s, "s"]

@@ -35,11 +35,14 @@ import {
   strategyLegend,
 } from "../plots/svg.ts";
 import {
+  axisFormat,
   formatCount,
-  formatPow10,
   formatSeconds,
+  logTicks,
+  pow10Ticks,
   strategyOrder,
   strategyStyle,
+  tickText,
 } from "../plots/style.ts";
 import { formatSize } from "../util/size.ts";
 import { defaultCostModel } from "../sweep/costmodel.ts";
@@ -69,16 +72,16 @@ const shortNumber = (v: number) =>
 const panelOf = (r: SweepRow) => `${r.granule} host pages, alias ${r.alias}`;
 
 /**
- * The chart of one y column against vCPUs, a line per design, one panel per granule and
- * alias density (stacked, each titled inside), `right` an optional second y axis (the same
- * scale read in other units).
+ * The chart of one y column against vCPUs (log y over the values and `extra`'s `ys`), a
+ * line per design, one panel per granule and alias density (stacked, each titled inside),
+ * `right` an optional second y axis (the same scale read in other units).
  */
 function byVcpus(
   design: string,
   rows: readonly SweepRow[],
   y: (r: SweepRow) => number,
   label: string,
-  extra: Plot.Markish[] = [],
+  extra: { marks: Plot.Markish[]; ys: number[] } = { marks: [], ys: [] },
   right?: { label: string; format: (v: number) => string },
 ): DomElement {
   const names = order(design, rows);
@@ -86,6 +89,14 @@ function byVcpus(
     rows.filter((r) => r.strategy === s).sort((a, b) => a.vcpus - b.vcpus)
   );
   const panelNames = [...new Set(rows.map(panelOf))];
+  // The ticks are given (a log axis' tickFormat sees one tick at a time, and all the ticks
+  // of an axis share one format: axisFormat).
+  const ys = [...rows.map(y), ...extra.ys];
+  const lo = Math.min(...ys), hi = Math.max(...ys);
+  const p10 = pow10Ticks(lo, hi).filter((t) => t >= lo && t <= hi);
+  const near = logTicks(lo / 1.5, hi * 1.5);
+  const ticks = p10.length >= 2 ? p10 : near.filter((_, i) => i % Math.ceil(near.length / 5) === 0);
+  const domain = [Math.min(lo, ...ticks), Math.max(hi, ...ticks)];
   const marks: Plot.Markish[] = [
     Plot.frame({ stroke: "#ddd" }),
     Plot.text(panelNames, {
@@ -97,12 +108,12 @@ function byVcpus(
       fontSize: 11,
       fontWeight: "bold",
     }),
-    ...extra,
-    // A log axis: powers of ten as 10ⁿ (a mix of "10,000" and "1.0×10⁶" reads badly).
-    Plot.axisY({ anchor: "left", label, tickFormat: formatPow10 }),
+    ...extra.marks,
+    Plot.gridY(ticks),
+    Plot.axisY(ticks, { anchor: "left", label, text: axisFormat(ticks) }),
   ];
   if (right) {
-    marks.push(Plot.axisY({ anchor: "right", label: right.label, tickFormat: right.format }));
+    marks.push(Plot.axisY(ticks, { anchor: "right", label: right.label, text: right.format }));
   }
   for (const s of names) {
     const st = strategyStyle(s);
@@ -136,7 +147,7 @@ function byVcpus(
     marginLeft: 80,
     marginRight: right ? 80 : 20,
     x: { type: "log", label: "vCPUs", grid: true, tickFormat: (v: number) => String(v) },
-    y: { type: "log", grid: true, axis: null, insetTop: 22 },
+    y: { type: "log", domain, axis: null, insetTop: 22 },
     fy: { axis: null, domain: panelNames },
     marks,
   }) as unknown as DomElement;
@@ -184,7 +195,7 @@ export function verifyFigures(design: string, cost: CostRows): Figure[] {
       grid,
       (r) => Math.max(1, r.unmap_iterations_max),
       "iterations",
-      lockupMarks,
+      { marks: lockupMarks, ys: lockupMarks.length > 0 ? [lockupIt] : [] },
       { label: "estimated time", format: (v: number) => formatSeconds(v * nsPerIt / 1e9) },
     ),
     legend: strategyLegend(order(design, grid)),
@@ -227,7 +238,7 @@ export function verifyFigures(design: string, cost: CostRows): Figure[] {
       height: 60 + 28 * names.length,
       marginLeft: 190,
       marginRight: 90,
-      x: { label, grid: true, tickFormat: formatCount },
+      x: { label, grid: true, tickFormat: tickText },
       y: { label: null, domain: names.map((s) => strategyStyle(s).label) },
       marks: [
         Plot.barX(pop, {
