@@ -24,7 +24,8 @@ import { coincidentSeries } from "./cost.ts";
 import { hostScaleSection } from "./hostscale.ts";
 import { num, type SweepRecord } from "./results.ts";
 import type { Section } from "./section.ts";
-import { pow10Ticks, strategyOrder, strategyStyle } from "./style.ts";
+import { strategyLineDots } from "./marks.ts";
+import { pow10Ticks, strategyOrder } from "./style.ts";
 import {
   composeFigure,
   type DomElement,
@@ -198,30 +199,9 @@ function panels(sec: Section<SweepRecord>, points: Point[], y: Axis): DomElement
     }),
   ];
   for (const s of strategyOrder(points.map((p) => p.strategy))) {
-    const st = strategyStyle(s);
     const d = points.filter((p) => p.strategy === s).sort((a, b) => a.vcpus - b.vcpus);
     for (const ws of wss) sec.drawn.line("vcpus", d.filter((p) => p.ws === ws).map((p) => [p.row]));
-    marks.push(
-      Plot.line(d, {
-        x: "xd",
-        y: "v",
-        fx: "ws",
-        z: "ws",
-        stroke: st.color,
-        strokeWidth: 2,
-        strokeDasharray: st.dash || undefined,
-      }),
-      Plot.dot(d, {
-        x: "xd",
-        y: "v",
-        fx: "ws",
-        symbol: () => st.symbol,
-        r: 4.5,
-        fill: st.hollow || ["cross", "times", "wye"].includes(st.symbol) ? "white" : st.color,
-        stroke: st.color,
-        strokeWidth: 1.8,
-      }),
-    );
+    marks.push(...strategyLineDots(d, { x: "xd", y: "v", fx: "ws", z: "ws" }, s));
   }
   return Plot.plot({
     document: plotDocument(),
