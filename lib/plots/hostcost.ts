@@ -186,6 +186,12 @@ interface Axis {
 function panels(sec: Section<SweepRecord>, points: Point[], y: Axis): DomElement {
   const wss = [...new Set(points.map((p) => p.ws))].sort((a, b) => a - b);
   const xs = [...new Set(points.map((p) => p.vcpus))].sort((a, b) => a - b);
+  // Panels of different host granules name theirs (a leaf, a chunk, is one of its sizes).
+  const granules = (ps: Point[]) => [...new Set(ps.map((p) => String(p.row.granule)))];
+  const pagesOf = (ws: number) =>
+    granules(points).length < 2
+      ? ""
+      : `, ${granules(points.filter((p) => p.ws === ws)).join("/")} pages`;
   const marks: Plot.Markish[] = [
     Plot.frame({ stroke: "#ccc" }),
     Plot.gridY(y.ticks, { stroke: "#ddd", strokeOpacity: 1 }),
@@ -215,7 +221,7 @@ function panels(sec: Section<SweepRecord>, points: Point[], y: Axis): DomElement
     fx: {
       domain: wss,
       label: null,
-      tickFormat: (b: number) => `working set ${formatBytes(b)} per context`,
+      tickFormat: (b: number) => `working set ${formatBytes(b)} per context` + pagesOf(b),
       padding: 0.08,
     },
     x: { type: "log", domain: [xs[0] / 1.5, xs[xs.length - 1] * 1.5] },
