@@ -255,6 +255,20 @@ function listed(xs: readonly string[]): string {
  * against L1 vCPUs, a panel per working set (linear axis, 0 to 100 %). A design that
  * takes no insert lock is named in a note, a design whose every point is another's too is
  * named instead of drawn under it, and marks that sit on each other are spread along x.
+ *
+ * @example
+ * ```ts
+ * import { assert, assertEquals } from "@std/assert";
+ * import { hostContentionFigure } from "./hostcost.ts";
+ * import type { SweepRecord } from "./results.ts";
+ * const row = (strategy: string, insert_lock: string, vcpus: number, inserts_contended: number) =>
+ *   ({ grid_id: "g", point: vcpus, strategy, vcpus, alias: 0, working_set_bytes: 2 ** 20,
+ *     granule: "4K", insert_lock, inserts_total: 100, inserts_contended });
+ * const rows = [row("rmap", "vm", 1, 0), row("rmap", "vm", 8, 99), row("full-walk", "none", 8, 0)];
+ * const f = hostContentionFigure(rows as unknown as SweepRecord[], 0);
+ * assertEquals(f.record.drawn[0].lines.map((l) => l.points.length), [2]);
+ * assert(f.svg.includes("full-walk takes no insert lock"));
+ * ```
  */
 export function hostContentionFigure(rows: readonly SweepRecord[], alias: number): Figure {
   const sec = hostScaleSection(rows, alias);
@@ -353,6 +367,23 @@ export function hostContentionFigure(rows: readonly SweepRecord[], alias: number
  * `peak_memory_bytes` ÷ (`peak_shadow_entries` × the guest memory one shadow leaf maps),
  * against L1 vCPUs, a panel per working set (log axis). Rows whose leaf size the CSV does
  * not give (a backing other than pages) and designs that keep no index are named in notes.
+ *
+ * @example
+ * ```ts
+ * import { assert, assertEquals } from "@std/assert";
+ * import { hostMemoryShareFigure } from "./hostcost.ts";
+ * import type { SweepRecord } from "./results.ts";
+ * // One context of 1 MiB (256 pages of 4 KiB) and 4 L1 mappings: 260 leaves at the peak.
+ * const row = (strategy: string, vcpus: number, peak_memory_bytes: number) =>
+ *   ({ grid_id: "g", point: vcpus, strategy, vcpus, contexts: vcpus, alias: 0,
+ *     working_set_bytes: 2 ** 20, granule: "4K", backing: "page", l1_mappings: 4 * vcpus,
+ *     peak_shadow_entries: 260 * vcpus, peak_memory_bytes });
+ * const rows = [row("rmap", 1, 13_000), row("rmap", 2, 26_000), row("full-walk", 2, 0)];
+ * const f = hostMemoryShareFigure(rows as unknown as SweepRecord[], 0);
+ * assertEquals(f.record.drawn[0].lines.map((l) => l.points.length), [2]);
+ * assert(f.svg.includes("full-walk keeps no index"));
+ * assert(f.svg.includes("Every point's peak is its populated working set"));
+ * ```
  */
 export function hostMemoryShareFigure(rows: readonly SweepRecord[], alias: number): Figure {
   const paged = rows.filter((r) => leafBytes(r) !== null);

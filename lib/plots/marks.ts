@@ -21,7 +21,17 @@
 import * as Plot from "@observablehq/plot";
 import { strategyStyle } from "./style.ts";
 
-/** Fields of the data a series reads: x, y, and optionally the panel (fx) and line split (z). */
+/**
+ * Fields of the data a series reads: x, y, and optionally the panel (fx) and line split (z).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import type { SeriesChannels } from "./marks.ts";
+ * const c: SeriesChannels = { x: "vcpus", y: "v", fx: "ws", z: "ws" };
+ * assertEquals(c.fx, c.z);
+ * ```
+ */
 export interface SeriesChannels {
   /** Field on x. */
   x: string;
@@ -36,7 +46,16 @@ export interface SeriesChannels {
 /** Symbols drawn as strokes: their dots are filled white so the stroke shows. */
 const STROKE_SYMBOLS = new Set(["cross", "times", "wye"]);
 
-/** One design's line and dots in its style (see the module doc). */
+/**
+ * One design's line and dots in its style (see the module doc).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { strategyLineDots } from "./marks.ts";
+ * assertEquals(strategyLineDots([{ x: 1, y: 1 }], { x: "x", y: "y" }, "rmap").length, 2);
+ * ```
+ */
 export function strategyLineDots(
   data: readonly object[],
   channels: SeriesChannels,
