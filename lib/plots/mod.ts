@@ -39,5 +39,6 @@ export * from "./provenance.ts";
 export * from "./takeaway.ts";
 export * from "./latency.ts";
 export * from "./hostscale.ts";
+export * from "./hostcost.ts";
 export * from "./show.ts";
 export * from "./write.ts";
