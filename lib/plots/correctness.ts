@@ -46,7 +46,6 @@ import {
   strategyOrder,
   strategyStyle,
   STRICT_COLOR,
-  symlogTicks,
 } from "./style.ts";
 import {
   composeFigure,
@@ -222,11 +221,178 @@ function aliasRadius(aliases: readonly number[], a: number): number {
   return 3 + 2.2 * aliases.indexOf(a);
 }
 
+const reaches = new Map<string, number>();
+
+/**
+ * How far an Observable Plot symbol drawn at radius `r` reaches from its centre, per px
+ * of `r` (a circle 1, a star about 1.7): measured on the path Plot draws for it.
+ *
+ * @example
+ * ```ts
+ * import { assert, assertEquals } from "@std/assert";
+ * import { symbolReach } from "./correctness.ts";
+ * assertEquals(symbolReach("circle"), 1);
+ * assert(symbolReach("star") > 1.5 && symbolReach("square") < 1);
+ * ```
+ */
+export function symbolReach(symbol: string): number {
+  const known = reaches.get(symbol);
+  if (known !== undefined) return known;
+  const r = 100;
+  const svg = Plot.plot({
+    document: plotDocument(),
+    axis: null,
+    marks: [Plot.dot([0], { x: 0, y: 0, r, symbol: () => symbol })],
+    symbol: { type: "identity" },
+    r: { type: "identity" },
+  } as Plot.PlotOptions) as unknown as DomElement;
+  const [dot] = svg.querySelectorAll('g[aria-label="dot"] path, g[aria-label="dot"] circle');
+  const d = dot?.getAttribute("d");
+  const reach =
+    (d ? Math.max(...pathExtent(d).map(Math.abs)) : Number(dot?.getAttribute("r") ?? r)) / r;
+  reaches.set(symbol, reach);
+  return reach;
+}
+
+/**
+ * The box an SVG path of M, L, H, V, Z and A commands (absolute or relative) spans, as
+ * [x0, y0, x1, y1]: an arc as the circle of its radius around its end point's centre
+ * (the symbols Plot draws close each circle with two half arcs).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { pathExtent } from "./correctness.ts";
+ * assertEquals(pathExtent("M-2,-2h4v4h-4Z"), [-2, -2, 2, 2]);
+ * assertEquals(pathExtent("M0,-3L2,1L-2,1Z"), [-2, -3, 2, 1]);
+ * ```
+ */
+export function pathExtent(d: string): [number, number, number, number] {
+  let x = 0;
+  let y = 0;
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const [, cmd, args] of d.matchAll(/([MLHVZAmlhvza])([^MLHVZAmlhvza]*)/g)) {
+    const a = (args.match(/-?\d*\.?\d+(?:e-?\d+)?/g) ?? []).map(Number);
+    const rel = cmd === cmd.toLowerCase();
+    const up = cmd.toUpperCase();
+    const step = up === "A" ? 7 : up === "H" || up === "V" ? 1 : up === "Z" ? 0 : 2;
+    for (let i = 0; step > 0 && i + step <= a.length; i += step) {
+      const [x0, y0] = [x, y];
+      if (up === "H") x = (rel ? x : 0) + a[i];
+      else if (up === "V") y = (rel ? y : 0) + a[i];
+      else {
+        x = (rel ? x : 0) + a[i + step - 2];
+        y = (rel ? y : 0) + a[i + step - 1];
+      }
+      if (up === "A") {
+        // A half arc between opposite points of a circle: its centre is their middle.
+        const [cx, cy, r] = [(x0 + x) / 2, (y0 + y) / 2, a[i]];
+        xs.push(cx - r, cx + r);
+        ys.push(cy - r, cy + r);
+      }
+      xs.push(x);
+      ys.push(y);
+    }
+  }
+  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+}
+
+/** Sizes of the trade-off scatter's vertical layout, in px of one panel. */
+export interface TradeoffSizes {
+  /** Height of each design's lane in the band, by design. */
+  lane: (strategy: string) => number;
+  /** Height of the area above the band (1 stale entry to the top tick × 1.6). */
+  upper: number;
+  /** Gap between the band's top and 0 on the symlog axis above it. */
+  gap: number;
+}
+
+/**
+ * The trade-off scatter's vertical layout, in px of one panel from the top of the band
+ * (0) up. A point with stale entries sits above the band at log10(1 + violations) (y
+ * symlog, up to 1.6 times the first power of ten at or above the most); a point without
+ * sits in the band under it, in its design's lane: one lane per design with such a point,
+ * in legend order top to bottom, so that the correct designs, which share one x decade,
+ * are spread by design while x stays their cost.
+ */
+export interface TradeoffLayout {
+  /** Designs with a lane in the band, top to bottom. */
+  lanes: string[];
+  /** Where a point sits: px above the band's top (negative: in the band). */
+  y(strategy: string, violations: number): number;
+  /** Labelled ticks: violation counts above the band, design names at their lanes. */
+  ticks: { y: number; label: string; lane: boolean }[];
+  /** Bottom and top of a panel. */
+  domain: [number, number];
+}
+
+/**
+ * The layout of {@linkcode TradeoffLayout} for `points`.
+ *
+ * @example
+ * ```ts
+ * import { assert, assertEquals } from "@std/assert";
+ * import { tradeoffLayout } from "./correctness.ts";
+ * const l = tradeoffLayout(
+ *   [
+ *     { strategy: "rmap", violations: 0 },
+ *     { strategy: "maple-v2", violations: 0 },
+ *     { strategy: "maple-v2", violations: 100 },
+ *   ],
+ *   { lane: () => 20, upper: 100, gap: 10 },
+ * );
+ * assertEquals(l.lanes, ["maple-v2", "rmap"]);
+ * assertEquals([l.y("maple-v2", 0), l.y("rmap", 0)], [-10, -30]);
+ * assertEquals(l.domain, [-40, 110]);
+ * assert(l.y("maple-v2", 100) > l.y("maple-v2", 1) && l.y("maple-v2", 1) > 10);
+ * ```
+ */
+export function tradeoffLayout(
+  points: readonly { strategy: string | number; violations: string | number }[],
+  sizes: TradeoffSizes,
+): TradeoffLayout {
+  const lanes = strategyOrder(
+    points.filter((p) => Number(p.violations) === 0).map((p) => String(p.strategy)),
+  );
+  const centre = new Map<string, number>();
+  let bottom = 0;
+  for (const s of lanes) {
+    const h = sizes.lane(s);
+    centre.set(s, bottom - h / 2);
+    bottom -= h;
+  }
+  const maxV = Math.max(1, ...points.map((p) => Number(p.violations)));
+  const counts = pow10Ticks(1, maxV);
+  const top = Math.log10(1 + counts[counts.length - 1] * 1.6);
+  const up = (v: number) => sizes.gap + sizes.upper * Math.log10(1 + v) / top;
+  const y = (strategy: string, violations: number) => {
+    if (violations > 0) return up(violations);
+    const c = centre.get(strategy);
+    if (c === undefined) throw new Error(`tradeoffLayout: no lane for ${strategy}`);
+    return c;
+  };
+  return {
+    lanes,
+    y,
+    ticks: [
+      ...counts.map((v) => ({ y: up(v), label: formatPow10(v), lane: false })),
+      ...lanes.map((s) => ({ y: centre.get(s)!, label: s, lane: true })),
+    ],
+    domain: [bottom, sizes.gap + sizes.upper],
+  };
+}
+
+/** Fill of the band of points without stale entries (no design's colour). */
+const BAND_FILL = "#f0f0f0";
+
 /**
  * Cost against correctness: iterations of the unmap event (the statistic; x, log) against
- * violations (y, symlog), a panel per host granule (columns) and L1 memory (rows) at the
- * most vCPUs, a symbol and colour per strategy, the dot's size the alias density. A
- * strategy whose dots are another's everywhere is not drawn (named in the notes).
+ * violations, a panel per host granule (columns) and L1 memory (rows) at the most vCPUs, a
+ * symbol and colour per strategy, the dot's size the alias density. Points with stale
+ * entries sit above a band (y symlog), points without in the band, one lane per design
+ * ({@linkcode tradeoffLayout}). A strategy whose dots are another's everywhere is not drawn
+ * (named in the notes).
  */
 export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "max"): Figure {
   const shown = tradeoffSection(rows);
@@ -243,27 +409,53 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
   const granules = granuleOrder(data.map((d) => d.granule as string));
   const mems = [...new Set(data.map((d) => d.l1_mem_bytes as number))].sort((a, b) => a - b);
   const aliases = [...new Set(data.map((d) => d.alias as number))].sort((a, b) => a - b);
+  const radius = (a: number) => aliasRadius(aliases, a);
+  const maxR = radius(aliases[aliases.length - 1]);
+  const layout = tradeoffLayout(data as { strategy: string; violations: number }[], {
+    lane: (s) => 2 * maxR * symbolReach(strategyStyle(s).symbol) + 4,
+    upper: 130,
+    gap: maxR * Math.max(...strategies.map((s) => symbolReach(strategyStyle(s).symbol))) + 4,
+  });
+  const placed = data.map((d): Record<string, string | number> => ({
+    ...d,
+    y: layout.y(d.strategy as string, d.violations as number),
+  }));
   const xsAll = data.map((d) => d.iterations as number);
   const xLo = Math.min(...xsAll, strict) / 3;
   const xHi = Math.max(...xsAll, lock) * 3;
-  const maxV = Math.max(1, ...data.map((d) => d.violations as number));
-  const yTicks = symlogTicks(maxV);
-  const marks: Plot.Markish[] = [
+  const marks: Plot.Markish[] = [];
+  if (layout.lanes.length > 0) {
+    marks.push(
+      Plot.rect([0], { x1: xLo, x2: xHi, y1: layout.domain[0], y2: 0, fill: BAND_FILL }),
+    );
+  }
+  const xTicks = pow10Ticks(xLo, xHi).filter((t) => t >= xLo && t <= xHi);
+  marks.push(
+    Plot.gridX(xTicks, { stroke: "#ddd", strokeOpacity: 1 }),
+    Plot.gridY(layout.ticks.filter((t) => !t.lane).map((t) => t.y), {
+      stroke: "#ddd",
+      strokeOpacity: 1,
+    }),
+    Plot.gridY(layout.ticks.filter((t) => t.lane).map((t) => t.y), {
+      stroke: "#fff",
+      strokeOpacity: 1,
+      strokeWidth: 1.5,
+    }),
     Plot.frame({ stroke: "#ccc" }),
     Plot.ruleX([lock], { stroke: LOCKUP_COLOR, strokeWidth: 1.8, strokeDasharray: "7,4" }),
     Plot.ruleX([strict], { stroke: STRICT_COLOR, strokeWidth: 1.6, strokeDasharray: "2,3" }),
-  ];
+  );
   for (const s of strategies) {
     const st = strategyStyle(s);
     const stroked = ["cross", "times", "wye"].includes(st.symbol);
     marks.push(
-      Plot.dot(data.filter((d) => d.strategy === s), {
+      Plot.dot(placed.filter((d) => d.strategy === s), {
         x: "iterations",
-        y: "violations",
+        y: "y",
         fx: "granule",
         fy: "l1_mem_bytes",
         symbol: () => st.symbol,
-        r: (d: Record<string, number>) => aliasRadius(aliases, d.alias),
+        r: (d: Record<string, number>) => radius(d.alias),
         fill: st.hollow || stroked ? "none" : st.color,
         fillOpacity: 0.35,
         stroke: st.color,
@@ -271,14 +463,25 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
       }),
     );
   }
+  const tickLabel = new Map(layout.ticks.map((t) => [t.y, t.label]));
+  const marginLeft = Math.ceil(
+    Math.max(...layout.ticks.map((t) => textWidth(t.label, 13))) + 9 + 26,
+  );
+  const panel = layout.domain[1] - layout.domain[0];
+  // fy's band: a step of (height - margins) / (rows - padding), a panel of step × (1 - padding).
+  const padding = 0.07;
+  const marginTop = 30;
+  const marginBottom = 48;
   const chart = Plot.plot({
     document: plotDocument(),
     width: 1040,
-    height: 120 + 200 * mems.length,
-    marginLeft: 64,
+    height: Math.ceil(
+      marginTop + marginBottom + panel * (mems.length - padding) / (1 - padding),
+    ),
+    marginLeft,
     marginRight: 84,
-    marginTop: 30,
-    marginBottom: 48,
+    marginTop,
+    marginBottom,
     style: FONT_STYLE,
     fx: {
       domain: granules,
@@ -290,25 +493,26 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
       domain: mems,
       label: null,
       tickFormat: (b: number) => `L1 ${formatBytes(b)}`,
-      padding: 0.12,
+      paddingInner: padding,
+      paddingOuter: 0,
     },
     x: {
       type: "log",
       domain: [xLo, xHi],
-      ticks: pow10Ticks(xLo, xHi).filter((t) => t >= xLo && t <= xHi),
+      ticks: xTicks,
       tickFormat: formatPow10,
-      grid: true,
       label: `iterations, ${statWord(stat)} unmap event (log) →`,
       labelAnchor: "center",
       labelOffset: 40,
     },
     y: {
-      type: "symlog",
-      domain: [0, yTicks[yTicks.length - 1] * 1.6],
-      ticks: yTicks,
-      tickFormat: formatPow10,
-      grid: true,
-      label: "stale shadow entries (violations)",
+      type: "linear",
+      domain: layout.domain,
+      ticks: layout.ticks.map((t) => t.y),
+      tickFormat: (v: number) => tickLabel.get(v) ?? "",
+      label: layout.lanes.length > 0
+        ? "stale shadow entries (violations, symlog) · shaded: none, a lane per design"
+        : "stale shadow entries (violations, symlog)",
       labelAnchor: "center",
       labelArrow: "none",
     },
@@ -336,7 +540,11 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
         ).join(", ")
       }) at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs). Right of the soft-lockup ` +
       `line one unmap event trips the watchdog, right of the scheduling-latency line it holds a ` +
-      `CPU past CFS's scheduling latency; above 0 the strategy left stale shadow entries. ` +
+      `CPU past CFS's scheduling latency. ` +
+      (layout.lanes.length > 0
+        ? "Points without stale shadow entries sit in the shaded band, one lane per design; " +
+          "above it the strategy left stale entries. "
+        : "Every point left stale shadow entries. ") +
       `Correct and cheap is bottom left.` + shown.pinSentence(),
     chart,
     legend,
@@ -345,7 +553,8 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
         `Not drawn: ${c.strategy} sits exactly on ${c.same} at all ${c.points} points.`
       ),
       `x: ${statColumn("unmap_iterations", stat)}; y: violations (distinct stale entries over ` +
-      "the trace), symlog. " + softLockupSource(m.softLockupNs) + "; " + SCHED_LATENCY_SOURCE + ".",
+      "the trace), symlog above the band. " + softLockupSource(m.softLockupNs) + "; " +
+      SCHED_LATENCY_SOURCE + ".",
       ...paBitsNotes(shown.rows),
     ],
     stated: shown.text.collect(),
