@@ -221,6 +221,47 @@ function aliasRadius(aliases: readonly number[], a: number): number {
   return 3 + 2.2 * aliases.indexOf(a);
 }
 
+/**
+ * The dot-size key of the trade-off scatter: one dot per alias density drawn, at the size
+ * the panels draw it, each with its density (a chart of its own, stacked above the panels).
+ */
+function aliasKey(aliases: readonly number[], width: number): DomElement {
+  const size = 13;
+  const title = "alias density (dot size):";
+  const radii = aliases.map((a) => aliasRadius(aliases, a));
+  const height = Math.ceil(2 * Math.max(...radii)) + 6;
+  let x = textWidth(title, size) + 14;
+  const items = aliases.map((a, i) => {
+    const cx = x + radii[i];
+    const label = aliasLabel(a);
+    x = cx + radii[i] + 5 + textWidth(label, size) + 18;
+    return { cx, r: radii[i], label, tx: cx + radii[i] + 5 };
+  });
+  return Plot.plot({
+    document: plotDocument(),
+    width,
+    height,
+    margin: 0,
+    axis: null,
+    style: FONT_STYLE,
+    x: { type: "identity" },
+    y: { type: "identity" },
+    r: { type: "identity" },
+    marks: [
+      Plot.text([title], { x: 0, y: height / 2, text: (t: string) => t, textAnchor: "start" }),
+      Plot.dot(items, {
+        x: "cx",
+        y: height / 2,
+        r: "r",
+        stroke: "#333",
+        strokeWidth: 1.4,
+        fill: "none",
+      }),
+      Plot.text(items, { x: "tx", y: height / 2, text: "label", textAnchor: "start" }),
+    ],
+  } as Plot.PlotOptions) as unknown as DomElement;
+}
+
 const reaches = new Map<string, number>();
 
 /**
@@ -534,11 +575,7 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
     name: "02-tradeoff",
     title: "Cost against correctness",
     subtitle: `One dot per strategy, host granule (columns), L1 memory (rows) and alias ` +
-      `density (dot size: ${
-        aliases.map((a, i) =>
-          i === 0 ? `${a} smallest` : i === aliases.length - 1 ? `${a} largest` : `${a}`
-        ).join(", ")
-      }) at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs). Right of the soft-lockup ` +
+      `density (dot size, the key above the panels) at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs). Right of the soft-lockup ` +
       `line one unmap event trips the watchdog, right of the scheduling-latency line it holds a ` +
       `CPU past CFS's scheduling latency. ` +
       (layout.lanes.length > 0
@@ -546,7 +583,7 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
           "above it the strategy left stale entries. "
         : "Every point left stale shadow entries. ") +
       `Correct and cheap is bottom left.` + shown.pinSentence(),
-    chart,
+    chart: [aliasKey(aliases, Number(chart.getAttribute("width"))), chart],
     legend,
     notes: [
       ...coincident.map((c) =>

@@ -207,3 +207,27 @@ Deno.test("tradeoffLayout: lanes in legend order, one per design with a point at
   }
   assert(thrown);
 });
+
+Deno.test("trade-off: the dot-size key shows each alias density drawn, at the panels' size", async () => {
+  for (const [name, rows] of await sweeps()) {
+    const svg = parseSvg(tradeoffFigure(rows).svg);
+    const [key, chart] = [...svg.querySelectorAll("svg")];
+    const aliases = [...new Set(tradeoffData(rows).map((d) => d.alias as number))]
+      .sort((a, b) => a - b);
+    const keyText = [...key.querySelectorAll('g[aria-label="text"] text')].map((t) =>
+      (t as unknown as { textContent: string }).textContent
+    );
+    assertEquals(keyText.slice(1), aliases.map(String), name);
+    const keyR = [...key.querySelectorAll('g[aria-label="dot"] circle')]
+      .map((c) => Number(c.getAttribute("r"))).sort((a, b) => a - b);
+    assertEquals(keyR.length, aliases.length, name);
+    // The panels' circles (rmap's symbol) come in the key's sizes, smallest to largest.
+    const circle = strategyStyle("rmap").color;
+    const sizes = new Set(
+      dotsOf(chart).filter((d) => d.color === circle).map((d) =>
+        Math.round((d.box[2] - d.box[0]) / 2 * 100) / 100
+      ),
+    );
+    assertEquals([...sizes].sort((a, b) => a - b), keyR.map((r) => Math.round(r * 100) / 100));
+  }
+});
