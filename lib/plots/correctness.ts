@@ -490,18 +490,25 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
     const st = strategyStyle(s);
     const stroked = ["cross", "times", "wye"].includes(st.symbol);
     marks.push(
-      Plot.dot(placed.filter((d) => d.strategy === s), {
-        x: "iterations",
-        y: "y",
-        fx: "granule",
-        fy: "l1_mem_bytes",
-        symbol: () => st.symbol,
-        r: (d: Record<string, number>) => radius(d.alias),
-        fill: st.hollow || stroked ? "none" : st.color,
-        fillOpacity: 0.35,
-        stroke: st.color,
-        strokeWidth: 1.6,
-      }),
+      // Denser aliases first: where one design's dots nest (one cost at every density),
+      // the smaller ones are drawn on top of the larger.
+      Plot.dot(
+        placed.filter((d) => d.strategy === s).sort((a, b) =>
+          (b.alias as number) - (a.alias as number)
+        ),
+        {
+          x: "iterations",
+          y: "y",
+          fx: "granule",
+          fy: "l1_mem_bytes",
+          symbol: () => st.symbol,
+          r: (d: Record<string, number>) => radius(d.alias),
+          fill: st.hollow || stroked ? "none" : st.color,
+          fillOpacity: 0.2,
+          stroke: st.color,
+          strokeWidth: 1.6,
+        },
+      ),
     );
   }
   const tickLabel = new Map(layout.ticks.map((t) => [t.y, t.label]));
