@@ -15,6 +15,7 @@
 
 import { UPSTREAM } from "../strategies/registry.ts";
 import { textWidth } from "./font.ts";
+import { symbolReach } from "./symbol.ts";
 import * as Plot from "@observablehq/plot";
 import {
   coincidentSeries,
@@ -262,83 +263,6 @@ function aliasKey(aliases: readonly number[], width: number): DomElement {
   } as Plot.PlotOptions) as unknown as DomElement;
 }
 
-const reaches = new Map<string, number>();
-
-/**
- * How far an Observable Plot symbol drawn at radius `r` reaches from its centre, per px
- * of `r` (a circle 1, a star about 1.7): measured on the path Plot draws for it.
- *
- * @example
- * ```ts
- * import { assert, assertEquals } from "@std/assert";
- * import { symbolReach } from "./correctness.ts";
- * assertEquals(symbolReach("circle"), 1);
- * assert(symbolReach("star") > 1.5 && symbolReach("square") < 1);
- * ```
- */
-export function symbolReach(symbol: string): number {
-  const known = reaches.get(symbol);
-  if (known !== undefined) return known;
-  const r = 100;
-  const svg = Plot.plot({
-    document: plotDocument(),
-    axis: null,
-    marks: [Plot.dot([0], { x: 0, y: 0, r, symbol: () => symbol })],
-    symbol: { type: "identity" },
-    r: { type: "identity" },
-  } as Plot.PlotOptions) as unknown as DomElement;
-  const [dot] = svg.querySelectorAll('g[aria-label="dot"] path, g[aria-label="dot"] circle');
-  const d = dot?.getAttribute("d");
-  const reach =
-    (d ? Math.max(...pathExtent(d).map(Math.abs)) : Number(dot?.getAttribute("r") ?? r)) / r;
-  reaches.set(symbol, reach);
-  return reach;
-}
-
-/**
- * The box an SVG path of M, L, H, V, Z and A commands (absolute or relative) spans, as
- * [x0, y0, x1, y1]: an arc as the circle of its radius around its end point's centre
- * (the symbols Plot draws close each circle with two half arcs).
- *
- * @example
- * ```ts
- * import { assertEquals } from "@std/assert";
- * import { pathExtent } from "./correctness.ts";
- * assertEquals(pathExtent("M-2,-2h4v4h-4Z"), [-2, -2, 2, 2]);
- * assertEquals(pathExtent("M0,-3L2,1L-2,1Z"), [-2, -3, 2, 1]);
- * ```
- */
-export function pathExtent(d: string): [number, number, number, number] {
-  let x = 0;
-  let y = 0;
-  const xs: number[] = [];
-  const ys: number[] = [];
-  for (const [, cmd, args] of d.matchAll(/([MLHVZAmlhvza])([^MLHVZAmlhvza]*)/g)) {
-    const a = (args.match(/-?\d*\.?\d+(?:e-?\d+)?/g) ?? []).map(Number);
-    const rel = cmd === cmd.toLowerCase();
-    const up = cmd.toUpperCase();
-    const step = up === "A" ? 7 : up === "H" || up === "V" ? 1 : up === "Z" ? 0 : 2;
-    for (let i = 0; step > 0 && i + step <= a.length; i += step) {
-      const [x0, y0] = [x, y];
-      if (up === "H") x = (rel ? x : 0) + a[i];
-      else if (up === "V") y = (rel ? y : 0) + a[i];
-      else {
-        x = (rel ? x : 0) + a[i + step - 2];
-        y = (rel ? y : 0) + a[i + step - 1];
-      }
-      if (up === "A") {
-        // A half arc between opposite points of a circle: its centre is their middle.
-        const [cx, cy, r] = [(x0 + x) / 2, (y0 + y) / 2, a[i]];
-        xs.push(cx - r, cx + r);
-        ys.push(cy - r, cy + r);
-      }
-      xs.push(x);
-      ys.push(y);
-    }
-  }
-  return [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
-}
-
 /** Sizes of the trade-off scatter's vertical layout, in px of one panel. */
 export interface TradeoffSizes {
   /** Height of each design's lane in the band, by design. */
@@ -453,9 +377,9 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
   const radius = (a: number) => aliasRadius(aliases, a);
   const maxR = radius(aliases[aliases.length - 1]);
   const layout = tradeoffLayout(data as { strategy: string; violations: number }[], {
-    lane: (s) => 2 * maxR * symbolReach(strategyStyle(s).symbol) + 4,
+    lane: (s) => 2 * symbolReach(strategyStyle(s).symbol, maxR) + 4,
     upper: 130,
-    gap: maxR * Math.max(...strategies.map((s) => symbolReach(strategyStyle(s).symbol))) + 4,
+    gap: Math.max(...strategies.map((s) => symbolReach(strategyStyle(s).symbol, maxR))) + 4,
   });
   const placed = data.map((d): Record<string, string | number> => ({
     ...d,

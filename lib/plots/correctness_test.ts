@@ -6,7 +6,8 @@
  */
 
 import { assert, assertEquals } from "@std/assert";
-import { pathExtent, tradeoffData, tradeoffFigure, tradeoffLayout } from "./correctness.ts";
+import { tradeoffData, tradeoffFigure, tradeoffLayout } from "./correctness.ts";
+import { pathExtent } from "./symbol.ts";
 import { coincidentSeries } from "./cost.ts";
 import { loadSweep, type SweepRecord } from "./results.ts";
 import { strategyOrder, strategyStyle } from "./style.ts";
