@@ -2,7 +2,8 @@
  * Notebook 02, cost against correctness: oracle violations (stale shadow entries) against
  * alias density, one panel per strategy; and one scatter of iterations in the worst unmap
  * event (x, log) against violations (y), where the upstream walk sits right (correct,
- * huge), maple-v2 up (small, wrong once aliases appear) and ours bottom-left.
+ * huge), maple-v2 up (small, wrong once aliases appear) and ours bottom-left: the points
+ * without stale entries in a band under the rest, one lane per design.
  *
  * @example
  * ```ts
@@ -378,7 +379,8 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
   const maxR = radius(aliases[aliases.length - 1]);
   const layout = tradeoffLayout(data as { strategy: string; violations: number }[], {
     lane: (s) => 2 * symbolReach(strategyStyle(s).symbol, maxR) + 4,
-    upper: 130,
+    // Above the band: room for the decades of violations, or for the tick "1" alone.
+    upper: data.some((d) => (d.violations as number) > 0) ? 130 : 30,
     gap: Math.max(...strategies.map((s) => symbolReach(strategyStyle(s).symbol, maxR))) + 4,
   });
   const placed = data.map((d): Record<string, string | number> => ({
@@ -436,6 +438,7 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
     );
   }
   const tickLabel = new Map(layout.ticks.map((t) => [t.y, t.label]));
+  // The widest tick label, the tick and its gap (9 px) and the y label's line (26 px).
   const marginLeft = Math.ceil(
     Math.max(...layout.ticks.map((t) => textWidth(t.label, 13))) + 9 + 26,
   );
@@ -444,12 +447,23 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
   const padding = 0.07;
   const marginTop = 30;
   const marginBottom = 48;
+  const height = Math.ceil(
+    marginTop + marginBottom + panel * (mems.length - padding) / (1 - padding),
+  );
+  // The y label runs along the panels: the longest wording that fits their height.
+  const yLabel = [
+    ...(layout.lanes.length > 0
+      ? ["stale shadow entries (violations, symlog) · shaded: none, a lane per design"]
+      : []),
+    "stale shadow entries (violations, symlog)",
+    "violations",
+  ].find((l, i, all) =>
+    textWidth(l, 13) <= height - marginTop - marginBottom || i === all.length - 1
+  );
   const chart = Plot.plot({
     document: plotDocument(),
     width: 1040,
-    height: Math.ceil(
-      marginTop + marginBottom + panel * (mems.length - padding) / (1 - padding),
-    ),
+    height,
     marginLeft,
     marginRight: 84,
     marginTop,
@@ -482,9 +496,7 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
       domain: layout.domain,
       ticks: layout.ticks.map((t) => t.y),
       tickFormat: (v: number) => tickLabel.get(v) ?? "",
-      label: layout.lanes.length > 0
-        ? "stale shadow entries (violations, symlog) · shaded: none, a lane per design"
-        : "stale shadow entries (violations, symlog)",
+      label: yLabel,
       labelAnchor: "center",
       labelArrow: "none",
     },
@@ -506,9 +518,10 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
     name: "02-tradeoff",
     title: "Cost against correctness",
     subtitle: `One dot per strategy, host granule (columns), L1 memory (rows) and alias ` +
-      `density (dot size, the key above the panels) at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs). Right of the soft-lockup ` +
-      `line one unmap event trips the watchdog, right of the scheduling-latency line it holds a ` +
-      `CPU past CFS's scheduling latency. ` +
+      `density (dot size, the key above the panels) at ${scale.vcpus} vCPUs ` +
+      `(${scale.shadowMmus} shadow MMUs). Right of the soft-lockup line one unmap event ` +
+      `trips the watchdog, right of the scheduling-latency line it holds a CPU past CFS's ` +
+      `scheduling latency. ` +
       (layout.lanes.length > 0
         ? "Points without stale shadow entries sit in the shaded band, one lane per design; " +
           "above it the strategy left stale entries. "

@@ -232,3 +232,28 @@ Deno.test("trade-off: the dot-size key shows each alias density drawn, at the pa
     assertEquals([...sizes].sort((a, b) => a - b), keyR.map((r) => Math.round(r * 100) / 100));
   }
 });
+
+Deno.test("trade-off: all points correct, or all stale: one area each, every dot drawn", async () => {
+  const rows = await loadSweep(`${ROOT}test/fixtures/notebooks/notebook-ci.csv`);
+  const correct = rows.filter((r) => r.strategy === "rmap" || r.strategy === "full-walk");
+  const stale = rows.filter((r) => r.strategy === "maple-v2" && Number(r.violations) > 0);
+  assert(stale.length > 0 && correct.length > 0);
+  for (const [name, part, band] of [["correct", correct, true], ["stale", stale, false]] as const) {
+    const fig = tradeoffFigure(part);
+    const svg = parseSvg(fig.svg);
+    const tops = bandTops(svg);
+    const dots = dotsOf(svg);
+    assertEquals(dots.length, tradeoffData(part).length, name);
+    assertEquals(tops.size > 0, band, name);
+    for (const d of dots) {
+      assertEquals(band ? d.y > tops.get(d.panel)! : true, true, `${name}: a dot above the band`);
+    }
+    assertEquals(crossDesignOverlaps(dots).length, 0, name);
+    assertEquals(
+      fig.svg.replace(/<[^>]+>/g, " ").replace(/\s+/g, " ")
+        .includes("Every point left stale shadow entries."),
+      !band,
+      `${name}: the subtitle says where the points are`,
+    );
+  }
+});
