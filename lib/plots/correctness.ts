@@ -315,11 +315,11 @@ export interface TradeoffLayout {
  * ```
  */
 export function tradeoffLayout(
-  points: readonly { strategy: string | number; violations: string | number }[],
+  points: readonly { strategy: string; violations: number }[],
   sizes: TradeoffSizes,
 ): TradeoffLayout {
   const lanes = strategyOrder(
-    points.filter((p) => Number(p.violations) === 0).map((p) => String(p.strategy)),
+    points.filter((p) => p.violations === 0).map((p) => p.strategy),
   );
   const centre = new Map<string, number>();
   let bottom = 0;
@@ -328,7 +328,7 @@ export function tradeoffLayout(
     centre.set(s, bottom - h / 2);
     bottom -= h;
   }
-  const maxV = Math.max(1, ...points.map((p) => Number(p.violations)));
+  const maxV = Math.max(1, ...points.map((p) => p.violations));
   const counts = pow10Ticks(1, maxV);
   const top = Math.log10(1 + counts[counts.length - 1] * 1.6);
   const up = (v: number) => sizes.gap + sizes.upper * Math.log10(1 + v) / top;
@@ -377,12 +377,15 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
   const aliases = [...new Set(data.map((d) => d.alias as number))].sort((a, b) => a - b);
   const radius = (a: number) => aliasRadius(aliases, a);
   const maxR = radius(aliases[aliases.length - 1]);
-  const layout = tradeoffLayout(data as { strategy: string; violations: number }[], {
-    lane: (s) => 2 * symbolReach(strategyStyle(s).symbol, maxR) + 4,
-    // Above the band: room for the decades of violations, or for the tick "1" alone.
-    upper: data.some((d) => (d.violations as number) > 0) ? 130 : 30,
-    gap: Math.max(...strategies.map((s) => symbolReach(strategyStyle(s).symbol, maxR))) + 4,
-  });
+  const layout = tradeoffLayout(
+    data.map((d) => ({ strategy: d.strategy as string, violations: d.violations as number })),
+    {
+      lane: (s) => 2 * symbolReach(strategyStyle(s).symbol, maxR) + 4,
+      // Above the band: room for the decades of violations, or for the tick "1" alone.
+      upper: data.some((d) => (d.violations as number) > 0) ? 130 : 30,
+      gap: Math.max(...strategies.map((s) => symbolReach(strategyStyle(s).symbol, maxR))) + 4,
+    },
+  );
   const placed = data.map((d): Record<string, string | number> => ({
     ...d,
     y: layout.y(d.strategy as string, d.violations as number),
