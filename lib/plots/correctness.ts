@@ -220,7 +220,7 @@ export function tradeoffData(
 
 /** Dot radius per alias density: the denser, the larger. */
 function aliasRadius(aliases: readonly number[], a: number): number {
-  return 3 + 2.2 * aliases.indexOf(a);
+  return 2.5 + 1.8 * aliases.indexOf(a);
 }
 
 /**
@@ -382,7 +382,7 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
     {
       lane: (s) => 2 * symbolReach(strategyStyle(s).symbol, maxR) + 4,
       // Above the band: room for the decades of violations, or for the tick "1" alone.
-      upper: data.some((d) => (d.violations as number) > 0) ? 130 : 30,
+      upper: data.some((d) => (d.violations as number) > 0) ? 115 : 30,
       gap: Math.max(...strategies.map((s) => symbolReach(strategyStyle(s).symbol, maxR))) + 4,
     },
   );
