@@ -2,7 +2,8 @@
  * Notebook 02, cost against correctness: oracle violations (stale shadow entries) against
  * alias density, one panel per strategy; and one scatter of iterations in the worst unmap
  * event (x, log) against violations (y), where the upstream walk sits right (correct,
- * huge), maple-v2 up (small, wrong once aliases appear) and ours bottom-left.
+ * huge), maple-v2 up (small, wrong once aliases appear) and ours bottom-left: the points
+ * without stale entries in a band under the rest, one lane per design.
  *
  * @example
  * ```ts
@@ -15,6 +16,7 @@
 
 import { UPSTREAM } from "../strategies/registry.ts";
 import { textWidth } from "./font.ts";
+import { symbolReach } from "./symbol.ts";
 import * as Plot from "@observablehq/plot";
 import {
   coincidentSeries,
@@ -46,7 +48,6 @@ import {
   strategyOrder,
   strategyStyle,
   STRICT_COLOR,
-  symlogTicks,
 } from "./style.ts";
 import {
   composeFigure,
@@ -219,14 +220,145 @@ export function tradeoffData(
 
 /** Dot radius per alias density: the denser, the larger. */
 function aliasRadius(aliases: readonly number[], a: number): number {
-  return 3 + 2.2 * aliases.indexOf(a);
+  return 2.5 + 1.8 * aliases.indexOf(a);
 }
 
 /**
+ * The dot-size key of the trade-off scatter: one dot per alias density drawn, at the size
+ * the panels draw it, each with its density (a chart of its own, stacked above the panels).
+ */
+function aliasKey(aliases: readonly number[], width: number): DomElement {
+  const size = 13;
+  const title = "alias density (dot size):";
+  const radii = aliases.map((a) => aliasRadius(aliases, a));
+  const height = Math.ceil(2 * Math.max(...radii)) + 6;
+  let x = textWidth(title, size) + 14;
+  const items = aliases.map((a, i) => {
+    const cx = x + radii[i];
+    const label = aliasLabel(a);
+    x = cx + radii[i] + 5 + textWidth(label, size) + 18;
+    return { cx, r: radii[i], label, tx: cx + radii[i] + 5 };
+  });
+  return Plot.plot({
+    document: plotDocument(),
+    width,
+    height,
+    margin: 0,
+    axis: null,
+    style: FONT_STYLE,
+    x: { type: "identity" },
+    y: { type: "identity" },
+    r: { type: "identity" },
+    marks: [
+      Plot.text([title], { x: 0, y: height / 2, text: (t: string) => t, textAnchor: "start" }),
+      Plot.dot(items, {
+        x: "cx",
+        y: height / 2,
+        r: "r",
+        stroke: "#333",
+        strokeWidth: 1.4,
+        fill: "none",
+      }),
+      Plot.text(items, { x: "tx", y: height / 2, text: "label", textAnchor: "start" }),
+    ],
+  } as Plot.PlotOptions) as unknown as DomElement;
+}
+
+/** Sizes of the trade-off scatter's vertical layout, in px of one panel. */
+export interface TradeoffSizes {
+  /** Height of each design's lane in the band, by design. */
+  lane: (strategy: string) => number;
+  /** Height of the area above the band (1 stale entry to the top tick × 1.6). */
+  upper: number;
+  /** Gap between the band's top and 0 on the symlog axis above it. */
+  gap: number;
+}
+
+/**
+ * The trade-off scatter's vertical layout, in px of one panel from the top of the band
+ * (0) up. A point with stale entries sits above the band at log10(1 + violations) (y
+ * symlog, up to 1.6 times the first power of ten at or above the most); a point without
+ * sits in the band under it, in its design's lane: one lane per design with such a point,
+ * in legend order top to bottom, so that the correct designs, which share one x decade,
+ * are spread by design while x stays their cost.
+ */
+export interface TradeoffLayout {
+  /** Designs with a lane in the band, top to bottom. */
+  lanes: string[];
+  /** Where a point sits: px above the band's top (negative: in the band). */
+  y(strategy: string, violations: number): number;
+  /** Labelled ticks: violation counts above the band, design names at their lanes. */
+  ticks: { y: number; label: string; lane: boolean }[];
+  /** Bottom and top of a panel. */
+  domain: [number, number];
+}
+
+/**
+ * The layout of {@linkcode TradeoffLayout} for `points`.
+ *
+ * @example
+ * ```ts
+ * import { assert, assertEquals } from "@std/assert";
+ * import { tradeoffLayout } from "./correctness.ts";
+ * const l = tradeoffLayout(
+ *   [
+ *     { strategy: "rmap", violations: 0 },
+ *     { strategy: "maple-v2", violations: 0 },
+ *     { strategy: "maple-v2", violations: 100 },
+ *   ],
+ *   { lane: () => 20, upper: 100, gap: 10 },
+ * );
+ * assertEquals(l.lanes, ["maple-v2", "rmap"]);
+ * assertEquals([l.y("maple-v2", 0), l.y("rmap", 0)], [-10, -30]);
+ * assertEquals(l.domain, [-40, 110]);
+ * assert(l.y("maple-v2", 100) > l.y("maple-v2", 1) && l.y("maple-v2", 1) > 10);
+ * ```
+ */
+export function tradeoffLayout(
+  points: readonly { strategy: string; violations: number }[],
+  sizes: TradeoffSizes,
+): TradeoffLayout {
+  const lanes = strategyOrder(
+    points.filter((p) => p.violations === 0).map((p) => p.strategy),
+  );
+  const centre = new Map<string, number>();
+  let bottom = 0;
+  for (const s of lanes) {
+    const h = sizes.lane(s);
+    centre.set(s, bottom - h / 2);
+    bottom -= h;
+  }
+  const maxV = Math.max(1, ...points.map((p) => p.violations));
+  const counts = pow10Ticks(1, maxV);
+  const top = Math.log10(1 + counts[counts.length - 1] * 1.6);
+  const up = (v: number) => sizes.gap + sizes.upper * Math.log10(1 + v) / top;
+  const y = (strategy: string, violations: number) => {
+    if (violations > 0) return up(violations);
+    const c = centre.get(strategy);
+    if (c === undefined) throw new Error(`tradeoffLayout: no lane for ${strategy}`);
+    return c;
+  };
+  return {
+    lanes,
+    y,
+    ticks: [
+      ...counts.map((v) => ({ y: up(v), label: axisFormat(counts)(v), lane: false })),
+      ...lanes.map((s) => ({ y: centre.get(s)!, label: s, lane: true })),
+    ],
+    domain: [bottom, sizes.gap + sizes.upper],
+  };
+}
+
+/** Fill of the band of points without stale entries (no design's colour). */
+const BAND_FILL = "#f0f0f0";
+
+/**
  * Cost against correctness: iterations of the unmap event (the statistic; x, log) against
- * violations (y, symlog), a panel per host granule (columns) and L1 memory (rows) at the
- * most vCPUs, a symbol and colour per strategy, the dot's size the alias density. A
- * strategy whose dots are another's everywhere is not drawn (named in the notes).
+ * violations, a panel per host granule (columns) and L1 memory (rows) at the most vCPUs, a
+ * symbol and colour per strategy, the dot's size the alias density. Points with stale
+ * entries sit above a band (y symlog), points without in the band, one lane per design
+ * ({@linkcode tradeoffLayout}). A strategy whose dots are another's everywhere is not drawn
+ * (named in the notes).
  */
 export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "max"): Figure {
   const shown = tradeoffSection(rows);
@@ -243,43 +375,102 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
   const granules = granuleOrder(data.map((d) => d.granule as string));
   const mems = [...new Set(data.map((d) => d.l1_mem_bytes as number))].sort((a, b) => a - b);
   const aliases = [...new Set(data.map((d) => d.alias as number))].sort((a, b) => a - b);
+  const radius = (a: number) => aliasRadius(aliases, a);
+  const maxR = radius(aliases[aliases.length - 1]);
+  const layout = tradeoffLayout(
+    data.map((d) => ({ strategy: d.strategy as string, violations: d.violations as number })),
+    {
+      lane: (s) => 2 * symbolReach(strategyStyle(s).symbol, maxR) + 4,
+      // Above the band: room for the decades of violations, or for the tick "1" alone.
+      upper: data.some((d) => (d.violations as number) > 0) ? 115 : 30,
+      gap: Math.max(...strategies.map((s) => symbolReach(strategyStyle(s).symbol, maxR))) + 4,
+    },
+  );
+  const placed = data.map((d): Record<string, string | number> => ({
+    ...d,
+    y: layout.y(d.strategy as string, d.violations as number),
+  }));
   const xsAll = data.map((d) => d.iterations as number);
   const xLo = Math.min(...xsAll, strict) / 3;
   const xHi = Math.max(...xsAll, lock) * 3;
-  const maxV = Math.max(1, ...data.map((d) => d.violations as number));
-  const yTicks = symlogTicks(maxV);
+  const marks: Plot.Markish[] = [];
+  if (layout.lanes.length > 0) {
+    marks.push(
+      Plot.rect([0], { x1: xLo, x2: xHi, y1: layout.domain[0], y2: 0, fill: BAND_FILL }),
+    );
+  }
   const xTicks = pow10Ticks(xLo, xHi).filter((t) => t >= xLo && t <= xHi);
-  const marks: Plot.Markish[] = [
+  marks.push(
+    Plot.gridX(xTicks, { stroke: "#ddd", strokeOpacity: 1 }),
+    Plot.gridY(layout.ticks.filter((t) => !t.lane).map((t) => t.y), {
+      stroke: "#ddd",
+      strokeOpacity: 1,
+    }),
+    Plot.gridY(layout.ticks.filter((t) => t.lane).map((t) => t.y), {
+      stroke: "#fff",
+      strokeOpacity: 1,
+      strokeWidth: 1.5,
+    }),
     Plot.frame({ stroke: "#ccc" }),
     Plot.ruleX([lock], { stroke: LOCKUP_COLOR, strokeWidth: 1.8, strokeDasharray: "7,4" }),
     Plot.ruleX([strict], { stroke: STRICT_COLOR, strokeWidth: 1.6, strokeDasharray: "2,3" }),
-  ];
+  );
   for (const s of strategies) {
     const st = strategyStyle(s);
     const stroked = ["cross", "times", "wye"].includes(st.symbol);
     marks.push(
-      Plot.dot(data.filter((d) => d.strategy === s), {
-        x: "iterations",
-        y: "violations",
-        fx: "granule",
-        fy: "l1_mem_bytes",
-        symbol: () => st.symbol,
-        r: (d: Record<string, number>) => aliasRadius(aliases, d.alias),
-        fill: st.hollow || stroked ? "none" : st.color,
-        fillOpacity: 0.35,
-        stroke: st.color,
-        strokeWidth: 1.6,
-      }),
+      // Denser aliases first: where one design's dots nest (one cost at every density),
+      // the smaller ones are drawn on top of the larger.
+      Plot.dot(
+        placed.filter((d) => d.strategy === s).sort((a, b) =>
+          (b.alias as number) - (a.alias as number)
+        ),
+        {
+          x: "iterations",
+          y: "y",
+          fx: "granule",
+          fy: "l1_mem_bytes",
+          symbol: () => st.symbol,
+          r: (d: Record<string, number>) => radius(d.alias),
+          fill: st.hollow || stroked ? "none" : st.color,
+          fillOpacity: 0.2,
+          stroke: st.color,
+          strokeWidth: 1.6,
+        },
+      ),
     );
   }
+  const tickLabel = new Map(layout.ticks.map((t) => [t.y, t.label]));
+  // The widest tick label, the tick and its gap (9 px) and the y label's line (26 px).
+  const marginLeft = Math.ceil(
+    Math.max(...layout.ticks.map((t) => textWidth(t.label, 13))) + 9 + 26,
+  );
+  const panel = layout.domain[1] - layout.domain[0];
+  // fy's band: a step of (height - margins) / (rows - padding), a panel of step × (1 - padding).
+  const padding = 0.07;
+  const marginTop = 30;
+  const marginBottom = 48;
+  const height = Math.ceil(
+    marginTop + marginBottom + panel * (mems.length - padding) / (1 - padding),
+  );
+  // The y label runs along the panels: the longest wording that fits their height.
+  const yLabel = [
+    ...(layout.lanes.length > 0
+      ? ["stale shadow entries (violations, symlog) · shaded: none, a lane per design"]
+      : []),
+    "stale shadow entries (violations, symlog)",
+    "violations",
+  ].find((l, i, all) =>
+    textWidth(l, 13) <= height - marginTop - marginBottom || i === all.length - 1
+  );
   const chart = Plot.plot({
     document: plotDocument(),
     width: 1040,
-    height: 120 + 200 * mems.length,
-    marginLeft: 64,
+    height,
+    marginLeft,
     marginRight: 84,
-    marginTop: 30,
-    marginBottom: 48,
+    marginTop,
+    marginBottom,
     style: FONT_STYLE,
     fx: {
       domain: granules,
@@ -291,25 +482,24 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
       domain: mems,
       label: null,
       tickFormat: (b: number) => `L1 ${formatBytes(b)}`,
-      padding: 0.12,
+      paddingInner: padding,
+      paddingOuter: 0,
     },
     x: {
       type: "log",
       domain: [xLo, xHi],
       ticks: xTicks,
       tickFormat: axisFormat(xTicks),
-      grid: true,
       label: `iterations, ${statWord(stat)} unmap event (log) →`,
       labelAnchor: "center",
       labelOffset: 40,
     },
     y: {
-      type: "symlog",
-      domain: [0, yTicks[yTicks.length - 1] * 1.6],
-      ticks: yTicks,
-      tickFormat: axisFormat(yTicks),
-      grid: true,
-      label: "stale shadow entries (violations)",
+      type: "linear",
+      domain: layout.domain,
+      ticks: layout.ticks.map((t) => t.y),
+      tickFormat: (v: number) => tickLabel.get(v) ?? "",
+      label: yLabel,
       labelAnchor: "center",
       labelArrow: "none",
     },
@@ -331,22 +521,24 @@ export function tradeoffFigure(rows: readonly SweepRecord[], stat: Statistic = "
     name: "02-tradeoff",
     title: "Cost against correctness",
     subtitle: `One dot per strategy, host granule (columns), L1 memory (rows) and alias ` +
-      `density (dot size: ${
-        aliases.map((a, i) =>
-          i === 0 ? `${a} smallest` : i === aliases.length - 1 ? `${a} largest` : `${a}`
-        ).join(", ")
-      }) at ${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs). Right of the soft-lockup ` +
-      `line one unmap event trips the watchdog, right of the scheduling-latency line it holds a ` +
-      `CPU past CFS's scheduling latency; above 0 the strategy left stale shadow entries. ` +
+      `density (dot size, the key above the panels) at ${scale.vcpus} vCPUs ` +
+      `(${scale.shadowMmus} shadow MMUs). Right of the soft-lockup line one unmap event ` +
+      `trips the watchdog, right of the scheduling-latency line it holds a CPU past CFS's ` +
+      `scheduling latency. ` +
+      (layout.lanes.length > 0
+        ? "Points without stale shadow entries sit in the shaded band, one lane per design; " +
+          "above it the strategy left stale entries. "
+        : "Every point left stale shadow entries. ") +
       `Correct and cheap is bottom left.` + shown.pinSentence(),
-    chart,
+    chart: [aliasKey(aliases, Number(chart.getAttribute("width"))), chart],
     legend,
     notes: [
       ...coincident.map((c) =>
         `Not drawn: ${c.strategy} sits exactly on ${c.same} at all ${c.points} points.`
       ),
       `x: ${statColumn("unmap_iterations", stat)}; y: violations (distinct stale entries over ` +
-      "the trace), symlog. " + softLockupSource(m.softLockupNs) + "; " + SCHED_LATENCY_SOURCE + ".",
+      "the trace), symlog above the band. " + softLockupSource(m.softLockupNs) + "; " +
+      SCHED_LATENCY_SOURCE + ".",
       ...paBitsNotes(shown.rows),
     ],
     stated: shown.text.collect(),
