@@ -124,7 +124,8 @@ const POWER = /(^|×|-)10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+/;
  * Axes (Plot's `x-axis tick label` and `y-axis tick label` marks, one per axis, over all
  * its panels) whose tick labels mix the two formats of `TickStyle` (./style.ts): some in
  * the power form (10ⁿ, m×10ⁿ) and some in plain digits, where 0, 1 and 10 (with or
- * without a unit after them) stand beside either.
+ * without a unit after them) stand beside either. A label that does not start with a
+ * number (a design's name on a categorical band, "maple-v2") is neither.
  *
  * @example
  * ```ts
@@ -135,6 +136,7 @@ const POWER = /(^|×|-)10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+/;
  * assertEquals(mixedTickAxes(axis(["500,000", "1.0×10⁶"])).length, 1);
  * assertEquals(mixedTickAxes(axis(["1", "10", "10²", "10³"])), []);
  * assertEquals(mixedTickAxes(axis(["0 B", "20,000 B", "40,000 B"])), []);
+ * assertEquals(mixedTickAxes(axis(["10²", "10³", "maple-v2"])), []);
  * ```
  */
 export function mixedTickAxes(svgText: string): MixedAxis[] {
@@ -151,7 +153,7 @@ export function mixedTickAxes(svgText: string): MixedAxis[] {
         );
         const power = labels.filter((l) => POWER.test(l));
         const digits = labels.filter((l) =>
-          !POWER.test(l) && /\d/.test(l) && !/^-?(0|1|10)(\s.*)?$/.test(l.replace(/[×]$/, ""))
+          !POWER.test(l) && /^-?\d/.test(l) && !/^-?(0|1|10)(\s.*)?$/.test(l.replace(/[×]$/, ""))
         );
         if (power.length > 0 && digits.length > 0) {
           out.push({ axis: `${Math.max(chart, 0)}: ${label}`, labels });
