@@ -485,12 +485,12 @@ export function budgetHeader(
   const models = texts("cost_model");
   const sizes = budgets.map((b) => formatSize(b)).join(",");
   const model = models.map(costModelName).join(" and ");
-  return `- Read \`${displayPath(path)}\`: ${records.length} rows (${budgets.length} budgets ` +
-    `${formatBytes(budgets[0])}..${formatBytes(budgets[budgets.length - 1])}, alias ` +
-    `${aliases.join(", ")}, ${vcpus.join(", ")} vCPUs, ${granules.join(", ")} pages, seed ` +
+  return `- Read \`${displayPath(path)}\`: ${records.length} rows (${vcpus.join(", ")} vCPUs; ` +
+    `${granules.join(", ")} pages; alias ${aliases.join(", ")}; ${budgets.length} budgets ` +
+    `${formatBytes(budgets[0])}..${formatBytes(budgets[budgets.length - 1])}; seed ` +
     `${seeds.join(", ")}; times estimated by ${model}); the parameters keep ${kept}.\n` +
-    `- Made by \`deno task budget --vcpus ${vcpus.join(",")} --alias ${aliases.join(",")} ` +
-    `--budget ${sizes} --seed ${seeds.join(",")}` +
+    `- Made by \`deno task budget --vcpus ${vcpus.join(",")} --granule ${granules.join(",")} ` +
+    `--alias ${aliases.join(",")} --budget ${sizes} --seed ${seeds.join(",")}` +
     (models.length === 1 && models[0] !== defaultCostBase().origin
       ? ` --cost-model ${models[0].split(": ")[0]}`
       : "") +
