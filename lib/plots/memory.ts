@@ -793,7 +793,7 @@ export function budgetFigure(records: readonly BudgetRecord[]): Figure {
       `Top: the worst host unmap event's estimated time (unmap_est_ns_max: iterations × ` +
       `${nsIt.shown} ns + descriptors visited × ${nsDesc.shown} ns, by ` +
       `${costModelName(m.costModel)}); once an MMU has fallen back, the worst event is the ` +
-      `full walk of every shadow MMU. Bottom: fallbacks / shadow MMUs in use (an MMU can ` +
+      `full walk of every valid shadow MMU. Bottom: fallbacks / shadow MMUs in use (an MMU can ` +
       `fall back more than once).`,
       `Soft lockup: ${softLockupSource(m.softLockupNs)}. Scheduling latency: ` +
       `${SCHED_LATENCY_SOURCE}.`,

@@ -69,8 +69,8 @@ export const DEFAULT_BUDGETS: readonly number[] = Array.from(
 );
 
 /**
- * The default vCPU counts: the sweep's default workload (8) and its largest (192), where a
- * fallback to the full walk walks 384 shadow MMUs.
+ * The default vCPU counts: the sweep's default workload (8) and its largest (192), whose
+ * full walk covers 24 times as many shadow MMUs.
  */
 export const DEFAULT_BUDGET_VCPUS: readonly number[] = [8, 192];
 
