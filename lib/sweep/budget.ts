@@ -37,7 +37,17 @@ import { max, mean } from "./stats.ts";
 import { columnsCsv } from "./columns.ts";
 import { BUDGET_COLUMNS, type BudgetRow } from "./budget_columns.ts";
 
-/** The design the budget sweep replays. */
+/**
+ * The design the budget sweep replays.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { designNamed } from "../strategies/mod.ts";
+ * import { BUDGET_STRATEGY } from "./budget.ts";
+ * assertEquals(designNamed(BUDGET_STRATEGY).name, "rmap-bounded");
+ * ```
+ */
 export const BUDGET_STRATEGY = "rmap-bounded";
 
 /** The workload parameters the budget sweep sets itself, from its lists. */
@@ -71,12 +81,30 @@ export const DEFAULT_BUDGETS: readonly number[] = Array.from(
 /**
  * The default vCPU counts: the sweep's default workload (8) and its largest (192), whose
  * full walk covers 24 times as many shadow MMUs.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { defaultWorkload } from "../trace/workload.ts";
+ * import { DIMENSIONS } from "./grid.ts";
+ * import { DEFAULT_BUDGET_VCPUS } from "./budget.ts";
+ * const sweep = DIMENSIONS.find((d) => d.flag === "vcpus")!.def.split(",").map(Number);
+ * assertEquals(DEFAULT_BUDGET_VCPUS, [defaultWorkload().vcpus, Math.max(...sweep)]);
+ * ```
  */
 export const DEFAULT_BUDGET_VCPUS: readonly number[] = [8, 192];
 
 /**
  * The default host granules: 4K, whose full walk is the shortest, and 64K (52-bit PA),
  * whose full walk is 32 times longer.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { autoPaBits } from "../trace/workload.ts";
+ * import { DEFAULT_BUDGET_GRANULES } from "./budget.ts";
+ * assertEquals(DEFAULT_BUDGET_GRANULES.map(autoPaBits), [48, 52]);
+ * ```
  */
 export const DEFAULT_BUDGET_GRANULES: readonly GranuleName[] = ["4K", "64K"];
 
