@@ -12,7 +12,6 @@
  * @module
  */
 
-import { CostModelFileError, readCostModelFile } from "../lib/calibrate/model_file.ts";
 import {
   budgetCsv,
   budgetProblem,
@@ -23,9 +22,9 @@ import {
 } from "../lib/sweep/budget.ts";
 import { GRANULE_NAMES, type GranuleName } from "../lib/kvm/granule.ts";
 import { DIMENSIONS } from "../lib/sweep/grid.ts";
-import { type CostBase, defaultCostBase } from "../lib/sweep/spec.ts";
 import { parseSize } from "../lib/util/size.ts";
 import { checkOutputFile, fail, parseCli, writeOutput } from "./cli.ts";
+import { costModelFlag } from "./cost_model_flag.ts";
 
 const VCPUS = DIMENSIONS.find((d) => d.flag === "vcpus")!.range!;
 
@@ -107,16 +106,7 @@ async function main(): Promise<void> {
   if (!/^\d+$/.test(args.values.seed) || seed > 2 ** 32 - 1) {
     fail(`--seed: "${args.values.seed}" is not a whole number in 0..4294967295`);
   }
-  let cost: CostBase = defaultCostBase();
-  const modelFile = args.values["cost-model"];
-  if (modelFile !== undefined) {
-    try {
-      cost = await readCostModelFile(modelFile);
-    } catch (e) {
-      if (e instanceof CostModelFileError) fail(`--cost-model: ${e.message}`);
-      throw e;
-    }
-  }
+  const cost = await costModelFlag(args.values["cost-model"]);
   checkOutputFile("--out", args.values.out, { replace: true });
   const t0 = performance.now();
   let rows;
