@@ -14,11 +14,7 @@
 
 import { formatBytes, parseSize } from "../lib/util/size.ts";
 import { defaultCostModel } from "../lib/sweep/costmodel.ts";
-import {
-  COST_MODEL_FILE_FIELDS,
-  CostModelFileError,
-  readCostModelFile,
-} from "../lib/calibrate/model_file.ts";
+import { COST_MODEL_FILE_FIELDS } from "../lib/calibrate/model_file.ts";
 import {
   type CsvRecord,
   formatCsv,
@@ -39,9 +35,7 @@ import {
 import type { PointSpec } from "../lib/sweep/grid.ts";
 import {
   COST_FLAGS,
-  type CostBase,
   DEFAULT_SEED,
-  defaultCostBase,
   GRID_FILE_KEYS,
   type GridFile,
   gridFilePath,
@@ -70,6 +64,7 @@ import {
   fail,
   parseCli,
 } from "./cli.ts";
+import { costModelFlag } from "./cost_model_flag.ts";
 import { runPool } from "./pool.ts";
 import { formatDuration, startProgress } from "./progress.ts";
 import type { WorkerTask } from "./sweep_worker.ts";
@@ -231,15 +226,9 @@ async function options(): Promise<Options & { args: ReturnType<typeof parse> }> 
   const flags: Record<string, string> = {};
   for (const k of GRID_FILE_KEYS) if (typeof v[k] === "string") flags[k] = v[k] as string;
   const designs = await designFlag(typeof v.design === "string" ? v.design : undefined);
-  let base: CostBase = defaultCostBase();
-  if (typeof v["cost-model"] === "string") {
-    try {
-      base = await readCostModelFile(v["cost-model"]);
-    } catch (e) {
-      if (e instanceof CostModelFileError) fail(`--cost-model: ${e.message}`);
-      throw e;
-    }
-  }
+  const base = await costModelFlag(
+    typeof v["cost-model"] === "string" ? v["cost-model"] : undefined,
+  );
   let spec: SweepSpec;
   try {
     spec = sweepSpec(flags, typeof v.grid === "string" ? await gridFile(v.grid) : undefined, base);

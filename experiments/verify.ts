@@ -21,10 +21,8 @@
  */
 
 import { basename, dirname } from "node:path";
-import { CostModelFileError, readCostModelFile } from "../lib/calibrate/model_file.ts";
 import { exportSelftest } from "../lib/selftest/mod.ts";
 import { codeCommit } from "../lib/sweep/commit.ts";
-import { type CostBase, defaultCostBase } from "../lib/sweep/spec.ts";
 import { DesignError } from "../lib/strategies/design.ts";
 import { loadDesignFile } from "../lib/strategies/load.ts";
 import { designNamed, designNames } from "../lib/strategies/registry.ts";
@@ -40,6 +38,7 @@ import {
 import { renderReport, verdictOf } from "../lib/verify/report.ts";
 import { runVerify } from "../lib/verify/run.ts";
 import { checkOutputDir, describeFsError, fail, nameList, parseCli } from "./cli.ts";
+import { costModelFlag } from "./cost_model_flag.ts";
 import { startProgress } from "./progress.ts";
 
 const USAGE = `usage: deno task verify DESIGN [--quick] [--exhaust-depth N] [--out DIR]
@@ -101,15 +100,7 @@ async function main(): Promise<void> {
     ? [...VERIFY_CHECKS]
     : nameList("--only", args.values.only, VERIFY_CHECKS, "check") as VerifyCheck[];
   const modelFile = args.values["cost-model"];
-  let cost: CostBase = defaultCostBase();
-  if (modelFile !== undefined) {
-    try {
-      cost = await readCostModelFile(modelFile);
-    } catch (e) {
-      if (e instanceof CostModelFileError) fail(`--cost-model: ${e.message}`);
-      throw e;
-    }
-  }
+  const cost = await costModelFlag(modelFile);
   const depth = args.values["exhaust-depth"];
   if (depth !== undefined && !/^[1-9]\d?$/.test(depth.trim())) {
     fail(`--exhaust-depth: "${depth}" is not a whole number from 1 to 99`);

@@ -136,10 +136,11 @@ export interface FigureRecord {
 }
 
 /**
- * Figures of a CSV that is not a sweep's (no grid id or point names its rows): 03's budget
- * sweep of rmap-bounded (`deno task budget`), 04's timeline of one trace.
+ * Figures of a CSV that is not a sweep's (no grid id or point names its rows): 04's
+ * timeline of one trace. (03's budget sweep, `deno task budget`, names its rows as a sweep
+ * does and records the same configuration columns.)
  */
-const NOT_A_SWEEP = new Set(["03-budget", "04-reproducer-timeline"]);
+const NOT_A_SWEEP = new Set(["04-reproducer-timeline"]);
 
 /**
  * Check stated facts and ratios against their CSVs and the text that states them; returns

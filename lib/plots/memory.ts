@@ -1,19 +1,22 @@
 /**
  * Notebook 03, memory: what each strategy's index costs per shadow entry and how many
  * shadow entries its unmaps remove without need (collateral), against alias density; and
- * how often `rmap-bounded` falls back to the full walk against its per-MMU budget, from
- * the budget sweep's CSV (`deno task budget`, lib/sweep/budget_columns.ts).
+ * how often `rmap-bounded` falls back to the full walk against its per-MMU budget, and how
+ * long its worst unmap then holds a CPU, per vCPU count, from the budget sweep's CSV
+ * (`deno task budget`, lib/sweep/budget_columns.ts).
  *
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
  * import { budgetTable } from "./memory.ts";
  * const table = budgetTable([{
- *   budget: 1024, alias: 0, vcpus: 8, granule: "4K", validMmus: 8, fallbacks: 8,
- *   fallbackRate: 1, unmapEvents: 10, unmapIterationsMax: 2 ** 21, unmapIterationsMean: 9,
- *   peakMemoryBytes: 8192, violations: 0,
+ *   grid_id: "b", point: 0, seed: 1, strategy: "rmap-bounded", budget_bytes: 1024, alias: 0,
+ *   vcpus: 192, granule: "4K", valid_mmus: 192, fallbacks: 384, fallback_rate: 2,
+ *   unmap_events: 3, unmap_iterations_max: 50331648, unmap_iterations_mean: 9,
+ *   unmap_est_ns_max: 1110083840, peak_memory_bytes: 8192, violations: 0,
  * }]);
- * assertEquals(table.split("\n")[2], "| 0 | 1 KiB | 8 | 1.00 | 2.1×10⁶ | 9 | 8 KiB | 0 |");
+ * assertEquals(table.split("\n")[2],
+ *   "| 192 | 4K | 0 | 1 KiB | 384 | 2.00 | 5.0×10⁷ | 1.11 s | 9 | 8 KiB | 0 |");
  * ```
  * @module
  */
@@ -26,28 +29,35 @@ import { BUDGET_COLUMNS, type BudgetRow } from "../sweep/budget_columns.ts";
 import { formatBytes, formatSize } from "../util/size.ts";
 import { atLargestScale, largestScaleBook } from "./correctness.ts";
 import { coincidentSeries, granuleLabel } from "./cost.ts";
-import { FactBook, filterRows, type Takeaway, type Where } from "./takeaway.ts";
-import type { NotebookParams } from "./params.ts";
+import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
+import { type NotebookParams, SelectionError, selectRows } from "./params.ts";
+import { SCHED_LATENCY_NS, SCHED_LATENCY_SOURCE, softLockupSource } from "./latency.ts";
+import { costModelName, defaultCostBase } from "../sweep/spec.ts";
 import { type Section, section } from "./section.ts";
 import {
   displayPath,
   distinct,
   largestScale,
+  markSource,
   maxBy,
   num,
   type NumericColumn,
   parseTyped,
   readResults,
+  sourceOf,
   type SweepRecord,
 } from "./results.ts";
 import {
   axisFormat,
   formatCount,
+  formatSeconds,
   granuleOrder,
+  LOCKUP_COLOR,
   logTicks,
   pow10Ticks,
   strategyOrder,
   strategyStyle,
+  STRICT_COLOR,
   symlogTicks,
 } from "./style.ts";
 import {
@@ -399,7 +409,10 @@ export async function loadBudget(path: string = COMMITTED_BUDGET_CSV): Promise<B
   return budgetRowsOf(await loadBudgetCsv(path));
 }
 
-/** Read a budget sweep CSV as typed records, its columns as the file names them. */
+/**
+ * Read a budget sweep CSV as typed records, its columns as the file names them, each
+ * marked with its file (lib/plots/results.ts markSource) for the figure's facts.
+ */
 export async function loadBudgetCsv(
   path: string = COMMITTED_BUDGET_CSV,
 ): Promise<Record<string, string | number>[]> {
@@ -409,28 +422,54 @@ export async function loadBudgetCsv(
     "Run `deno task budget` to write results/budget.csv.",
   );
   const numeric = new Set(BUDGET_COLUMNS.filter((c) => c.type !== "text").map((c) => c.name));
-  return parseTyped(text, path, numeric, BUDGET_COLUMNS.map((c) => c.name), "budget CSV");
+  return markSource(
+    parseTyped(text, path, numeric, BUDGET_COLUMNS.map((c) => c.name), "budget CSV"),
+    path,
+  );
 }
 
 /**
- * The budget records a notebook's parameters keep (their granules and alias densities; the
- * budget sweep has no strategy or working-set dimension), and the fact filter that keeps
- * them.
+ * The budget records a notebook's parameters keep (their granules and alias densities;
+ * the budget sweep has no strategy or working-set dimension) and, with `vcpus` (the
+ * notebook's `budgetVcpus`), its vCPU counts; and the fact filter that keeps them. A value
+ * the CSV has not is a {@linkcode SelectionError} naming the values it has.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals, assertThrows } from "@std/assert";
+ * import { selectBudget } from "./memory.ts";
+ * const rows = [8, 192].map((vcpus) => ({ vcpus, alias: 0, granule: "4K" }));
+ * assertEquals(selectBudget(rows, {}, [192]).where, { vcpus: [192] });
+ * assertThrows(() => selectBudget(rows, {}, [64]), Error, "budgetVcpus: 64 not in the budget CSV (it has 8, 192)");
+ * ```
  */
 export function selectBudget(
   records: readonly Record<string, string | number>[],
   p: NotebookParams,
+  vcpus: readonly number[] = [],
 ): { rows: Record<string, string | number>[]; where: Where } {
   const where: Where = {};
   if (p.granules && p.granules.length > 0) where.granule = [...p.granules];
   if (p.aliases && p.aliases.length > 0) where.alias = [...p.aliases];
-  return { rows: filterRows(records, where), where };
+  let rows = selectRows(records, { granules: p.granules, aliases: p.aliases });
+  if (vcpus.length > 0) {
+    const have = [...new Set(records.map((r) => Number(r.vcpus)))].sort((a, b) => a - b);
+    const missing = vcpus.filter((v) => !have.includes(v));
+    if (missing.length > 0) {
+      throw new SelectionError(
+        `budgetVcpus: ${missing.join(", ")} not in the budget CSV (it has ${have.join(", ")})`,
+      );
+    }
+    where.vcpus = [...vcpus];
+    rows = rows.filter((r) => vcpus.includes(Number(r.vcpus)));
+    if (rows.length === 0) throw new SelectionError("the parameters keep no row of the budget CSV");
+  }
+  return { rows, where };
 }
 
 /**
  * Where the budget figure's numbers come from: the file, its rows and what they span, how
- * many the parameters keep, and the `deno task budget` command that makes it again (the
- * budget sweep records no seed: the command assumes the default).
+ * many the parameters keep, and the `deno task budget` command that makes it again.
  */
 export function budgetHeader(
   records: readonly Record<string, string | number>[],
@@ -438,231 +477,450 @@ export function budgetHeader(
   kept: number,
 ): string {
   const vals = (c: string) => [...new Set(records.map((r) => Number(r[c])))].sort((a, b) => a - b);
+  const texts = (c: string) => [...new Set(records.map((r) => String(r[c])))];
   const budgets = vals("budget_bytes");
   const aliases = vals("alias");
-  const granules = [...new Set(records.map((r) => String(r.granule)))];
+  const vcpus = vals("vcpus");
+  const granules = texts("granule");
+  const seeds = vals("seed");
+  const models = texts("cost_model");
   const sizes = budgets.map((b) => formatSize(b)).join(",");
-  return `- Read \`${displayPath(path)}\`: ${records.length} rows (${budgets.length} budgets ` +
-    `${formatBytes(budgets[0])}..${formatBytes(budgets[budgets.length - 1])}, alias ` +
-    `${aliases.join(", ")}, ${vals("vcpus").join(", ")} vCPUs, ${granules.join(", ")} pages); ` +
-    `the parameters keep ${kept}.\n- Made by \`deno task budget --alias ${aliases.join(",")} ` +
-    `--budget ${sizes} --out ${displayPath(path)}\` (the budget CSV records no seed: the ` +
-    `command runs the default).`;
+  const model = models.map(costModelName).join(" and ");
+  return `- Read \`${displayPath(path)}\`: ${records.length} rows (${vcpus.join(", ")} vCPUs; ` +
+    `${granules.join(", ")} pages; alias ${aliases.join(", ")}; ${budgets.length} budgets ` +
+    `${formatBytes(budgets[0])}..${formatBytes(budgets[budgets.length - 1])}; seed ` +
+    `${seeds.join(", ")}; times estimated by ${model}); the parameters keep ${kept}.\n` +
+    `- Made by \`deno task budget --vcpus ${vcpus.join(",")} --granule ${granules.join(",")} ` +
+    `--alias ${aliases.join(",")} --budget ${sizes} --seed ${seeds.join(",")}` +
+    (models.length === 1 && models[0] !== defaultCostBase().origin
+      ? ` --cost-model ${models[0].split(": ")[0]}`
+      : "") +
+    ` --out ${displayPath(path)}\`.`;
 }
 
 /** Budget sweep records as {@linkcode BudgetRow}s. */
 export function budgetRowsOf(rows: readonly Record<string, string | number>[]): BudgetRow[] {
   const n = (r: Record<string, string | number>, k: string) => r[k] as number;
   return rows.map((r) => ({
+    gridId: String(r.grid_id),
+    point: n(r, "point"),
+    seed: n(r, "seed"),
+    strategy: String(r.strategy),
     budget: n(r, "budget_bytes"),
     alias: n(r, "alias"),
     vcpus: n(r, "vcpus"),
     granule: String(r.granule),
+    l1Granule: String(r.l1_granule),
+    paBits: n(r, "pa_bits"),
     validMmus: n(r, "valid_mmus"),
     fallbacks: n(r, "fallbacks"),
     fallbackRate: n(r, "fallback_rate"),
     unmapEvents: n(r, "unmap_events"),
     unmapIterationsMax: n(r, "unmap_iterations_max"),
     unmapIterationsMean: n(r, "unmap_iterations_mean"),
+    unmapDescriptorsMax: n(r, "unmap_descriptors_max"),
     peakMemoryBytes: n(r, "peak_memory_bytes"),
     violations: n(r, "violations"),
+    nsPerIteration: n(r, "ns_per_iteration"),
+    nsPerDescriptor: n(r, "ns_per_descriptor"),
+    softLockupNs: n(r, "soft_lockup_threshold_ns"),
+    unmapEstNsMean: n(r, "unmap_est_ns_mean"),
+    unmapEstNsMax: n(r, "unmap_est_ns_max"),
+    costModel: String(r.cost_model),
   }));
 }
 
+type BudgetRecord = Record<string, string | number>;
+
+/**
+ * What the budget figure, its takeaway and its table show: budget on x, a panel per (vCPU
+ * count, host granule), a line per alias density, every other dimension that varies (seed,
+ * cost model) pinned to one value and named in the subtitle.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { budgetSection } from "./memory.ts";
+ * const row = (vcpus: number, seed: number) => ({ grid_id: "b", point: vcpus + seed,
+ *   strategy: "rmap-bounded", budget_bytes: 1024, alias: 0, vcpus, granule: "4K", seed });
+ * const s = budgetSection([row(8, 1), row(192, 1), row(192, 2)]);
+ * assertEquals(s.rows.map((r) => [r.vcpus, r.seed]), [[8, 1], [192, 1]]);
+ * ```
+ */
+export function budgetSection(records: readonly BudgetRecord[]): Section<BudgetRecord> {
+  if (records.length === 0) throw new Error("03-budget: the budget sweep is empty");
+  return section(records, { x: "budget_bytes", facets: ["vcpus", "granule"], free: ["alias"] });
+}
+
+/** The one cost model of the rows drawn (its constants are columns of every row). */
+function budgetCostModel(rows: readonly BudgetRecord[]): BudgetRow {
+  const keys = new Set(
+    rows.map((r) =>
+      [r.ns_per_iteration, r.ns_per_descriptor, r.soft_lockup_threshold_ns, r.cost_model].join("/")
+    ),
+  );
+  if (keys.size !== 1) {
+    throw new Error(`03-budget: the rows drawn mix ${keys.size} cost models; draw one at a time`);
+  }
+  return budgetRowsOf([rows[0]])[0];
+}
+
 const ALIAS_STYLES = [
-  { color: "#1f77b4", width: 5, dash: "" },
+  { color: "#1f77b4", width: 4, dash: "" },
   { color: "#ff7f0e", width: 2.5, dash: "7,4" },
   { color: "#2ca02c", width: 2, dash: "2,3" },
   { color: "#d62728", width: 2, dash: "10,3,2,3" },
   { color: "#9467bd", width: 2, dash: "" },
 ];
 
+/** A budget figure's panel: one vCPU count and host granule. */
+interface BudgetPanel {
+  /** Its key, as the plot's facet. */
+  key: string;
+  /** vCPUs. */
+  vcpus: number;
+  /** Host granule. */
+  granule: string;
+}
+
+/** The panels of budget rows: one per (vCPUs, granule), by vCPUs then granule. */
+function budgetPanels(rows: readonly BudgetRecord[]): BudgetPanel[] {
+  const out: BudgetPanel[] = [];
+  const vcpus = [...new Set(rows.map((r) => Number(r.vcpus)))].sort((a, b) => a - b);
+  for (const v of vcpus) {
+    const here = rows.filter((r) => Number(r.vcpus) === v).map((r) => String(r.granule));
+    for (const g of granuleOrder(here)) {
+      out.push({ key: `${v} vCPUs, ${g} pages`, vcpus: v, granule: g });
+    }
+  }
+  return out;
+}
+
 /**
- * `rmap-bounded` against its per-MMU budget, a line per alias density: top, fallbacks to
- * the full walk per shadow MMU in use; bottom, iterations in the worst unmap event (log).
+ * `rmap-bounded` against its per-MMU budget, a panel per (vCPU count, host granule) and a
+ * line per alias density: top, the estimated time of the worst unmap event (log; the
+ * soft-lockup and scheduling-latency lines in colours no series uses); bottom, fallbacks
+ * to the full walk per shadow MMU in use. Its rows are {@linkcode budgetSection}'s.
+ *
+ * @example
+ * ```ts
+ * import { assert, assertEquals } from "@std/assert";
+ * import { budgetFigure } from "./memory.ts";
+ * const row = (point: number, vcpus: number, budget_bytes: number, fallbacks: number) => ({
+ *   grid_id: "b", point, seed: 1, strategy: "rmap-bounded", budget_bytes, alias: 0, vcpus,
+ *   granule: "4K", valid_mmus: vcpus, fallbacks, fallback_rate: fallbacks / vcpus,
+ *   unmap_events: 3, unmap_iterations_max: fallbacks ? vcpus * 262144 : 99,
+ *   unmap_iterations_mean: 50, unmap_descriptors_max: 9, peak_memory_bytes: 4096,
+ *   violations: 0, ns_per_iteration: 20, ns_per_descriptor: 2,
+ *   soft_lockup_threshold_ns: 2e10, unmap_est_ns_mean: 1e5,
+ *   unmap_est_ns_max: fallbacks ? vcpus * 262144 * 20 : 1998, cost_model: "default",
+ * });
+ * const fig = budgetFigure([row(0, 8, 1024, 8), row(1, 8, 4096, 0), row(2, 192, 1024, 192),
+ *   row(3, 192, 4096, 0)]);
+ * assert(fig.svg.includes("192 vCPUs, 4K pages"));
+ * assertEquals(fig.record.drawn[0].lines.length, 4); // (8, 192) x (time, fallbacks)
+ * ```
  */
-export function budgetFigure(data: readonly BudgetRow[]): Figure {
-  if (data.length === 0) throw new Error("03-budget: the budget sweep is empty");
-  const aliases = [...new Set(data.map((d) => d.alias))].sort((a, b) => a - b);
-  const budgets = [...new Set(data.map((d) => d.budget))].sort((a, b) => a - b);
+export function budgetFigure(records: readonly BudgetRecord[]): Figure {
+  const s = budgetSection(records);
+  const m = budgetCostModel(s.rows);
+  const rows = s.rows;
+  const panels = budgetPanels(rows);
+  const panelOf = (r: BudgetRecord) =>
+    panels.find((p) => p.vcpus === Number(r.vcpus) && p.granule === String(r.granule))!;
+  const aliases = [...new Set(rows.map((r) => Number(r.alias)))].sort((a, b) => a - b);
+  const budgets = [...new Set(rows.map((r) => Number(r.budget_bytes)))].sort((a, b) => a - b);
   const look = (a: number) => ALIAS_STYLES[aliases.indexOf(a) % ALIAS_STYLES.length];
-  const hi = Math.max(0.1, ...data.map((d) => d.fallbackRate));
-  const its = data.map((d) => d.unmapIterationsMax).filter((v) => v > 0);
-  const itLo = Math.min(...its) / 3;
-  const itHi = Math.max(...its) * 3;
-  const x = {
-    type: "log",
-    base: 2,
-    domain: [budgets[0] / 1.3, budgets[budgets.length - 1] * 1.3],
-  };
-  const axis = (label: string | null) =>
-    Plot.axisX(budgets, {
+  const data = rows.map((r) => ({
+    panel: panelOf(r).key,
+    alias: Number(r.alias),
+    budget: Number(r.budget_bytes),
+    s: Number(r.unmap_est_ns_max) / 1e9,
+    rate: Number(r.fallback_rate),
+  }));
+  const lockup = m.softLockupNs / 1e9;
+  const sched = SCHED_LATENCY_NS / 1e9;
+  const times = data.map((d) => d.s).filter((v) => v > 0);
+  const yLo = Math.min(sched, ...times) / 3;
+  const yHi = Math.max(lockup, ...times) * 3;
+  const yt = pow10Ticks(yLo, yHi).filter((t) => t >= yLo && t <= yHi);
+  const rateHi = Math.max(0.1, ...data.map((d) => d.rate));
+  const width = 1100;
+  const marginLeft = 110;
+  // As many budget labels as a panel has room for (about 70 px each), by powers of 2.
+  const room = Math.max(2, Math.floor((width - marginLeft - 20) / panels.length / 70));
+  let xTicks = budgets.filter((b) => Number.isInteger(Math.log2(b)));
+  for (let step = 2; xTicks.length > room; step *= 2) {
+    xTicks = budgets.filter((b) => Number.isInteger(Math.log2(b / budgets[0]) / step));
+  }
+  const xAxis = (label: string | null) =>
+    Plot.axisX(xTicks, {
       text: (v: number) => formatBytes(v),
       label,
       labelAnchor: "center",
       labelOffset: 38,
       labelArrow: "none",
     });
-  const common = (y: string, extra: Plot.Markish[]) => {
-    const marks: Plot.Markish[] = [
-      Plot.frame({ stroke: "#ccc" }),
-      Plot.ruleX([RMAP_BOUNDED_DEFAULT_BUDGET], { stroke: "#888", strokeDasharray: "4,3" }),
-      Plot.text([RMAP_BOUNDED_DEFAULT_BUDGET], {
-        x: (d: number) => d,
-        text: () => `default ${formatBytes(RMAP_BOUNDED_DEFAULT_BUDGET)}`,
-        frameAnchor: "top",
-        textAnchor: "end",
-        dx: -5,
-        dy: 12,
-        fill: "#555",
-        fontSize: 12,
-      }),
-      ...extra,
-    ];
-    for (const a of aliases) {
-      const d = data.filter((r) => r.alias === a);
+  const defaultRule = Plot.ruleX([RMAP_BOUNDED_DEFAULT_BUDGET], {
+    stroke: "#888",
+    strokeDasharray: "4,3",
+  });
+  const seriesMarks = (y: "s" | "rate") =>
+    aliases.flatMap((a) => {
       const st = look(a);
-      marks.push(
+      const d = data.filter((p) => p.alias === a).sort((p, q) => p.budget - q.budget);
+      return [
         Plot.line(d, {
           x: "budget",
           y,
+          fx: "panel",
           stroke: st.color,
           strokeWidth: st.width,
           strokeDasharray: st.dash || undefined,
         }),
-        Plot.dot(d, { x: "budget", y, fill: st.color, r: 3 + st.width / 2 }),
-      );
+        Plot.dot(d, { x: "budget", y, fx: "panel", fill: st.color, r: 2.5 + st.width / 2 }),
+      ];
+    });
+  for (const p of panels) {
+    for (const a of aliases) {
+      const line = rows.filter((r) => panelOf(r) === p && Number(r.alias) === a)
+        .sort((x, y) => Number(x.budget_bytes) - Number(y.budget_bytes));
+      // The same line in both charts: time on top, fallbacks below.
+      s.drawn.line("budget_bytes", line.map((r) => [r]));
+      s.drawn.line("budget_bytes", line.map((r) => [r]));
     }
-    return marks;
-  };
-  const style = FONT_STYLE;
-  const top = Plot.plot({
-    document: plotDocument(),
-    width: 860,
-    height: 260,
-    marginLeft: 64,
-    marginRight: 20,
-    marginTop: 28,
-    marginBottom: 40,
-    style,
-    x,
-    y: { domain: [0, hi * 1.15], grid: true, label: "↑ fallbacks to the full walk per shadow MMU" },
-    marks: common("fallbackRate", [axis(null)]),
-  } as Plot.PlotOptions) as unknown as DomElement;
-  const itTicks = pow10Ticks(itLo, itHi).filter((t) => t >= itLo && t <= itHi);
-  const bottom = Plot.plot({
-    document: plotDocument(),
-    width: 860,
-    height: 280,
-    marginLeft: 64,
-    marginRight: 20,
-    marginTop: 28,
-    marginBottom: 48,
-    style,
-    x,
-    y: {
-      type: "log",
-      domain: [itLo, itHi],
-      ticks: itTicks,
-      tickFormat: axisFormat(itTicks),
-      grid: true,
-      label: "↑ iterations in the worst unmap event",
+  }
+  const chart = (
+    height: number,
+    margins: [number, number],
+    fxAxis: boolean,
+    y: object,
+    marks: Plot.Markish[],
+  ) =>
+    Plot.plot({
+      document: plotDocument(),
+      width,
+      height,
+      marginLeft,
+      marginRight: 20,
+      marginTop: margins[0],
+      marginBottom: margins[1],
+      style: FONT_STYLE,
+      fx: {
+        domain: panels.map((p) => p.key),
+        label: null,
+        padding: 0.12,
+        ...(fxAxis ? {} : { axis: null }),
+      },
+      x: { type: "log", base: 2, domain: [budgets[0] / 1.6, budgets[budgets.length - 1] * 1.6] },
+      y,
+      marks,
+    } as Plot.PlotOptions) as unknown as DomElement;
+  const top = chart(400, [30, 30], true, { type: "log", domain: [yLo, yHi] }, [
+    Plot.frame({ stroke: "#ccc" }),
+    Plot.gridY(yt, { stroke: "#eee", strokeOpacity: 1 }),
+    Plot.axisY(yt, {
+      text: (v: number) => formatSeconds(v),
+      label: "↑ estimated time of the worst unmap event",
+      labelAnchor: "center",
+      labelArrow: "none",
+      labelOffset: 96,
+    }),
+    Plot.ruleY([lockup], { stroke: LOCKUP_COLOR, strokeWidth: 2, strokeDasharray: "8,4" }),
+    Plot.ruleY([sched], { stroke: STRICT_COLOR, strokeWidth: 1.6, strokeDasharray: "2,3" }),
+    defaultRule,
+    xAxis(null),
+    ...seriesMarks("s"),
+  ]);
+  const bottom = chart(250, [12, 50], false, {
+    domain: [0, rateHi * 1.15],
+    grid: true,
+    label: "↑ fallbacks per MMU in use",
+    labelAnchor: "center",
+    labelOffset: 96,
+  }, [
+    Plot.frame({ stroke: "#ccc" }),
+    defaultRule,
+    xAxis("rmap-bounded budget per shadow MMU (log₂) →"),
+    ...seriesMarks("rate"),
+  ]);
+  const t = s.text;
+  const sec = (ns: number) => formatSeconds(ns / 1e9);
+  const panelText = panels.map((p) => {
+    const where = { vcpus: p.vcpus, granule: p.granule };
+    const n = t.fact(`vcpus.${p.key}`, where, "vcpus", "max");
+    const mmus = t.fact(`mmus.${p.key}`, where, "valid_mmus", "max");
+    return `${n.shown} vCPUs with ${p.granule} pages (${mmus.shown} shadow MMUs in use)`;
+  });
+  const nsIt = t.fact("ns_per_iteration", {}, "ns_per_iteration", "max", String);
+  const nsDesc = t.fact("ns_per_descriptor", {}, "ns_per_descriptor", "max", String);
+  const lock = t.fact("soft_lockup", {}, "soft_lockup_threshold_ns", "max", sec);
+  const violations = t.fact("violations", {}, "violations", "sum");
+  const schedText = t.constant(sec(SCHED_LATENCY_NS), SCHED_LATENCY_SOURCE);
+  const source = sourceOf(records)?.rows ?? records;
+  const notShown = budgetPanels(source).filter((p) => !panels.some((q) => q.key === p.key));
+  const kept = notShown.length > 0
+    ? ` The parameters keep these panels; the CSV also has ${
+      notShown.map((p) => p.key).join("; ")
+    }.`
+    : "";
+  const legend: LegendItem[] = [
+    ...aliases.map((a) => ({
+      label: `alias density ${a}`,
+      color: look(a).color,
+      kind: "line" as const,
+      dash: look(a).dash,
+    })),
+    { label: `soft lockup ${lock.shown}`, color: LOCKUP_COLOR, kind: "rule", dash: "8,4" },
+    { label: `scheduling latency ${schedText}`, color: STRICT_COLOR, kind: "rule", dash: "2,3" },
+    {
+      label: `default budget ${formatBytes(RMAP_BOUNDED_DEFAULT_BUDGET)}`,
+      color: "#888",
+      kind: "rule",
+      dash: "4,3",
     },
-    marks: common("unmapIterationsMax", [axis("rmap-bounded budget per shadow MMU (log₂) →")]),
-  } as Plot.PlotOptions) as unknown as DomElement;
-  const d0 = data[0];
-  const legend: LegendItem[] = aliases.map((a) => ({
-    label: `alias density ${a}`,
-    color: look(a).color,
-    kind: "line" as const,
-    dash: look(a).dash,
-  }));
-  const worst = data.reduce((m, r) => Math.max(m, r.violations), 0);
+  ];
   return composeFigure({
     name: "03-budget",
-    title: "rmap-bounded: fallback rate and cost against its budget",
-    subtitle: `Replayed here (the sweep has no budget dimension): the sweep's workload at ` +
-      `${d0.vcpus} vCPUs (${d0.validMmus} shadow MMUs in use), host granule ${d0.granule}, ` +
-      `one trace per alias density, rmap-bounded at each budget. An MMU whose index would ` +
-      `exceed the budget falls back to the full walk until its table is empty again.`,
+    title: "rmap-bounded against its budget: how long the worst unmap holds a CPU, and how " +
+      "often it falls back to the full walk",
+    subtitle: `Replayed here (the sweep has no budget dimension): the sweep's workload, one ` +
+      `trace per vCPU count, host granule and alias density, rmap-bounded at each budget; a ` +
+      `panel each for ${panelText.join(", ")}. An MMU whose index would exceed the budget ` +
+      `falls back to the full walk until its table is empty again.${kept}` + s.pinSentence(),
     chart: [top, bottom],
     legend,
     notes: [
-      "Top: fallbacks / shadow MMUs in use (an MMU can fall back more than once). Bottom: " +
-      "the worst unmap event, which becomes the full walk once any MMU has fallen back.",
-      `Oracle violations over all these replays: ${worst} (the fallback is the full walk, ` +
-      "so the bound costs time, never correctness).",
+      `Top: the worst host unmap event's estimated time (unmap_est_ns_max: iterations × ` +
+      `${nsIt.shown} ns + descriptors visited × ${nsDesc.shown} ns, by ` +
+      `${costModelName(m.costModel)}); once an MMU has fallen back, the worst event is the ` +
+      `full walk of every valid shadow MMU. Bottom: fallbacks / shadow MMUs in use (an MMU can ` +
+      `fall back more than once).`,
+      `Soft lockup: ${softLockupSource(m.softLockupNs)}. Scheduling latency: ` +
+      `${SCHED_LATENCY_SOURCE}.`,
+      `Oracle violations over all these replays: ${violations.shown} (the fallback is the ` +
+      "full walk, so the bound costs time, never correctness).",
     ],
+    stated: t.collect(),
+    drawn: [s.drawn.drawn()],
   });
 }
 
 /**
- * The takeaway under the budget figure, from the budget CSV: per alias density the
- * smallest budget at which rmap-bounded never falls back, and the violations over every
+ * The takeaway under the budget figure, from the rows it draws: per panel (vCPU count and
+ * host granule) and alias density, the smallest budget at which rmap-bounded never falls back and its worst
+ * unmap's estimated time, and at the budget below it the fallbacks and the worst unmap's
+ * time against the scheduling latency and the soft lockup; then the violations over every
  * replay (the fallback is the full walk: it costs time, not correctness).
+ *
+ * @example
+ * ```ts
+ * import { assertStringIncludes } from "@std/assert";
+ * import { budgetTakeaway } from "./memory.ts";
+ * const row = (point: number, budget_bytes: number, fallbacks: number, est: number) => ({
+ *   grid_id: "b", point, seed: 1, strategy: "rmap-bounded", budget_bytes, alias: 0,
+ *   vcpus: 192, granule: "4K", valid_mmus: 192, fallbacks, unmap_iterations_max: est / 20,
+ *   unmap_est_ns_max: est, soft_lockup_threshold_ns: 2e10, violations: 0,
+ *   ns_per_iteration: 20, ns_per_descriptor: 2, cost_model: "default",
+ * });
+ * const t = budgetTakeaway([row(0, 1024, 384, 1.11e9), row(1, 4096, 0, 4e5)], "b.csv");
+ * assertStringIncludes(t.text, "at 1 KiB it falls back 384 times and its worst unmap takes 1.11 s");
+ * ```
  */
 export function budgetTakeaway(
-  data: readonly BudgetRow[],
-  rows: readonly Record<string, string | number>[],
+  records: readonly BudgetRecord[],
   path: string,
   base: Where = {},
 ): Takeaway {
-  const fb = new FactBook(path, rows, base);
+  const s = budgetSection(records);
+  const rows = s.rows;
+  const fb = new FactBook(path, sourceOf(records)?.rows ?? records, { ...base, ...s.where });
+  const sec = (ns: number) => formatSeconds(ns / 1e9);
+  const lock = fb.fact("soft_lockup", {}, "soft_lockup_threshold_ns", "max", sec);
+  const sched = fb.constant(sec(SCHED_LATENCY_NS), SCHED_LATENCY_SOURCE);
+  const against = (ns: number) =>
+    `${ns > SCHED_LATENCY_NS ? "past" : "within"} the ${sched} scheduling latency, ` +
+    `${ns > lock.value ? "past" : "under"} the ${lock.shown} soft lockup`;
   const out: string[] = [];
-  for (const a of [...new Set(data.map((d) => d.alias))].sort((x, y) => x - y)) {
-    const ok = data.filter((d) => d.alias === a && d.fallbacks === 0)
-      .sort((x, y) => x.budget - y.budget)[0];
-    if (!ok) {
-      const f = fb.fact(`fallbacks.${a}`, { alias: a }, "fallbacks", "min");
-      out.push(`alias ${a}: every budget falls back (at least ${f.shown} fallbacks).`);
-      continue;
+  for (const p of budgetPanels(rows)) {
+    const panel = { vcpus: p.vcpus, granule: p.granule };
+    const mine = rows.filter((r) => Number(r.vcpus) === p.vcpus && r.granule === p.granule);
+    const mmus = fb.fact(`mmus.${p.key}`, panel, "valid_mmus", "max");
+    out.push(`**${p.key}** (${mmus.shown} shadow MMUs in use):`);
+    for (const a of [...new Set(mine.map((r) => Number(r.alias)))].sort((x, y) => x - y)) {
+      const line = mine.filter((r) => Number(r.alias) === a)
+        .sort((x, y) => Number(x.budget_bytes) - Number(y.budget_bytes));
+      const at = (r: BudgetRecord) => ({ ...panel, alias: a, budget_bytes: r.budget_bytes });
+      const id = (what: string, r: BudgetRecord) => `${what}.${p.key}.${a}.${r.budget_bytes}`;
+      const ok = line.find((r) => Number(r.fallbacks) === 0);
+      if (!ok) {
+        const all = { ...panel, alias: a };
+        const f = fb.fact(`fallbacks.${p.key}.${a}`, all, "fallbacks", "min");
+        const w = fb.fact(`worst.${p.key}.${a}`, all, "unmap_est_ns_max", "max", sec);
+        out.push(
+          `  - alias ${a}: every budget falls back (at least ${f.shown} fallbacks); its worst ` +
+            `unmap takes ${w.shown}, ${against(w.value)}.`,
+        );
+        continue;
+      }
+      const f = fb.fact(id("fallbacks", ok), at(ok), "fallbacks", "max");
+      const w = fb.fact(id("worst", ok), at(ok), "unmap_est_ns_max", "max", sec);
+      let text = `  - alias ${a}: no fallback from ${formatBytes(Number(ok.budget_bytes))} per ` +
+        `shadow MMU on (${f.shown} fallbacks; worst unmap ${w.shown})`;
+      const below = line.filter((r) => Number(r.budget_bytes) < Number(ok.budget_bytes)).pop();
+      if (below) {
+        const g = fb.fact(id("fallbacks", below), at(below), "fallbacks", "max");
+        const x = fb.fact(id("worst", below), at(below), "unmap_est_ns_max", "max", sec);
+        text += `; at ${formatBytes(Number(below.budget_bytes))} it falls back ${g.shown} ` +
+          `times and its worst unmap takes ${x.shown}, ${against(x.value)}`;
+      }
+      out.push(text + ".");
     }
-    const f = fb.fact(
-      `fallbacks.${a}.${ok.budget}`,
-      { alias: a, budget_bytes: ok.budget },
-      "fallbacks",
-      "max",
-    );
-    const below = data.filter((d) => d.alias === a && d.budget < ok.budget)
-      .sort((x, y) => y.budget - x.budget)[0];
-    let line = `alias ${a}: no fallback from ${formatBytes(ok.budget)} per shadow MMU on ` +
-      `(${f.shown} fallbacks)`;
-    if (below) {
-      const g = fb.fact(
-        `fallbacks.${a}.${below.budget}`,
-        { alias: a, budget_bytes: below.budget },
-        "fallbacks",
-        "max",
-      );
-      const it = fb.fact(
-        `worst.${a}.${below.budget}`,
-        { alias: a, budget_bytes: below.budget },
-        "unmap_iterations_max",
-        "max",
-      );
-      line += `; at ${formatBytes(below.budget)} it falls back ${g.shown} times and its ` +
-        `worst unmap is ${it.shown} iterations`;
-    }
-    out.push(line + ".");
   }
-  const v = fb.fact("violations", {}, "violations", "sum");
-  out.push(`Oracle violations over every replay: ${v.shown}.`);
-  return fb.takeaway(out.map((l) => `- ${l}`).join("\n"));
+  const viol = fb.fact("violations", {}, "violations", "sum");
+  out.push(`Oracle violations over every replay drawn: ${viol.shown}.`);
+  return fb.takeaway(out.map((l) => (l.startsWith("  ") ? l : `- ${l}`)).join("\n"));
 }
 
-/** Markdown table of the budget sweep. */
-export function budgetTable(data: readonly BudgetRow[]): string {
+/**
+ * Markdown table of the rows the budget figure draws ({@linkcode budgetSection}), by vCPU
+ * count, host granule, alias density and budget.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { budgetTable } from "./memory.ts";
+ * const table = budgetTable([{
+ *   grid_id: "b", point: 0, seed: 1, strategy: "rmap-bounded", budget_bytes: 1024, alias: 0,
+ *   vcpus: 8, granule: "4K", valid_mmus: 8, fallbacks: 8, fallback_rate: 1,
+ *   unmap_events: 10, unmap_iterations_max: 2 ** 21, unmap_iterations_mean: 9,
+ *   unmap_est_ns_max: 46879840, peak_memory_bytes: 8192, violations: 0,
+ * }]);
+ * assertEquals(table.split("\n")[2], "| 8 | 4K | 0 | 1 KiB | 8 | 1.00 | 2.1×10⁶ | 46.9 ms | 9 | 8 KiB | 0 |");
+ * ```
+ */
+export function budgetTable(records: readonly BudgetRecord[]): string {
   const lines = [
-    "| alias | budget | fallbacks | per MMU | worst unmap (iterations) | mean unmap | peak index | violations |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| vCPUs | granule | alias | budget | fallbacks | per MMU | worst unmap (iterations) | worst unmap (estimated) | mean unmap (iterations) | peak index | violations |",
+    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
-  for (const r of data) {
+  const n = (r: BudgetRecord, c: string) => Number(r[c]);
+  const drawn = budgetSection(records).rows;
+  const granules = granuleOrder(drawn.map((r) => String(r.granule)));
+  const rows = [...drawn].sort((a, b) =>
+    n(a, "vcpus") - n(b, "vcpus") ||
+    granules.indexOf(String(a.granule)) - granules.indexOf(String(b.granule)) ||
+    n(a, "alias") - n(b, "alias") || n(a, "budget_bytes") - n(b, "budget_bytes")
+  );
+  for (const r of rows) {
     lines.push(
-      `| ${r.alias} | ${formatBytes(r.budget)} | ${r.fallbacks} | ${r.fallbackRate.toFixed(2)} | ${
-        formatCount(r.unmapIterationsMax)
-      } | ${formatCount(Math.round(r.unmapIterationsMean))} | ${
-        formatBytes(r.peakMemoryBytes)
-      } | ${r.violations} |`,
+      `| ${r.vcpus} | ${r.granule} | ${r.alias} | ${
+        formatBytes(n(r, "budget_bytes"))
+      } | ${r.fallbacks} | ${n(r, "fallback_rate").toFixed(2)} | ${
+        formatCount(n(r, "unmap_iterations_max"))
+      } | ${formatSeconds(n(r, "unmap_est_ns_max") / 1e9)} | ${
+        formatCount(Math.round(n(r, "unmap_iterations_mean")))
+      } | ${formatBytes(n(r, "peak_memory_bytes"))} | ${r.violations} |`,
     );
   }
   return lines.join("\n");

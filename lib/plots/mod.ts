@@ -7,7 +7,7 @@
  * | `01-cover.svg` | 01-cost (first) | the cover-letter figure: worst unmap time against vCPUs for upstream, the series and our best design, and their ratio |
  * | `01-cost-vcpus.svg`, `01-cost-memory.svg` | 01-cost | worst unmap iterations against vCPUs / L1 memory, soft-lockup line |
  * | `02-violations.svg`, `02-tradeoff.svg` | 02-correctness | violations per design, granule and alias density; iterations against violations |
- * | `03-memory.svg`, `03-collateral.svg`, `03-budget.svg` | 03-memory | index bytes per entry, collateral unmaps, rmap-bounded fallbacks against budget |
+ * | `03-memory.svg`, `03-collateral.svg`, `03-budget.svg` | 03-memory | index bytes per entry, collateral unmaps, rmap-bounded fallbacks and worst unmap time against budget per vCPU count and granule |
  * | `04-reproducer-timeline.svg` | 04-reproducer | stale entries of the published reproducer, event by event |
  *
  * Every figure is built from CSV files alone: `results/sweep.csv` (`deno task sweep`),

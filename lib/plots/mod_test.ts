@@ -121,7 +121,14 @@ Deno.test("writePlots writes every figure as valid SVG with the marks the data c
   const out = `${dir}/plots`;
   const budgets = [1024, 4096, 262144];
   const aliases = [0, 0.5];
-  const budget = budgetSweep({ vcpus: 2, pagesPerContext: 16, aliases, budgets });
+  const budgetVcpus = [1, 2];
+  const budget = budgetSweep({
+    vcpus: budgetVcpus,
+    granules: ["4K"],
+    pagesPerContext: 16,
+    aliases,
+    budgets,
+  });
   await Deno.writeTextFile(`${dir}/budget.csv`, budgetCsv(budget));
   const run = replayTimeline(
     parseTrace(JSON.parse(await Deno.readTextFile(`${ROOT}experiments/scenarios/reproducer.json`))),
@@ -242,11 +249,14 @@ Deno.test("writePlots writes every figure as valid SVG with the marks the data c
   const col = big.filter((r) => !colHidden.has(r.strategy));
   assertEquals(marks["03-collateral"].line, distinctCount(col, ["strategy", "granule"]));
   assertEquals(marks["03-collateral"].dot, distinctCount(col, ["strategy", "granule", "alias"]));
-  // Budget: two charts, a line per alias density in each, a dot per (alias, budget).
-  assertEquals(budget.length, aliases.length * budgets.length);
-  assertEquals(marks["03-budget"].line, 2 * aliases.length);
-  assertEquals(marks["03-budget"].dot, 2 * aliases.length * budgets.length);
-  assertEquals(marks["03-budget"].rule, 2, "the default budget in both charts");
+  // Budget: two charts of a panel per vCPU count, a line per alias density in each panel, a
+  // dot per (vCPUs, alias, budget); the default budget in every panel, the soft-lockup and
+  // scheduling-latency lines in every panel of the time chart.
+  const budgetPanels = budgetVcpus.length;
+  assertEquals(budget.length, budgetPanels * aliases.length * budgets.length);
+  assertEquals(marks["03-budget"].line, 2 * budgetPanels * aliases.length);
+  assertEquals(marks["03-budget"].dot, 2 * budgetPanels * aliases.length * budgets.length);
+  assertEquals(marks["03-budget"].rule, 2 * budgetPanels + 2 * budgetPanels);
   assert(budget.some((b) => b.fallbacks > 0), "a 1 KiB budget falls back");
   assert(budget.every((b) => b.violations === 0), "falling back stays correct");
 

@@ -2,7 +2,7 @@ import { assertEquals } from "@std/assert";
 import { crowdedDots, markCentres, mixedTickAxes } from "./readback.ts";
 import { costFigure } from "./cost.ts";
 import { hostMemoryFigure, hostScaleRows, hostStormFigure, hostUnmapFigure } from "./hostscale.ts";
-import { budgetFigure, COMMITTED_BUDGET_CSV, loadBudget } from "./memory.ts";
+import { budgetFigure, COMMITTED_BUDGET_CSV, loadBudgetCsv } from "./memory.ts";
 import { loadTimeline, REPRODUCER_TIMELINE, reproducerTimeline } from "./reproducer.ts";
 import { loadSweep, num } from "./results.ts";
 import type { Figure } from "./svg.ts";
@@ -65,7 +65,7 @@ async function allFigures(): Promise<Figure[]> {
       hostMemoryFigure(rows, alias),
     );
   }
-  figs.push(budgetFigure(await loadBudget(COMMITTED_BUDGET_CSV)));
+  figs.push(budgetFigure(await loadBudgetCsv(COMMITTED_BUDGET_CSV)));
   for (const t of [REPRODUCER_TIMELINE, `${ROOT}test/fixtures/notebooks/tlbi-remap`]) {
     figs.push(reproducerTimeline(await loadTimeline(t)));
   }

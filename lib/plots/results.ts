@@ -212,6 +212,28 @@ export function sourceOf(
   return r?.[SOURCE];
 }
 
+/**
+ * Mark rows read from `path` (another results file than a sweep's, such as the budget
+ * sweep's) as {@linkcode parseSweep} marks its rows, so that {@linkcode sourceOf} finds
+ * their file and all of its rows; returns `rows`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { markSource, sourcePath } from "./results.ts";
+ * const rows = markSource([{ budget_bytes: 1024 }], "results/budget.csv");
+ * assertEquals([sourcePath(rows), Object.keys(rows[0])], ["results/budget.csv", ["budget_bytes"]]);
+ * ```
+ */
+export function markSource<R extends Record<string, string | number>>(
+  rows: R[],
+  path: string,
+): R[] {
+  const origin = { path, rows: rows as unknown as SweepRecord[] };
+  for (const r of rows) Object.defineProperty(r, SOURCE, { value: origin });
+  return rows;
+}
+
 /** The path rows were read from ("" for rows made in code). */
 export function sourcePath(rows: readonly Record<string, unknown>[]): string {
   return sourceOf(rows)?.path ?? "";

@@ -20,7 +20,7 @@ import {
   budgetFigure,
   collateralFigure,
   COMMITTED_BUDGET_CSV,
-  loadBudget,
+  loadBudgetCsv,
   memoryFigure,
 } from "./memory.ts";
 import { loadTimeline, REPRODUCER_TIMELINE, reproducerTimeline } from "./reproducer.ts";
@@ -78,7 +78,7 @@ export async function writePlots(opts: WritePlotsOptions = {}): Promise<WritePlo
   log(`read ${rows.length} rows from ${opts.csv ?? "the default sweep CSV"}`);
   const figures = sweepFigures(rows);
   if (opts.budget !== false) {
-    const budget = await loadBudget(opts.budget ?? COMMITTED_BUDGET_CSV);
+    const budget = await loadBudgetCsv(opts.budget ?? COMMITTED_BUDGET_CSV);
     log(`read ${budget.length} budget sweep rows`);
     figures.push(budgetFigure(budget));
   }
