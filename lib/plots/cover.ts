@@ -5,8 +5,9 @@
  * unmap at the most vCPUs is the shortest, among those not known to be broken), with the
  * rejected patch (known broken) greyed for context; the soft-lockup line and CFS's
  * scheduling latency in colours no series uses; and below, the ratio upstream / design, so
- * that what is ours stands apart. Which design plays which part comes from the design
- * records (./roles.ts), never from names here.
+ * that what is ours stands apart. Marks that sit on another design's are spread along x
+ * (./dodge.ts), said in a footnote when any moved. Which design plays which part comes from
+ * the design records (./roles.ts), never from names here.
  *
  * @example
  * ```ts
