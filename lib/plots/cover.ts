@@ -5,8 +5,9 @@
  * unmap at the most vCPUs is the shortest, among those not known to be broken), with the
  * rejected patch (known broken) greyed for context; the soft-lockup line and CFS's
  * scheduling latency in colours no series uses; and below, the ratio upstream / design, so
- * that what is ours stands apart. Which design plays which part comes from the design
- * records (./roles.ts), never from names here.
+ * that what is ours stands apart. Marks that sit on another design's are spread along x
+ * (./dodge.ts), said in a footnote when any moved. Which design plays which part comes from
+ * the design records (./roles.ts), never from names here.
  *
  * @example
  * ```ts
@@ -26,6 +27,7 @@
 
 import * as Plot from "@observablehq/plot";
 import { costModelOf } from "./cost.ts";
+import { DODGE_NOTE, dodgeRecords } from "./dodge.ts";
 import { SCHED_LATENCY_NS } from "./latency.ts";
 import { num, type SweepRecord } from "./results.ts";
 import { cheapest, designsOf, knownBroken } from "./roles.ts";
@@ -89,14 +91,14 @@ export function coverSection(rows: readonly SweepRecord[]): Section<SweepRecord>
   });
 }
 
-function panels(
-  marks: Plot.Markish[],
+/** The layout of a chart of the cover: a panel per granule, log x (vCPUs) and log y. */
+function layout(
   granules: string[],
   x: [number, number],
   y: [number, number],
   height: number,
-): DomElement {
-  return Plot.plot({
+): Plot.PlotOptions {
+  return {
     document: plotDocument(),
     width: 1100,
     height,
@@ -109,8 +111,43 @@ function panels(
     x: { type: "log", domain: x },
     y: { type: "log", domain: y },
     symbol: { type: "identity" },
-    marks,
-  } as Plot.PlotOptions) as unknown as DomElement;
+  } as Plot.PlotOptions;
+}
+
+/** One mark of the cover: its design, panel (granule), vCPUs and value `v`. */
+interface CoverPoint extends Record<string, unknown> {
+  strategy: string;
+  granule: string;
+  vcpus: number;
+  v: number;
+}
+
+/**
+ * A chart of the cover: `marks` (axes, rules), then each line of `lines` in its style, its
+ * marks spread where they sit on another design's (./dodge.ts); whether any moved.
+ */
+function chart(
+  marks: Plot.Markish[],
+  lines: { points: CoverPoint[]; color: string; dash: string; symbol: string; width: number }[],
+  options: Plot.PlotOptions,
+  xTicks: readonly number[],
+): { chart: DomElement; moved: boolean } {
+  const all = lines.flatMap((l) => l.points);
+  const dodged = dodgeRecords(
+    all,
+    { panel: (d) => d.granule, x: (d) => d.vcpus, y: (d) => d.v },
+    { ...options, marks: [Plot.dot(all, { x: "vcpus", y: "v", fx: "granule" })] },
+    xTicks,
+  );
+  let at = 0;
+  for (const l of lines) {
+    const d = dodged.data.slice(at, at += l.points.length);
+    marks.push(...series(d, l.color, l.dash, l.symbol, l.width));
+  }
+  return {
+    chart: Plot.plot({ ...options, marks }) as unknown as DomElement,
+    moved: dodged.moved,
+  };
 }
 
 function xAxis(xs: number[]): Plot.Markish {
@@ -125,7 +162,6 @@ function xAxis(xs: number[]): Plot.Markish {
 
 function series(
   d: Record<string, unknown>[],
-  y: string,
   color: string,
   dash: string,
   symbol: string,
@@ -133,16 +169,16 @@ function series(
 ): Plot.Markish[] {
   return [
     Plot.line(d, {
-      x: "vcpus",
-      y,
+      x: "xd",
+      y: "v",
       fx: "granule",
       stroke: color,
       strokeWidth: width,
       strokeDasharray: dash || undefined,
     }),
     Plot.dot(d, {
-      x: "vcpus",
-      y,
+      x: "xd",
+      y: "v",
       fx: "granule",
       symbol: () => symbol,
       r: 5,
@@ -167,10 +203,11 @@ export function coverFigure(rows: readonly SweepRecord[]): Figure {
   const data = shown.rows.filter((r) => drawnNames.includes(r.strategy) && num(r, EST) > 0);
   const xs = [...new Set(data.map((r) => num(r, "vcpus")))].sort((a, b) => a - b);
   const xDomain: [number, number] = [xs[0] / 1.4, xs[xs.length - 1] * 1.4];
-  const point = (r: SweepRecord) => ({
-    granule: r.granule,
+  const point = (r: SweepRecord): CoverPoint => ({
+    strategy: r.strategy,
+    granule: String(r.granule),
     vcpus: num(r, "vcpus"),
-    s: num(r, EST) / 1e9,
+    v: num(r, EST) / 1e9,
   });
   const ys = [...data.map((r) => num(r, EST) / 1e9), m.softLockupNs / 1e9, SCHED_LATENCY_NS / 1e9];
   const lo = Math.min(...ys) / 3, hi = Math.max(...ys) * 3;
@@ -198,6 +235,7 @@ export function coverFigure(rows: readonly SweepRecord[]): Figure {
     xAxis(xs),
   ];
   const book = shown.drawn;
+  const topLines: Parameters<typeof chart>[1] = [];
   for (const name of drawnNames) {
     const st = strategyStyle(name);
     const greyed = cast.rejected.includes(name);
@@ -205,23 +243,20 @@ export function coverFigure(rows: readonly SweepRecord[]): Figure {
       const line = data.filter((r) => r.strategy === name && r.granule === g)
         .sort((a, b) => num(a, "vcpus") - num(b, "vcpus"));
       book.line("vcpus", line.map((r) => [r]));
-      top.push(
-        ...series(
-          line.map(point),
-          "s",
-          greyed ? GREYED_COLOR : st.color,
-          st.dash,
-          st.symbol,
-          name === cast.ours ? 3.2 : 2,
-        ),
-      );
+      topLines.push({
+        points: line.map(point),
+        color: greyed ? GREYED_COLOR : st.color,
+        dash: st.dash,
+        symbol: st.symbol,
+        width: name === cast.ours ? 3.2 : 2,
+      });
     }
   }
   // The ratio panel: upstream / design at each point, for the series and ours.
   const ratioNames = cast.upstream ? [...cast.series, ...(cast.ours ? [cast.ours] : [])] : [];
   const bottom: Plot.Markish[] = [Plot.frame({ stroke: "#ccc" }), xAxis(xs)];
   const ratios: number[] = [];
-  const ratioLines: { name: string; pts: Record<string, unknown>[] }[] = [];
+  const ratioLines: { name: string; pts: CoverPoint[] }[] = [];
   for (const name of ratioNames) {
     for (const g of granules) {
       const pairs = xs.flatMap((v) => {
@@ -235,11 +270,12 @@ export function coverFigure(rows: readonly SweepRecord[]): Figure {
       });
       book.line("vcpus", pairs.map((p) => [p.up, p.de]));
       const pts = pairs.map((p) => ({
+        strategy: name,
         granule: g,
         vcpus: p.v,
-        ratio: num(p.up, EST) / num(p.de, EST),
+        v: num(p.up, EST) / num(p.de, EST),
       }));
-      ratios.push(...pts.map((p) => p.ratio));
+      ratios.push(...pts.map((p) => p.v));
       ratioLines.push({ name, pts });
     }
   }
@@ -256,12 +292,11 @@ export function coverFigure(rows: readonly SweepRecord[]): Figure {
     }),
     Plot.ruleY([1], { stroke: "#777", strokeWidth: 1 }),
   );
-  for (const l of ratioLines) {
+  const bottomLines = ratioLines.map((l) => {
     const st = strategyStyle(l.name);
-    bottom.push(
-      ...series(l.pts, "ratio", st.color, st.dash, st.symbol, l.name === cast.ours ? 3.2 : 2),
-    );
-  }
+    const width = l.name === cast.ours ? 3.2 : 2;
+    return { points: l.pts, color: st.color, dash: st.dash, symbol: st.symbol, width };
+  });
   const legend: LegendItem[] = drawnNames.map((n) => {
     const st = strategyStyle(n);
     const greyed = cast.rejected.includes(n);
@@ -288,15 +323,17 @@ export function coverFigure(rows: readonly SweepRecord[]): Figure {
     },
   );
   const pins = shown.pinsText();
-  const charts = [panels(top, granules, xDomain, [lo, hi], 380)];
-  if (ratioLines.length > 0) charts.push(panels(bottom, granules, xDomain, [rlo, rhi], 300));
+  const charts = [chart(top, topLines, layout(granules, xDomain, [lo, hi], 380), xs)];
+  if (ratioLines.length > 0) {
+    charts.push(chart(bottom, bottomLines, layout(granules, xDomain, [rlo, rhi], 300), xs));
+  }
   return composeFigure({
     name: "01-cover",
     title: "How long one host unmap holds a CPU, as L1 grows in vCPUs",
     subtitle: `The worst host unmap event of each grid point (${EST}), estimated by the cost ` +
       `model; per host granule.${pins === "" ? "" : ` Drawn at ${pins}.`} Below: ` +
       `${cast.upstream ?? "upstream"}'s time divided by each design's at the same point.`,
-    chart: charts,
+    chart: charts.map((c) => c.chart),
     legend,
     notes: [
       `Estimated time: ${m.nsPerIteration} ns per iteration, ${m.nsPerDescriptor} ns per ` +
@@ -307,6 +344,7 @@ export function coverFigure(rows: readonly SweepRecord[]): Figure {
           `Greyed: ${cast.rejected.join(", ")}, known to leave stale shadow entries (notebook 02).`,
         ]
         : []),
+      ...(charts.some((c) => c.moved) ? [DODGE_NOTE] : []),
     ],
     stated: shown.text.collect(),
     drawn: [book.drawn()],

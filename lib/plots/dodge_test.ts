@@ -11,8 +11,11 @@ import {
 } from "./dodge.ts";
 import { crowdedDots, markCentres } from "./readback.ts";
 import { costFigure } from "./cost.ts";
+import { coverFigure } from "./cover.ts";
+import { hostContentionFigure, hostMemoryShareFigure } from "./hostcost.ts";
+import { manyDimensionCsv } from "../../test/notebook_grid.ts";
 import { hostMemoryFigure, hostScaleRows, hostStormFigure, hostUnmapFigure } from "./hostscale.ts";
-import { loadSweep, num, type SweepRecord } from "./results.ts";
+import { loadSweep, num, parseSweep, type SweepRecord } from "./results.ts";
 import type { Figure } from "./svg.ts";
 import { designNames } from "../strategies/registry.ts";
 import { strategyOrder, strategyStyle } from "./style.ts";
@@ -140,35 +143,50 @@ async function rows(path: string): Promise<SweepRecord[]> {
   return await loadSweep(`${ROOT}${path}`);
 }
 
-/** Notebook 01's cost figures and notebook 05's line figures for the CSVs they read. */
+/** The rows of the many-dimension grid (test/notebook_grid.ts). */
+const manyRows = () => parseSweep(manyDimensionCsv().text, "many-dimension.csv");
+
+/**
+ * Notebook 01's cover and cost figures and notebook 05's line figures for the CSVs they
+ * read and the many-dimension grid, each with the charts whose x ticks are the data's x.
+ */
 async function lineFigures(): Promise<{ fig: Figure; vcpuCharts: number[] }[]> {
   const out: { fig: Figure; vcpuCharts: number[] }[] = [];
+  const sweeps: [string, SweepRecord[]][] = [];
   for (const path of ["results/sweep.csv", "test/fixtures/notebooks/notebook-ci.csv"]) {
-    const rs = await rows(path);
+    sweeps.push([path, await rows(path)]);
+  }
+  for (const [, rs] of [...sweeps, ["many", manyRows()] as const]) {
     const aliases = [...new Set(rs.map((r) => num(r, "alias")))];
+    out.push({ fig: coverFigure(rs), vcpuCharts: [0, 1] });
     out.push({ fig: costFigure(rs, { by: "vcpus" }), vcpuCharts: [0] });
     out.push({ fig: costFigure(rs, { by: "l1_mem_bytes" }), vcpuCharts: [0] });
     if (aliases.includes(0)) {
       out.push({ fig: costFigure(rs, { by: "vcpus", alias: 0 }), vcpuCharts: [0] });
     }
   }
+  const hosts: SweepRecord[][] = [];
   for (
     const path of [
       "results/working-set.csv",
       "results/scale.csv",
       "test/fixtures/notebooks/notebook-ci.csv",
     ]
-  ) {
-    const rs = hostScaleRows(await rows(path));
-    const alias = Math.max(...rs.map((r) => num(r, "alias")));
-    out.push({ fig: hostUnmapFigure(rs, alias), vcpuCharts: [0, 1] });
-    out.push({ fig: hostStormFigure(rs, alias), vcpuCharts: [0, 1] });
-    out.push({ fig: hostMemoryFigure(rs, alias), vcpuCharts: [0, 1] });
+  ) hosts.push(hostScaleRows(await rows(path)));
+  hosts.push(hostScaleRows(manyRows()));
+  for (const rs of hosts) {
+    for (const alias of new Set(rs.map((r) => num(r, "alias")))) {
+      out.push({ fig: hostUnmapFigure(rs, alias), vcpuCharts: [0, 1] });
+      out.push({ fig: hostStormFigure(rs, alias), vcpuCharts: [0, 1] });
+      out.push({ fig: hostMemoryFigure(rs, alias), vcpuCharts: [0, 1] });
+      out.push({ fig: hostContentionFigure(rs, alias), vcpuCharts: [0] });
+      out.push({ fig: hostMemoryShareFigure(rs, alias), vcpuCharts: [0] });
+    }
   }
   return out;
 }
 
-Deno.test("01's cost figures and 05's line figures: no mark sits on another's, and none strays from its x tick", async () => {
+Deno.test("01's cover and cost figures and 05's line figures: no mark sits on another's, and none strays from its x tick", async () => {
   const figs = await lineFigures();
   for (const { fig, vcpuCharts } of figs) {
     const crowded = crowdedDots(fig.svg, DODGE_NEAR - 0.5);
@@ -228,11 +246,16 @@ Deno.test("the spread footnote appears only when a mark moved", async () => {
   const one = rs.filter((r) => r.strategy === "full-walk");
   assert(!costFigure(one, { by: "vcpus" }).svg.includes(DODGE_NOTE));
   assert(costFigure(rs, { by: "vcpus" }).svg.includes(DODGE_NOTE));
+  const apart = rs.filter((r) => ["full-walk", "rmap"].includes(r.strategy));
+  assert(!coverFigure(apart).svg.includes(DODGE_NOTE));
+  assert(coverFigure(rs).svg.includes(DODGE_NOTE));
   const ws = hostScaleRows(await rows("results/working-set.csv"));
   const alias = Math.max(...ws.map((r) => num(r, "alias")));
   const lone = ws.filter((r) => r.strategy === "rmap");
-  assert(!hostUnmapFigure(lone, alias).svg.includes(DODGE_NOTE));
-  assert(hostUnmapFigure(ws, alias).svg.includes(DODGE_NOTE));
+  for (const figure of [hostUnmapFigure, hostContentionFigure, hostMemoryShareFigure]) {
+    assert(!figure(lone, alias).svg.includes(DODGE_NOTE), figure.name);
+    assert(figure(ws, alias).svg.includes(DODGE_NOTE), figure.name);
+  }
 });
 
 Deno.test("05: a series equal to another's at every point is named in the notes and not drawn in that chart", async () => {

@@ -15,24 +15,17 @@
  * @module
  */
 
-import * as Plot from "@observablehq/plot";
 import { parseBacking } from "../host/backing.ts";
 import { granule } from "../kvm/granule.ts";
 import { SWEEP_COLUMNS } from "../sweep/columns.ts";
 import { formatBytes } from "../util/size.ts";
-import { coincidentSeries } from "./cost.ts";
+import type { Coincident } from "./cost.ts";
+import { DODGE_NOTE } from "./dodge.ts";
+import { type HostPoint, vcpuPanels } from "./hostpanels.ts";
 import { hostScaleSection } from "./hostscale.ts";
 import { num, type SweepRecord } from "./results.ts";
-import type { Section } from "./section.ts";
-import { strategyLineDots } from "./marks.ts";
 import { pow10Ticks, strategyOrder } from "./style.ts";
-import {
-  composeFigure,
-  type DomElement,
-  type Figure,
-  plotDocument,
-  strategyLegend,
-} from "./svg.ts";
+import { composeFigure, type Figure, strategyLegend } from "./svg.ts";
 
 type Row = Readonly<Record<string, string | number>>;
 
@@ -134,101 +127,21 @@ export function fullyPopulated(r: Row): boolean {
   return Number(r.peak_shadow_entries) === ws + Number(r.l1_mappings);
 }
 
-/** One drawn point: the row behind it, its panel, x, y, and x after spreading. */
-interface Point {
-  row: SweepRecord;
-  strategy: string;
-  ws: number;
-  vcpus: number;
-  v: number;
-  xd: number;
+/** A panel's title: its working set, and its host pages when the panels' granules differ. */
+function wsTitle(points: readonly HostPoint[]): (ws: number) => string {
+  const granules = (ps: readonly HostPoint[]) => [...new Set(ps.map((p) => String(p.row.granule)))];
+  const many = granules(points).length > 1;
+  return (ws) =>
+    `working set ${formatBytes(ws)} per context` +
+    (many ? `, ${granules(points.filter((p) => p.p === ws)).join("/")} pages` : "");
 }
 
-/**
- * Moves points of one panel and x whose values `near` one another apart along a log x
- * axis, in legend order, `step` octaves each, so that no design's symbol hides under
- * another's.
- */
-function spread(points: Point[], near: (a: number, b: number) => boolean, step = 0.14): void {
-  const order = strategyOrder(points.map((p) => p.strategy));
-  const at = new Map<string, Point[]>();
-  for (const p of points) {
-    const k = `${p.ws}/${p.vcpus}`;
-    at.set(k, [...(at.get(k) ?? []), p]);
-  }
-  for (const g of at.values()) {
-    g.sort((a, b) => a.v - b.v);
-    const runs: Point[][] = [];
-    for (const p of g) {
-      const run = runs[runs.length - 1];
-      if (run && near(run[run.length - 1].v, p.v)) run.push(p);
-      else runs.push([p]);
-    }
-    for (const run of runs) {
-      run.sort((a, b) => order.indexOf(a.strategy) - order.indexOf(b.strategy));
-      run.forEach((p, i) => p.xd = p.vcpus * 2 ** ((i - (run.length - 1) / 2) * step));
-    }
-  }
-}
-
-interface Axis {
-  ticks: number[];
-  format: (v: number) => string;
-  label: string;
-  type: "linear" | "log";
-  domain: [number, number];
-}
-
-/**
- * A chart of points against vCPUs (log x), a panel per working set, a line per design in
- * its colour, dash and symbol; records every line in the section's book.
- */
-function panels(sec: Section<SweepRecord>, points: Point[], y: Axis): DomElement {
-  const wss = [...new Set(points.map((p) => p.ws))].sort((a, b) => a - b);
-  const xs = [...new Set(points.map((p) => p.vcpus))].sort((a, b) => a - b);
-  // Panels of different host granules name theirs (a leaf, a chunk, is one of its sizes).
-  const granules = (ps: Point[]) => [...new Set(ps.map((p) => String(p.row.granule)))];
-  const pagesOf = (ws: number) =>
-    granules(points).length < 2
-      ? ""
-      : `, ${granules(points.filter((p) => p.ws === ws)).join("/")} pages`;
-  const marks: Plot.Markish[] = [
-    Plot.frame({ stroke: "#ccc" }),
-    Plot.gridY(y.ticks, { stroke: "#ddd", strokeOpacity: 1 }),
-    Plot.axisY(y.ticks, { text: y.format, label: y.label }),
-    Plot.axisX(xs, {
-      text: (v: number) => String(v),
-      label: "L1 vCPUs →",
-      labelAnchor: "center",
-      labelOffset: 38,
-      labelArrow: "none",
-    }),
-  ];
-  for (const s of strategyOrder(points.map((p) => p.strategy))) {
-    const d = points.filter((p) => p.strategy === s).sort((a, b) => a.vcpus - b.vcpus);
-    for (const ws of wss) sec.drawn.line("vcpus", d.filter((p) => p.ws === ws).map((p) => [p.row]));
-    marks.push(...strategyLineDots(d, { x: "xd", y: "v", fx: "ws", z: "ws" }, s));
-  }
-  return Plot.plot({
-    document: plotDocument(),
-    width: 1020,
-    height: 320,
-    marginLeft: 80,
-    marginRight: 16,
-    marginTop: 46,
-    marginBottom: 46,
-    style: { fontSize: "13px", fontFamily: "DejaVu Sans, Verdana, Arial, sans-serif" },
-    fx: {
-      domain: wss,
-      label: null,
-      tickFormat: (b: number) => `working set ${formatBytes(b)} per context` + pagesOf(b),
-      padding: 0.08,
-    },
-    x: { type: "log", domain: [xs[0] / 1.5, xs[xs.length - 1] * 1.5] },
-    y: { type: y.type, domain: y.domain },
-    symbol: { type: "identity" },
-    marks,
-  } as Plot.PlotOptions) as unknown as DomElement;
+/** The notes naming each series a chart does not draw, equal to another's in `what`. */
+function notDrawn(coincident: readonly Coincident[], what: string): string[] {
+  return coincident.map((c) =>
+    `Not drawn: ${c.strategy} coincides with ${c.same} at all ${c.points} points (the same ` +
+    `${what}); its line would hide under ${c.same}'s.`
+  );
 }
 
 /**
@@ -276,32 +189,24 @@ export function hostContentionFigure(rows: readonly SweepRecord[], alias: number
   const unlocked = strategyOrder(
     sec.rows.filter((r) => r.insert_lock === "none").map((r) => r.strategy),
   );
-  const all: Point[] = sec.rows.flatMap((r) => {
+  const all: HostPoint[] = sec.rows.flatMap((r) => {
     const v = contendedShare(r);
     return v === null ? [] : [{
       row: r,
       strategy: r.strategy,
-      ws: num(r, "working_set_bytes"),
-      vcpus: num(r, "vcpus"),
+      p: num(r, "working_set_bytes"),
+      x: num(r, "vcpus"),
       v,
-      xd: num(r, "vcpus"),
     }];
   });
-  const coincident = coincidentSeries(
-    all.map((p) => ({ strategy: p.strategy, ws: p.ws, vcpus: p.vcpus, v: p.v })),
-    ["ws", "vcpus"],
-    "v",
-  );
-  const hidden = new Set(coincident.map((c) => c.strategy));
-  const points = all.filter((p) => !hidden.has(p.strategy));
-  spread(points, (a, b) => b - a < 0.04, 0.2);
-  const chart = panels(sec, points, {
+  const panel = vcpuPanels(all, sec.drawn, {
     ticks: [0, 0.25, 0.5, 0.75, 1],
-    format: (v) => `${100 * v} %`,
+    text: (v) => `${100 * v} %`,
     label: "↑ inserts contended under the design's own lock",
     type: "linear",
     domain: [-0.06, 1.06],
-  });
+  }, wsTitle(all));
+  const hidden = new Set(panel.coincident.map((c) => c.strategy));
   // Per lock, the least and most contended point of its designs, each as a ratio of facts;
   // the most contended lock first.
   const locks = [...new Set(all.map((p) => String(p.row.insert_lock)))];
@@ -310,11 +215,11 @@ export function hostContentionFigure(rows: readonly SweepRecord[], alias: number
   const byLock: string[] = [];
   for (const lock of locks.sort((a, b) => most(b) - most(a))) {
     const ps = all.filter((p) => p.row.insert_lock === lock).sort((a, b) => a.v - b.v);
-    const said = (p: Point, end: string) => {
+    const said = (p: HostPoint, end: string) => {
       const w = {
         strategy: p.strategy,
-        vcpus: p.vcpus,
-        working_set_bytes: p.ws,
+        vcpus: p.x,
+        working_set_bytes: p.p,
         granule: String(p.row.granule),
       };
       const id = `${lock}.${end}`;
@@ -332,7 +237,7 @@ export function hostContentionFigure(rows: readonly SweepRecord[], alias: number
           : `${lo.share} (${lo.of}) to ${hi.share} (${hi.of}).`),
     );
   }
-  const strategies = strategyOrder(points.map((p) => p.strategy));
+  const strategies = strategyOrder(all.map((p) => p.strategy)).filter((s) => !hidden.has(s));
   return composeFigure({
     name: "05-host-contention",
     title: "Insert-lock contention per design",
@@ -340,22 +245,19 @@ export function hostContentionFigure(rows: readonly SweepRecord[], alias: number
       `by nested faults) that land in a lock domain another vCPU also inserted into in the ` +
       `same phase, under the lock the design takes (insert_lock); alias density ${alias}. ` +
       `Linear axis.` + sec.pinSentence(),
-    chart,
+    chart: panel.chart,
     legend: strategyLegend(strategies),
     notes: [
       "Inserts contended under each design's own lock, least and most over the points drawn:",
       ...byLock,
-      ...coincident.map((c) =>
-        `Not drawn: ${c.strategy} coincides with ${c.same} at all ${c.points} points (the same ` +
-        `share); its line would hide under ${c.same}'s.`
-      ),
+      ...notDrawn(panel.coincident, "share"),
       ...(unlocked.length === 0 ? [] : [
         `${listed(unlocked)} ${unlocked.length === 1 ? "takes" : "take"} no insert lock ` +
         `(insert_lock none: no index to insert into) and ${
           unlocked.length === 1 ? "is" : "are"
         } not drawn.`,
       ]),
-      "Points that sit on each other are spread slightly along x; the x tick is the value.",
+      ...(panel.moved ? [DODGE_NOTE] : []),
     ],
     stated: text.collect(),
     drawn: [sec.drawn.drawn()],
@@ -401,29 +303,28 @@ export function hostMemoryShareFigure(rows: readonly SweepRecord[], alias: numbe
       sec.rows.every((r) => r.strategy !== s || num(r, "peak_memory_bytes") === 0)
     ),
   );
-  const points: Point[] = sec.rows.flatMap((r) => {
+  const points: HostPoint[] = sec.rows.flatMap((r) => {
     const v = memoryShare(r);
     return v === null || v <= 0 ? [] : [{
       row: r,
       strategy: r.strategy,
-      ws: num(r, "working_set_bytes"),
-      vcpus: num(r, "vcpus"),
+      p: num(r, "working_set_bytes"),
+      x: num(r, "vcpus"),
       v,
-      xd: num(r, "vcpus"),
     }];
   });
-  spread(points, (a, b) => b / a < 1.25, 0.2);
   const vs = points.map((p) => p.v);
   // Whole decades, ticks at 1 and 3 of each.
   const lo = 10 ** Math.floor(Math.log10(Math.min(...vs) / 1.3));
   const hi = 10 ** Math.ceil(Math.log10(Math.max(...vs) * 1.3));
-  const chart = panels(sec, points, {
+  const panel = vcpuPanels(points, sec.drawn, {
     ticks: pow10Ticks(lo, hi).flatMap((t) => [t, 3 * t]).filter((t) => t <= hi),
-    format: pct,
+    text: pct,
     label: "↑ index bytes ÷ guest memory its shadow leaves map",
     type: "log",
     domain: [lo, hi],
-  });
+  }, wsTitle(points));
+  const hidden = new Set(panel.coincident.map((c) => c.strategy));
   // The leaf size of the rows drawn (one host page of their granule).
   const leafShown = listed(
     [...new Set(points.map((p) => String(p.row.granule)))].map((g) =>
@@ -461,7 +362,7 @@ export function hostMemoryShareFigure(rows: readonly SweepRecord[], alias: numbe
       `${maps.shown}.`
     : `${at} the peak is ${peak.shown} leaves, not ${ctx.shown} contexts × ${wsb.shown} ÷ ` +
       `${page} + ${maps.shown} l1_mappings: not every working set is live at once.`;
-  const strategies = strategyOrder(points.map((p) => p.strategy));
+  const strategies = strategyOrder(points.map((p) => p.strategy)).filter((s) => !hidden.has(s));
   return composeFigure({
     name: "05-host-memory-share",
     title: "Index memory as a share of the guest memory it indexes",
@@ -469,7 +370,7 @@ export function hostMemoryShareFigure(rows: readonly SweepRecord[], alias: numbe
       `guest memory its live shadow leaves map at their peak` +
       (populated ? ", when every context has touched its whole working set" : "") +
       `; alias density ${alias}. Log axis.` + sec.pinSentence(),
-    chart,
+    chart: panel.chart,
     legend: strategyLegend(strategies),
     notes: [
       `Share = peak_memory_bytes ÷ (peak_shadow_entries × ${leafShown}); an alias leaf ` +
@@ -483,7 +384,8 @@ export function hostMemoryShareFigure(rows: readonly SweepRecord[], alias: numbe
         `Rows with backing ${listed(others.map(String))} are not drawn: the CSV does not ` +
         "give the size of their shadow leaves.",
       ]),
-      "Points that sit on each other are spread slightly along x; the x tick is the value.",
+      ...notDrawn(panel.coincident, "share"),
+      ...(panel.moved ? [DODGE_NOTE] : []),
     ],
     stated: text.collect(),
     drawn: [sec.drawn.drawn()],

@@ -19,11 +19,11 @@
 import { UPSTREAM } from "../strategies/registry.ts";
 import * as Plot from "@observablehq/plot";
 import { formatBytes } from "../util/size.ts";
-import { type Coincident, coincidentSeries, costModelOf, oursOf } from "./cost.ts";
-import { DODGE_NOTE, dodgeRecords } from "./dodge.ts";
+import { type Coincident, costModelOf, oursOf } from "./cost.ts";
+import { DODGE_NOTE } from "./dodge.ts";
+import { type HostPanel, hostPanels, type HostPoint, vcpuPanels } from "./hostpanels.ts";
 import { SCHED_LATENCY_NS } from "./latency.ts";
 import { statColumn, type Statistic, statWord } from "./params.ts";
-import type { DrawnBook } from "./drawn.ts";
 import { type Section, section } from "./section.ts";
 import { pinFlags, type Slice, type SliceSpec } from "./slice.ts";
 import { num, type NumericColumn, type SweepRecord } from "./results.ts";
@@ -35,21 +35,11 @@ import {
   logTicks,
   pow10Ticks,
   strategyOrder,
-  strategyStyle,
   STRICT_COLOR,
 } from "./style.ts";
 import { type Table, table } from "./show.ts";
-import {
-  composeFigure,
-  type DomElement,
-  type Figure,
-  type LegendItem,
-  plotDocument,
-  strategyLegend,
-} from "./svg.ts";
+import { composeFigure, type Figure, type LegendItem, strategyLegend } from "./svg.ts";
 import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
-
-const FONT_STYLE = { fontSize: "13px", fontFamily: "DejaVu Sans, Verdana, Arial, sans-serif" };
 
 /** Rows with a working set (working_set_bytes > 0): what notebook 05 reads. */
 export function hostScaleRows<R extends Record<string, string | number>>(rows: readonly R[]): R[] {
@@ -91,108 +81,6 @@ interface HostChart {
   rules?: { y: number; color: string; dash: string }[];
 }
 
-/** A strategy's series as a line in its colour and dash, with its symbol at each point. */
-function lineDots(
-  d: readonly Record<string, unknown>[],
-  x: string,
-  fx: string,
-  strategy: string,
-  width: number,
-): Plot.Markish[] {
-  const st = strategyStyle(strategy);
-  return [
-    Plot.line(d, {
-      x,
-      y: "v",
-      fx,
-      stroke: st.color,
-      strokeWidth: width,
-      strokeDasharray: st.dash || undefined,
-    }),
-    Plot.dot(d, {
-      x,
-      y: "v",
-      fx,
-      symbol: () => st.symbol,
-      r: 4.5,
-      fill: st.hollow || ["cross", "times", "wye"].includes(st.symbol) ? "white" : st.color,
-      stroke: st.color,
-      strokeWidth: 1.8,
-    }),
-  ];
-}
-
-/** A chart, the strategies it does not draw (another's series point for point), and whether its marks were spread. */
-interface HostPanel {
-  chart: DomElement;
-  coincident: Coincident[];
-  moved: boolean;
-}
-
-/** One point of a host-scale chart: its row, its panel `p`, its x and its value `v`. */
-interface HostPoint extends Record<string, unknown> {
-  row: SweepRecord;
-  strategy: string;
-  p: number | string;
-  x: number;
-  v: number;
-}
-
-/**
- * Panels side by side, log x and log y, a line per strategy through its points (a series
- * that is another's point for point is not drawn; marks that sit on each other are spread
- * along x: ./dodge.ts), the rows recorded in `book` (each line one configuration along
- * `xColumn`); axes are marks in `marks`.
- */
-function hostPanels(
-  points: readonly HostPoint[],
-  book: DrawnBook,
-  xColumn: string,
-  marks: Plot.Markish[],
-  fx: Record<string, unknown>,
-  x: [number, number],
-  y: [number, number],
-  xTicks: readonly number[],
-  width: number,
-): HostPanel {
-  const coincident = coincidentSeries(
-    points.map(({ strategy, p, x, v }) => ({ strategy, p, x, v })),
-    ["p", "x"],
-    "v",
-  );
-  const hidden = new Set(coincident.map((c) => c.strategy));
-  const shown = points.filter((d) => !hidden.has(d.strategy));
-  book.rows(points.map((d) => d.row));
-  const layout = {
-    document: plotDocument(),
-    width: 1020,
-    height: 300,
-    marginLeft: 80,
-    marginRight: 16,
-    marginTop: 46,
-    marginBottom: 46,
-    style: FONT_STYLE,
-    fx,
-    x: { type: "log", domain: x },
-    y: { type: "log", domain: y },
-    symbol: { type: "identity" },
-  };
-  const dodged = dodgeRecords(
-    shown,
-    { panel: (d) => d.p, x: (d) => d.x, y: (d) => d.v },
-    { ...layout, marks: [Plot.dot(shown, { x: "x", y: "v", fx: "p" })] } as Plot.PlotOptions,
-    xTicks,
-  );
-  const panels = [...new Set(shown.map((d) => d.p))];
-  for (const s of strategyOrder(shown.map((d) => d.strategy))) {
-    const d = dodged.data.filter((q) => q.strategy === s).sort((a, b) => a.x - b.x);
-    for (const p of panels) book.line(xColumn, d.filter((q) => q.p === p).map((q) => [q.row]));
-    marks.push(...lineDots(d, "xd", "p", s, width));
-  }
-  const chart = Plot.plot({ ...layout, marks } as Plot.PlotOptions) as unknown as DomElement;
-  return { chart, coincident, moved: dodged.moved };
-}
-
 /** One chart: a column against vCPUs (log), a panel per working set, a line per strategy. */
 function hostChart(
   sec: Section<SweepRecord>,
@@ -207,46 +95,22 @@ function hostChart(
     x: num(r, "vcpus"),
     v: num(r, spec.column),
   }));
-  const wss = [...new Set(data.map((d) => d.p as number))].sort((a, b) => a - b);
-  const xs = [...new Set(data.map((d) => d.x))].sort((a, b) => a - b);
   const vs = [...data.map((d) => d.v), ...(spec.rules ?? []).map((r) => r.y)];
   const lo = Math.min(...vs) / 2, hi = Math.max(...vs) * 2;
   const yt = (ticks ?? ((a: number, b: number) => {
     const p = pow10Ticks(a, b).filter((t) => t >= a && t <= b);
     return p.length >= 3 ? p : logTicks(a, b);
   }))(lo, hi);
-  const marks: Plot.Markish[] = [
-    Plot.frame({ stroke: "#ccc" }),
-    Plot.gridY(yt, { stroke: "#ddd", strokeOpacity: 1 }),
-    // text, not tickFormat: a log scale blanks formatted ticks that are not powers of 10.
-    Plot.axisY(yt, { text: spec.format(yt), label: spec.label }),
-    ...(spec.rules ?? []).map((r) =>
+  return vcpuPanels(data, sec.drawn, {
+    ticks: yt,
+    text: spec.format(yt),
+    label: spec.label,
+    type: "log",
+    domain: [lo, hi],
+    marks: (spec.rules ?? []).map((r) =>
       Plot.ruleY([r.y], { stroke: r.color, strokeDasharray: r.dash, strokeWidth: 1.6 })
     ),
-    Plot.axisX(xs, {
-      text: axisFormat(xs),
-      label: "L1 vCPUs →",
-      labelAnchor: "center",
-      labelOffset: 38,
-      labelArrow: "none",
-    }),
-  ];
-  return hostPanels(
-    data,
-    sec.drawn,
-    "vcpus",
-    marks,
-    {
-      domain: wss,
-      label: null,
-      tickFormat: (b: number) => `working set ${formatBytes(b)} per context`,
-      padding: 0.08,
-    },
-    [xs[0] / 1.4, xs[xs.length - 1] * 1.4],
-    [lo, hi],
-    xs,
-    2.2,
-  );
+  }, (b) => `working set ${formatBytes(b)} per context`);
 }
 
 /**
@@ -474,17 +338,13 @@ function memoryAgainstLeaves(
       labelArrow: "none",
     }),
   ];
-  return hostPanels(
-    data,
-    sec.drawn,
-    LEAVES_X,
-    marks,
-    { domain: granules, label: null, tickFormat: (g: string) => `${g} pages` },
-    [xlo, xhi],
-    [lo, hi],
-    xt,
-    1.6,
-  );
+  return hostPanels(data, sec.drawn, LEAVES_X, marks, {
+    fx: { domain: granules, label: null, tickFormat: (g: string) => `${g} pages` },
+    x: [xlo, xhi],
+    y: { type: "log", domain: [lo, hi] },
+    xTicks: xt,
+    width: 1.6,
+  });
 }
 
 /**

@@ -4,7 +4,9 @@
  * shadow entry against vCPUs, one panel per granule and alias density so that a line joins
  * only points that differ in vCPUs; then, at the populated point, refaults and leaves
  * destroyed per unmap, and insert-lock contention. The verified design is drawn last (on
- * top) and named in every subtitle; the time figure names the cost model.
+ * top) and named in every subtitle; marks that sit on another design's are spread along x
+ * (../plots/dodge.ts), said in a footnote when any moved; the time figure names the cost
+ * model.
  *
  * @example
  * ```ts
@@ -44,6 +46,7 @@ import {
   strategyStyle,
   tickText,
 } from "../plots/style.ts";
+import { DODGE_NOTE, dodgeRecords } from "../plots/dodge.ts";
 import { formatSize } from "../util/size.ts";
 import { defaultCostModel } from "../sweep/costmodel.ts";
 import type { CostRows } from "./cost.ts";
@@ -74,7 +77,8 @@ const panelOf = (r: SweepRow) => `${r.granule} host pages, alias ${r.alias}`;
 /**
  * The chart of one y column against vCPUs (log y over the values and `extra`'s `ys`), a
  * line per design, one panel per granule and alias density (stacked, each titled inside),
- * `right` an optional second y axis (the same scale read in other units).
+ * `right` an optional second y axis (the same scale read in other units); and whether a
+ * mark was spread off its x.
  */
 function byVcpus(
   design: string,
@@ -83,12 +87,13 @@ function byVcpus(
   label: string,
   extra: { marks: Plot.Markish[]; ys: number[] } = { marks: [], ys: [] },
   right?: { label: string; format: (v: number) => string },
-): DomElement {
+): { chart: DomElement; moved: boolean } {
   const names = order(design, rows);
-  const data = names.flatMap((s) =>
+  const points = names.flatMap((s) =>
     rows.filter((r) => r.strategy === s).sort((a, b) => a.vcpus - b.vcpus)
-  );
+  ).map((r) => ({ ...r, panel: panelOf(r), v: y(r) }));
   const panelNames = [...new Set(rows.map(panelOf))];
+  const xs = [...new Set(points.map((d) => d.vcpus))].sort((a, b) => a - b);
   // The ticks are given (a log axis' tickFormat sees one tick at a time, and all the ticks
   // of an axis share one format: axisFormat).
   const ys = [...rows.map(y), ...extra.ys];
@@ -109,30 +114,52 @@ function byVcpus(
       fontWeight: "bold",
     }),
     ...extra.marks,
+    // A tick at each vCPU count drawn (a spread mark's value is its nearest tick); text,
+    // not tickFormat: a log scale blanks formatted ticks that are not powers of 10.
+    Plot.gridX(xs),
+    Plot.axisX(xs, { label: "vCPUs", text: axisFormat(xs) }),
     Plot.gridY(ticks),
     Plot.axisY(ticks, { anchor: "left", label, text: axisFormat(ticks) }),
   ];
   if (right) {
     marks.push(Plot.axisY(ticks, { anchor: "right", label: right.label, text: right.format }));
   }
+  const options = {
+    document: plotDocument(),
+    width: 760,
+    height: 160 * panelNames.length + 50,
+    marginLeft: 80,
+    marginRight: right ? 80 : 20,
+    x: { type: "log", domain: [xs[0] / 1.4, xs[xs.length - 1] * 1.4] },
+    y: { type: "log", domain, axis: null, insetTop: 22 },
+    fy: { axis: null, domain: panelNames },
+  } as Plot.PlotOptions;
+  // Marks that sit on another design's are spread along x (../plots/dodge.ts), within a
+  // share of the gap between vCPU counts.
+  const dodged = dodgeRecords(
+    points,
+    { panel: (d) => d.panel, x: (d) => d.vcpus, y: (d) => d.v },
+    { ...options, marks: [Plot.dot(points, { x: "vcpus", y: "v", fy: "panel" })] },
+    xs,
+  );
   for (const s of names) {
     const st = strategyStyle(s);
-    const mine = data.filter((r) => r.strategy === s);
+    const mine = dodged.data.filter((r) => r.strategy === s);
     // One line per panel: z keeps the lines of different configurations apart.
     marks.push(
       Plot.line(mine, {
-        x: "vcpus",
-        y,
-        z: panelOf,
-        fy: panelOf,
+        x: "xd",
+        y: "v",
+        z: "panel",
+        fy: "panel",
         stroke: st.color,
         strokeDasharray: st.dash,
         strokeWidth: s === design ? 2.5 : 1.5,
       }),
       Plot.dot(mine, {
-        x: "vcpus",
-        y,
-        fy: panelOf,
+        x: "xd",
+        y: "v",
+        fy: "panel",
         stroke: st.color,
         fill: st.hollow ? "white" : st.color,
         symbol: st.symbol,
@@ -140,17 +167,10 @@ function byVcpus(
       }),
     );
   }
-  return Plot.plot({
-    document: plotDocument(),
-    width: 760,
-    height: 160 * panelNames.length + 50,
-    marginLeft: 80,
-    marginRight: right ? 80 : 20,
-    x: { type: "log", label: "vCPUs", grid: true, tickFormat: (v: number) => String(v) },
-    y: { type: "log", domain, axis: null, insetTop: 22 },
-    fy: { axis: null, domain: panelNames },
-    marks,
-  }) as unknown as DomElement;
+  return {
+    chart: Plot.plot({ ...options, marks }) as unknown as DomElement,
+    moved: dodged.moved,
+  };
 }
 
 /** The figures of a verify report. */
@@ -180,6 +200,14 @@ export function verifyFigures(design: string, cost: CostRows): Figure[] {
       }),
     ]
     : [];
+  const unmap = byVcpus(
+    design,
+    grid,
+    (r) => Math.max(1, r.unmap_iterations_max),
+    "iterations",
+    { marks: lockupMarks, ys: lockupMarks.length > 0 ? [lockupIt] : [] },
+    { label: "estimated time", format: (v: number) => formatSeconds(v * nsPerIt / 1e9) },
+  );
   figs.push(composeFigure({
     name: "unmap-cost",
     title: `${design}: the worst host unmap against vCPUs`,
@@ -190,35 +218,31 @@ export function verifyFigures(design: string, cost: CostRows): Figure[] {
         ? ` The dashed line is the soft-lockup threshold (${formatSeconds(lockupNs / 1e9)}).`
         : ` The soft-lockup threshold (${formatSeconds(lockupNs / 1e9)}, ` +
           `${formatCount(lockupIt)} iterations) is far above every point.`),
-    chart: byVcpus(
-      design,
-      grid,
-      (r) => Math.max(1, r.unmap_iterations_max),
-      "iterations",
-      { marks: lockupMarks, ys: lockupMarks.length > 0 ? [lockupIt] : [] },
-      { label: "estimated time", format: (v: number) => formatSeconds(v * nsPerIt / 1e9) },
-    ),
+    chart: unmap.chart,
     legend: strategyLegend(order(design, grid)),
     notes: [
       `Estimated time = iterations × ${nsPerIt} ns + descriptors × ${nsPerDesc} ns ` +
       "(lib/sweep/costmodel.ts); a zero is drawn at 1.",
+      ...(unmap.moved ? [DODGE_NOTE] : []),
     ],
   }));
 
   const indexed = grid.filter((r) => r.peak_memory_bytes > 0);
+  const memory = byVcpus(
+    design,
+    indexed,
+    (r) => Math.max(0.01, r.memory_bytes_per_shadow_entry),
+    "bytes per shadow entry",
+  );
   figs.push(composeFigure({
     name: "index-memory",
     title: `${design}: index memory per shadow entry against vCPUs`,
     subtitle: `Peak modeled kernel bytes of the design's index ÷ peak live shadow leaves ` +
       `(memory_bytes_per_shadow_entry), ${panels(grid)}. Designs without an index (0 B) ` +
       "are not drawn.",
-    chart: byVcpus(
-      design,
-      indexed,
-      (r) => Math.max(0.01, r.memory_bytes_per_shadow_entry),
-      "bytes per shadow entry",
-    ),
+    chart: memory.chart,
     legend: strategyLegend(order(design, indexed)),
+    notes: memory.moved ? [DODGE_NOTE] : [],
   }));
 
   const names = order(design, pop);
