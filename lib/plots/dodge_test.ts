@@ -12,6 +12,7 @@ import {
 import { crowdedDots, markCentres } from "./readback.ts";
 import { costFigure } from "./cost.ts";
 import { coverFigure } from "./cover.ts";
+import { collateralFigure, memoryFigure } from "./memory.ts";
 import { hostContentionFigure, hostMemoryShareFigure } from "./hostcost.ts";
 import { manyDimensionCsv } from "../../test/notebook_grid.ts";
 import { hostMemoryFigure, hostScaleRows, hostStormFigure, hostUnmapFigure } from "./hostscale.ts";
@@ -147,8 +148,9 @@ async function rows(path: string): Promise<SweepRecord[]> {
 const manyRows = () => parseSweep(manyDimensionCsv().text, "many-dimension.csv");
 
 /**
- * Notebook 01's cover and cost figures and notebook 05's line figures for the CSVs they
- * read and the many-dimension grid, each with the charts whose x ticks are the data's x.
+ * Notebook 01's cover and cost figures, 03's memory and collateral figures and notebook 05's
+ * line figures for the CSVs they read and the many-dimension grid, each with the charts
+ * whose x ticks are the data's x.
  */
 async function lineFigures(): Promise<{ fig: Figure; vcpuCharts: number[] }[]> {
   const out: { fig: Figure; vcpuCharts: number[] }[] = [];
@@ -164,6 +166,8 @@ async function lineFigures(): Promise<{ fig: Figure; vcpuCharts: number[] }[]> {
     if (aliases.includes(0)) {
       out.push({ fig: costFigure(rs, { by: "vcpus", alias: 0 }), vcpuCharts: [0] });
     }
+    out.push({ fig: memoryFigure(rs), vcpuCharts: [0, 1] });
+    out.push({ fig: collateralFigure(rs), vcpuCharts: [0] });
   }
   const hosts: SweepRecord[][] = [];
   for (
@@ -186,7 +190,7 @@ async function lineFigures(): Promise<{ fig: Figure; vcpuCharts: number[] }[]> {
   return out;
 }
 
-Deno.test("01's cover and cost figures and 05's line figures: no mark sits on another's, and none strays from its x tick", async () => {
+Deno.test("01's cover and cost figures, 03's memory and collateral figures and 05's line figures: no mark sits on another's, and none strays from its x tick", async () => {
   const figs = await lineFigures();
   for (const { fig, vcpuCharts } of figs) {
     const crowded = crowdedDots(fig.svg, DODGE_NEAR - 0.5);

@@ -29,6 +29,8 @@ import { BUDGET_COLUMNS, type BudgetRow } from "../sweep/budget_columns.ts";
 import { formatBytes, formatSize } from "../util/size.ts";
 import { atLargestScale, largestScaleBook } from "./correctness.ts";
 import { coincidentSeries, granuleLabel } from "./cost.ts";
+import { DODGE_NOTE, dodgeRecords } from "./dodge.ts";
+import { strategyLineDots } from "./marks.ts";
 import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
 import { type NotebookParams, SelectionError, selectRows } from "./params.ts";
 import { SCHED_LATENCY_NS, SCHED_LATENCY_SOURCE, softLockupSource } from "./latency.ts";
@@ -124,12 +126,15 @@ interface AliasChartSpec {
  * One chart of a column against alias density: a panel per granule, a line per strategy
  * (strategies in `hidden` left out), readable ticks (several labels even on a short log
  * axis; a symlog axis labelled up to the first power of ten above its largest value).
+ * The alias densities sit evenly along x (a tick each, at their index); marks of
+ * different designs that would sit on each other are spread along x (./dodge.ts), and
+ * `moved` says whether any was.
  */
 function aliasChart(
   rows: readonly SweepRecord[],
   data: readonly Record<string, string | number>[],
   spec: AliasChartSpec,
-): DomElement {
+): { chart: DomElement; moved: boolean } {
   const granules = granuleOrder(data.map((d) => d.granule as string));
   const strategies = strategyOrder(data.map((d) => d.strategy as string));
   const aliases = (distinct(rows, "alias") as number[]).map(String);
@@ -138,32 +143,8 @@ function aliasChart(
   const lo = spec.yType === "log" ? Math.min(...ys) / 1.5 : 0;
   const ticks = spec.yType === "log" ? (spec.ticks ?? logTicks)(lo, hi * 1.5) : symlogTicks(hi);
   const top = spec.yType === "log" ? hi * 1.5 : ticks[ticks.length - 1] * 1.6;
-  const marks: Plot.Markish[] = [Plot.frame({ stroke: "#ccc" })];
-  for (const s of strategies) {
-    const st = strategyStyle(s);
-    const d = data.filter((r) => r.strategy === s);
-    marks.push(
-      Plot.line(d, {
-        x: "aliasText",
-        y: spec.column,
-        fx: "granule",
-        stroke: st.color,
-        strokeWidth: 2.2,
-        strokeDasharray: st.dash || undefined,
-      }),
-      Plot.dot(d, {
-        x: "aliasText",
-        y: spec.column,
-        fx: "granule",
-        symbol: () => st.symbol,
-        r: 4.5,
-        fill: st.hollow || ["cross", "times", "wye"].includes(st.symbol) ? "white" : st.color,
-        stroke: st.color,
-        strokeWidth: 1.8,
-      }),
-    );
-  }
-  return Plot.plot({
+  const at = aliases.map((_, i) => i);
+  const plot = {
     document: plotDocument(),
     width: 1020,
     height: spec.height ?? 360,
@@ -179,12 +160,13 @@ function aliasChart(
       padding: 0.08,
     },
     x: {
-      type: "point",
-      domain: aliases,
+      type: "linear",
+      domain: [-0.45, aliases.length - 0.55],
+      ticks: at,
+      tickFormat: (i: number) => aliases[i],
       label: "alias density →",
       labelAnchor: "center",
       labelOffset: 40,
-      padding: 0.3,
     },
     y: {
       type: spec.yType,
@@ -195,8 +177,31 @@ function aliasChart(
       label: spec.yLabel,
     },
     symbol: { type: "identity" },
-    marks,
-  } as Plot.PlotOptions) as unknown as DomElement;
+  };
+  const placed: Record<string, string | number>[] = data.map((d) => ({
+    ...d,
+    aliasAt: aliases.indexOf(String(d.alias)),
+  }));
+  const dodged = dodgeRecords(
+    placed,
+    {
+      panel: (d) => d.granule,
+      x: (d) => d.aliasAt as number,
+      y: (d) => d[spec.column] as number,
+    },
+    {
+      ...plot,
+      marks: [Plot.dot(placed, { x: "aliasAt", y: spec.column, fx: "granule" })],
+    } as Plot.PlotOptions,
+    at,
+  );
+  const marks: Plot.Markish[] = [Plot.frame({ stroke: "#ccc" })];
+  for (const s of strategies) {
+    const d = dodged.data.filter((r) => r.strategy === s);
+    marks.push(...strategyLineDots(d, { x: "xd", y: spec.column, fx: "granule" }, s, 2.2));
+  }
+  const chart = Plot.plot({ ...plot, marks } as Plot.PlotOptions) as unknown as DomElement;
+  return { chart, moved: dodged.moved };
 }
 
 const legendOf = strategyLegend;
@@ -261,7 +266,7 @@ export function memoryFigure(rows: readonly SweepRecord[]): Figure {
       `leaves. Bottom: the peak index bytes themselves, for the whole VM. At ` +
       `${scale.vcpus} vCPUs (${scale.shadowMmus} shadow MMUs), ` +
       `${formatBytes(scale.l1MemBytes)} of L1 memory.` + shown.pinSentence(),
-    chart: [top, bottom],
+    chart: [top.chart, bottom.chart],
     legend: legendOf(strategyOrder(per.filter(keep).map((d) => d.strategy as string))),
     notes: [
       ...coincident.map((c) =>
@@ -273,6 +278,7 @@ export function memoryFigure(rows: readonly SweepRecord[]): Figure {
       ...(none.length > 0
         ? [`Not drawn (no index, 0 B): ${none.map((s) => strategyStyle(s).label).join(", ")}.`]
         : []),
+      ...(top.moved || bottom.moved ? [DODGE_NOTE] : []),
     ],
     stated: shown.text.collect(),
     drawn: [shown.drawn.drawn()],
@@ -295,7 +301,7 @@ export function collateralFigure(rows: readonly SweepRecord[]): Figure {
     "removed_collateral",
     false,
   );
-  const chart = aliasChart(rows, shown, {
+  const { chart, moved } = aliasChart(rows, shown, {
     column: "removed_collateral",
     yLabel: "↑ shadow entries removed without need (collateral), whole trace",
     yType: "symlog",
@@ -317,6 +323,7 @@ export function collateralFigure(rows: readonly SweepRecord[]): Figure {
       "strategies remove only the leaves derived from the range.",
       "A 0 is good only for a correct design: a broken design's 0 comes from removing too little " +
       "(what it does not remove are its stale entries, notebook 02).",
+      ...(moved ? [DODGE_NOTE] : []),
     ],
     stated: sec.text.collect(),
     drawn: [sec.drawn.drawn()],
