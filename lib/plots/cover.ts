@@ -29,6 +29,7 @@ import * as Plot from "@observablehq/plot";
 import { costModelOf } from "./cost.ts";
 import { DODGE_NOTE, dodgeRecords } from "./dodge.ts";
 import { SCHED_LATENCY_NS } from "./latency.ts";
+import { LOCKUP_DASH, secondsAxis, STRICT_DASH, timeThresholds } from "./seconds.ts";
 import { num, type SweepRecord } from "./results.ts";
 import { cheapest, designsOf, knownBroken } from "./roles.ts";
 import { type Section, section } from "./section.ts";
@@ -213,25 +214,8 @@ export function coverFigure(rows: readonly SweepRecord[]): Figure {
   const lo = Math.min(...ys) / 3, hi = Math.max(...ys) * 3;
   const yt = pow10Ticks(lo, hi).filter((t) => t >= lo && t <= hi);
   const top: Plot.Markish[] = [
-    Plot.frame({ stroke: "#ccc" }),
-    Plot.gridY(yt, { stroke: "#eee", strokeOpacity: 1 }),
-    Plot.axisY(yt, {
-      text: (v: number) => formatSeconds(v),
-      label: "estimated time of the worst host unmap",
-      labelAnchor: "center",
-      labelArrow: "none",
-      labelOffset: 98,
-    }),
-    Plot.ruleY([m.softLockupNs / 1e9], {
-      stroke: LOCKUP_COLOR,
-      strokeWidth: 2,
-      strokeDasharray: "8,4",
-    }),
-    Plot.ruleY([SCHED_LATENCY_NS / 1e9], {
-      stroke: STRICT_COLOR,
-      strokeWidth: 1.6,
-      strokeDasharray: "2,3",
-    }),
+    ...secondsAxis(yt, "estimated time of the worst host unmap", 98),
+    ...timeThresholds(m.softLockupNs / 1e9, SCHED_LATENCY_NS / 1e9),
     xAxis(xs),
   ];
   const book = shown.drawn;
@@ -313,13 +297,13 @@ export function coverFigure(rows: readonly SweepRecord[]): Figure {
       label: `soft lockup ${formatSeconds(m.softLockupNs / 1e9)}`,
       color: LOCKUP_COLOR,
       kind: "rule",
-      dash: "8,4",
+      dash: LOCKUP_DASH,
     },
     {
       label: `scheduling latency ${formatSeconds(SCHED_LATENCY_NS / 1e9)}`,
       color: STRICT_COLOR,
       kind: "rule",
-      dash: "2,3",
+      dash: STRICT_DASH,
     },
   );
   const pins = shown.pinsText();

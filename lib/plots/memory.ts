@@ -31,6 +31,7 @@ import { atLargestScale, largestScaleBook } from "./correctness.ts";
 import { coincidentSeries, granuleLabel } from "./cost.ts";
 import { DODGE_NOTE, dodgeRecords } from "./dodge.ts";
 import { strategyLineDots } from "./marks.ts";
+import { LOCKUP_DASH, secondsAxis, STRICT_DASH, timeThresholds } from "./seconds.ts";
 import { FactBook, type Takeaway, type Where } from "./takeaway.ts";
 import { type NotebookParams, SelectionError, selectRows } from "./params.ts";
 import { SCHED_LATENCY_NS, SCHED_LATENCY_SOURCE, softLockupSource } from "./latency.ts";
@@ -724,17 +725,8 @@ export function budgetFigure(records: readonly BudgetRecord[]): Figure {
       marks,
     } as Plot.PlotOptions) as unknown as DomElement;
   const top = chart(400, [30, 30], true, { type: "log", domain: [yLo, yHi] }, [
-    Plot.frame({ stroke: "#ccc" }),
-    Plot.gridY(yt, { stroke: "#eee", strokeOpacity: 1 }),
-    Plot.axisY(yt, {
-      text: (v: number) => formatSeconds(v),
-      label: "↑ estimated time of the worst unmap event",
-      labelAnchor: "center",
-      labelArrow: "none",
-      labelOffset: 96,
-    }),
-    Plot.ruleY([lockup], { stroke: LOCKUP_COLOR, strokeWidth: 2, strokeDasharray: "8,4" }),
-    Plot.ruleY([sched], { stroke: STRICT_COLOR, strokeWidth: 1.6, strokeDasharray: "2,3" }),
+    ...secondsAxis(yt, "↑ estimated time of the worst unmap event"),
+    ...timeThresholds(lockup, sched),
     defaultRule,
     xAxis(null),
     ...seriesMarks("s"),
@@ -778,8 +770,13 @@ export function budgetFigure(records: readonly BudgetRecord[]): Figure {
       kind: "line" as const,
       dash: look(a).dash,
     })),
-    { label: `soft lockup ${lock.shown}`, color: LOCKUP_COLOR, kind: "rule", dash: "8,4" },
-    { label: `scheduling latency ${schedText}`, color: STRICT_COLOR, kind: "rule", dash: "2,3" },
+    { label: `soft lockup ${lock.shown}`, color: LOCKUP_COLOR, kind: "rule", dash: LOCKUP_DASH },
+    {
+      label: `scheduling latency ${schedText}`,
+      color: STRICT_COLOR,
+      kind: "rule",
+      dash: STRICT_DASH,
+    },
     {
       label: `default budget ${formatBytes(RMAP_BOUNDED_DEFAULT_BUDGET)}`,
       color: "#888",
