@@ -81,23 +81,25 @@ export function allocBytes(n: number): number {
 /** ⌈log2 n⌉ of a whole number below 2^31 (its bit length less one for powers of two). */
 const ceilLog2 = (n: number) => (n <= 1 ? 0 : 32 - Math.clz32(n - 1));
 
-/** One block's linear run: occupancy as two 32-bit halves (bit operations on slots only). */
-interface Run {
-  mmu: number;
-  /** Shadow IPA of the block's slot 0 under the run's linear map. */
-  base: number;
-  lo: number;
-  hi: number;
-}
+/**
+ * Numbers per block's linear run in {@linkcode Chunk.runs}: the MMU ({@linkcode NO_RUN} for
+ * a block not in use), the shadow IPA of the block's slot 0 under the run's linear map, and
+ * the occupancy as two 32-bit halves (bit operations on slots only).
+ */
+const RUN = 4;
+const RUN_MMU = 0, RUN_BASE = 1, RUN_LO = 2, RUN_HI = 3;
+/** The MMU field of a block whose run is not in use. */
+const NO_RUN = -1;
+/** Numbers per exception in {@linkcode Chunk.ex}: slot, MMU, shadow IPA. */
+const EX = 3;
 
 /** A chunk record. */
 interface Chunk {
-  runs: (Run | null)[];
+  /** The blocks' linear runs, {@linkcode RUN} numbers each (one flat array, no objects). */
+  runs: number[];
   usedRuns: number;
-  /** Exceptions sorted by (slot, mmu, shadow IPA). */
-  exSlot: number[];
-  exMmu: number[];
-  exIpa: number[];
+  /** Exceptions as (slot, mmu, shadow IPA) triples, sorted. */
+  ex: number[];
   bytes: number;
 }
 
@@ -107,8 +109,8 @@ interface Side {
   delta: number;
   /** indexed leaves in the page */
   count: number;
-  /** slot -> canonical IPA, for leaves off `delta` */
-  exc: Map<number, number> | null;
+  /** (slot, canonical IPA) pairs sorted by slot, for leaves off `delta` */
+  exc: number[] | null;
   bytes: number;
 }
 
@@ -123,12 +125,57 @@ interface Level {
   chunks: Map<number, Chunk>;
 }
 
-const bit = (r: Run, i: number) => (i < 32 ? (r.lo >>> i) & 1 : (r.hi >>> (i - 32)) & 1);
+/** Bit `i` of the run at `k` of `runs`. */
+const bit = (runs: number[], k: number, i: number) =>
+  i < 32 ? (runs[k + RUN_LO] >>> i) & 1 : (runs[k + RUN_HI] >>> (i - 32)) & 1;
+
+/** A chunk record with no run and no exception. */
+function newChunk(): Chunk {
+  const runs: number[] = [];
+  // A NaN base keeps the array one of doubles from the start (shadow IPAs pass 2^31).
+  for (let b = 0; b < BLOCKS; b++) runs.push(NO_RUN, NaN, 0, 0);
+  return { runs, usedRuns: 0, ex: [], bytes: 0 };
+}
 const popcount32 = (x: number) => {
   x = x - ((x >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 };
+
+/** Pair index of the first side exception of `rec` at or after `slot`. */
+function sideExceptionAt(exc: number[], slot: number): number {
+  let lo = 0, hi = exc.length >> 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (exc[2 * mid] < slot) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The canonical IPA the side record keeps for `slot` off its offset, or undefined. */
+function sideException(rec: Side, slot: number): number | undefined {
+  const exc = rec.exc;
+  if (exc === null) return undefined;
+  const k = 2 * sideExceptionAt(exc, slot);
+  return k < exc.length && exc[k] === slot ? exc[k + 1] : undefined;
+}
+
+/** Keep canonical IPA `c` for `slot` off the side record's offset (replacing any). */
+function sideExceptionSet(rec: Side, slot: number, c: number): void {
+  const exc = (rec.exc ??= []);
+  const k = 2 * sideExceptionAt(exc, slot);
+  if (k < exc.length && exc[k] === slot) exc[k + 1] = c;
+  else exc.splice(k, 0, slot, c);
+}
+
+/** Forget the side record's exception for `slot`, if any. */
+function sideExceptionDelete(rec: Side, slot: number): void {
+  const exc = rec.exc;
+  if (exc === null) return;
+  const k = 2 * sideExceptionAt(exc, slot);
+  if (k < exc.length && exc[k] === slot) exc.splice(k, 2);
+}
 
 /** The compact reverse map. */
 export class RmapCompact implements ReverseMapStrategy {
@@ -190,7 +237,7 @@ export class RmapCompact implements ReverseMapStrategy {
     const rec = this.side[m][l].get(page);
     if (!rec) return NaN;
     const slot = (s - page * L.sideSpan) / L.size;
-    const c = rec.exc?.get(slot) ?? s + rec.delta;
+    const c = sideException(rec, slot) ?? s + rec.delta;
     return this.findEntry(L, c, m, s) ? c : NaN;
   }
 
@@ -212,21 +259,14 @@ export class RmapCompact implements ReverseMapStrategy {
     }
     rec.count++;
     if (c - s !== rec.delta) {
-      (rec.exc ??= new Map()).set(sslot, c);
+      sideExceptionSet(rec, sslot, c);
       this.resizeSide(rec);
     }
     // Reverse side.
     const ci = Math.floor(c / L.chunkSpan);
     let ch = L.chunks.get(ci);
     if (!ch) {
-      ch = {
-        runs: new Array(BLOCKS).fill(null),
-        usedRuns: 0,
-        exSlot: [],
-        exMmu: [],
-        exIpa: [],
-        bytes: 0,
-      };
+      ch = newChunk();
       L.chunks.set(ci, ch);
       this.ops.countSteps(L.dir.insert(ci));
       L.adjacent += (L.dir.pred + 1 === ci ? 1 : 0) + (ci + 1 === L.dir.succ ? 1 : 0);
@@ -235,22 +275,20 @@ export class RmapCompact implements ReverseMapStrategy {
     const slot = (c - ci * L.chunkSpan) / z;
     const b = Math.floor(slot / COMPACT_BLOCK_SLOTS), i = slot % COMPACT_BLOCK_SLOTS;
     const base = s - i * z;
-    let r = ch.runs[b];
-    if (!r) {
-      r = { mmu: mmu.id, base, lo: 0, hi: 0 };
-      ch.runs[b] = r;
+    const runs = ch.runs, k = b * RUN;
+    if (runs[k + RUN_MMU] === NO_RUN) {
+      runs[k + RUN_MMU] = mmu.id;
+      runs[k + RUN_BASE] = base;
       ch.usedRuns++;
     }
-    if (r.mmu === mmu.id && r.base === base && !bit(r, i)) {
-      if (i < 32) r.lo = (r.lo | (1 << i)) >>> 0;
-      else r.hi = (r.hi | (1 << (i - 32))) >>> 0;
+    if (runs[k + RUN_MMU] === mmu.id && runs[k + RUN_BASE] === base && !bit(runs, k, i)) {
+      if (i < 32) runs[k + RUN_LO] = (runs[k + RUN_LO] | (1 << i)) >>> 0;
+      else runs[k + RUN_HI] = (runs[k + RUN_HI] | (1 << (i - 32))) >>> 0;
       this.ops.countSteps(1);
     } else {
       const at = this.exLowerBound(ch, slot, mmu.id, s);
-      this.ops.countSteps(1 + ceilLog2(ch.exSlot.length + 1));
-      ch.exSlot.splice(at, 0, slot);
-      ch.exMmu.splice(at, 0, mmu.id);
-      ch.exIpa.splice(at, 0, s);
+      this.ops.countSteps(1 + ceilLog2(ch.ex.length / EX + 1));
+      ch.ex.splice(at * EX, 0, slot, mmu.id, s);
     }
     this.entryCount++;
     this.resizeChunk(ch);
@@ -258,12 +296,12 @@ export class RmapCompact implements ReverseMapStrategy {
 
   /** First exception index at or after (slot, mmu, s) in the chunk's order. */
   private exLowerBound(ch: Chunk, slot: number, mmu: number, s: number): number {
-    let lo = 0, hi = ch.exSlot.length;
+    const ex = ch.ex;
+    let lo = 0, hi = ex.length / EX;
     while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const before = ch.exSlot[mid] < slot ||
-        (ch.exSlot[mid] === slot &&
-          (ch.exMmu[mid] < mmu || (ch.exMmu[mid] === mmu && ch.exIpa[mid] < s)));
+      const mid = (lo + hi) >> 1, e = mid * EX;
+      const before = ex[e] < slot ||
+        (ex[e] === slot && (ex[e + 1] < mmu || (ex[e + 1] === mmu && ex[e + 2] < s)));
       if (before) lo = mid + 1;
       else hi = mid;
     }
@@ -276,23 +314,23 @@ export class RmapCompact implements ReverseMapStrategy {
     if (!ch) return false;
     const slot = (c - Math.floor(c / L.chunkSpan) * L.chunkSpan) / L.size;
     const b = Math.floor(slot / COMPACT_BLOCK_SLOTS), i = slot % COMPACT_BLOCK_SLOTS;
-    const r = ch.runs[b];
-    if (r && r.mmu === m && r.base === s - i * L.size && bit(r, i)) return true;
-    const at = this.exLowerBound(ch, slot, m, s);
-    return at < ch.exSlot.length && ch.exSlot[at] === slot && ch.exMmu[at] === m &&
-      ch.exIpa[at] === s;
+    const runs = ch.runs, k = b * RUN;
+    if (
+      runs[k + RUN_MMU] === m && runs[k + RUN_BASE] === s - i * L.size && bit(runs, k, i)
+    ) return true;
+    const e = this.exLowerBound(ch, slot, m, s) * EX, ex = ch.ex;
+    return e < ex.length && ex[e] === slot && ex[e + 1] === m && ex[e + 2] === s;
   }
 
   private resizeChunk(ch: Chunk): void {
-    const bytes = ch.usedRuns + ch.exSlot.length === 0
-      ? 0
-      : allocBytes(8 + 16 * ch.usedRuns + 8 * ch.exSlot.length);
+    const e = ch.ex.length / EX;
+    const bytes = ch.usedRuns + e === 0 ? 0 : allocBytes(8 + 16 * ch.usedRuns + 8 * e);
     this.chunkBytes += bytes - ch.bytes;
     ch.bytes = bytes;
   }
 
   private resizeSide(rec: Side): void {
-    const e = rec.exc?.size ?? 0;
+    const e = rec.exc === null ? 0 : rec.exc.length / 2;
     const bytes = rec.count === 0 ? 0 : 8 + (e > 0 ? allocBytes(8 + 8 * e) : 0);
     this.sideBytes += bytes - rec.bytes;
     rec.bytes = bytes;
@@ -315,7 +353,7 @@ export class RmapCompact implements ReverseMapStrategy {
     const sm = this.side[m][l];
     const page = Math.floor(s / L.sideSpan);
     const rec = sm.get(page)!;
-    rec.exc?.delete((s - page * L.sideSpan) / L.size);
+    sideExceptionDelete(rec, (s - page * L.sideSpan) / L.size);
     rec.count--;
     this.resizeSide(rec);
     if (rec.count === 0) sm.delete(page);
@@ -324,23 +362,23 @@ export class RmapCompact implements ReverseMapStrategy {
     const ch = L.chunks.get(ci)!;
     const slot = (c - ci * L.chunkSpan) / L.size;
     const b = Math.floor(slot / COMPACT_BLOCK_SLOTS), i = slot % COMPACT_BLOCK_SLOTS;
-    const r = ch.runs[b];
-    if (r && r.mmu === m && r.base === s - i * L.size && bit(r, i)) {
-      if (i < 32) r.lo = (r.lo & ~(1 << i)) >>> 0;
-      else r.hi = (r.hi & ~(1 << (i - 32))) >>> 0;
-      if (r.lo === 0 && r.hi === 0) {
-        ch.runs[b] = null;
+    const runs = ch.runs, k = b * RUN;
+    if (
+      runs[k + RUN_MMU] === m && runs[k + RUN_BASE] === s - i * L.size && bit(runs, k, i)
+    ) {
+      if (i < 32) runs[k + RUN_LO] = (runs[k + RUN_LO] & ~(1 << i)) >>> 0;
+      else runs[k + RUN_HI] = (runs[k + RUN_HI] & ~(1 << (i - 32))) >>> 0;
+      if (runs[k + RUN_LO] === 0 && runs[k + RUN_HI] === 0) {
+        runs[k + RUN_MMU] = NO_RUN;
         ch.usedRuns--;
       }
     } else {
       const at = this.exLowerBound(ch, slot, m, s);
-      ch.exSlot.splice(at, 1);
-      ch.exMmu.splice(at, 1);
-      ch.exIpa.splice(at, 1);
+      ch.ex.splice(at * EX, EX);
     }
     this.entryCount--;
     this.resizeChunk(ch);
-    if (ch.usedRuns === 0 && ch.exSlot.length === 0) {
+    if (ch.usedRuns === 0 && ch.ex.length === 0) {
       L.chunks.delete(ci);
       const ds = L.dir.remove(ci);
       L.adjacent -= (L.dir.pred + 1 === ci ? 1 : 0) + (ci + 1 === L.dir.succ ? 1 : 0);
@@ -372,7 +410,7 @@ export class RmapCompact implements ReverseMapStrategy {
         // The PTE valid bits say which slots are indexed; here: every slot whose entry exists.
         for (let slot = 0; slot < this.tableSlots; slot++) {
           const s = page * L.sideSpan + slot * L.size;
-          const c = rec.exc?.get(slot) ?? s + rec.delta;
+          const c = sideException(rec, slot) ?? s + rec.delta;
           if (this.findEntry(L, c, mmu.id, s)) leaves.push([s, c]);
         }
       }
@@ -398,29 +436,30 @@ export class RmapCompact implements ReverseMapStrategy {
         const lo = Math.max(0, (from - base) / L.size);
         const hi = Math.min(COMPACT_CHUNK_SLOTS, Math.ceil((end - base) / L.size));
         for (let b = Math.floor(lo / COMPACT_BLOCK_SLOTS); b * COMPACT_BLOCK_SLOTS < hi; b++) {
-          const r = ch.runs[b];
-          if (!r) continue;
+          const runs = ch.runs, k = b * RUN;
+          if (runs[k + RUN_MMU] === NO_RUN) continue;
           const b0 = b * COMPACT_BLOCK_SLOTS;
           const iLo = Math.max(lo - b0, 0), iHi = Math.min(hi - b0, COMPACT_BLOCK_SLOTS);
           let found = 0;
           for (let i = iLo; i < iHi; i++) {
-            if (!bit(r, i)) continue;
-            out.push(r.mmu, r.base + i * L.size, L.size);
+            if (!bit(runs, k, i)) continue;
+            out.push(runs[k + RUN_MMU], runs[k + RUN_BASE] + i * L.size, L.size);
             found++;
           }
           // A partial block with nothing in range still cost its bitmap read.
           this.ops.countSteps(found === 0 ? 1 : found);
         }
-        if (ch.exSlot.length > 0) {
+        const ex = ch.ex, n = ex.length / EX;
+        if (n > 0) {
           let at = 0;
           if (first && lo > 0) {
             at = this.exLowerBound(ch, lo, -1, -1);
-            this.ops.countSteps(1 + ceilLog2(ch.exSlot.length + 1));
+            this.ops.countSteps(1 + ceilLog2(n + 1));
           }
-          for (; at < ch.exSlot.length; at++) {
+          for (; at < n; at++) {
             this.ops.countSteps(1);
-            if (ch.exSlot[at] >= hi) break;
-            out.push(ch.exMmu[at], ch.exIpa[at], L.size);
+            if (ex[at * EX] >= hi) break;
+            out.push(ex[at * EX + 1], ex[at * EX + 2], L.size);
           }
         }
         first = false;
@@ -477,12 +516,16 @@ export class RmapCompact implements ReverseMapStrategy {
           out.push(
             `${l}/${ci * L.chunkSpan + slot * L.size}/${m}/${s}/${this.canonicalOf(m, l, s)}`,
           );
-        ch.runs.forEach((r, b) => {
-          for (let i = 0; r && i < COMPACT_BLOCK_SLOTS; i++) {
-            if (bit(r, i)) entry(b * COMPACT_BLOCK_SLOTS + i, r.mmu, r.base + i * L.size);
+        const runs = ch.runs, ex = ch.ex;
+        for (let k = 0; k < runs.length; k += RUN) {
+          for (let i = 0; runs[k + RUN_MMU] !== NO_RUN && i < COMPACT_BLOCK_SLOTS; i++) {
+            if (bit(runs, k, i)) {
+              const slot = (k / RUN) * COMPACT_BLOCK_SLOTS + i;
+              entry(slot, runs[k + RUN_MMU], runs[k + RUN_BASE] + i * L.size);
+            }
           }
-        });
-        ch.exSlot.forEach((slot, k) => entry(slot, ch.exMmu[k], ch.exIpa[k]));
+        }
+        for (let e = 0; e < ex.length; e += EX) entry(ex[e], ex[e + 1], ex[e + 2]);
       }
     });
     return out.sort().join(",");
@@ -529,16 +572,18 @@ export class RmapCompact implements ReverseMapStrategy {
       }
       for (const ch of L.chunks.values()) {
         let used = 0;
-        for (const r of ch.runs) {
-          if (!r) continue;
+        const runs = ch.runs, ex = ch.ex;
+        for (let k = 0; k < runs.length; k += RUN) {
+          if (runs[k + RUN_MMU] === NO_RUN) continue;
           used++;
-          counted += popcount32(r.lo) + popcount32(r.hi);
-          if (r.lo === 0 && r.hi === 0) problems.push(`level ${L.size}: an empty run is kept`);
+          const lo = runs[k + RUN_LO], hi = runs[k + RUN_HI];
+          counted += popcount32(lo) + popcount32(hi);
+          if (lo === 0 && hi === 0) problems.push(`level ${L.size}: an empty run is kept`);
         }
         if (used !== ch.usedRuns) problems.push(`level ${L.size}: run count off`);
-        counted += ch.exSlot.length;
-        for (let i = 1; i < ch.exSlot.length; i++) {
-          if (ch.exSlot[i - 1] > ch.exSlot[i]) {
+        counted += ex.length / EX;
+        for (let e = EX; e < ex.length; e += EX) {
+          if (ex[e - EX] > ex[e]) {
             problems.push(`level ${L.size}: exceptions unsorted`);
           }
         }
