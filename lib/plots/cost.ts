@@ -339,14 +339,12 @@ export function costFigure(rows: readonly SweepRecord[], opts: CostOptions): Fig
     y: { type: "log", domain: [yLo, yHi] },
     symbol: { type: "identity" },
   };
-  const dodged = dodgeRecords(undodged, {
-    panel: (d) => String(d.granule),
-    x: (d) => d[opts.by] as number,
-    y: (d) => d[column] as number,
-  }, {
-    ...layout,
-    marks: [Plot.dot(undodged, { x: opts.by, y: column, fx: "granule" })],
-  } as Plot.PlotOptions, xs);
+  const dodged = dodgeRecords(
+    undodged,
+    { x: opts.by, y: column, fx: "granule" },
+    layout as Plot.PlotOptions,
+    xs,
+  );
   const data = dodged.data;
   const marks: Plot.Markish[] = [
     Plot.frame({ stroke: "#ccc" }),

@@ -136,8 +136,8 @@ function chart(
   const all = lines.flatMap((l) => l.points);
   const dodged = dodgeRecords(
     all,
-    { panel: (d) => d.granule, x: (d) => d.vcpus, y: (d) => d.v },
-    { ...options, marks: [Plot.dot(all, { x: "vcpus", y: "v", fx: "granule" })] },
+    { x: "vcpus", y: "v", fx: "granule" },
+    options,
     xTicks,
   );
   let at = 0;

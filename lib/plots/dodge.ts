@@ -145,28 +145,46 @@ export function chartScales(options: Plot.PlotOptions): { x: PixelScale; y: Pixe
 }
 
 /**
+ * Where a figure's marks are: the fields of its records that hold the data x and y, and
+ * the one that holds the panel, as Plot's `fx` (panels side by side) or `fy` (stacked).
+ */
+export interface DodgeChannels {
+  /** Field of the data x. */
+  x: string;
+  /** Field of the data y. */
+  y: string;
+  /** Field of the panel, when panels sit side by side. */
+  fx?: string;
+  /** Field of the panel, when panels are stacked. */
+  fy?: string;
+}
+
+/**
  * Records with `xd`, the x each is drawn at ({@linkcode dodgeMarks} on the chart that
- * `options` lays out with these records undodged), and whether any moved.
+ * `options` lays out with these records drawn as dots at `channels`, undodged), and
+ * whether any moved.
  */
 export function dodgeRecords<T extends Record<string, unknown>>(
   data: readonly T[],
-  key: { panel: (d: T) => string | number; x: (d: T) => number; y: (d: T) => number },
+  channels: DodgeChannels,
   options: Plot.PlotOptions,
   xTicks: readonly number[],
 ): { data: (T & { xd: number })[]; moved: boolean } {
+  const panel = channels.fx ?? channels.fy;
+  const x = (d: T) => d[channels.x] as number;
   const xd = dodgeMarks(
     data.map((d) => ({
-      panel: key.panel(d),
+      panel: panel === undefined ? "" : d[panel] as string | number,
       series: String(d.strategy),
-      x: key.x(d),
-      y: key.y(d),
+      x: x(d),
+      y: d[channels.y] as number,
     })),
-    chartScales(options),
+    chartScales({ ...options, marks: [Plot.dot(data, { ...channels })] }),
     xTicks,
   );
   return {
     data: data.map((d, i) => ({ ...d, xd: xd[i] })),
-    moved: xd.some((v, i) => v !== key.x(data[i])),
+    moved: xd.some((v, i) => v !== x(data[i])),
   };
 }
 

@@ -131,8 +131,8 @@ export function hostPanels(
   };
   const dodged = dodgeRecords(
     shown,
-    { panel: (d) => d.p, x: (d) => d.x, y: (d) => d.v },
-    { ...plot, marks: [Plot.dot(shown, { x: "x", y: "v", fx: "p" })] } as Plot.PlotOptions,
+    { x: "x", y: "v", fx: "p" },
+    plot as Plot.PlotOptions,
     layout.xTicks,
   );
   const panels = [...new Set(shown.map((d) => d.p))];

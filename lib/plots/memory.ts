@@ -185,15 +185,8 @@ function aliasChart(
   }));
   const dodged = dodgeRecords(
     placed,
-    {
-      panel: (d) => d.granule,
-      x: (d) => d.aliasAt as number,
-      y: (d) => d[spec.column] as number,
-    },
-    {
-      ...plot,
-      marks: [Plot.dot(placed, { x: "aliasAt", y: spec.column, fx: "granule" })],
-    } as Plot.PlotOptions,
+    { x: "aliasAt", y: spec.column, fx: "granule" },
+    plot as Plot.PlotOptions,
     at,
   );
   const marks: Plot.Markish[] = [Plot.frame({ stroke: "#ccc" })];

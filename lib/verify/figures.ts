@@ -138,8 +138,8 @@ function byVcpus(
   // share of the gap between vCPU counts.
   const dodged = dodgeRecords(
     points,
-    { panel: (d) => d.panel, x: (d) => d.vcpus, y: (d) => d.v },
-    { ...options, marks: [Plot.dot(points, { x: "vcpus", y: "v", fy: "panel" })] },
+    { x: "vcpus", y: "v", fy: "panel" },
+    options,
     xs,
   );
   for (const s of names) {
