@@ -16,6 +16,7 @@
  */
 
 import { type DomElement, parseSvg } from "./svg.ts";
+import { parseTransform } from "./textbox.ts";
 
 /** A mark as drawn: its chart and panel, its series (colour) and its centre in px. */
 export interface MarkCentre {
@@ -28,11 +29,6 @@ export interface MarkCentre {
   /** Centre y, px, within the panel. */
   y: number;
 }
-
-const translate = (t: string | null): [number, number] => {
-  const m = /translate\(\s*([-\d.e]+)[ ,]+([-\d.e]+)\s*\)/.exec(t ?? "");
-  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
-};
 
 type Node = DomElement & { children: Iterable<Node>; parentElement: Node | null };
 
@@ -57,7 +53,7 @@ export function markCentres(svgText: string, label = "dot"): MarkCentre[] {
       } else if (mark && ["path", "circle", "text"].includes(tag)) {
         const style = (a: string) => c.getAttribute(a) ?? closest(mark, c, a);
         if (style("fill") === "none") continue;
-        const [tx, ty] = translate(c.getAttribute("transform"));
+        const [, , , , tx, ty] = parseTransform(c.getAttribute("transform"));
         out.push({
           panel: `${Math.max(chart, 0)}:${facet}`,
           series: style("stroke") ?? style("fill") ?? "",

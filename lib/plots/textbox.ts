@@ -35,7 +35,7 @@ export interface TextBox {
 }
 
 /** An affine map as [a, b, c, d, e, f] (SVG's matrix order). */
-type Matrix = [number, number, number, number, number, number];
+export type Matrix = [number, number, number, number, number, number];
 
 const IDENTITY: Matrix = [1, 0, 0, 1, 0, 0];
 
@@ -50,8 +50,19 @@ function multiply(m: Matrix, n: Matrix): Matrix {
   ];
 }
 
-/** The matrix of an SVG `transform` attribute (translate, rotate, scale, matrix). */
-function parseTransform(t: string | null): Matrix {
+/**
+ * The matrix of an SVG `transform` attribute (translate, rotate, scale, matrix); its last
+ * two entries are where the element's origin lands.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { parseTransform } from "./textbox.ts";
+ * assertEquals(parseTransform("translate(12,40)"), [1, 0, 0, 1, 12, 40]);
+ * assertEquals(parseTransform(null), [1, 0, 0, 1, 0, 0]);
+ * ```
+ */
+export function parseTransform(t: string | null): Matrix {
   let m = IDENTITY;
   if (!t) return m;
   for (const [, fn, argText] of t.matchAll(/(\w+)\s*\(([^)]*)\)/g)) {
