@@ -6,8 +6,8 @@
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { formatPow10, strategyStyle } from "./style.ts";
- * assertEquals([strategyStyle("maple-v2").label, formatPow10(1e9)], ["maple-v2 (rejected)", "10⁹"]);
+ * import { axisFormat, strategyStyle } from "./style.ts";
+ * assertEquals([strategyStyle("maple-v2").label, axisFormat([1e3, 1e9])(1e9)], ["maple-v2 (rejected)", "10⁹"]);
  * ```
  * @module
  */
@@ -109,7 +109,7 @@ const SUP: Record<string, string> = {
 };
 
 /** 10ⁿ for an exact power of ten (1 and 10 as digits), else a compact number. */
-export function formatPow10(v: number): string {
+function formatPow10(v: number): string {
   if (v === 0) return "0";
   const e = Math.round(Math.log10(Math.abs(v)));
   if (Math.abs(v - 10 ** e) < 1e-9 * 10 ** e) {
